@@ -1,0 +1,38 @@
+# Two commands do everything on a fresh machine (see README, Quick start):
+#   make study   # creates .venv, installs coordbias with its extras, runs the quick study
+#   make test    # creates .venv, installs coordbias with its extras, runs lint and the tests
+# TORCH selects the torch build: the default is the CPU wheel 2.13.0. On another platform pass the
+# requirement that fits it, e.g. `make test TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"`.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STUDY_ARGS ?=
+
+.PHONY: setup study test lint bench clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[study,dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+study: $(STAMP)
+	$(BIN)/coordbias study --out runs/study $(STUDY_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2
+
+bench: $(STAMP)
+	$(BIN)/coordbias bench layers --out runs/bench
+
+clean:
+	rm -rf $(VENV) runs

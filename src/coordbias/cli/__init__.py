@@ -1,0 +1,1 @@
+"""The ``coordbias`` command line: a thin shell over importable functions."""

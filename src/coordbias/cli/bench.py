@@ -1,0 +1,25 @@
+"""``coordbias bench {layers,data,train}``: benchmarks, one module each in ``coordbias.bench``.
+
+Each benchmark module exposes ``add_arguments(parser)`` and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+BENCHMARKS = {
+    "layers": "time of CoordBiasConv2d and CoordConv2d relative to nn.Conv2d",
+    "data": "time to generate one circles sample, and its share of a training step",
+    "train": "a Lightning training step against a bare PyTorch loop",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("bench", help="run a benchmark and write its JSON")
+    inner = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+    for name, help_text in BENCHMARKS.items():
+        module = importlib.import_module(f"coordbias.bench.{name}")
+        sub = inner.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)

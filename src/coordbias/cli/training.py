@@ -1,0 +1,9 @@
+"""Sub-commands of ``coordbias`` for the training part (see coordbias.cli.main)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add this module's sub-commands to ``subparsers``."""

@@ -1,0 +1,1 @@
+"""coordbias.study."""
