@@ -1,0 +1,45 @@
+"""The command line shell: every part registers its sub-commands, help and version work."""
+
+import subprocess
+import sys
+
+import pytest
+
+from coordbias import __version__
+from coordbias.cli import bench as bench_cli
+from coordbias.cli.main import build_parser, main
+
+
+def _subcommands(parser):
+    action = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return action.choices
+
+
+def test_every_top_level_command_is_registered():
+    names = set(_subcommands(build_parser()))
+    assert {"study", "data", "train", "evaluate", "predict", "bench"} <= names
+
+
+def test_every_benchmark_is_registered():
+    bench = _subcommands(build_parser())["bench"]
+    assert set(_subcommands(bench)) == set(bench_cli.BENCHMARKS)
+
+
+def test_version_flag_prints_the_package_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "usage: coordbias" in capsys.readouterr().out
+
+
+def test_module_entry_point_runs():
+    done = subprocess.run(
+        [sys.executable, "-m", "coordbias", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "bench" in done.stdout
