@@ -7,3 +7,8 @@ study live in sub-packages that need the ``study`` extra.
 from coordbias._version import __version__
 
 __all__ = ["__version__"]
+
+from coordbias.layers.addcoords import AddCoords
+from coordbias.layers.coordconv import CoordConv1d, CoordConv2d, CoordConv3d
+
+__all__ += ["AddCoords", "CoordConv1d", "CoordConv2d", "CoordConv3d"]

@@ -1,0 +1,246 @@
+"""CoordConv (Liu et al. 2018, arXiv 1807.03247): a convolution that also sees coordinates.
+
+``CoordConvNd(in_channels, ...)`` computes ``ConvNd(add_coords(x))``: the ``d`` coordinate
+channels of :func:`~coordbias.layers.addcoords.add_coords` (and the radius channel with
+``with_r=True``) are appended to the input, and the layer's own ``weight`` has those extra input
+channels. The layer is a subclass of the torch convolution (there is no second convolution inside);
+``in_channels`` is the number of channels the caller passes in.
+
+Conventions:
+
+- The coordinate channels are ordinary input channels: every ``padding_mode`` pads them like the
+  others (zero padding writes 0 next to the border ramps, reflect mirrors them, circular wraps
+  them), and ``stride``, ``dilation`` and ``padding="same"`` apply unchanged.
+- With ``groups > 1`` the coordinate channels are appended to every group, so each group sees
+  position and ``in_channels`` only needs to be divisible by ``groups``, as for the torch layer:
+  ``weight`` has shape ``(out_channels, in_channels // groups + k, *kernel_size)`` with ``k = d``
+  (``d + 1`` with r), and its last ``k`` input channels, ``weight[:, -k:]``, are the coordinate
+  weights in every group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+from coordbias.layers.addcoords import _add_coords, coord_channels
+
+__all__ = ["CoordConv1d", "CoordConv2d", "CoordConv3d"]
+
+
+class _CoordConvMixin:
+    """Shared constructor checks, ``forward`` and ``extra_repr`` of the CoordConv layers."""
+
+    _spatial_dims = 0
+
+    def _setup(self, in_channels: int, groups: int, with_r: bool) -> int:
+        """Check arguments; return the channel count the parent convolution is built with."""
+        name = type(self).__name__
+        if not isinstance(with_r, bool):
+            raise TypeError(f"{name}: with_r must be a bool, got {with_r!r}")
+        for arg, value in (("in_channels", in_channels), ("groups", groups)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
+        if in_channels % groups != 0:
+            raise ValueError(
+                f"{name}: in_channels={in_channels} must be divisible by groups={groups} (the "
+                f"coordinate channels are appended to every group, so only your channels count)"
+            )
+        return in_channels + groups * coord_channels(self._spatial_dims, with_r)
+
+    def forward(self, input: Tensor) -> Tensor:
+        """Append coordinates (to every group) and convolve.
+
+        Args:
+            input: ``(B, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``.
+
+        Returns:
+            ``(B, C_out, *spatial_out)`` (or unbatched ``(C_out, *spatial_out)``), as the torch
+            convolution with the same arguments.
+        """
+        d = self._spatial_dims
+        if input.dim() != d + 2 and input.dim() != d + 1:
+            raise ValueError(
+                f"expected a {d + 2}-D input (B, C, *spatial) or an unbatched {d + 1}-D input "
+                f"(C, *spatial), got shape {input.shape}"
+            )
+        channels = input.shape[1] if input.dim() == d + 2 else input.shape[0]
+        if channels != self.in_channels:
+            raise ValueError(
+                f"expected {self.in_channels} input channels, got {channels} "
+                f"(input shape {input.shape})"
+            )
+        x = _add_coords(input, self.with_r, d, self.groups)
+        return self._conv_forward(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", with_r={self.with_r}"  # type: ignore[misc]
+
+    @property
+    def coord_weight(self) -> Tensor:
+        """View of ``weight`` on the coordinate channels: ``(C_out, k, *kernel_size)``."""
+        k = coord_channels(self._spatial_dims, self.with_r)
+        return self.weight[:, -k:]  # type: ignore[attr-defined]
+
+
+def _init(
+    layer: Any,
+    parent: type,
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+    bias: bool,
+    padding_mode: str,
+    device: Any,
+    dtype: Any,
+    with_r: bool,
+) -> None:
+    total = layer._setup(in_channels, groups, with_r)
+    parent.__init__(
+        layer,
+        total,
+        out_channels,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias,
+        padding_mode,
+        device,
+        dtype,
+    )
+    # The user's channel count; the weight holds ``groups * k`` more input channels.
+    layer.in_channels = in_channels
+    layer.with_r = with_r
+    layer._spatial_dims = layer._spatial_dims  # an instance attribute, seen by TorchScript
+
+
+class CoordConv1d(_CoordConvMixin, nn.Conv1d):
+    """1-D CoordConv: ``nn.Conv1d`` over the input plus one coordinate channel (plus r).
+
+    Takes ``nn.Conv1d``'s arguments in the same order, plus keyword ``with_r``; see the module
+    docstring for the coordinates, padding and groups.
+
+    Shape:
+        - Input: ``(B, C_in, L)`` or ``(C_in, L)``.
+        - Output: ``(B, C_out, L_out)`` or ``(C_out, L_out)``, ``L_out`` as for ``nn.Conv1d``.
+
+    Example:
+        >>> import torch
+        >>> conv = CoordConv1d(3, 8, 5, padding=2)
+        >>> conv.weight.shape, conv(torch.randn(2, 3, 40)).shape
+        (torch.Size([8, 4, 5]), torch.Size([2, 8, 40]))
+    """
+
+    _spatial_dims = 1
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        with_r: bool = False,
+    ) -> None:
+        _init(
+            self, nn.Conv1d, in_channels, out_channels, kernel_size, stride, padding, dilation,
+            groups, bias, padding_mode, device, dtype, with_r,
+        )  # fmt: skip
+
+
+class CoordConv2d(_CoordConvMixin, nn.Conv2d):
+    """2-D CoordConv: ``nn.Conv2d`` over the input plus row and column coordinates (plus r).
+
+    Takes ``nn.Conv2d``'s arguments in the same order, plus keyword ``with_r``; see the module
+    docstring for the coordinates, padding and groups.
+
+    Shape:
+        - Input: ``(B, C_in, H, W)`` or ``(C_in, H, W)``.
+        - Output: ``(B, C_out, H_out, W_out)`` or ``(C_out, H_out, W_out)``, as for ``nn.Conv2d``.
+
+    Example:
+        >>> import torch
+        >>> conv = CoordConv2d(3, 16, 3, padding=1, with_r=True)
+        >>> conv.weight.shape  # 3 channels + row + column + r
+        torch.Size([16, 6, 3, 3])
+        >>> conv(torch.randn(2, 3, 32, 48)).shape
+        torch.Size([2, 16, 32, 48])
+    """
+
+    _spatial_dims = 2
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        with_r: bool = False,
+    ) -> None:
+        _init(
+            self, nn.Conv2d, in_channels, out_channels, kernel_size, stride, padding, dilation,
+            groups, bias, padding_mode, device, dtype, with_r,
+        )  # fmt: skip
+
+
+class CoordConv3d(_CoordConvMixin, nn.Conv3d):
+    """3-D CoordConv: ``nn.Conv3d`` over the input plus depth, row and column coordinates (plus r).
+
+    Takes ``nn.Conv3d``'s arguments in the same order, plus keyword ``with_r``; see the module
+    docstring for the coordinates, padding and groups.
+
+    Shape:
+        - Input: ``(B, C_in, D, H, W)`` or ``(C_in, D, H, W)``.
+        - Output: ``(B, C_out, D_out, H_out, W_out)`` or unbatched, as for ``nn.Conv3d``.
+
+    Example:
+        >>> import torch
+        >>> conv = CoordConv3d(2, 4, 3, padding=1)
+        >>> conv.weight.shape, conv(torch.randn(3, 2, 5, 6, 7)).shape
+        (torch.Size([4, 5, 3, 3, 3]), torch.Size([3, 4, 5, 6, 7]))
+    """
+
+    _spatial_dims = 3
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        with_r: bool = False,
+    ) -> None:
+        _init(
+            self, nn.Conv3d, in_channels, out_channels, kernel_size, stride, padding, dilation,
+            groups, bias, padding_mode, device, dtype, with_r,
+        )  # fmt: skip
