@@ -130,6 +130,15 @@ def test_param_matched_counts():
     )
 
 
+def test_coordconv_counts():
+    # Two coordinate input channels per encoder conv: 2 * C_out * k * k extra weights each.
+    base = _n_params(create_model("fcn", width=W))
+    enc_out = [W, W, 2 * W, 2 * W, 4 * W, 4 * W]
+    model = create_model("fcn", width=W, conv="coordconv")
+    assert _n_params(model) == base + 2 * 3 * 3 * sum(enc_out)
+    assert model(torch.rand(1, 3, 16, 8)).shape == (1, 4, 16, 8)
+
+
 def test_vanilla_scope_all_equals_encoder_scope():
     assert _n_params(create_model("fcn", width=W, conv_scope="all")) == _n_params(
         create_model("fcn", width=W)
@@ -167,9 +176,18 @@ def _biases_fed_to_batch_norm(model):
     return names
 
 
-@pytest.mark.parametrize("conv", ["vanilla", "param_matched"])
+# coordconv with scope "all" is refused by design (test_bad_settings_raise_clear_errors).
+CONV_SCOPES = [
+    ("vanilla", "encoder"),
+    ("vanilla", "all"),
+    ("param_matched", "encoder"),
+    ("param_matched", "all"),
+    ("coordconv", "encoder"),
+]
+
+
+@pytest.mark.parametrize(("conv", "scope"), CONV_SCOPES)
 @pytest.mark.parametrize("batch_norm", [False, True])
-@pytest.mark.parametrize("scope", ["encoder", "all"])
 def test_every_parameter_gets_a_gradient(conv, batch_norm, scope):
     torch.manual_seed(0)
     model = create_model("fcn", width=W, conv=conv, batch_norm=batch_norm, conv_scope=scope)
