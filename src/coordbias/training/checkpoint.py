@@ -1,0 +1,153 @@
+"""Saving and loading trained models: ``model.pt`` files, Lightning checkpoints and run folders.
+
+Every load goes through ``torch.load(..., weights_only=True)`` and turns the usual failures (a
+missing file, a truncated or foreign file, weights of another architecture) into a
+``FileNotFoundError`` or ``ValueError`` that says which file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from coordbias.training.config import TrainConfig, atomic_write_bytes
+
+#: Fields of ``TrainConfig`` that decide the network's architecture.
+MODEL_FIELDS = (
+    "model",
+    "width",
+    "conv",
+    "conv_scope",
+    "batch_norm",
+    "padding_mode",
+    "coords",
+    "coord_init",
+)
+MODEL_FILE = "model.pt"
+LAST_CHECKPOINT = os.path.join("checkpoints", "last.ckpt")
+_FORMAT = "coordbias.model/1"
+_LIGHTNING_KEY = "coordbias"  # SegmentationModule.CHECKPOINT_KEY
+_PREFIX = "model."  # SegmentationModule keeps the network in ``self.model``
+
+
+def build_model(config: TrainConfig) -> nn.Module:
+    """The network ``config`` describes, from ``coordbias.models.create_model``."""
+    from coordbias.models import create_model
+
+    return create_model(config.model, **config.model_kwargs())
+
+
+def save_model(path: str | os.PathLike, model: nn.Module, config: TrainConfig) -> None:
+    """Write ``model``'s ``state_dict`` and ``config`` to ``path`` atomically."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    buffer = io.BytesIO()
+    torch.save({"format": _FORMAT, "config": config.to_dict(), "state_dict": state}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def resolve_source(source: str | os.PathLike) -> Path:
+    """The weights file of ``source``: the file itself, or a run folder's model or last ckpt."""
+    path = Path(source)
+    if path.is_dir():
+        for candidate in (path / MODEL_FILE, path / LAST_CHECKPOINT):
+            if candidate.is_file():
+                return candidate
+        raise FileNotFoundError(
+            f"run folder {str(path)!r} holds neither {MODEL_FILE} nor {LAST_CHECKPOINT}; "
+            "has a run been trained there?"
+        )
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint or run folder {str(path)!r} does not exist")
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """``torch.load(path, weights_only=True)`` on the CPU, with a clear error when it fails."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated zip, foreign pickle, unsafe globals, ...
+        raise ValueError(
+            f"checkpoint {str(path)!r} cannot be read ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else 'no detail'}); it is corrupt, "
+            "incomplete or not written by coordbias"
+        ) from None
+    if not isinstance(payload, dict):
+        raise ValueError(f"checkpoint {str(path)!r} holds a {type(payload).__name__}, not a dict")
+    return payload
+
+
+def unpack_checkpoint(payload: dict[str, Any], path: str | os.PathLike) -> tuple[TrainConfig, dict]:
+    """``(config, state_dict of the bare network)`` of a ``model.pt`` or Lightning checkpoint."""
+    if payload.get("format") == _FORMAT:
+        config, state = payload["config"], payload["state_dict"]
+    elif _LIGHTNING_KEY in payload and "state_dict" in payload:
+        config = payload[_LIGHTNING_KEY]["config"]
+        state = {
+            k[len(_PREFIX) :]: v for k, v in payload["state_dict"].items() if k.startswith(_PREFIX)
+        }
+    else:
+        raise ValueError(
+            f"checkpoint {str(path)!r} was not written by coordbias (no config inside); expected "
+            f"a run folder's {MODEL_FILE} or checkpoints/*.ckpt"
+        )
+    return TrainConfig.from_dict(dict(config)), state
+
+
+def check_same_model(saved: TrainConfig, wanted: TrainConfig, source: str | os.PathLike) -> None:
+    """Raise ``ValueError`` naming each architecture field on which the two configs differ."""
+    differ = [
+        f"{name}={getattr(saved, name)!r} (asked for {getattr(wanted, name)!r})"
+        for name in MODEL_FIELDS
+        if getattr(saved, name) != getattr(wanted, name)
+    ]
+    if differ:
+        raise ValueError(
+            f"checkpoint {str(source)!r} holds a different model: it was trained with "
+            f"{', '.join(differ)}; use the same model settings or another run folder"
+        )
+
+
+def load_weights(model: nn.Module, state_dict: dict, source: str | os.PathLike) -> None:
+    """``model.load_state_dict(state_dict)`` with a clear error on missing or misshapen weights."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    misshapen = [
+        f"{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}"
+        for k in own
+        if k in state_dict and tuple(state_dict[k].shape) != tuple(own[k].shape)
+    ]
+    if missing or unexpected or misshapen:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
+        if unexpected:
+            more = " ..." if len(unexpected) > 3 else ""
+            parts.append(f"unexpected {', '.join(unexpected[:3])}{more}")
+        if misshapen:
+            more = " ..." if len(misshapen) > 3 else ""
+            parts.append(f"shapes differ: {', '.join(misshapen[:3])}{more}")
+        raise ValueError(
+            f"checkpoint {str(source)!r} does not fit this model ({'; '.join(parts)}); "
+            "it comes from a different architecture"
+        )
+    model.load_state_dict(state_dict)
+
+
+def load_model(
+    source: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> tuple[TrainConfig, nn.Module]:
+    """The config and the trained network (eval mode) of a run folder, ``model.pt`` or ``.ckpt``."""
+    path = resolve_source(source)
+    config, state = unpack_checkpoint(read_checkpoint(path), path)
+    model = build_model(config)
+    load_weights(model, state, path)
+    return config, model.to(map_location).eval()

@@ -1,0 +1,257 @@
+"""``TrainConfig``: the single source of a training run's settings, and its YAML round trip.
+
+Each field carries its help text (and, for a few, extra command-line spellings) in its dataclass
+metadata, so that ``coordbias train`` builds one flag per field from the class itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MODELS = ("fcn",)
+CONVS = ("vanilla", "coordbias", "coordconv", "param_matched")
+CONV_SCOPES = ("encoder", "all")
+PADDING_MODES = ("zeros", "reflect", "circular")
+COORDS = ("center", "output")
+COORD_INITS = ("uniform", "zeros")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+PRECISIONS = ("32-true", "32", "64-true", "64", "16-mixed", "bf16-mixed", "16-true", "bf16-true")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+
+
+def _f(default: Any, help: str, *flags: str) -> Any:
+    """A dataclass field with its help text and extra command-line spellings in the metadata."""
+    return field(default=default, metadata={"help": help, "flags": flags})
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run; ``train(config)`` reads nothing else.
+
+    Defaults are the original study's: the VGG-style FCN of width 64 on 128 px circles, SGD with
+    lr 1e-3 and momentum 0.9, batch size 1, 2 epochs.
+
+    Example:
+        >>> config = TrainConfig(width=8, image_size=32, epochs=1)
+        >>> config.validate()
+        >>> TrainConfig.from_dict(config.to_dict()) == config
+        True
+    """
+
+    # model (passed to coordbias.models.create_model)
+    model: str = _f("fcn", "model architecture, passed to coordbias.models.create_model")
+    width: int = _f(64, "channels of the first encoder block (the original: 64)")
+    conv: str = _f("vanilla", "convolution: vanilla | coordbias | coordconv | param_matched")
+    conv_scope: str = _f("encoder", "where the chosen convolution replaces nn.Conv2d: encoder|all")
+    batch_norm: bool = _f(False, "batch norm after each encoder convolution")
+    padding_mode: str = _f("zeros", "padding of the 3 x 3 convolutions: zeros|reflect|circular")
+    coords: str = _f("center", "coordinate grid of CoordBias layers: center | output")
+    coord_init: str = _f("uniform", "initial coordinate weights of CoordBias layers: uniform|zeros")
+    # data
+    image_size: int = _f(128, "side of the generated square images in pixels (divisible by 8)")
+    train_size: int = _f(5000, "number of generated training images")
+    val_size: int = _f(2500, "number of generated validation images")
+    data_seed: int = _f(0, "seed of the generated data set (independent of --seed)")
+    data_dir: str | None = _f(
+        None,
+        "read images and masks from DIR/{train,val}/{images,masks}/*.png instead of generating "
+        "them (an exported data set or your own); --image-size, --train-size and --val-size "
+        "are then ignored",
+        "--data",
+    )
+    # optimisation
+    optimizer: str = _f("sgd", "optimizer: sgd | adam | adamw")
+    lr: float = _f(1e-3, "learning rate")
+    momentum: float = _f(0.9, "SGD momentum (ignored by adam and adamw)")
+    weight_decay: float = _f(0.0, "weight decay (decoupled for adamw)")
+    batch_size: int = _f(1, "images per batch and per process")
+    epochs: int = _f(2, "number of passes over the training set")
+    seed: int = _f(0, "seed of the weights' initialisation and of the shuffling order")
+    # runtime
+    precision: str = _f("32-true", "Lightning precision: 32-true | 16-mixed | bf16-mixed | ...")
+    accelerator: str = _f("auto", "auto|cpu|gpu|cuda|mps (auto picks a GPU or MPS if present)")
+    devices: str = _f("auto", "devices per node: auto, a count (2) or a list of indices (0,1)")
+    num_nodes: int = _f(1, "number of nodes for multi-node DDP")
+    strategy: str = _f("auto", "Lightning strategy: auto | ddp | ddp_spawn | ...")
+    workers: int = _f(0, "data loader worker processes (0: load in the main process)")
+    out_dir: str = _f("runs/train", "the run folder (config, metrics, checkpoints...)", "--out")
+    resume: bool = _f(False, "continue the run in --out-dir from checkpoints/last.ckpt")
+    progress: bool = _f(True, "show a progress bar")
+
+    def validate(self) -> None:
+        """Check every field; raise ``TypeError`` or ``ValueError`` naming the first bad one."""
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            _check_type(f.name, value, hints[f.name])
+        for name, accepted in (
+            ("model", MODELS),
+            ("conv", CONVS),
+            ("conv_scope", CONV_SCOPES),
+            ("padding_mode", PADDING_MODES),
+            ("coords", COORDS),
+            ("coord_init", COORD_INITS),
+            ("optimizer", OPTIMIZERS),
+            ("precision", PRECISIONS),
+            ("accelerator", ACCELERATORS),
+        ):
+            value = getattr(self, name)
+            if value not in accepted:
+                choices = ", ".join(accepted)
+                raise ValueError(f"{name}={value!r} is not supported; accepted: {choices}")
+        for name in ("width", "image_size", "train_size", "val_size", "batch_size", "epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if self.num_nodes < 1:
+            raise ValueError(f"num_nodes={self.num_nodes!r} must be a positive integer")
+        if self.image_size % 8:
+            raise ValueError(
+                f"image_size={self.image_size!r} must be divisible by 8 (the FCN pools three times)"
+            )
+        if not self.lr > 0:
+            raise ValueError(f"lr={self.lr!r} must be a positive number")
+        if self.momentum < 0 or self.momentum >= 1:
+            raise ValueError(f"momentum={self.momentum!r} must lie in [0, 1)")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay={self.weight_decay!r} must be >= 0")
+        if self.workers < 0:
+            raise ValueError(f"workers={self.workers!r} must be >= 0")
+        if self.data_seed < 0 or self.seed < 0:
+            name = "seed" if self.seed < 0 else "data_seed"
+            raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
+        parse_devices(self.devices)
+        if not self.strategy:
+            raise ValueError("strategy='' is empty; use 'auto', 'ddp', 'ddp_spawn', ...")
+        if not self.out_dir:
+            raise ValueError("out_dir='' is empty; give the folder of the run")
+        if self.data_dir is not None and not Path(self.data_dir).is_dir():
+            raise ValueError(
+                f"data_dir={self.data_dir!r} is not a folder; expected DIR/train and DIR/val "
+                "each with images/ and masks/ (see `coordbias data export`)"
+            )
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of ``coordbias.models.create_model`` besides the name."""
+        return {
+            "num_classes": 4,
+            "width": self.width,
+            "conv": self.conv,
+            "conv_scope": self.conv_scope,
+            "batch_norm": self.batch_norm,
+            "padding_mode": self.padding_mode,
+            "coords": self.coords,
+            "coord_init": self.coord_init,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain ``dict`` of the fields (YAML, JSON and ``torch.load(weights_only=True)`` safe)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build from a mapping; unknown keys raise ``ValueError`` listing the accepted ones."""
+        if not isinstance(values, dict):
+            raise TypeError(f"a TrainConfig needs a mapping of fields, got {type(values).__name__}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ValueError(
+                f"unknown TrainConfig field(s) {', '.join(unknown)}; accepted: {', '.join(names)}"
+            )
+        return cls(**values)
+
+    def to_yaml(self, path: str | os.PathLike | None = None) -> str:
+        """The config as YAML text; written atomically to ``path`` when given."""
+        import yaml
+
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        if path is not None:
+            atomic_write_text(path, text)
+        return text
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> TrainConfig:
+        """Read a YAML file of fields (a subset is fine; the rest keep their defaults)."""
+        import yaml
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+        try:
+            values = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as error:
+            raise ValueError(f"config file {str(path)!r} is not valid YAML: {error}") from None
+        if values is None:
+            values = {}
+        if not isinstance(values, dict):
+            raise ValueError(f"config file {str(path)!r} must hold a mapping of TrainConfig fields")
+        return cls.from_dict(values)
+
+
+def _check_type(name: str, value: Any, hint: Any) -> None:
+    """Raise ``TypeError`` when ``value`` does not fit the field's annotation."""
+    args = typing.get_args(hint)
+    allowed = tuple(a for a in args if a is not type(None)) if args else (hint,)
+    if value is None and type(None) in args:
+        return
+    ok = any(
+        isinstance(value, t) and not (t in (int, float) and isinstance(value, bool))
+        for t in allowed
+    )
+    if not ok and float in allowed and isinstance(value, int) and not isinstance(value, bool):
+        ok = True  # an int is a fine float
+    if not ok:
+        names = " | ".join(getattr(t, "__name__", str(t)) for t in args or (hint,))
+        raise TypeError(f"{name}={value!r} has type {type(value).__name__}; expected {names}")
+
+
+def parse_devices(devices: str) -> str | int | list[int]:
+    """Turn the ``devices`` field into Lightning's form: ``"auto"``, a count or a list of indices.
+
+    Example:
+        >>> parse_devices("auto"), parse_devices("2"), parse_devices("0,1"), parse_devices("-1")
+        ('auto', 2, [0, 1], -1)
+    """
+    text = str(devices).strip()
+    if text == "auto":
+        return "auto"
+    try:
+        if "," in text:
+            indices = [int(part) for part in text.split(",") if part.strip()]
+            if indices and min(indices) >= 0:
+                return indices
+        else:
+            count = int(text)
+            if count >= 1 or count == -1:
+                return count
+    except ValueError:
+        pass
+    raise ValueError(
+        f"devices={devices!r} is not understood; accepted: 'auto', a positive count such as '2', "
+        "-1 (all) or a comma-separated list of device indices such as '0,1'"
+    )
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,139 @@
+"""``SegmentationModule``: the LightningModule training a segmentation network (cross-entropy).
+
+Kept lean for speed: the per-step training loss is kept as a detached tensor and turned into
+numbers once per epoch (no host-device sync per step); the validation loss is summed over all
+pixels and reduced across processes once per epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from coordbias.training.config import TrainConfig
+
+#: Key of this package's own entry in a Lightning checkpoint.
+CHECKPOINT_KEY = "coordbias"
+
+
+def make_optimizer(config: TrainConfig, parameters: Any) -> torch.optim.Optimizer:
+    """The optimizer ``config`` names (``sgd`` with momentum, ``adam`` or ``adamw``)."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
+    if config.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    raise ValueError(f"optimizer={config.optimizer!r} is not supported; accepted: sgd, adam, adamw")
+
+
+class SegmentationModule(L.LightningModule):
+    """Cross-entropy training of ``model`` on ``(image, mask)`` batches.
+
+    Args:
+        model: maps images ``(B, 3, H, W)`` to logits ``(B, C, H, W)``.
+        config: the run's ``TrainConfig`` as a plain dict (stored in every checkpoint).
+
+    Attributes:
+        train_loss_history: training loss of every optimisation step so far (this process).
+        val_loss_history: mean validation loss over all pixels, one per finished epoch.
+        train_time_s, train_images: time spent in training batches and images seen in them by
+            this process, during this ``fit`` call (validation excluded).
+    """
+
+    def __init__(self, model: nn.Module, config: dict[str, Any]):
+        super().__init__()
+        self.config = TrainConfig.from_dict(dict(config))
+        self.save_hyperparameters(self.config.to_dict())
+        self.model = model
+        self.train_loss_history: list[float] = []
+        self.val_loss_history: list[float] = []
+        self._pending: list[Tensor] = []
+        self._val_sum: Tensor | None = None
+        self._val_count = 0
+        self.train_time_s = 0.0
+        self.train_images = 0
+        self._epoch_start: float | None = None
+
+    def forward(self, images: Tensor) -> Tensor:
+        """Logits ``(B, C, H, W)`` of images ``(B, 3, H, W)``."""
+        return self.model(images)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return make_optimizer(self.config, self.model.parameters())
+
+    # --- training -------------------------------------------------------------------------
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        images, masks = batch
+        loss = F.cross_entropy(self.model(images), masks)
+        self._pending.append(loss.detach())
+        self.train_images += images.shape[0]
+        self.log("train_loss", loss, on_step=True, on_epoch=False, prog_bar=True,
+                 batch_size=images.shape[0])  # fmt: skip
+        return loss
+
+    def _sync_clock(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch_start = self._sync_clock()
+
+    def _stop_epoch_clock(self) -> None:
+        if self._epoch_start is not None:
+            self.train_time_s += self._sync_clock() - self._epoch_start
+            self._epoch_start = None
+
+    def _flush_pending(self) -> None:
+        if self._pending:
+            self.train_loss_history.extend(torch.stack(self._pending).float().cpu().tolist())
+            self._pending.clear()
+
+    def on_train_epoch_end(self) -> None:
+        self._stop_epoch_clock()
+        self._flush_pending()
+
+    # --- validation -----------------------------------------------------------------------
+    def on_validation_epoch_start(self) -> None:
+        if not self.trainer.sanity_checking:
+            self._stop_epoch_clock()  # validation runs inside the training epoch
+        self._val_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        self._val_count = 0
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        images, masks = batch
+        loss = F.cross_entropy(self.model(images), masks, reduction="sum")
+        assert self._val_sum is not None
+        self._val_sum += loss.detach().double()
+        self._val_count += masks.numel()
+
+    def on_validation_epoch_end(self) -> None:
+        assert self._val_sum is not None
+        totals = torch.stack([self._val_sum, self._val_sum.new_tensor(float(self._val_count))])
+        totals = self.trainer.strategy.reduce(totals, reduce_op="sum")
+        val_loss = float(totals[0] / totals[1].clamp_min(1))
+        self.log("val_loss", val_loss, on_step=False, on_epoch=True, prog_bar=True)
+        if not self.trainer.sanity_checking:
+            self.val_loss_history.append(val_loss)
+
+    # --- checkpoints ----------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._flush_pending()
+        checkpoint[CHECKPOINT_KEY] = {
+            "config": self.config.to_dict(),
+            "train_loss": list(self.train_loss_history),
+            "val_loss": list(self.val_loss_history),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        saved = checkpoint.get(CHECKPOINT_KEY, {})
+        self.train_loss_history = list(saved.get("train_loss", []))
+        self.val_loss_history = list(saved.get("val_loss", []))
