@@ -1,1 +1,19 @@
-"""coordbias.data."""
+"""coordbias.data: the position-semantics circles data set.
+
+On the fly (:class:`CirclesDataset`, :func:`generate_batch`), exported to PNG folders
+(:func:`export_dataset`) and loaded back from any image/mask folder (:class:`FolderDataset`).
+"""
+
+from coordbias.data.config import CLASS_COLORS, CLASS_NAMES, SPLITS, CirclesConfig
+from coordbias.data.dataset import CirclesDataset
+from coordbias.data.generate import Circles, generate_batch
+
+__all__ = [
+    "CLASS_COLORS",
+    "CLASS_NAMES",
+    "SPLITS",
+    "Circles",
+    "CirclesConfig",
+    "CirclesDataset",
+    "generate_batch",
+]
