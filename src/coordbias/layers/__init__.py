@@ -1,7 +1,14 @@
-"""coordbias.layers."""
+"""coordbias.layers: coordinate-aware convolutions (coordinate bias and CoordConv)."""
 
+from coordbias.layers import functional as functional
 from coordbias.layers.addcoords import AddCoords as AddCoords
 from coordbias.layers.addcoords import add_coords as add_coords
+from coordbias.layers.coordbias import CoordBiasConv1d as CoordBiasConv1d
+from coordbias.layers.coordbias import CoordBiasConv2d as CoordBiasConv2d
+from coordbias.layers.coordbias import CoordBiasConv3d as CoordBiasConv3d
+from coordbias.layers.coordbias import CoordBiasConvTranspose1d as CoordBiasConvTranspose1d
+from coordbias.layers.coordbias import CoordBiasConvTranspose2d as CoordBiasConvTranspose2d
+from coordbias.layers.coordbias import CoordBiasConvTranspose3d as CoordBiasConvTranspose3d
 from coordbias.layers.coordconv import CoordConv1d as CoordConv1d
 from coordbias.layers.coordconv import CoordConv2d as CoordConv2d
 from coordbias.layers.coordconv import CoordConv3d as CoordConv3d
