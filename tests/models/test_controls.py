@@ -60,3 +60,25 @@ def test_every_extra_param_gets_a_gradient():
     conv(torch.randn(2, 2, 5, 5)).square().sum().backward()
     for name, p in conv.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_translation_equivariant_where_coordinate_bias_is_not():
+    from coordbias import CoordBiasConv2d
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, 12, 12)
+    shift = (3, -2)
+
+    def roll(t):
+        return torch.roll(t, shifts=shift, dims=(-2, -1))
+
+    matched = ParamMatchedConv2d(3, 4, 3, padding=1, padding_mode="circular")
+    with torch.no_grad():
+        matched.scale.uniform_(-1, 1)
+        matched.shift.uniform_(-1, 1)
+    torch.testing.assert_close(matched(roll(x)), roll(matched(x)))
+
+    coord = CoordBiasConv2d(3, 4, 3, padding=1, padding_mode="circular")
+    assert not torch.allclose(coord(roll(x)), roll(coord(x)), atol=1e-4)
+    # Same parameter count: the control isolates "more parameters" from "position".
+    assert _n_params(coord) == _n_params(matched)

@@ -183,6 +183,8 @@ CONV_SCOPES = [
     ("param_matched", "encoder"),
     ("param_matched", "all"),
     ("coordconv", "encoder"),
+    ("coordbias", "encoder"),
+    ("coordbias", "all"),
 ]
 
 
@@ -207,3 +209,58 @@ def test_config_recorded_and_repr():
     assert isinstance(model, FCN)
     assert model.config.conv == "param_matched" and model.config.width == W
     assert "padding_mode='reflect'" in repr(model).splitlines()[1]
+
+
+@pytest.mark.parametrize("scope", ["encoder", "all"])
+def test_coordbias_adds_two_weights_per_output_channel(scope):
+    base = _n_params(create_model("fcn", width=W))
+    enc_out = [W, W, 2 * W, 2 * W, 4 * W, 4 * W]
+    dec_out = [2 * W, W, W // 2, 4] if scope == "all" else []
+    coord = create_model("fcn", width=W, conv="coordbias", conv_scope=scope)
+    matched = create_model("fcn", width=W, conv="param_matched", conv_scope=scope)
+    assert _n_params(coord) == base + 2 * (sum(enc_out) + sum(dec_out))
+    assert _n_params(coord) == _n_params(matched)
+
+
+def test_coordinate_layers_lists_every_converted_conv():
+    from coordbias.models import coordinate_layers
+
+    enc = dict(coordinate_layers(create_model("fcn", width=W, conv="coordbias")))
+    assert list(enc) == ["stage1.0", "stage1.2", "stage2.0", "stage2.2", "stage3.0", "stage3.2"]
+    assert [tuple(w.shape) for w in enc.values()] == [(W, 2), (W, 2), (2 * W, 2), (2 * W, 2),
+                                                      (4 * W, 2), (4 * W, 2)]  # fmt: skip
+    model = create_model("fcn", width=W, conv="coordbias", conv_scope="all")
+    names = [name for name, _ in coordinate_layers(model)]
+    assert names[6:] == ["up3", "up2", "up1", "classifier"]
+    assert all(w is dict(model.named_parameters())[f"{n}.coord_weight"]
+               for n, w in coordinate_layers(model))  # fmt: skip
+    assert list(coordinate_layers(create_model("fcn", width=W, conv="param_matched"))) == []
+
+
+@pytest.mark.parametrize(("coords", "coord_init"), [("output", "uniform"), ("center", "zeros")])
+def test_coords_and_coord_init_reach_the_layers(coords, coord_init):
+    model = create_model(
+        "fcn", width=W, conv="coordbias", conv_scope="all", coords=coords, coord_init=coord_init
+    )
+    from coordbias import CoordBiasConv2d, CoordBiasConvTranspose2d
+
+    layers = [
+        m for m in model.modules() if isinstance(m, (CoordBiasConv2d, CoordBiasConvTranspose2d))
+    ]
+    assert len(layers) == 10
+    assert all(m.coords == coords for m in layers)
+    weights = torch.cat([m.coord_weight.flatten() for m in layers])
+    assert (weights.abs().sum() == 0) == (coord_init == "zeros")
+
+
+def test_coordinate_weights_before_batch_norm_escape_the_cancellation():
+    # Open question 1 of the original: a bias right before BatchNorm gets zero gradient, the
+    # coordinate weights do not (BatchNorm removes only their constant part).
+    torch.manual_seed(0)
+    model = create_model("fcn", width=W, conv="coordbias", batch_norm=True).train()
+    x = torch.rand(2, 3, 16, 16)
+    target = torch.randint(0, 4, (2, 16, 16))
+    nn.functional.cross_entropy(model(x), target).backward()
+    first = model.stage1[0]
+    assert first.bias.grad.abs().max() < 1e-6
+    assert first.coord_weight.grad.abs().max() > 1e-4
