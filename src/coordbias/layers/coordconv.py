@@ -63,13 +63,13 @@ class _CoordConvMixin:
         if input.dim() != d + 2 and input.dim() != d + 1:
             raise ValueError(
                 f"expected a {d + 2}-D input (B, C, *spatial) or an unbatched {d + 1}-D input "
-                f"(C, *spatial), got shape {input.shape}"
+                f"(C, *spatial), got shape {list(input.shape)}"
             )
         channels = input.shape[1] if input.dim() == d + 2 else input.shape[0]
         if channels != self.in_channels:
             raise ValueError(
                 f"expected {self.in_channels} input channels, got {channels} "
-                f"(input shape {input.shape})"
+                f"(input shape {list(input.shape)})"
             )
         x = _add_coords(input, self.with_r, d, self.groups)
         return self._conv_forward(x, self.weight, self.bias)
