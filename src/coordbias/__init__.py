@@ -7,6 +7,7 @@ study live in sub-packages that need the ``study`` extra.
 from coordbias import functional
 from coordbias._version import __version__
 from coordbias.layers.addcoords import AddCoords
+from coordbias.layers.convert import convert
 from coordbias.layers.coordbias import (
     CoordBiasConv1d,
     CoordBiasConv2d,
@@ -29,5 +30,6 @@ __all__ = [
     "CoordConv2d",
     "CoordConv3d",
     "__version__",
+    "convert",
     "functional",
 ]

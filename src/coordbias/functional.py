@@ -1,6 +1,6 @@
-"""Functional API of the coordinate-bias convolutions.
+"""Functional API of the coordinate-bias convolutions, and CoordConv's ``add_coords``.
 
-Re-exports :mod:`coordbias.layers.functional`.
+Re-exports :mod:`coordbias.layers.functional` and :func:`coordbias.layers.addcoords.add_coords`.
 
 Example:
     >>> import torch
@@ -11,6 +11,7 @@ Example:
     torch.Size([2, 4, 8, 8])
 """
 
+from coordbias.layers.addcoords import add_coords
 from coordbias.layers.functional import (
     COORDS,
     center_coords,
@@ -27,6 +28,7 @@ from coordbias.layers.functional import (
 
 __all__ = [
     "COORDS",
+    "add_coords",
     "center_coords",
     "coord_bias",
     "coord_bias_conv1d",

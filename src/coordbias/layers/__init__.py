@@ -3,6 +3,7 @@
 from coordbias.layers import functional as functional
 from coordbias.layers.addcoords import AddCoords as AddCoords
 from coordbias.layers.addcoords import add_coords as add_coords
+from coordbias.layers.convert import convert as convert
 from coordbias.layers.coordbias import CoordBiasConv1d as CoordBiasConv1d
 from coordbias.layers.coordbias import CoordBiasConv2d as CoordBiasConv2d
 from coordbias.layers.coordbias import CoordBiasConv3d as CoordBiasConv3d

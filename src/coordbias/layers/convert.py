@@ -1,0 +1,254 @@
+"""``convert``: swap a model's convolutions for coordinate-aware ones, keeping what was learnt.
+
+Which modules are converted:
+
+- ``kind="coordbias"``: modules whose type is exactly ``nn.Conv1d/2d/3d`` or
+  ``nn.ConvTranspose1d/2d/3d`` become ``CoordBiasConv*`` / ``CoordBiasConvTranspose*``.
+- ``kind="coordconv"``: modules whose type is exactly ``nn.Conv1d/2d/3d`` become ``CoordConv*``
+  (there is no transposed CoordConv; transposed convolutions are left alone).
+
+Subclasses of the torch convolutions (the layers of this package, so already-converted models, and
+any other custom convolution) are left alone, since their ``forward`` may differ.
+
+``include`` and ``exclude`` are shell-style patterns (:func:`fnmatch.fnmatchcase`, case-sensitive)
+matched against the qualified names that ``model.named_modules()`` gives the convolutions, e.g.
+``"encoder.0"`` or ``"decoder.*"``; ``*`` also matches dots, so ``"encoder.*"`` is the whole
+subtree of ``encoder``. A convolution is converted when it matches some ``include`` pattern (all do
+when ``include`` is ``None``) and no ``exclude`` pattern. A pattern that matches no convertible
+convolution is a ValueError (it is most likely a typo); a model without any convolution of the
+requested kind (subclasses included) only warns, and converting an already converted model again
+changes nothing.
+
+The conversion is in place, like ``nn.SyncBatchNorm.convert_sync_batchnorm``: the children of
+``model`` are replaced and ``model`` itself is returned, unless ``model`` is itself a convolution,
+in which case the new layer is returned and ``model`` is unchanged. Weights, biases, device,
+dtype, ``requires_grad`` and training mode are kept (CoordBias layers reuse the very same
+``weight`` and ``bias`` Parameters; CoordConv layers get new, larger weights holding a copy).
+The new coordinate weights follow the ``requires_grad`` of the layer's ``weight`` (a frozen layer
+stays frozen). Hooks registered on the old convolutions are not carried over, and an optimizer
+built before the conversion does not know the new parameters: build it afterwards.
+
+With ``coord_init="zeros"`` (the default) the converted model computes what it computed before:
+bitwise for ``"coordbias"`` (the coordinate term is exactly 0), and to rounding for
+``"coordconv"`` (the zero-weighted coordinate channels change the convolution's summation).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import warnings
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from coordbias.layers import coordbias as cb
+from coordbias.layers.coordconv import CoordConv1d, CoordConv2d, CoordConv3d
+
+__all__ = ["KINDS", "convert"]
+
+#: Accepted values of ``kind``.
+KINDS = ("coordbias", "coordconv")
+
+_COORDCONV = {nn.Conv1d: CoordConv1d, nn.Conv2d: CoordConv2d, nn.Conv3d: CoordConv3d}
+
+
+_COORDBIAS = {
+    nn.Conv1d: cb.CoordBiasConv1d,
+    nn.Conv2d: cb.CoordBiasConv2d,
+    nn.Conv3d: cb.CoordBiasConv3d,
+    nn.ConvTranspose1d: cb.CoordBiasConvTranspose1d,
+    nn.ConvTranspose2d: cb.CoordBiasConvTranspose2d,
+    nn.ConvTranspose3d: cb.CoordBiasConvTranspose3d,
+}
+
+
+def _patterns(value: str | Iterable[str] | None, name: str) -> list[str] | None:
+    if value is None:
+        return None
+    patterns = [value] if isinstance(value, str) else list(value) if _iterable(value) else None
+    if patterns is None or not all(isinstance(p, str) for p in patterns):
+        raise TypeError(
+            f"{name} must be a pattern string, a list of pattern strings or None, got {value!r}"
+        )
+    return patterns
+
+
+def _iterable(value: object) -> bool:
+    try:
+        iter(value)  # type: ignore[call-overload]
+    except TypeError:
+        return False
+    return True
+
+
+def _matches(name: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _check_patterns(patterns: list[str] | None, arg: str, names: list[str]) -> None:
+    if patterns is None:
+        return
+    unmatched = [p for p in patterns if not any(fnmatch.fnmatchcase(n, p) for n in names)]
+    if unmatched:
+        shown = ", ".join(repr(n) for n in names[:20]) + (" ..." if len(names) > 20 else "")
+        raise ValueError(
+            f"{arg} pattern(s) {unmatched} match no convertible convolution; patterns match the "
+            f"convolutions' qualified names (use 'block.*' for a subtree), which are: "
+            f"{shown or 'none'}"
+        )
+
+
+def _new_coordbias(old: nn.Module, cls: type, coords: str, coord_init: str) -> nn.Module:
+    w = old.weight
+    common = {
+        "stride": old.stride,
+        "padding": old.padding,
+        "dilation": old.dilation,
+        "groups": old.groups,
+        "bias": old.bias is not None,
+        "padding_mode": old.padding_mode,
+        "device": w.device,
+        "dtype": w.dtype,
+        "coords": coords,
+        "coord_init": coord_init,
+    }
+    if old.transposed:
+        common["output_padding"] = old.output_padding
+    new = cls(old.in_channels, old.out_channels, old.kernel_size, **common)
+    new.weight = w
+    new.bias = old.bias
+    new.coord_weight.requires_grad_(w.requires_grad)
+    return new
+
+
+def _new_coordconv(old: nn.Module, cls: type, coord_init: str, with_r: bool) -> nn.Module:
+    w = old.weight
+    new = cls(
+        old.in_channels, old.out_channels, old.kernel_size, old.stride, old.padding,
+        old.dilation, old.groups, old.bias is not None, old.padding_mode,
+        device=w.device, dtype=w.dtype, with_r=with_r,
+    )  # fmt: skip
+    per_group = old.in_channels // old.groups
+    with torch.no_grad():
+        # The fresh layer's coordinate slice holds torch's default init, which is "uniform".
+        if coord_init == "zeros":
+            new.weight[:, per_group:].zero_()
+        new.weight[:, :per_group].copy_(w)
+        if old.bias is not None:
+            new.bias.copy_(old.bias)
+    new.weight.requires_grad_(w.requires_grad)
+    if old.bias is not None:
+        new.bias.requires_grad_(old.bias.requires_grad)
+    return new
+
+
+def convert(
+    model: nn.Module,
+    kind: str = "coordbias",
+    include: str | Iterable[str] | None = None,
+    exclude: str | Iterable[str] | None = None,
+    coord_init: str = "zeros",
+    coords: str = "center",
+    *,
+    with_r: bool = False,
+) -> nn.Module:
+    """Replace the convolutions of ``model`` with coordinate-aware layers (in place).
+
+    See the module docstring for which modules are converted, how the patterns match, and what is
+    kept.
+
+    Args:
+        model: The model (any ``nn.Module``, also a single convolution).
+        kind: ``"coordbias"`` (``CoordBiasConv*`` and ``CoordBiasConvTranspose*``) or
+            ``"coordconv"`` (``CoordConv*``).
+        include: Pattern or patterns of qualified module names to convert; ``None``: all.
+        exclude: Pattern or patterns of qualified module names to leave alone.
+        coord_init: ``"zeros"`` (the model's outputs do not change) or ``"uniform"`` (the new
+            layers' own default initialisation of the coordinate weights).
+        coords: Coordinate convention of the CoordBias layers, ``"center"`` or ``"output"``;
+            CoordConv only has ``"center"``.
+        with_r: For ``kind="coordconv"``: also add the radius channel.
+
+    Returns:
+        ``model`` with its convolutions replaced, or the new layer when ``model`` is itself a
+        convolution.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, or a pattern is not a string.
+        ValueError: Unknown ``kind``, ``coord_init`` or ``coords``, or a pattern that matches no
+            convertible convolution.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 2, 1))
+        >>> x = torch.randn(1, 3, 16, 16)
+        >>> before = model(x)
+        >>> model = convert(model, "coordconv", exclude="2")
+        >>> type(model[0]).__name__, type(model[2]).__name__
+        ('CoordConv2d', 'Conv2d')
+        >>> torch.allclose(model(x), before, atol=1e-6)
+        True
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if coord_init not in ("zeros", "uniform"):
+        raise ValueError(f"coord_init must be 'zeros' or 'uniform', got {coord_init!r}")
+    if coords not in ("center", "output"):
+        raise ValueError(f"coords must be 'center' or 'output', got {coords!r}")
+    if kind == "coordconv" and coords != "center":
+        raise ValueError(
+            f"coords={coords!r} applies to kind='coordbias' only; CoordConv's coordinates are "
+            f"always on the input grid (leave coords='center')"
+        )
+    if not isinstance(with_r, bool):
+        raise TypeError(f"with_r must be a bool, got {with_r!r}")
+    if with_r and kind != "coordconv":
+        raise ValueError("with_r=True applies to kind='coordconv' only")
+    include_p = _patterns(include, "include")
+    exclude_p = _patterns(exclude, "exclude")
+    classes = _COORDCONV if kind == "coordconv" else _COORDBIAS
+
+    # Every name of every convertible module (a shared module has several).
+    candidates = [
+        (name, module)
+        for name, module in model.named_modules(remove_duplicate=False)
+        if type(module) in classes
+    ]
+    names = [name for name, _ in candidates]
+    _check_patterns(include_p, "include", names)
+    _check_patterns(exclude_p, "exclude", names)
+    if not candidates and not any(isinstance(m, tuple(classes)) for m in model.modules()):
+        wanted = "Conv1d/2d/3d" + (" or ConvTranspose1d/2d/3d" if kind == "coordbias" else "")
+        warnings.warn(
+            f"convert(kind={kind!r}) found no module of type {wanted} to convert",
+            UserWarning,
+            stacklevel=2,
+        )
+        return model
+
+    new_modules: dict[int, nn.Module] = {}  # id(old) -> new, so shared modules stay shared
+    result = model
+    for name, old in candidates:
+        if include_p is not None and not _matches(name, include_p):
+            continue
+        if exclude_p is not None and _matches(name, exclude_p):
+            continue
+        new = new_modules.get(id(old))
+        if new is None:
+            cls = classes[type(old)]
+            if kind == "coordconv":
+                new = _new_coordconv(old, cls, coord_init, with_r)
+            else:
+                new = _new_coordbias(old, cls, coords, coord_init)
+            new.train(old.training)
+            new_modules[id(old)] = new
+        if name == "":
+            result = new
+            continue
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name), child, new)
+    return result
