@@ -93,9 +93,13 @@ def center_coords(
         tensor([-0.8000,  0.0000,  0.8000])
     """
     # Integer numerator 2p - (n_in - 1): exact, then one rounding in the division.
-    offset = dilation * (kernel_size - 1) - 2 * pad_left - (size_in - 1)
-    numerator = torch.arange(size_out, device=device) * (2 * stride) + offset
-    return numerator.to(_coord_dtype(dtype)) / max(size_in - 1, 1)
+    # Integer-valued floats are exact up to 2**24 (float32), so two ops suffice.
+    start = dilation * (kernel_size - 1) - 2 * pad_left - (size_in - 1)
+    step = 2 * stride
+    numerator = torch.arange(
+        start, start + step * size_out, step, dtype=_coord_dtype(dtype), device=device
+    )
+    return numerator / max(size_in - 1, 1)
 
 
 def output_coords(
@@ -125,11 +129,12 @@ def output_coords(
         >>> output_coords(1)
         tensor([0.])
     """
-    index = torch.arange(size_out, device=device)
+    dtype = _coord_dtype(dtype)
     if centered:
-        index = index * 2 - (size_out - 1)
-        return index.to(_coord_dtype(dtype)) / max(size_out - 1, 1)
-    return index.to(_coord_dtype(dtype)) / max(size_out - 1, 1)
+        index = torch.arange(1 - size_out, size_out, 2, dtype=dtype, device=device)
+    else:
+        index = torch.arange(size_out, dtype=dtype, device=device)
+    return index / max(size_out - 1, 1)
 
 
 def coordinate_grid(axes: list[Tensor]) -> Tensor:
@@ -159,12 +164,36 @@ def coordinate_grid(axes: list[Tensor]) -> Tensor:
     return torch.stack(planes)
 
 
+def _axis_term(
+    column: Tensor,
+    axis: Tensor,
+    i: int,
+    dims: int,
+    lead: int,
+    channels: int,
+    size: int,
+    channels_last: bool,
+) -> Tensor:
+    # column (C,) times axis (n_i,), shaped to broadcast: (lead, C, 1.., n_i, ..1) or, channels
+    # last, (lead, 1.., n_i, ..1, C).
+    wshape = [1] * (lead + dims + 1)
+    ashape = [1] * (lead + dims + 1)
+    if channels_last:
+        wshape[lead + dims] = channels
+        ashape[lead + i] = size
+    else:
+        wshape[lead] = channels
+        ashape[lead + 1 + i] = size
+    return column.reshape(wshape) * axis.reshape(ashape)
+
+
 def coord_bias(
     out: Tensor, coord_weight: Tensor, axes: list[Tensor], inplace: bool = False
 ) -> Tensor:
     """Add the coordinate term ``sum_i coord_weight[:, i] * C_i`` to a convolution's output.
 
-    The term is built once as a ``(C, *spatial)`` map and broadcast over the batch, so its backward
+    The term is built once as a ``(C, *spatial)`` map (an outer sum of the per-axis vectors scaled
+    by ``coord_weight``, never a batch-sized tensor) and broadcast over the batch, so its backward
     is one reduction of the output gradient over the batch and saves nothing for backward.
 
     Args:
@@ -203,18 +232,25 @@ def coord_bias(
     for i, axis in enumerate(axes):
         if axis.dim() != 1 or axis.shape[0] != spatial[i]:
             raise ValueError(f"axes[{i}] must have shape ({spatial[i]},), got {list(axis.shape)}")
-    grid = coordinate_grid(axes).reshape(dims, -1)  # (D, S)
-    weight = coord_weight.to(grid.dtype)
-    if out.dim() == dims + 2 and channels > 1 and out.stride(1) == 1:
-        # Channels-last output: build the map channels-last too, so the add streams both.
-        term = torch.matmul(grid.t(), weight.t()).reshape([1, *spatial, channels])
+    batched = out.dim() == dims + 2
+    channels_last = batched and channels > 1 and out.stride(1) == 1
+    weight = coord_weight
+    if weight.dtype != axes[0].dtype:
+        weight = weight.to(axes[0].dtype)
+    # Outer sum of per-axis terms, broadcast elementwise (a K = D matmul is slower on CPU), with
+    # the batch dimension of size 1 so that for B == 1 the backward needs no reduction. For a
+    # channels-last output the map is built as (1, *S, C), so that the add streams both tensors.
+    lead = 1 if batched else 0
+    columns = weight.unbind(1)
+    term = _axis_term(columns[0], axes[0], 0, dims, lead, channels, spatial[0], channels_last)
+    for i in range(1, dims):
+        term = term + _axis_term(
+            columns[i], axes[i], i, dims, lead, channels, spatial[i], channels_last
+        )
+    if channels_last:
         term = term.movedim(-1, 1)
-    else:
-        term = torch.matmul(weight, grid).reshape([channels, *spatial])
-        if out.dim() == dims + 2:
-            # (1, C, *S): for B == 1 the backward passes the gradient through unreduced.
-            term = term.unsqueeze(0)
-    term = term.to(out.dtype)
+    if term.dtype != out.dtype:
+        term = term.to(out.dtype)
     if inplace:
         return out.add_(term)
     return out + term
