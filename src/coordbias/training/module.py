@@ -75,8 +75,14 @@ class SegmentationModule(L.LightningModule):
         loss = F.cross_entropy(self.model(images), masks)
         self._pending.append(loss.detach())
         self.train_images += images.shape[0]
-        self.log("train_loss", loss, on_step=True, on_epoch=False, prog_bar=True,
-                 batch_size=images.shape[0])  # fmt: skip
+        self.log(
+            "train_loss",
+            loss,
+            on_step=True,
+            on_epoch=False,
+            prog_bar=True,
+            batch_size=images.shape[0],
+        )
         return loss
 
     def _sync_clock(self) -> float:

@@ -15,6 +15,7 @@ The run folder (``config.out_dir``) holds:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -24,6 +25,7 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +59,9 @@ _QUIET = (
     r".*log_every_n_steps.*",
     r"Checkpoint directory .* exists and is not empty.*",
     r".*`max_epochs=\d+` reached.*",
+    r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",
 )
+_LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric")
 
 
 @dataclass
@@ -129,6 +133,21 @@ def resolve_accelerator(accelerator: str) -> str:
             raise ValueError("accelerator='gpu' but neither CUDA nor MPS is available here")
         return "cpu"
     return accelerator
+
+
+@contextlib.contextmanager
+def _quiet_lightning(quiet: bool) -> Iterator[None]:
+    """Hide Lightning's informational chatter (device summary, tips) when ``quiet``."""
+    loggers = [logging.getLogger(name) for name in _LIGHTNING_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    if quiet:
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _json_dump(path: Path, values: Any) -> None:
@@ -257,7 +276,7 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
         save_on_train_epoch_end=True,
     )
     was_deterministic = torch.are_deterministic_algorithms_enabled()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_lightning(not config.progress):
         for pattern in _QUIET:
             warnings.filterwarnings("ignore", message=pattern)
         trainer = L.Trainer(
@@ -310,8 +329,9 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
     device = trainer.strategy.root_device
     net.to(device).eval()
     save_model(run_dir / MODEL_FILE, net, config)
-    loader = make_loader(val_set, batch_size=max(config.batch_size, 16), shuffle=False,
-                         workers=config.workers)  # fmt: skip
+    loader = make_loader(
+        val_set, batch_size=max(config.batch_size, 16), shuffle=False, workers=config.workers
+    )
     metrics = evaluate(net, loader, num_classes=4, device=device)
     _json_dump(run_dir / "eval.json", metrics)
     _write_figures(run_dir, config, net, val_set, metrics, train_loss, val_loss, device)

@@ -1,0 +1,279 @@
+"""``coordbias bench train``: the cost of a Lightning training step against a bare PyTorch loop.
+
+Both sides train the same network with the same optimizer on the same pre-built batch, iterated
+from the same in-memory list (data generation is excluded from both). The Lightning side is
+``coordbias.training``'s own ``SegmentationModule`` under a Trainer set up as ``train()`` sets it
+up (deterministic on the CPU, CSV logging every 50 steps), minus checkpoints, validation and the
+progress bar. A repeat times ``--steps`` whole iterations after ``--warmup`` untimed ones, on
+each side; the sides alternate which goes first, and the figures are medians over repeats.
+
+It reports the ratio (Lightning / bare step time) and training images per second at the
+original's setting (128 px, width 64, batch 1, SGD) and at the study's quick preset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+#: The study's quick preset when coordbias.study.presets does not answer.
+_QUICK_FALLBACK = {"image_size": 64, "width": 16, "batch_size": 16}
+
+
+def _quick_preset() -> dict[str, Any]:
+    """The quick preset's TrainConfig fields (image size, width, batch, optimizer...)."""
+    try:
+        from coordbias.study.presets import get_preset
+
+        return dict(get_preset("quick").train)
+    except (ImportError, AttributeError, ValueError):
+        return dict(_QUICK_FALLBACK)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    quick = _quick_preset()
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=quick["image_size"],
+        metavar="S",
+        help="image side of the second setting (default: the quick preset's, %(default)s)",
+    )
+    parser.add_argument(
+        "--width",
+        type=int,
+        default=quick["width"],
+        metavar="N",
+        help="network width of the second setting (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=quick["batch_size"],
+        metavar="N",
+        help="batch size of the second setting (default: %(default)s)",
+    )
+    parser.add_argument("--conv", default="vanilla", help="convolution (default: %(default)s)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=20,
+        metavar="N",
+        help="timed steps per repeat and side (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=3,
+        metavar="N",
+        help="untimed steps before each timed run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        metavar="N",
+        help="interleaved repeats; medians are reported (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--original",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure the original's setting: 128 px, width 64, batch 1",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="torch intra-op threads (default: torch's choice)",
+    )
+    parser.add_argument(
+        "--out",
+        default="runs/bench",
+        metavar="DIR",
+        help="folder for train.json (default: %(default)s)",
+    )
+
+
+class _Batches:
+    """The same batch ``count`` times; one iterable type for both sides (Lightning would read a
+    plain list as a list of loaders)."""
+
+    def __init__(self, batch: tuple, count: int):
+        self.batch, self.count = batch, count
+
+    def __iter__(self):
+        return (self.batch for _ in range(self.count))
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def _bare_run(model, optimizer, batches, warmup: int) -> float:
+    """Seconds for the batches after ``warmup``: zero_grad, forward, loss, backward, step."""
+    import torch.nn.functional as F
+
+    model.train()
+    start = 0.0
+    for index, (images, masks) in enumerate(batches):
+        if index == warmup:
+            start = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(images), masks)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def _lightning_run(module, batches, warmup: int, steps: int, log_dir: str) -> float:
+    """Seconds for ``steps`` whole Lightning iterations after ``warmup`` (setup excluded)."""
+    import lightning as L
+    from lightning.pytorch.callbacks import Callback
+    from lightning.pytorch.loggers import CSVLogger
+
+    marks: dict[str, float] = {}
+
+    class Clock(Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if batch_idx == warmup:
+                marks["start"] = time.perf_counter()
+            elif batch_idx == warmup + steps:  # one extra batch closes the last timed step
+                marks["stop"] = time.perf_counter()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer = L.Trainer(
+            accelerator="cpu",
+            devices=1,
+            max_steps=warmup + steps + 1,
+            max_epochs=1,
+            deterministic=True,
+            logger=CSVLogger(log_dir, name="", version=""),
+            log_every_n_steps=50,
+            callbacks=[Clock()],
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            limit_val_batches=0,
+        )
+        trainer.fit(module, train_dataloaders=batches)
+    return marks["stop"] - marks["start"]
+
+
+def measure(config, *, steps: int, warmup: int, repeats: int, log=print) -> dict[str, Any]:
+    """Median step time of the bare loop and of Lightning for ``config``, interleaved.
+
+    Args:
+        config: a ``TrainConfig`` (network, optimizer, image size and batch size are used).
+        steps, warmup, repeats: timed steps per repeat, untimed steps before, repeats.
+
+    Returns:
+        A JSON-ready dict: step times (ms), their ratio, images per second for both sides.
+    """
+    import logging
+
+    import torch
+
+    from coordbias.training.checkpoint import build_model
+    from coordbias.training.datamodule import make_datasets
+    from coordbias.training.module import SegmentationModule, make_optimizer
+
+    torch.manual_seed(config.seed)
+    model = build_model(config)
+    small = dataclasses.replace(config, train_size=config.batch_size, val_size=1)
+    train_set, _ = make_datasets(small)
+    images = torch.stack([train_set[i][0] for i in range(config.batch_size)])
+    masks = torch.stack([train_set[i][1] for i in range(config.batch_size)])
+    bare_list = _Batches((images, masks), warmup + steps)
+    lightning_list = _Batches((images, masks), warmup + steps + 1)
+    optimizer = make_optimizer(config, model.parameters())
+    module = SegmentationModule(model, config.to_dict())
+
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    bare: list[float] = []
+    lightning: list[float] = []
+    with tempfile.TemporaryDirectory() as log_dir:
+        for repeat in range(repeats):
+            order = ("bare", "lightning") if repeat % 2 == 0 else ("lightning", "bare")
+            for side in order:
+                if side == "bare":
+                    torch.use_deterministic_algorithms(True)  # as Lightning sets it
+                    bare.append(_bare_run(model, optimizer, bare_list, warmup) / steps)
+                else:
+                    lightning.append(
+                        _lightning_run(module, lightning_list, warmup, steps, log_dir) / steps
+                    )
+            log(
+                f"  repeat {repeat + 1}/{repeats}: bare {bare[-1] * 1e3:.2f} ms, "
+                f"lightning {lightning[-1] * 1e3:.2f} ms"
+            )
+    torch.use_deterministic_algorithms(was_deterministic)
+    bare_s, lightning_s = statistics.median(bare), statistics.median(lightning)
+    return {
+        "image_size": config.image_size,
+        "width": config.width,
+        "batch_size": config.batch_size,
+        "conv": config.conv,
+        "optimizer": config.optimizer,
+        "steps": steps,
+        "warmup": warmup,
+        "repeats": repeats,
+        "bare_step_ms": bare_s * 1e3,
+        "lightning_step_ms": lightning_s * 1e3,
+        "ratio": lightning_s / bare_s,
+        "bare_step_ms_all": [t * 1e3 for t in bare],
+        "lightning_step_ms_all": [t * 1e3 for t in lightning],
+        "bare_images_per_s": config.batch_size / bare_s,
+        "lightning_images_per_s": config.batch_size / lightning_s,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from coordbias.training.config import TrainConfig, atomic_write_text
+    from coordbias.training.env import environment
+
+    for name in ("steps", "repeats", "image_size", "width", "batch_size"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"coordbias bench train: --{name.replace('_', '-')} must be >= 1")
+    if args.warmup < 0:
+        raise SystemExit("coordbias bench train: --warmup must be >= 0")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    quick = {k: v for k, v in _quick_preset().items() if k in fields}
+    quick.update(image_size=args.image_size, width=args.width, batch_size=args.batch_size)
+    settings = []
+    if args.original:
+        settings.append(("original", TrainConfig(conv=args.conv, progress=False)))
+    settings.append(("quick", TrainConfig(**{**quick, "conv": args.conv, "progress": False})))
+    results = {}
+    for name, config in settings:
+        config.validate()
+        print(
+            f"{name}: {config.image_size} px, width {config.width}, batch {config.batch_size}, "
+            f"{config.optimizer}, {config.conv}"
+        )
+        results[name] = measure(config, steps=args.steps, warmup=args.warmup, repeats=args.repeats)
+    print(f"{'setting':<10}{'bare ms':>10}{'lightning ms':>14}{'ratio':>8}{'img/s':>9}")
+    for name, row in results.items():
+        print(
+            f"{name:<10}{row['bare_step_ms']:>10.2f}{row['lightning_step_ms']:>14.2f}"
+            f"{row['ratio']:>8.3f}{row['lightning_images_per_s']:>9.1f}"
+        )
+    payload = {"benchmark": "train", "settings": results, "env": environment("cpu")}
+    out = Path(args.out) / "train.json"
+    atomic_write_text(out, json.dumps(payload, indent=2) + "\n")
+    print(f"written: {out}")
+    return 0
