@@ -16,6 +16,12 @@ Conventions:
   ``weight`` has shape ``(out_channels, in_channels // groups + k, *kernel_size)`` with ``k = d``
   (``d + 1`` with r), and its last ``k`` input channels, ``weight[:, -k:]``, are the coordinate
   weights in every group.
+
+The layers (and :class:`~coordbias.layers.addcoords.AddCoords`) work under
+``torch.compile(fullgraph=True)``, ``torch.jit.script`` and ``torch.export.export`` with dynamic
+spatial sizes, and export to ONNX with dynamic spatial sizes through
+``torch.onnx.export(..., dynamo=True, dynamic_shapes=...)`` (tested in onnxruntime at a second
+size); the coordinates come from ``torch.arange``, never ``linspace`` or ``meshgrid``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,99 @@
+"""CoordConv1d/2d/3d and AddCoords under torch.compile, TorchScript, torch.export and ONNX.
+
+The exported programs are checked against eager at a second input size, different from the one
+used for export, so that a size baked in as a constant would fail. ONNX uses torch 2.13's dynamo
+exporter (``torch.onnx.export(..., dynamo=True, dynamic_shapes=...)``), run in onnxruntime.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.export import Dim
+
+from coordbias import AddCoords, CoordConv1d, CoordConv2d, CoordConv3d
+
+# torch 2.13 deprecates TorchScript (script and script_method) but still ships it.
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")
+
+# (module factory, export input, second input): the second size differs in every spatial dim
+# and, where the convolution allows it, includes a side of length 1 (coordinate 0, not 0 / 0).
+CASES = {
+    "conv1d": (lambda: CoordConv1d(3, 4, 3, padding=1, with_r=True), (2, 3, 12), (2, 3, 1)),
+    "conv2d": (
+        lambda: CoordConv2d(3, 4, 3, padding=1, padding_mode="reflect", with_r=True),
+        (2, 3, 10, 14),
+        (2, 3, 7, 5),
+    ),
+    "conv2d_groups": (
+        lambda: CoordConv2d(4, 6, 3, stride=2, padding="valid", groups=2),
+        (2, 4, 9, 11),
+        (2, 4, 16, 5),
+    ),
+    "conv3d": (lambda: CoordConv3d(2, 3, 3, padding=1), (1, 2, 4, 5, 6), (1, 2, 3, 1, 7)),
+    "addcoords": (lambda: AddCoords(with_r=True), (2, 3, 6, 8), (2, 3, 1, 9)),
+}
+
+
+def _case(name: str):
+    factory, shape, other = CASES[name]
+    torch.manual_seed(0)
+    return factory().eval(), torch.randn(shape), torch.randn(other)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_torchscript_equals_eager(name):
+    module, x, y = _case(name)
+    scripted = torch.jit.script(module)
+    for inp in (x, y):
+        torch.testing.assert_close(scripted(inp), module(inp), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_torch_export_with_dynamic_spatial_sizes(name):
+    module, x, y = _case(name)
+    # AUTO lets export add the convolution's own constraints (e.g. an input no smaller than the
+    # kernel without padding) instead of failing on them.
+    spatial = {i: Dim.AUTO for i in range(2, x.dim())}
+    program = torch.export.export(module, (x,), dynamic_shapes=({**spatial},))
+    exported = program.module()
+    for inp in (x, y):
+        torch.testing.assert_close(exported(inp), module(inp), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "backend"),
+    # fullgraph=True is the property under test (no graph break); inductor's C++ build costs
+    # seconds per layer on a CPU, so it runs once and the other layers use aot_eager.
+    [
+        ("conv2d", "inductor"),
+        ("conv1d", "aot_eager"),
+        ("conv3d", "aot_eager"),
+        ("addcoords", "aot_eager"),
+    ],
+)
+def test_compile_fullgraph_equals_eager(name, backend):
+    torch._dynamo.reset()
+    module, x, _ = _case(name)
+    compiled = torch.compile(module, fullgraph=True, backend=backend)
+    torch.testing.assert_close(compiled(x), module(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
+@pytest.mark.parametrize("name", ["conv1d", "conv2d", "conv2d_groups", "conv3d", "addcoords"])
+def test_onnx_with_dynamic_spatial_sizes_in_onnxruntime(name, tmp_path):
+    import onnxruntime  # in the dev extra
+
+    module, x, y = _case(name)
+    spatial = {i: f"s{i}" for i in range(2, x.dim())}
+    program = torch.onnx.export(
+        module, (x,), dynamo=True, dynamic_shapes=({**spatial},), input_names=["x"], verbose=False
+    )
+    path = tmp_path / f"{name}.onnx"
+    program.save(str(path))
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for inp in (x, y):
+        (out,) = session.run(None, {"x": inp.numpy()})
+        torch.testing.assert_close(torch.from_numpy(out), module(inp), rtol=1e-5, atol=1e-5)
