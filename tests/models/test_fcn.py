@@ -120,6 +120,20 @@ def test_circular_padding_makes_encoder_shift_equivariant():
     assert results["zeros"] > 1e-3
 
 
+def test_decoder_leaks_position_only_at_the_bottom_right_border():
+    # Documented in coordbias.models.fcn: circular padding in the encoder, yet the transposed
+    # convolutions' cropped last row/column differ, so equivariance holds away from that seam.
+    torch.manual_seed(0)
+    model = create_model("fcn", width=16, padding_mode="circular").eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        out = torch.roll(model(x), shifts=(8, 8), dims=(-2, -1))
+        out_rolled = model(torch.roll(x, shifts=(8, 8), dims=(-2, -1)))
+    diff = (out - out_rolled).abs().amax(dim=(0, 1))
+    assert diff[16:-16, 16:-16].max() < 1e-5
+    assert diff.max() > 1e-3
+
+
 def test_param_matched_counts():
     base = _n_params(create_model("fcn", width=W))
     enc_out = [W, W, 2 * W, 2 * W, 4 * W, 4 * W]

@@ -17,7 +17,10 @@ transposed convolutions and the classifier (``conv="coordconv"`` has no transpos
 refused with ``conv_scope="all"``). ``padding_mode`` applies to the encoder's convolutions only:
 torch's transposed convolutions support zero padding alone. Zero padding leaks absolute position
 to a plain CNN near the borders (Islam et al. 2020; Kayhan and van Gemert 2020); circular padding
-removes that leak from the encoder.
+removes that leak from the encoder. The decoder keeps a small one: a transposed convolution with
+``output_padding`` gives its last row and column one input tap fewer, so even with circular
+padding the network is shift-equivariant (for shifts by multiples of 8) only away from the
+bottom and right borders (tests/models/test_fcn.py measures both).
 """
 
 from __future__ import annotations
