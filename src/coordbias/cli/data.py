@@ -1,9 +1,83 @@
-"""Sub-commands of ``coordbias`` for the data part (see coordbias.cli.main)."""
+"""Sub-commands of ``coordbias`` for the data part (see coordbias.cli.main).
+
+``coordbias data generate`` exports the circles data set as PNG pairs plus ``metadata.json``;
+``coordbias data show`` writes a PNG grid of samples and their labels.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+
+def _config(args: argparse.Namespace):
+    from coordbias.data import CirclesConfig
+
+    return CirclesConfig(image_size=args.size)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from coordbias.data.export import export_dataset
+
+    try:
+        out = export_dataset(
+            args.out,
+            _config(args),
+            train=args.train,
+            val=args.val,
+            seed=args.seed,
+            overwrite=args.overwrite,
+            workers=args.workers,
+            progress=not args.no_progress,
+        )
+    except (FileExistsError, NotADirectoryError, ValueError) as error:
+        print(f"coordbias data generate: error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.train} train and {args.val} val samples to {out}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from coordbias.data.show import save_grid
+
+    try:
+        out = save_grid(args.out, _config(args), count=args.count, seed=args.seed, split=args.split)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"coordbias data show: error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands to ``subparsers``."""
+    parser = subparsers.add_parser("data", help="generate, export and look at the circles data set")
+    inner = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+
+    gen = inner.add_parser(
+        "generate",
+        help="write the data set as PNG image/mask pairs plus metadata.json",
+        description="Write DIR/<split>/images/<index:06d>.png (RGB), DIR/<split>/masks/"
+        "<index:06d>.png (mode L, one class index per pixel) and DIR/metadata.json.",
+    )
+    gen.add_argument("--out", required=True, help="target folder (refused if not empty)")
+    gen.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
+    gen.add_argument("--train", type=int, default=5000, help="training samples (default 5000)")
+    gen.add_argument("--val", type=int, default=2500, help="validation samples (default 2500)")
+    gen.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
+    gen.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
+    gen.add_argument("--workers", type=int, default=2, help="PNG writer threads (default 2)")
+    gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    gen.set_defaults(handler=_generate)
+
+    show = inner.add_parser(
+        "show",
+        help="write a PNG grid of samples and their labels",
+        description="Labels in the original's colours: 0 black, 1 yellow, 2 blue, 3 red.",
+    )
+    show.add_argument("--out", required=True, help="PNG file to write")
+    show.add_argument("--count", type=int, default=8, help="samples to show (default 8)")
+    show.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
+    show.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
+    show.add_argument("--split", default="train", choices=("train", "val", "test"))
+    show.set_defaults(handler=_show)

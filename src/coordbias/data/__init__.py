@@ -6,7 +6,9 @@ On the fly (:class:`CirclesDataset`, :func:`generate_batch`), exported to PNG fo
 
 from coordbias.data.config import CLASS_COLORS, CLASS_NAMES, SPLITS, CirclesConfig
 from coordbias.data.dataset import CirclesDataset
-from coordbias.data.generate import Circles, generate_batch
+from coordbias.data.export import export_dataset
+from coordbias.data.folder import FolderDataset
+from coordbias.data.generate import Circles, generate_batch, uint8_to_float
 
 __all__ = [
     "CLASS_COLORS",
@@ -15,5 +17,8 @@ __all__ = [
     "Circles",
     "CirclesConfig",
     "CirclesDataset",
+    "FolderDataset",
+    "export_dataset",
     "generate_batch",
+    "uint8_to_float",
 ]

@@ -78,7 +78,7 @@ def _fade(t: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def perlin_basis(image_size: int, lattice_cells: int) -> tuple[torch.Tensor, torch.Tensor]:
+def perlin_basis(image_size: int, lattice_cells: int) -> tuple[np.ndarray, np.ndarray]:
     """Interpolation matrices of a Perlin field with ``lattice_cells`` cells per side.
 
     Pixel p sits at lattice coordinate ``t = p * L / S``, in cell ``c = floor(t)`` at offset
@@ -90,12 +90,12 @@ def perlin_basis(image_size: int, lattice_cells: int) -> tuple[torch.Tensor, tor
         lattice_cells: cells per side L.
 
     Returns:
-        ``(W, D)``, float32 ``(S, L+1)`` each: the fade weights, and the weights times the offset
-        ``t - line`` of the pixel from each lattice line.
+        ``(W, D)``, float32 ``(S, L+1)`` each (read-only): the fade weights, and the weights times
+        the offset ``t - line`` of the pixel from each lattice line.
 
     Example:
         >>> w, d = perlin_basis(8, 2)
-        >>> tuple(w.shape), bool(torch.allclose(w.sum(1), torch.ones(8)))
+        >>> w.shape, bool(np.allclose(w.sum(1), 1.0))
         ((8, 3), True)
     """
     s, cells = image_size, lattice_cells
@@ -109,49 +109,58 @@ def perlin_basis(image_size: int, lattice_cells: int) -> tuple[torch.Tensor, tor
     w[rows, cell + 1] = _fade(f)
     d[rows, cell] = w[rows, cell] * f
     d[rows, cell + 1] = w[rows, cell + 1] * (f - 1.0)
-    return torch.from_numpy(w).float(), torch.from_numpy(d).float()
+    out = w.astype(np.float32), d.astype(np.float32)
+    for array in out:
+        array.flags.writeable = False
+    return out
 
 
 @functools.lru_cache(maxsize=16)
-def _left_basis(image_size: int, lattice_cells: int) -> torch.Tensor:
+def _left_basis(image_size: int, lattice_cells: int) -> np.ndarray:
     w, d = perlin_basis(image_size, lattice_cells)
-    return torch.cat([w, d], dim=1).contiguous()  # (S, 2(L+1))
+    left = np.ascontiguousarray(np.concatenate([w, d], axis=1))  # (S, 2(L+1))
+    left.flags.writeable = False
+    return left
 
 
-def perlin_noise(angles: torch.Tensor, image_size: int, intensity: float = 0.5) -> torch.Tensor:
+def perlin_noise(angles: np.ndarray, image_size: int, intensity: float = 0.5) -> np.ndarray:
     """Perlin noise fields from gradient angles, each min-max scaled to ``[0, intensity]``.
 
+    The work is numpy on one thread: it runs inside DataLoader workers and beside training, where
+    a second intra-op thread only adds waiting.
+
     Args:
-        angles: gradient angles in radians, ``(B, L+1, L+1)`` (rows = lattice y); any float dtype.
+        angles: gradient angles in radians, ``(B, L+1, L+1)`` (rows = lattice y).
         image_size: side S of the output.
         intensity: the maximum of every field (its minimum is 0).
 
     Returns:
         float32 ``(B, S, S)``; each field's minimum is exactly 0 and its maximum exactly
-        ``intensity`` (unless the field is constant, then it is all 0).
+        ``intensity`` (a constant field is all 0).
 
     Example:
-        >>> field = perlin_noise(torch.rand(2, 5, 5) * 6.28, 32)
-        >>> tuple(field.shape), float(field[0].min()), float(field[0].max())
+        >>> field = perlin_noise(np.random.default_rng(0).random((2, 5, 5)) * 6.28, 32)
+        >>> field.shape, float(field[0].min()), float(field[0].max())
         ((2, 32, 32), 0.0, 0.5)
     """
-    if angles.dim() != 3 or angles.shape[1] != angles.shape[2] or angles.shape[1] < 2:
-        raise ValueError(
-            f"angles must have shape (B, L+1, L+1) with L >= 1, got {tuple(angles.shape)}"
-        )
+    angles = np.asarray(angles, dtype=np.float64)
+    if angles.ndim != 3 or angles.shape[1] != angles.shape[2] or angles.shape[1] < 2:
+        raise ValueError(f"angles must have shape (B, L+1, L+1) with L >= 1, got {angles.shape}")
     cells = angles.shape[1] - 1
     w, d = perlin_basis(image_size, cells)
-    left = _left_basis(image_size, cells)
-    angles = angles.double()
-    gx = torch.cos(angles).float()
-    gy = torch.sin(angles).float()
+    gx = np.cos(angles).astype(np.float32)
+    gy = np.sin(angles).astype(np.float32)
     # (B, L+1, S) each: the x-direction interpolation of every lattice row.
-    right = torch.cat([gx @ d.T, gy @ w.T], dim=1)  # (B, 2(L+1), S)
-    field = torch.matmul(left, right)  # (B, S, S)
-    flat = field.view(field.shape[0], -1)
-    low = flat.amin(dim=1).view(-1, 1, 1)
-    span = (flat.amax(dim=1).view(-1, 1, 1) - low).clamp_min_(torch.finfo(torch.float32).tiny)
-    return field.sub_(low).div_(span).mul_(intensity)
+    right = np.concatenate([gx @ d.T, gy @ w.T], axis=1)  # (B, 2(L+1), S)
+    field = np.matmul(_left_basis(image_size, cells), right)  # (B, S, S)
+    flat = field.reshape(field.shape[0], -1)
+    low = flat.min(axis=1).reshape(-1, 1, 1)
+    span = flat.max(axis=1).reshape(-1, 1, 1) - low
+    np.maximum(span, np.finfo(np.float32).tiny, out=span)
+    field -= low
+    field /= span
+    field *= np.float32(intensity)
+    return field
 
 
 def sample_uniforms(seed: int, split: str, indices: Sequence[int], count: int) -> np.ndarray:
@@ -239,6 +248,8 @@ def _paint(image: np.ndarray, mask: np.ndarray, circles: Circles, colors: np.nda
     """
     s = mask.shape[-1]
     batch, count = circles.cx.shape
+    labels = circles.label.astype(mask.dtype)
+    rgb = colors[circles.color][..., None, None]  # (N, n, 3, 1, 1)
     for i in range(batch):
         for k in range(count):
             cx, cy, r = int(circles.cx[i, k]), int(circles.cy[i, k]), int(circles.radius[i, k])
@@ -250,12 +261,17 @@ def _paint(image: np.ndarray, mask: np.ndarray, circles: Circles, colors: np.nda
                 max(0, -x0) : stencil.shape[1] - (cx + r + 1 - x1),
             ]
             y0, x0 = max(y0, 0), max(x0, 0)
-            mask[i, y0:y1, x0:x1][stencil] = circles.label[i, k]
-            image[i, :, y0:y1, x0:x1][:, stencil] = colors[circles.color[i, k]][:, None]
+            np.copyto(mask[i, y0:y1, x0:x1], labels[i, k], where=stencil)
+            np.copyto(image[i, :, y0:y1, x0:x1], rgb[i, k], where=stencil)
 
 
 def generate_batch(
-    config: CirclesConfig, seed: int, split: str, indices: Sequence[int]
+    config: CirclesConfig,
+    seed: int,
+    split: str,
+    indices: Sequence[int],
+    *,
+    dtype: torch.dtype = torch.float32,
 ) -> tuple[torch.Tensor, torch.Tensor, Circles]:
     """Generate samples ``indices`` of ``split`` under ``seed``, all at once.
 
@@ -264,11 +280,14 @@ def generate_batch(
         seed: non-negative int.
         split: ``"train"``, ``"val"`` or ``"test"``; splits never share a sample's random numbers.
         indices: sample indices (non-negative ints, any order, repeats allowed).
+        dtype: ``torch.float32`` (default) for values in [0, 1], or ``torch.uint8`` for the 8-bit
+            values 0..255 that an export writes (``round(255 x)``); ``uint8_to_float`` of the
+            latter equals the former when ``config.quantize``.
 
     Returns:
-        ``(images, masks, circles)``: images float32 ``(N, 3, S, S)`` in [0, 1] (multiples of
-        1/255 when ``config.quantize``), masks int64 ``(N, S, S)`` of class indices, and the
-        :class:`Circles` in drawing order.
+        ``(images, masks, circles)``: images ``(N, 3, S, S)`` of ``dtype`` (float32: in [0, 1],
+        multiples of 1/255 when ``config.quantize``), masks int64 ``(N, S, S)`` of class indices,
+        and the :class:`Circles` in drawing order.
 
     Example:
         >>> config = CirclesConfig(image_size=32)
@@ -278,47 +297,68 @@ def generate_batch(
     """
     if not isinstance(config, CirclesConfig):
         raise TypeError(f"config must be a CirclesConfig, got {type(config).__name__}")
+    if dtype not in (torch.float32, torch.uint8):
+        raise ValueError(f"dtype must be torch.float32 or torch.uint8, got {dtype}")
     indices = _check_indices(indices)
     s, n, batch = config.image_size, config.num_circles, len(indices)
     u = sample_uniforms(seed, split, indices, n * _PER_CIRCLE + 3 * (config.lattice_cells + 1) ** 2)
     circles = _circles_from_uniforms(config, u)
-    images = torch.empty((batch, 3, s, s), dtype=torch.float32)
-    masks = torch.zeros((batch, s, s), dtype=torch.int64)
+    images = np.empty((batch, 3, s, s), dtype=np.uint8 if dtype == torch.uint8 else np.float32)
+    masks = np.zeros((batch, s, s), dtype=np.int64)
     # Chunks keep the working set in cache; every step treats samples independently.
     for lo in range(0, batch, _CHUNK):
         hi = min(lo + _CHUNK, batch)
         part = Circles(*(getattr(circles, f.name)[lo:hi] for f in dataclasses.fields(Circles)))
-        _generate_chunk(config, u[lo:hi], part, images[lo:hi], masks[lo:hi].numpy())
-    return images, masks, circles
+        _generate_chunk(config, u[lo:hi], part, images[lo:hi], masks[lo:hi])
+    return torch.from_numpy(images), torch.from_numpy(masks), circles
 
 
 def _generate_chunk(
-    config: CirclesConfig, u: np.ndarray, circles: Circles, images: torch.Tensor, mask: np.ndarray
+    config: CirclesConfig, u: np.ndarray, circles: Circles, out: np.ndarray, mask: np.ndarray
 ) -> None:
+    """Fill ``out`` ``(n, 3, S, S)`` (uint8 or float32) and ``mask`` ``(n, S, S)`` in place."""
     s, cells, n = config.image_size, config.lattice_cells, config.num_circles
     batch = u.shape[0]
-    angles = torch.from_numpy(u[:, n * _PER_CIRCLE :] * (2.0 * math.pi))
-    angles = angles.reshape(batch * 3, cells + 1, cells + 1)
+    angles = (u[:, n * _PER_CIRCLE :] * (2.0 * math.pi)).reshape(batch * 3, cells + 1, cells + 1)
     if config.quantize:
         # round(255 * noise) with noise = unit * intensity, computed as unit * (255 * intensity).
-        field = perlin_noise(angles, s, 255.0 * config.noise_intensity).round_()
-        image = field.numpy().astype(np.uint8).reshape(batch, 3, s, s)
+        field = perlin_noise(angles, s, 255.0 * config.noise_intensity)
+        image = np.rint(field, out=field).astype(np.uint8).reshape(batch, 3, s, s)
     else:
-        image = images.numpy()
-        image[...] = perlin_noise(angles, s, config.noise_intensity).numpy().reshape(image.shape)
+        image = perlin_noise(angles, s, config.noise_intensity).reshape(batch, 3, s, s)
     colors = np.stack(
         [_color_array(config.yellow, config.quantize), _color_array(config.red, config.quantize)]
     )
     _paint(image, mask, circles, colors)
-    if config.quantize:
-        images.copy_(uint8_to_float(torch.from_numpy(image)))
+    if out.dtype == np.uint8:
+        if config.quantize:
+            out[...] = image
+        else:
+            np.rint(image * np.float32(255), out=image)
+            out[...] = image
+    elif config.quantize:
+        _uint8_to_float_np(image, out)
+    else:
+        out[...] = image
+
+
+def _uint8_to_float_np(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.divide(image, np.float32(255.0), out=out, dtype=np.float32)
 
 
 def uint8_to_float(image: torch.Tensor) -> torch.Tensor:
     """8-bit values to float32 in [0, 1]; the one conversion used for generated and loaded images.
 
+    Args:
+        image: uint8 tensor of any shape (on the CPU).
+
+    Returns:
+        float32 tensor of the same shape, ``image / 255``.
+
     Example:
         >>> uint8_to_float(torch.tensor([0, 255], dtype=torch.uint8)).tolist()
         [0.0, 1.0]
     """
-    return image.to(torch.float32).div_(255.0)
+    if image.dtype != torch.uint8:
+        raise TypeError(f"image must be a uint8 tensor, got {image.dtype}")
+    return torch.from_numpy(_uint8_to_float_np(image.numpy()))
