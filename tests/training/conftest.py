@@ -1,0 +1,38 @@
+"""Training test fixtures: a tiny configuration, and one finished tiny run shared by tests."""
+
+import dataclasses
+
+import pytest
+
+from coordbias.training import TrainConfig, train
+
+# Small enough to train in about a second on one core, large enough for the loss to fall.
+TINY = dict(
+    width=8,
+    image_size=32,
+    train_size=32,
+    val_size=8,
+    batch_size=4,
+    epochs=2,
+    optimizer="sgd",
+    lr=0.1,
+    accelerator="cpu",
+    progress=False,
+)
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    """A tiny TrainConfig writing into a fresh folder."""
+    return TrainConfig(**TINY, out_dir=str(tmp_path / "run"))
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """``(config, result)`` of one finished tiny run, trained once per test session."""
+    config = TrainConfig(**TINY, out_dir=str(tmp_path_factory.mktemp("tiny") / "run"))
+    return config, train(config)
+
+
+def replace(config, **changes):
+    return dataclasses.replace(config, **changes)
