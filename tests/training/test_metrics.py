@@ -5,6 +5,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -129,8 +131,9 @@ def test_wrong_number_of_logit_channels():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="num_classes=0"):
-        evaluate(FixedPrediction(4), BATCHES, num_classes=0)
+    for bad in (0, 1, 2.0, True):
+        with pytest.raises(ValueError, match=f"num_classes={bad!r}"):
+            evaluate(FixedPrediction(4), BATCHES, num_classes=bad)
     with pytest.raises(TypeError, match=r"nn\.Module"):
         evaluate(lambda x: x, BATCHES)
     with pytest.raises(TypeError, match=r"\(images, masks\)"):
@@ -139,3 +142,31 @@ def test_bad_arguments():
         metrics_from_confusion([[1, 2, 3]])
     with pytest.raises(ValueError, match="non-negative"):
         metrics_from_confusion([[1, -2], [0, 1]])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    k=st.integers(2, 5),
+    n=st.integers(1, 3),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_evaluate_matches_counting_by_hand(k, n, seed):
+    # Random labels and predictions; every number recomputed with plain Python counting.
+    g = torch.Generator().manual_seed(seed)
+    target = torch.randint(0, k, (n, 3, 4), generator=g)
+    pred = torch.randint(0, k, (n, 3, 4), generator=g)
+    image = pred[:, None].float().expand(n, 3, 3, 4)
+    m = evaluate(FixedPrediction(k), [(image, target)], num_classes=k)
+    pairs = list(zip(target.flatten().tolist(), pred.flatten().tolist()))
+    for c in range(k):
+        tp = sum(t == c and p == c for t, p in pairs)
+        true_c = sum(t == c for t, _ in pairs)
+        pred_c = sum(p == c for _, p in pairs)
+        assert m["confusion"][c] == [sum(t == c and p == q for t, p in pairs) for q in range(k)]
+        assert m["recall"][c] == pytest.approx(tp / true_c if true_c else 0.0)
+        assert m["precision"][c] == pytest.approx(tp / pred_c if pred_c else 0.0)
+        union = true_c + pred_c - tp
+        assert m["iou"][c] == pytest.approx(tp / union if union else 0.0)
+    present = [c for c in range(k) if any(c in pair for pair in pairs)]
+    assert m["miou"] == pytest.approx(sum(m["iou"][c] for c in present) / len(present))
+    assert m["pixel_accuracy"] == pytest.approx(sum(t == p for t, p in pairs) / len(pairs))

@@ -107,7 +107,7 @@ def evaluate(
         model: maps images ``(B, C, H, W)`` to logits ``(B, num_classes, H, W)``.
         dataloader: yields ``(images, masks)``: images ``(B, C, H, W)`` float, masks ``(B, H, W)``
             integer class indices in ``[0, num_classes)``.
-        num_classes: number of classes ``K``.
+        num_classes: number of classes ``K`` (at least 2).
         device: where to run; default: the device of the model's parameters.
 
     Returns:
@@ -134,8 +134,11 @@ def evaluate(
         MulticlassRecall,
     )
 
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes={num_classes!r} is not supported; expected an int >= 1")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(
+            f"num_classes={num_classes!r} is not supported; expected an int >= 2 (torchmetrics' "
+            "multiclass metrics need two classes at least)"
+        )
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     device = torch.device(device) if device is not None else _default_device(model)
