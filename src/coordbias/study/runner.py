@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import logging
 import os
 import tempfile
 import time
@@ -190,15 +191,17 @@ def _fmt_s(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m{sec:02d}s" if hours else f"{minutes}m{sec:02d}s"
 
 
-def probe_images_per_s(config: Any, steps: int = 3) -> float:
+def probe_images_per_s(config: Any, seconds: float = 1.0, max_steps: int = 20) -> float:
     """Measure training images per second of ``config`` on this machine, writing nothing.
 
-    Times ``steps`` optimiser steps (after one warm-up) of the run's model on batches drawn from
-    its real training data set, so data generation is counted; Lightning's own overhead is not.
+    Times optimiser steps (after one warm-up step) of the run's model on batches drawn from its
+    real training data set, so data generation is counted and Lightning's own overhead is not;
+    stops after ``seconds`` or ``max_steps`` steps, at least two.
 
     Args:
         config: a ``TrainConfig``.
-        steps: timed steps.
+        seconds: time budget of the timed steps.
+        max_steps: most timed steps.
     """
     import torch
     from torch.utils.data import default_collate
@@ -211,29 +214,36 @@ def probe_images_per_s(config: Any, steps: int = 3) -> float:
     opt = torch.optim.SGD(model.parameters(), lr=1e-6)
     loss_fn = torch.nn.CrossEntropyLoss()
     n = min(config.batch_size, len(train_set))
-    elapsed = 0.0
-    for step in range(steps + 1):
+    elapsed, images, step = 0.0, 0, 0
+    while step < 3 or (elapsed < seconds and step <= max_steps):
         start = time.perf_counter()
-        images, masks = default_collate(
-            [train_set[(step * n + i) % len(train_set)] for i in range(n)]
-        )
-        loss = loss_fn(model(images), masks)
+        batch = [train_set[(step * n + i) % len(train_set)] for i in range(n)]
+        inputs, masks = default_collate(batch)
+        loss = loss_fn(model(inputs), masks)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step:
             elapsed += time.perf_counter() - start
-    return steps * n / max(elapsed, 1e-9)
+            images += n
+        step += 1
+    return images / max(elapsed, 1e-9)
+
+
+# Seconds Lightning needs per run beyond the images (trainer set-up, checkpoints, figures),
+# measured on a 2-core CPU with tiny runs.
+RUN_OVERHEAD_S = 3.0
 
 
 def estimate_run_s(config: Any, images_per_s: float, transfer_images: int = 0) -> float:
     """Estimated seconds of one run: training, one validation per epoch, transfer evaluation.
 
-    Evaluation (forward only) is counted at three times the training rate.
+    Evaluation (forward only) is counted at three times the training rate, plus
+    ``RUN_OVERHEAD_S`` per run.
     """
     train_images = config.train_size * config.epochs
     eval_images = config.val_size * (config.epochs + 1) + transfer_images
-    return train_images / images_per_s + eval_images / (3 * images_per_s)
+    return RUN_OVERHEAD_S + train_images / images_per_s + eval_images / (3 * images_per_s)
 
 
 def dry_run(plan: StudyPlan, *, probe: bool = True, log: Log = print) -> dict[str, Any]:
@@ -293,7 +303,8 @@ def dry_run(plan: StudyPlan, *, probe: bool = True, log: Log = print) -> dict[st
         log(f"throughput from the preset: {plan.preset.est_images_per_s:g} img/s (2-core CPU)")
     log(
         f"experiments ~{_fmt_s(exp_s)} (preset estimate); estimated total ~{_fmt_s(total)} "
-        f"(basis: {basis}; evaluation counted at 3x the training rate)"
+        f"(basis: {basis}; evaluation counted at 3x the training rate, plus "
+        f"{RUN_OVERHEAD_S:g} s per run for Lightning)"
     )
     return {"runs": rows, "estimated_s": total, "basis": basis}
 
@@ -390,25 +401,32 @@ def run_study(
     )
     trained = 0
     train_time = 0.0
-    for i, run in enumerate(plan.runs, 1):
-        label = f"[{i}/{total}] {run.variant} seed {run.seed}"
-        if run.done:
-            log(f"{label}: done earlier, skipped")
-        else:
-            config = run.config
-            if (run.run_dir / "checkpoints" / "last.ckpt").is_file():
-                config = dataclasses.replace(config, resume=True)
-            t0 = time.perf_counter()
-            train_fn(config)
-            trained += 1
-            train_time += time.perf_counter() - t0
-            left = sum(1 for r in plan.runs[i:] if not r.done)
-            eta = train_time / trained * left
-            log(
-                f"{label}: trained in {_fmt_s(time.perf_counter() - t0)}; runs done {i}/{total}, "
-                f"elapsed {_fmt_s(time.perf_counter() - start)}, about {_fmt_s(eta)} left"
-            )
-        _run_transfer(run, plan.preset, log)
+    lightning_log = logging.getLogger("lightning.pytorch")
+    level = lightning_log.level
+    lightning_log.setLevel(logging.WARNING)  # its per-run "GPU available" lines drown progress
+    try:
+        for i, run in enumerate(plan.runs, 1):
+            label = f"[{i}/{total}] {run.variant} seed {run.seed}"
+            if run.done:
+                log(f"{label}: done earlier, skipped")
+            else:
+                # An interrupted run continues from its last checkpoint (or starts afresh when
+                # it has none); nothing it wrote is thrown away.
+                config = dataclasses.replace(run.config, resume=run.run_dir.exists())
+                t0 = time.perf_counter()
+                train_fn(config)
+                trained += 1
+                train_time += time.perf_counter() - t0
+                left = sum(1 for r in plan.runs[i:] if not r.done)
+                eta = train_time / trained * left
+                log(
+                    f"{label}: trained in {_fmt_s(time.perf_counter() - t0)}; runs done "
+                    f"{i}/{total}, elapsed {_fmt_s(time.perf_counter() - start)}, "
+                    f"about {_fmt_s(eta)} left"
+                )
+            _run_transfer(run, plan.preset, log)
+    finally:
+        lightning_log.setLevel(level)
     first_seed = plan.seeds[0]
     for name in plan.experiments:
         _run_experiment(name, plan.out_dir, plan.preset.experiments_quick, first_seed, log)

@@ -85,7 +85,7 @@ def welch_test(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
         out["t"] = float(result.statistic)
         out["p"] = float(result.pvalue)
         df_den = (va / x.size) ** 2 / (x.size - 1) + (vb / y.size) ** 2 / (y.size - 1)
-        out["df"] = float(se2**2 / df_den)
+        out["df"] = float(se2**2 / df_den) if df_den > 0 else None
     return out
 
 
