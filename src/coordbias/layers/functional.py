@@ -155,7 +155,7 @@ def coordinate_grid(axes: list[Tensor]) -> Tensor:
                 [ 1.,  1.,  1.]])
     """
     dims = len(axes)
-    sizes: list[int] = [int(a.shape[0]) for a in axes]
+    sizes: list[int] = [a.shape[0] for a in axes]
     planes: list[Tensor] = []
     for i, axis in enumerate(axes):
         shape = [1] * dims
@@ -228,7 +228,7 @@ def coord_bias(
             f"out must have shape (B, {channels}, *spatial) or ({channels}, *spatial) with "
             f"{dims} spatial dims, got {list(out.shape)}"
         )
-    spatial = [int(s) for s in out.shape[out.dim() - dims :]]
+    spatial: list[int] = list(out.shape[out.dim() - dims :])
     for i, axis in enumerate(axes):
         if axis.dim() != 1 or axis.shape[0] != spatial[i]:
             raise ValueError(f"axes[{i}] must have shape ({spatial[i]},), got {list(axis.shape)}")
@@ -338,10 +338,10 @@ def _coord_bias_conv(
             f"got '{padding_mode}'"
         )
     name = f"coord_bias_conv{dims}d"
-    _check_input(input, dims, int(weight.shape[1]) * groups, name)
+    _check_input(input, dims, weight.shape[1] * groups, name)
     strides = _expand(stride, dims, "stride")
     dilations = _expand(dilation, dims, "dilation")
-    kernel = [int(k) for k in weight.shape[2:]]
+    kernel: list[int] = list(weight.shape[2:])
     pad_left: list[int] = [0] * dims
     pad_right: list[int] = [0] * dims
     if isinstance(padding, str):
@@ -372,8 +372,8 @@ def _coord_bias_conv(
     else:
         out = _conv(dims, x, weight, bias, strides, pad_left, dilations, groups)
 
-    size_in = [int(s) for s in input.shape[input.dim() - dims :]]
-    size_out = [int(s) for s in out.shape[2:]]
+    size_in: list[int] = list(input.shape[input.dim() - dims :])
+    size_out: list[int] = list(out.shape[2:])
     dtype = coord_weight.dtype
     axes: list[Tensor] = []
     for i in range(dims):
@@ -412,7 +412,7 @@ def _coord_bias_conv_transpose(
     coords: str,
 ) -> Tensor:
     _check_coords(coords)
-    _check_input(input, dims, int(weight.shape[0]), f"coord_bias_conv_transpose{dims}d")
+    _check_input(input, dims, weight.shape[0], f"coord_bias_conv_transpose{dims}d")
     strides = _expand(stride, dims, "stride")
     paddings = _expand(padding, dims, "padding")
     output_paddings = _expand(output_padding, dims, "output_padding")
@@ -434,7 +434,7 @@ def _coord_bias_conv_transpose(
     centered = coords == "center"
     axes: list[Tensor] = []
     for i in range(dims):
-        axes.append(output_coords(int(out.shape[2 + i]), centered, coord_weight.dtype, x.device))
+        axes.append(output_coords(out.shape[2 + i], centered, coord_weight.dtype, x.device))
     out = coord_bias(out, coord_weight, axes, True)
     return out.squeeze(0) if unbatched else out
 
