@@ -60,7 +60,9 @@ class FCNConfig:
         width: channels of the first stage ``w`` (original: 64); even, at least 2.
         conv: ``"vanilla" | "coordbias" | "coordconv" | "param_matched"``.
         conv_scope: ``"encoder"`` (the original) or ``"all"`` (decoder and classifier too).
-        batch_norm: BatchNorm between each encoder convolution and its ReLU.
+        batch_norm: BatchNorm between each encoder convolution and its ReLU. The convolutions
+            keep their bias, which BatchNorm then cancels (zero gradient), so the study can
+            compare it with the coordinate weights, which BatchNorm only centres.
         padding_mode: ``"zeros" | "reflect" | "circular"`` for the encoder's convolutions.
         coords: coordinate grid of the coordinate-bias layers (``"center"`` or ``"output"``).
         coord_init: initialisation of the coordinate weights (``"uniform"`` or ``"zeros"``).
