@@ -1,0 +1,207 @@
+"""``coordbias bench data``: what generating the circles data set costs.
+
+Three figures, each a median of ``torch.utils.benchmark`` blocked runs in this one process:
+
+* time per 128 x 128 sample (image and label) generated in batches (``--gen-batch``), amortised;
+* time per sample generated one at a time (what a DataLoader without ``__getitems__`` does);
+* the share of a training step that on-the-fly generation costs at the study's quick preset:
+  generation of one batch against one step (forward, cross-entropy, backward, SGD step) of
+  ``coordbias.models.create_model("fcn", width=W)`` on such a batch.
+
+Generation runs numpy on one thread; the training step uses ``--threads`` torch threads (1 by
+default, as DataLoader-free training on a shared 2-core machine runs best). Timings on a
+shared machine are noisy; the ratio is measured side by side in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+_FALLBACK = {"image_size": 64, "width": 16, "batch_size": 16}
+
+
+def _quick_preset() -> dict[str, Any]:
+    """Image size, width and batch size of the study's quick preset (fallback: 64, 16, 16)."""
+    try:
+        from coordbias.study.presets import get_preset
+
+        train = get_preset("quick").train
+        return {key: int(train[key]) for key in _FALLBACK}
+    except (ImportError, AttributeError, KeyError, ValueError, TypeError):
+        return dict(_FALLBACK)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags of ``coordbias bench data`` to ``parser``."""
+    quick = _quick_preset()
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=quick["image_size"],
+        help="image side for the training-step share (default: quick preset, %(default)s)",
+    )
+    parser.add_argument(
+        "--width",
+        type=int,
+        default=quick["width"],
+        help="FCN width for the training-step share (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=quick["batch_size"],
+        help="batch size for the training-step share (default: %(default)s)",
+    )
+    parser.add_argument("--sample-size", type=int, default=128, help="side for per-sample timing")
+    parser.add_argument("--gen-batch", type=int, default=64, help="batch for amortised timing")
+    parser.add_argument(
+        "--min-run-time", type=float, default=1.0, help="seconds per measurement (default 1)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for the training step (default 1: steady on a shared machine)",
+    )
+    parser.add_argument("--out", default="runs/bench", help="folder for bench_data.json")
+
+
+def _median(stmt: str, env: dict[str, Any], min_run_time: float, threads: int = 1) -> float:
+    from torch.utils.benchmark import Timer
+
+    timer = Timer(stmt=stmt, globals=env, num_threads=threads)
+    return float(timer.blocked_autorange(min_run_time=min_run_time).median)
+
+
+def measure(
+    *,
+    image_size: int = 64,
+    width: int = 16,
+    batch_size: int = 16,
+    sample_size: int = 128,
+    gen_batch: int = 64,
+    min_run_time: float = 1.0,
+    threads: int = 1,
+) -> dict[str, Any]:
+    """Run the three measurements and return them as a JSON-friendly dict (seconds)."""
+    import torch
+
+    from coordbias.data import CirclesConfig, generate_batch
+
+    for name, value in (
+        ("image_size", image_size),
+        ("width", width),
+        ("batch_size", batch_size),
+        ("gen_batch", gen_batch),
+        ("threads", threads),
+    ):
+        if value < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
+    config = CirclesConfig(image_size=sample_size)
+    env: dict[str, Any] = {
+        "gen": generate_batch,
+        "config": config,
+        "batch": list(range(gen_batch)),
+        "one": [0],
+    }
+    batched = _median("gen(config, 0, 'train', batch)", env, min_run_time) / gen_batch
+    single = _median("gen(config, 0, 'train', one)", env, min_run_time)
+    result: dict[str, Any] = {
+        "sample_size": sample_size,
+        "per_sample_batched_s": batched,
+        "per_sample_single_s": single,
+        "gen_batch": gen_batch,
+    }
+
+    step_config = CirclesConfig(image_size=image_size)
+    step: dict[str, Any] = {"image_size": image_size, "width": width, "batch_size": batch_size}
+    try:
+        from coordbias.models import create_model
+    except ImportError as error:  # models not built yet
+        step["error"] = f"coordbias.models.create_model unavailable: {error}"
+        result["training_step"] = step
+        return result
+    torch.manual_seed(0)
+    model = create_model("fcn", width=width)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    images, masks, _ = generate_batch(step_config, 0, "train", range(batch_size))
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def train_step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(images), masks).backward()
+        optimizer.step()
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for _ in range(3):  # warm-up: allocator, optimizer state
+            train_step()
+    finally:
+        torch.set_num_threads(previous)
+    step_s = _median("step()", {"step": train_step}, min_run_time, threads=threads)
+    env = {"gen": generate_batch, "config": step_config, "batch": list(range(batch_size))}
+    gen_s = _median("gen(config, 0, 'train', batch)", env, min_run_time)
+    step.update(
+        {
+            "torch_threads": threads,
+            "step_s": step_s,
+            "generation_s": gen_s,
+            "generation_over_step": gen_s / step_s,
+            "generation_share_of_total": gen_s / (gen_s + step_s),
+        }
+    )
+    result["training_step"] = step
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure, print a summary and write ``<out>/bench_data.json``."""
+    import torch
+
+    from coordbias._version import __version__
+    from coordbias.data.export import atomic_write_bytes
+
+    try:
+        result = measure(
+            image_size=args.image_size,
+            width=args.width,
+            batch_size=args.batch_size,
+            sample_size=args.sample_size,
+            gen_batch=args.gen_batch,
+            min_run_time=args.min_run_time,
+            threads=args.threads,
+        )
+    except ValueError as error:
+        print(f"coordbias bench data: error: {error}", file=sys.stderr)
+        return 2
+    result["environment"] = {
+        "coordbias": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "bench_data.json", json.dumps(result, indent=2).encode("utf-8"))
+    s = result["sample_size"]
+    print(f"generation of one {s} x {s} sample (image and label):")
+    print(f"  batched ({result['gen_batch']}): {result['per_sample_batched_s'] * 1e3:.3f} ms")
+    print(f"  one at a time:      {result['per_sample_single_s'] * 1e3:.3f} ms")
+    step = result["training_step"]
+    if "error" in step:
+        print(f"training-step share: skipped ({step['error']})")
+    else:
+        print(
+            f"training step at {step['image_size']} px, width {step['width']}, batch "
+            f"{step['batch_size']}: {step['step_s'] * 1e3:.2f} ms; generating its batch "
+            f"{step['generation_s'] * 1e3:.2f} ms = {step['generation_over_step']:.1%} of a step"
+        )
+    print(f"wrote {out / 'bench_data.json'}")
+    return 0
