@@ -60,6 +60,7 @@ _QUIET = (
     r"Checkpoint directory .* exists and is not empty.*",
     r".*`max_epochs=\d+` reached.*",
     r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",
+    r".*It is recommended to use `self.log\(.val_loss.*",
 )
 _LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric")
 
@@ -295,6 +296,10 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
             enable_model_summary=config.progress,
             log_every_n_steps=min(50, steps),
             num_sanity_val_steps=0,
+            # Under DDP on GPUs, BatchNorm statistics span all processes' images, so that N
+            # processes with batch B train like one process with batch N * B. torch has no
+            # SyncBatchNorm on the CPU: there each process normalises over its own B images.
+            sync_batchnorm=accelerator == "cuda",
             use_distributed_sampler=False,  # CirclesDataModule shards with (seed, epoch) order
             default_root_dir=str(run_dir),
         )
@@ -315,6 +320,10 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
         finally:
             torch.use_deterministic_algorithms(was_deterministic)
 
+    # Process 0 evaluates alone: leave the process group so that no metric tries to sync.
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     train_loss, val_loss = module.train_loss_history, module.val_loss_history
     params = sum(p.numel() for p in module.model.parameters())
     world = trainer.world_size
