@@ -344,14 +344,17 @@ def _coord_bias_conv(
     kernel: list[int] = list(weight.shape[2:])
     pad_left: list[int] = [0] * dims
     pad_right: list[int] = [0] * dims
+    # Separate names per type: TorchScript cannot reload code that re-binds a refined Union.
+    padding_str = ""
     if isinstance(padding, str):
-        if padding == "same":
+        padding_str = padding
+        if padding_str == "same":
             for i in range(dims):
                 total = dilations[i] * (kernel[i] - 1)
                 pad_left[i] = total // 2
                 pad_right[i] = total - total // 2
-        elif padding != "valid":
-            raise ValueError(f"padding must be 'same', 'valid' or ints, got '{padding}'")
+        elif padding_str != "valid":
+            raise ValueError(f"padding must be 'same', 'valid' or ints, got '{padding_str}'")
     else:
         pad_left = _expand(padding, dims, "padding")
         pad_right = pad_left
@@ -366,9 +369,9 @@ def _coord_bias_conv(
             pads.append(pad_right[i])
         x = F.pad(x, pads, mode=padding_mode)
         out = _conv(dims, x, weight, bias, strides, [0] * dims, dilations, groups)
-    elif isinstance(padding, str):
+    elif padding_str != "":
         # torch's own "same" handling, so that the result matches nn.ConvNd bit for bit.
-        out = _conv_str(dims, x, weight, bias, strides, padding, dilations, groups)
+        out = _conv_str(dims, x, weight, bias, strides, padding_str, dilations, groups)
     else:
         out = _conv(dims, x, weight, bias, strides, pad_left, dilations, groups)
 
