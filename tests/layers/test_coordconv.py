@@ -60,10 +60,12 @@ CASES = [
 @pytest.mark.parametrize("d", [1, 2, 3])
 @pytest.mark.parametrize("with_r", [False, True])
 @pytest.mark.parametrize("kwargs", CASES, ids=lambda k: ",".join(f"{a}={v}" for a, v in k.items()))
-def test_equals_conv_over_concatenated_input(d, with_r, kwargs):
+# (1, 4): the forward concatenates; (3, 16): it convolves the coordinates separately.
+@pytest.mark.parametrize(("batch", "channels"), [(1, 4), (3, 16)], ids=["concat", "split"])
+def test_equals_conv_over_concatenated_input(d, with_r, kwargs, batch, channels):
     torch.manual_seed(0)
-    layer = LAYERS[d](4, 8, 3, with_r=with_r, dtype=torch.float64, **kwargs)
-    x = torch.randn(3, 4, *SHAPES[d], dtype=torch.float64)
+    layer = LAYERS[d](channels, 8, 3, with_r=with_r, dtype=torch.float64, **kwargs)
+    x = torch.randn(batch, channels, *SHAPES[d], dtype=torch.float64)
     torch.testing.assert_close(layer(x), explicit(layer, x, with_r), **TOL[torch.float64])
 
 
@@ -79,6 +81,23 @@ def test_is_one_torch_conv_with_the_coordinate_channels_in_its_weight(d):
     assert layer.coord_weight.shape == (9, d + 1, *([3] * d))
     assert layer.coord_weight.data_ptr() == layer.weight[:, 2:].data_ptr()
     assert "with_r=True" in repr(layer) and "CoordConv" in repr(layer)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_concat_and_split_forwards_agree(groups):
+    layer = CoordConv2d(4, 6, 3, padding=1, groups=groups, with_r=True)
+    x = torch.randn(3, 4, 7, 9)
+    layer._split_min = 10**9
+    concat = layer(x)
+    layer._split_min = 0
+    split = layer(x)
+    torch.testing.assert_close(split, concat, **TOL[torch.float32])
+    split.sum().backward()
+    grad_split = layer.weight.grad.clone()
+    layer.weight.grad = None
+    layer._split_min = 10**9
+    layer(x).sum().backward()
+    torch.testing.assert_close(grad_split, layer.weight.grad, **TOL[torch.float32])
 
 
 def test_coordinate_weights_see_position_on_non_square_input():
@@ -108,11 +127,12 @@ def test_batch_zero_and_size_one_sides():
     assert torch.isfinite(out).all()
 
 
-def test_non_contiguous_and_channels_last():
-    layer = CoordConv2d(3, 4, 3, padding=1, with_r=True)
-    x = torch.randn(2, 3, 9, 6)
+@pytest.mark.parametrize("channels", [3, 8], ids=["concat", "split"])
+def test_non_contiguous_and_channels_last(channels):
+    layer = CoordConv2d(channels, 4, 3, padding=1, with_r=True)
+    x = torch.randn(2, channels, 9, 6)
     expected = layer(x)
-    y = torch.randn(2, 3, 6, 9).transpose(2, 3).copy_(x)  # same values, not contiguous
+    y = torch.randn(2, channels, 6, 9).transpose(2, 3).copy_(x)  # same values, not contiguous
     assert not y.is_contiguous()
     torch.testing.assert_close(layer(y), expected, **TOL[torch.float32])
     layer_cl = layer.to(memory_format=torch.channels_last)
@@ -138,9 +158,10 @@ def test_low_precision_against_float64(dtype, channels_last):
     torch.testing.assert_close(out.double(), expected, **TOL[dtype])
 
 
-def test_autocast_bfloat16():
-    layer = CoordConv2d(3, 4, 3, padding=1)
-    x = torch.rand(2, 3, 8, 300)  # 300 columns: more than bfloat16 counts exactly
+@pytest.mark.parametrize("channels", [3, 8], ids=["concat", "split"])
+def test_autocast_bfloat16(channels):
+    layer = CoordConv2d(channels, 4, 3, padding=1)
+    x = torch.rand(2, channels, 8, 300)  # 300 columns: more than bfloat16 counts exactly
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = layer(x)
     assert out.dtype == torch.bfloat16
@@ -148,18 +169,20 @@ def test_autocast_bfloat16():
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])
-def test_gradcheck_float64(d):
+@pytest.mark.parametrize("split_min", [10**9, 0], ids=["concat", "split"])
+def test_gradcheck_float64(d, split_min):
     torch.manual_seed(2)
     sizes = {1: (5,), 2: (4, 3), 3: (3, 2, 2)}[d]
     layer = LAYERS[d](2, 2, 2, padding=1, with_r=True, dtype=torch.float64)
-    x = torch.randn(1, 2, *sizes, dtype=torch.float64, requires_grad=True)
+    layer._split_min = split_min
+    x = torch.randn(2, 2, *sizes, dtype=torch.float64, requires_grad=True)
     w = layer.weight.detach().clone().requires_grad_()
     b = layer.bias.detach().clone().requires_grad_()
 
     def run(inp, weight, bias):
         return torch.func.functional_call(layer, {"weight": weight, "bias": bias}, (inp,))
 
-    assert torch.autograd.gradcheck(run, (x, w, b))
+    assert torch.autograd.gradcheck(run, (x, w, b), fast_mode=True)
 
 
 def test_gradients_reach_the_coordinate_weights():

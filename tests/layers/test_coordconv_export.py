@@ -18,17 +18,18 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWar
 
 # (module factory, export input, second input): the second size differs in every spatial dim
 # and, where the convolution allows it, includes a side of length 1 (coordinate 0, not 0 / 0).
+# The conv2d cases take CoordConv's split forward, conv1d and conv3d its concatenating one.
 CASES = {
     "conv1d": (lambda: CoordConv1d(3, 4, 3, padding=1, with_r=True), (2, 3, 12), (2, 3, 1)),
     "conv2d": (
-        lambda: CoordConv2d(3, 4, 3, padding=1, padding_mode="reflect", with_r=True),
-        (2, 3, 10, 14),
-        (2, 3, 7, 5),
+        lambda: CoordConv2d(8, 4, 3, padding=1, padding_mode="reflect", with_r=True),
+        (2, 8, 10, 14),
+        (2, 8, 7, 5),
     ),
     "conv2d_groups": (
-        lambda: CoordConv2d(4, 6, 3, stride=2, padding="valid", groups=2),
-        (2, 4, 9, 11),
-        (2, 4, 16, 5),
+        lambda: CoordConv2d(8, 6, 3, stride=2, padding="valid", groups=2),
+        (2, 8, 9, 11),
+        (2, 8, 16, 5),
     ),
     "conv3d": (lambda: CoordConv3d(2, 3, 3, padding=1), (1, 2, 4, 5, 6), (1, 2, 3, 1, 7)),
     "addcoords": (lambda: AddCoords(with_r=True), (2, 3, 6, 8), (2, 3, 1, 9)),
