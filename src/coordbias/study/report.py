@@ -641,6 +641,19 @@ def _experiment_sections(plan: StudyPlan, results: dict[str, Any]) -> str:
     return "\n\n".join(parts) if len(parts) > 1 else ""
 
 
+def reproduce_command(plan: StudyPlan) -> str:
+    """The ``coordbias study`` command line that plans ``plan`` again."""
+    parts = [
+        f"coordbias study --preset {plan.preset.name} --out {plan.out_dir}",
+        f"--variants {','.join(plan.variants)}",
+        f"--seeds {len(plan.seeds)}" if plan.seeds == list(range(len(plan.seeds))) else "",
+        *[f"--set {k}={v}" for k, v in plan.overrides.items()],
+    ]
+    if list(plan.experiments) != list(plan.preset.experiments):
+        parts.append("--experiments " + " ".join(plan.experiments))
+    return " ".join(p for p in parts if p)
+
+
 def render_markdown(plan: StudyPlan, results: dict[str, Any], figures: dict[str, str]) -> str:
     """The report as Markdown; ``figures`` maps figure keys to paths relative to the report."""
     variants = results["variants"]
@@ -670,9 +683,8 @@ def render_markdown(plan: StudyPlan, results: dict[str, Any], figures: dict[str,
         _coord_section(results["coord_weights"]),
         _transfer_section(variants),
         _experiment_sections(plan, results),
-        "## Reproduce\n\n```\ncoordbias study --preset "
-        f"{plan.preset.name} --out {plan.out_dir} --seeds {len(plan.seeds)} --variants "
-        f"{','.join(plan.variants)}\n```\n\nThe same command resumes an interrupted study.",
+        "## Reproduce\n\n```\n" + reproduce_command(plan) + "\n```\n\n"
+        "The same command resumes an interrupted study: finished runs are kept.",
     ]
     lines += [s for s in sections if s]
     return "\n\n".join(lines).rstrip() + "\n"
