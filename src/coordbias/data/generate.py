@@ -18,9 +18,9 @@ product, then a min-max per channel.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +36,7 @@ _PER_CIRCLE = 5
 YELLOW, RED = 0, 1
 # Samples generated together; small enough for the working set to stay in cache.
 _CHUNK = 16
+_CHUNK_PIXELS = 2**20  # at most 16 samples and about 2**20 pixels per chunk
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,12 @@ class Circles:
 
     def __len__(self) -> int:
         return int(self.cx.shape[0])
+
+    def __getitem__(self, rows: slice) -> Circles:
+        """The circles of batch entries ``rows`` (a slice)."""
+        return Circles(
+            self.cx[rows], self.cy[rows], self.radius[rows], self.color[rows], self.label[rows]
+        )
 
     def sample(self, i: int) -> list[dict[str, object]]:
         """The circles of batch entry ``i`` as JSON-friendly dicts, in drawing order."""
@@ -123,7 +130,9 @@ def _left_basis(image_size: int, lattice_cells: int) -> np.ndarray:
     return left
 
 
-def perlin_noise(angles: np.ndarray, image_size: int, intensity: float = 0.5) -> np.ndarray:
+def perlin_noise(
+    angles: np.ndarray, image_size: int, intensity: float = 0.5, out: np.ndarray | None = None
+) -> np.ndarray:
     """Perlin noise fields from gradient angles, each min-max scaled to ``[0, intensity]``.
 
     The work is numpy on one thread: it runs inside DataLoader workers and beside training, where
@@ -133,10 +142,11 @@ def perlin_noise(angles: np.ndarray, image_size: int, intensity: float = 0.5) ->
         angles: gradient angles in radians, ``(B, L+1, L+1)`` (rows = lattice y).
         image_size: side S of the output.
         intensity: the maximum of every field (its minimum is 0).
+        out: optional float32 ``(B, S, S)`` C-contiguous array to write into.
 
     Returns:
-        float32 ``(B, S, S)``; each field's minimum is exactly 0 and its maximum exactly
-        ``intensity`` (a constant field is all 0).
+        float32 ``(B, S, S)`` (``out`` when given); each field's minimum is exactly 0 and its
+        maximum exactly ``intensity`` (a constant field is all 0).
 
     Example:
         >>> field = perlin_noise(np.random.default_rng(0).random((2, 5, 5)) * 6.28, 32)
@@ -152,7 +162,7 @@ def perlin_noise(angles: np.ndarray, image_size: int, intensity: float = 0.5) ->
     gy = np.sin(angles).astype(np.float32)
     # (B, L+1, S) each: the x-direction interpolation of every lattice row.
     right = np.concatenate([gx @ d.T, gy @ w.T], axis=1)  # (B, 2(L+1), S)
-    field = np.matmul(_left_basis(image_size, cells), right)  # (B, S, S)
+    field = np.matmul(_left_basis(image_size, cells), right, out=out)  # (B, S, S)
     flat = field.reshape(field.shape[0], -1)
     low = flat.min(axis=1).reshape(-1, 1, 1)
     span = flat.max(axis=1).reshape(-1, 1, 1) - low
@@ -234,6 +244,16 @@ def _color_array(rgb: tuple[float, float, float], quantize: bool) -> np.ndarray:
     return value.astype(np.float32)
 
 
+@functools.lru_cache(maxsize=16)
+def _colors(config: CirclesConfig) -> np.ndarray:
+    """``(2, 3)`` colours of yellow and red circles: uint8 if quantised, else float32."""
+    colors = np.stack(
+        [_color_array(config.yellow, config.quantize), _color_array(config.red, config.quantize)]
+    )
+    colors.flags.writeable = False
+    return colors
+
+
 @functools.lru_cache(maxsize=64)
 def _disk(radius: int) -> np.ndarray:
     """Boolean ``(2r+1, 2r+1)`` stencil: pixels within distance r (inclusive) of the centre."""
@@ -306,11 +326,25 @@ def generate_batch(
     images = np.empty((batch, 3, s, s), dtype=np.uint8 if dtype == torch.uint8 else np.float32)
     masks = np.zeros((batch, s, s), dtype=np.int64)
     # Chunks keep the working set in cache; every step treats samples independently.
-    for lo in range(0, batch, _CHUNK):
-        hi = min(lo + _CHUNK, batch)
-        part = Circles(*(getattr(circles, f.name)[lo:hi] for f in dataclasses.fields(Circles)))
+    chunk = max(1, min(_CHUNK, _CHUNK_PIXELS // (s * s)))
+    for lo in range(0, batch, chunk):
+        hi = min(lo + chunk, batch)
+        part = circles if chunk >= batch else circles[lo:hi]
         _generate_chunk(config, u[lo:hi], part, images[lo:hi], masks[lo:hi])
     return torch.from_numpy(images), torch.from_numpy(masks), circles
+
+
+_local = threading.local()
+
+
+def _scratch(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A per-thread work array, reused across calls (fresh large arrays cost page faults)."""
+    pool = _local.__dict__.setdefault("pool", {})
+    size = math.prod(shape)
+    buffer = pool.get((name, dtype))
+    if buffer is None or buffer.size < size:
+        buffer = pool[(name, dtype)] = np.empty(size, dtype=dtype)
+    return buffer[:size].reshape(shape)
 
 
 def _generate_chunk(
@@ -319,27 +353,28 @@ def _generate_chunk(
     """Fill ``out`` ``(n, 3, S, S)`` (uint8 or float32) and ``mask`` ``(n, S, S)`` in place."""
     s, cells, n = config.image_size, config.lattice_cells, config.num_circles
     batch = u.shape[0]
+    shape = (batch * 3, s, s)
     angles = (u[:, n * _PER_CIRCLE :] * (2.0 * math.pi)).reshape(batch * 3, cells + 1, cells + 1)
+    colors = _colors(config)
     if config.quantize:
         # round(255 * noise) with noise = unit * intensity, computed as unit * (255 * intensity).
-        field = perlin_noise(angles, s, 255.0 * config.noise_intensity)
-        image = np.rint(field, out=field).astype(np.uint8).reshape(batch, 3, s, s)
+        field = perlin_noise(angles, s, 255.0 * config.noise_intensity, _scratch("f", shape, "f4"))
+        np.rint(field, out=field)
+        direct = out.dtype == np.uint8
+        image = out if direct else _scratch("u8", out.shape, "u1")
+        np.copyto(image.reshape(shape), field, casting="unsafe")
+        _paint(image, mask, circles, colors)
+        if not direct:
+            _uint8_to_float_np(image, out)
+    elif out.dtype == np.float32:
+        perlin_noise(angles, s, config.noise_intensity, out.reshape(shape))
+        _paint(out, mask, circles, colors)
     else:
-        image = perlin_noise(angles, s, config.noise_intensity).reshape(batch, 3, s, s)
-    colors = np.stack(
-        [_color_array(config.yellow, config.quantize), _color_array(config.red, config.quantize)]
-    )
-    _paint(image, mask, circles, colors)
-    if out.dtype == np.uint8:
-        if config.quantize:
-            out[...] = image
-        else:
-            np.rint(image * np.float32(255), out=image)
-            out[...] = image
-    elif config.quantize:
-        _uint8_to_float_np(image, out)
-    else:
-        out[...] = image
+        image = perlin_noise(angles, s, config.noise_intensity, _scratch("f", shape, "f4"))
+        image = image.reshape(out.shape)
+        _paint(image, mask, circles, colors)
+        np.rint(image * np.float32(255), out=image)
+        np.copyto(out, image, casting="unsafe")
 
 
 def _uint8_to_float_np(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
