@@ -107,3 +107,11 @@ def test_bad_config_fails_before_training(tiny_config):
         train(replace(tiny_config, optimizer="rmsprop"))
     with pytest.raises(ValueError, match="image_size=30 must be divisible by 8"):
         train(replace(tiny_config, image_size=30))
+
+
+def test_resume_of_a_finished_run_returns_its_result_untouched(tiny_run):
+    config, result = tiny_run
+    stamp = (result.run_dir / "result.json").stat().st_mtime_ns
+    again = train(replace(config, resume=True, workers=0, devices="1"))
+    assert again == result
+    assert (result.run_dir / "result.json").stat().st_mtime_ns == stamp

@@ -51,6 +51,17 @@ from coordbias.training.env import environment
 log = logging.getLogger(__name__)
 
 RESULT_FILE = "result.json"
+# Fields that may change between a run and its resumption without changing what it computes.
+_RUNTIME_FIELDS = (
+    "accelerator",
+    "devices",
+    "num_nodes",
+    "strategy",
+    "workers",
+    "resume",
+    "progress",
+    "out_dir",
+)
 _FIGURE_SAMPLES = 4
 # Lightning warnings that say nothing useful for this package's runs.
 _QUIET = (
@@ -155,6 +166,20 @@ def _json_dump(path: Path, values: Any) -> None:
     atomic_write_text(path, json.dumps(values, indent=2) + "\n")
 
 
+def _finished_result(config: TrainConfig, run_dir: Path) -> TrainResult | None:
+    """The stored result when ``resume`` asks for a run that already finished as configured."""
+    if not (config.resume and (run_dir / RESULT_FILE).is_file()):
+        return None
+    if not (run_dir / "config.yaml").is_file():
+        return None
+    saved = TrainConfig.from_yaml(run_dir / "config.yaml")
+    runtime = {name: getattr(config, name) for name in _RUNTIME_FIELDS}
+    if dataclasses.replace(saved, **runtime) != config:
+        return None
+    log.info("%s already finished with this config: nothing to train", run_dir)
+    return TrainResult.load(run_dir)
+
+
 def _prepare_run_dir(config: TrainConfig, run_dir: Path) -> str | None:
     """Check the folder against ``config.resume``; return the checkpoint to resume from."""
     last = run_dir / LAST_CHECKPOINT
@@ -246,6 +271,7 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
 
     Raises:
         ValueError, TypeError: a bad setting, or ``resume`` on a checkpoint of another model.
+            ``resume`` on a run that finished with the same settings returns its stored result.
         FileExistsError: ``out_dir`` holds a run and ``resume`` is false.
     """
     import lightning as L
@@ -257,6 +283,9 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
     start = time.perf_counter()
     config.validate()
     run_dir = Path(config.out_dir)
+    finished = _finished_result(config, run_dir)
+    if finished is not None:
+        return finished
     accelerator = resolve_accelerator(config.accelerator)
     if accelerator == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
