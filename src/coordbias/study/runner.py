@@ -70,9 +70,18 @@ class StudyPlan:
     overrides: dict[str, Any]
 
 
+def _jsonable(value: Any) -> Any:
+    """JSON form of the few non-JSON types results carry (paths, numpy scalars and arrays)."""
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON: {value!r}")
+
+
 def write_json(path: str | Path, data: Any) -> None:
     """Write ``data`` as indented JSON to ``path`` atomically (temporary file, then replace)."""
-    write_text(path, json.dumps(data, indent=2, sort_keys=False, allow_nan=True) + "\n")
+    write_text(path, json.dumps(data, indent=2, default=_jsonable) + "\n")
 
 
 def write_text(path: str | Path, text: str) -> None:
