@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 
 import pytest
@@ -233,3 +234,26 @@ def test_one_by_one_coordconv_is_a_centre_coordinate_bias():
         cc.bias.copy_(cb.bias)
     x = torch.randn(2, 3, 6, 9, dtype=torch.float64)
     torch.testing.assert_close(cc(x), cb(x), **TOL[torch.float64])
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_signature_is_torch_signature_plus_with_r(d):
+    ours = inspect.signature(LAYERS[d]).parameters
+    theirs = inspect.signature(TORCH_LAYERS[d]).parameters
+    assert list(ours)[:-1] == list(theirs)
+    assert all(ours[n].default == theirs[n].default for n in theirs)
+    assert ours["with_r"].kind is inspect.Parameter.KEYWORD_ONLY and ours["with_r"].default is False
+
+
+def test_same_padded_coordconv_is_a_plane_away_from_the_border():
+    # REFERENCES.md: a k x k CoordConv with zero "same" padding is a coordinate bias plus a
+    # per-filter constant in the interior; only the border, where padding cuts the ramps, differs.
+    torch.manual_seed(4)
+    layer = CoordConv2d(2, 3, 3, padding="same", dtype=torch.float64)
+    with torch.no_grad():
+        layer.weight[:, :2].zero_()  # keep only the coordinate weights
+    out = layer(torch.randn(1, 2, 8, 11, dtype=torch.float64))[0]
+    inner = out[:, 1:-1, 1:-1]
+    assert inner.diff(n=2, dim=1).abs().max() < 1e-12  # affine down the rows
+    assert inner.diff(n=2, dim=2).abs().max() < 1e-12  # and along the columns
+    assert out.diff(n=2, dim=1).abs().max() > 1e-3  # the border breaks the plane
