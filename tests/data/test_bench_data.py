@@ -19,6 +19,7 @@ def test_bench_data_writes_json(tmp_path):
     assert code == 0
     result = json.loads((tmp_path / "bench_data.json").read_text())
     assert result["per_sample_batched_s"] > 0 and result["per_sample_single_s"] > 0
+    assert result["per_sample_batched_cpu_s"] > 0 and result["per_sample_single_cpu_s"] > 0
     step = result["training_step"]
     if "error" not in step:  # models part present
         assert step["step_s"] > 0 and step["generation_s"] > 0

@@ -4,6 +4,7 @@ Three figures, each a median of ``torch.utils.benchmark`` blocked runs in this o
 
 * time per 128 x 128 sample (image and label) generated in batches (``--gen-batch``), amortised;
 * time per sample generated one at a time (what a DataLoader without ``__getitems__`` does);
+  both also as CPU time per sample, which other jobs on the machine disturb less;
 * the share of a training step that on-the-fly generation costs at the study's quick preset:
   generation of one batch against one step (forward, cross-entropy, backward, SGD step) of
   ``coordbias.models.create_model("fcn", width=W)`` on such a batch.
@@ -19,6 +20,7 @@ import argparse
 import json
 import platform
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,17 @@ def _median(stmt: str, env: dict[str, Any], min_run_time: float, threads: int = 
     return float(timer.blocked_autorange(min_run_time=min_run_time).median)
 
 
+def _cpu_seconds(fn: Any, min_run_time: float) -> float:
+    """CPU seconds (``time.process_time``) per call of ``fn``: steadier than wall time when
+    other jobs share the cores, since it excludes the time this process waits to be scheduled."""
+    fn()
+    calls, start, wall = 0, time.process_time(), time.perf_counter()
+    while calls < 3 or time.perf_counter() - wall < min_run_time:
+        fn()
+        calls += 1
+    return (time.process_time() - start) / calls
+
+
 def measure(
     *,
     image_size: int = 64,
@@ -111,10 +124,18 @@ def measure(
     }
     batched = _median("gen(config, 0, 'train', batch)", env, min_run_time) / gen_batch
     single = _median("gen(config, 0, 'train', one)", env, min_run_time)
+    indices = list(range(gen_batch))
     result: dict[str, Any] = {
         "sample_size": sample_size,
         "per_sample_batched_s": batched,
         "per_sample_single_s": single,
+        "per_sample_batched_cpu_s": _cpu_seconds(
+            lambda: generate_batch(config, 0, "train", indices), min_run_time
+        )
+        / gen_batch,
+        "per_sample_single_cpu_s": _cpu_seconds(
+            lambda: generate_batch(config, 0, "train", [0]), min_run_time
+        ),
         "gen_batch": gen_batch,
     }
 
@@ -192,8 +213,11 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_bytes(out / "bench_data.json", json.dumps(result, indent=2).encode("utf-8"))
     s = result["sample_size"]
     print(f"generation of one {s} x {s} sample (image and label):")
-    print(f"  batched ({result['gen_batch']}): {result['per_sample_batched_s'] * 1e3:.3f} ms")
-    print(f"  one at a time:      {result['per_sample_single_s'] * 1e3:.3f} ms")
+    rows = ((f"batched ({result['gen_batch']})", "batched"), ("one at a time", "single"))
+    for label, key in rows:
+        wall = result[f"per_sample_{key}_s"] * 1e3
+        cpu = result[f"per_sample_{key}_cpu_s"] * 1e3
+        print(f"  {label:>14}: {wall:.3f} ms median wall, {cpu:.3f} ms CPU")
     step = result["training_step"]
     if "error" in step:
         print(f"training-step share: skipped ({step['error']})")
