@@ -3,14 +3,14 @@
 ``CoordConvNd(in_channels, ...)`` computes ``ConvNd(add_coords(x))``: the ``d`` coordinate
 channels of :func:`~coordbias.layers.addcoords.add_coords` (and the radius channel with
 ``with_r=True``) are appended to the input, and the layer's own ``weight`` has those extra input
-channels. The layer is a subclass of the torch convolution (there is no second convolution inside);
-``in_channels`` is the number of channels the caller passes in.
+channels. The layer is a subclass of the torch convolution with that one weight (no second
+convolution module, no dead weight); ``in_channels`` is the number of channels the caller passes in.
 
 The forward pass uses the linearity of the convolution, ``conv(cat(x, coords), W) =
 conv(x, W_x) + conv(coords, W_c)``: the coordinate term does not depend on the sample, so it is
 computed once for a batch of one and broadcast over the batch. The result equals the convolution
 of the concatenated input up to floating-point rounding, and costs about as much as the plain
-convolution instead of one with ``d`` more input channels for every sample. When batch size times
+convolution instead of one with ``k`` more input channels for every sample. When batch size times
 input channels per group is below 8 (an RGB stem at batch size 1), where the second convolution
 and the addition would cost more than they save, the forward concatenates instead.
 
