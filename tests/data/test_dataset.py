@@ -34,7 +34,6 @@ def _collect(loader):
     return torch.cat(images), torch.cat(masks)
 
 
-@pytest.mark.slow
 def test_same_bytes_with_zero_or_two_workers_and_any_batch_size():
     data = CirclesDataset(SMALL, split="train", length=24, seed=5)
     reference = _collect(DataLoader(data, batch_size=8, num_workers=0))

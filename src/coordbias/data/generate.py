@@ -13,7 +13,12 @@ same weights times the pixel's offset from that line, a channel with gradients `
     noise = W @ Gx @ D.T + D @ Gy @ W.T
 
 so a batch of N samples x 3 channels costs two small matrix products and one ``(S, 2(L+1))``
-product, then a min-max per channel.
+product, then a min-max per channel. Circles are drawn in order by one masked copy per circle
+inside its bounding box (a cached disk stencil per radius), never a loop over pixels.
+
+The work is numpy on one thread, in chunks of up to 16 samples that stay in cache, with work
+arrays reused per thread: it runs inside DataLoader workers or beside a training step, where a
+second intra-op thread only adds waiting.
 """
 
 from __future__ import annotations
@@ -134,9 +139,6 @@ def perlin_noise(
     angles: np.ndarray, image_size: int, intensity: float = 0.5, out: np.ndarray | None = None
 ) -> np.ndarray:
     """Perlin noise fields from gradient angles, each min-max scaled to ``[0, intensity]``.
-
-    The work is numpy on one thread: it runs inside DataLoader workers and beside training, where
-    a second intra-op thread only adds waiting.
 
     Args:
         angles: gradient angles in radians, ``(B, L+1, L+1)`` (rows = lattice y).
@@ -264,7 +266,7 @@ def _disk(radius: int) -> np.ndarray:
 def _paint(image: np.ndarray, mask: np.ndarray, circles: Circles, colors: np.ndarray) -> None:
     """Draw the circles in order into ``image`` ``(N, 3, S, S)`` and ``mask`` ``(N, S, S)``.
 
-    One boolean assignment per circle inside its bounding box; later circles overwrite.
+    One masked copy per circle inside its bounding box; later circles overwrite.
     """
     s = mask.shape[-1]
     batch, count = circles.cx.shape
