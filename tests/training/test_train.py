@@ -46,7 +46,10 @@ def test_run_folder_holds_every_artefact(tiny_run):
         rows = list(csv.DictReader(handle))
     val = [float(r["val_loss"]) for r in rows if r.get("val_loss")]
     assert val == pytest.approx(result.val_loss)
-    assert any(r.get("train_loss") for r in rows)
+    logged = [(int(r["step"]), float(r["train_loss"])) for r in rows if r.get("train_loss")]
+    assert logged, "no training loss in metrics.csv"
+    for step, loss in logged:  # the CSV rows are the losses of those very steps
+        assert loss == pytest.approx(result.train_loss[step]), step
 
 
 def test_final_weights_are_saved_and_reload(tiny_run):

@@ -1,14 +1,16 @@
 """``coordbias bench train``: the cost of a Lightning training step against a bare PyTorch loop.
 
-Both sides train the same network with the same optimizer on the same pre-built batch, iterated
-from the same in-memory list (data generation is excluded from both). The Lightning side is
+Both sides train the same network (two copies with the same weights) with the same optimizer
+on the same pre-built batch (data generation is excluded from both). The Lightning side is
 ``coordbias.training``'s own ``SegmentationModule`` under a Trainer set up as ``train()`` sets it
 up (deterministic on the CPU, CSV logging every 50 steps), minus checkpoints, validation and the
-progress bar. A repeat times ``--steps`` whole iterations after ``--warmup`` untimed ones, on
-each side; the sides alternate which goes first, and the figures are medians over repeats.
+progress bar.
 
-It reports the ratio (Lightning / bare step time) and training images per second at the
-original's setting (128 px, width 64, batch 1, SGD) and at the study's quick preset.
+The two sides alternate step by step inside one ``fit``: a bare step runs at the start of each
+Lightning iteration, so every pair is measured back to back under the same machine load. The
+reported ratio is the median over pairs of (Lightning step time / bare step time); medians of
+the step times give images per second, at the original's setting (128 px, width 64, batch 1,
+SGD) and at the study's quick preset.
 """
 
 from __future__ import annotations
@@ -64,23 +66,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--steps",
         type=int,
-        default=20,
+        default=60,
         metavar="N",
-        help="timed steps per repeat and side (default: %(default)s)",
+        help="timed pairs of steps (one bare, one Lightning) per setting (default: %(default)s)",
     )
     parser.add_argument(
         "--warmup",
         type=int,
-        default=3,
-        metavar="N",
-        help="untimed steps before each timed run (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--repeats",
-        type=int,
         default=5,
         metavar="N",
-        help="interleaved repeats; medians are reported (default: %(default)s)",
+        help="untimed pairs before them (default: %(default)s)",
     )
     parser.add_argument(
         "--original",
@@ -117,36 +112,44 @@ class _Batches:
         return self.count
 
 
-def _bare_run(model, optimizer, batches, warmup: int) -> float:
-    """Seconds for the batches after ``warmup``: zero_grad, forward, loss, backward, step."""
-    import torch.nn.functional as F
+def _interleaved_fit(
+    module, bare_model, bare_optimizer, batches, warmup: int, steps: int, log_dir: str
+) -> tuple[list[float], list[float]]:
+    """Alternate bare steps with Lightning steps inside one ``fit``; seconds of each, in pairs.
 
-    model.train()
-    start = 0.0
-    for index, (images, masks) in enumerate(batches):
-        if index == warmup:
-            start = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(images), masks)
-        loss.backward()
-        optimizer.step()
-    return time.perf_counter() - start
-
-
-def _lightning_run(module, batches, warmup: int, steps: int, log_dir: str) -> float:
-    """Seconds for ``steps`` whole Lightning iterations after ``warmup`` (setup excluded)."""
+    At the start of Lightning's iteration k a bare step runs (timed on its own), then the clock
+    marks the start of Lightning's iteration k, which ends at the start of iteration k + 1: so a
+    Lightning time covers everything Lightning does per step (hooks, closure, logging, fetching
+    the next batch). Pairs measured back to back see the same load on a shared machine.
+    """
     import lightning as L
+    import torch.nn.functional as F
     from lightning.pytorch.callbacks import Callback
     from lightning.pytorch.loggers import CSVLogger
 
-    marks: dict[str, float] = {}
+    images, masks = batches.batch
+    bare: list[float] = []
+    lightning: list[float] = []
 
-    class Clock(Callback):
+    def bare_step() -> None:
+        bare_optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(bare_model(images), masks)
+        loss.backward()
+        bare_optimizer.step()
+
+    class Interleave(Callback):
+        mark: float | None = None
+
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-            if batch_idx == warmup:
-                marks["start"] = time.perf_counter()
-            elif batch_idx == warmup + steps:  # one extra batch closes the last timed step
-                marks["stop"] = time.perf_counter()
+            now = time.perf_counter()
+            if self.mark is not None and batch_idx > warmup:
+                lightning.append(now - self.mark)
+            if batch_idx < warmup + steps:
+                start = time.perf_counter()
+                bare_step()
+                if batch_idx >= warmup:
+                    bare.append(time.perf_counter() - start)
+            self.mark = time.perf_counter()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -158,27 +161,30 @@ def _lightning_run(module, batches, warmup: int, steps: int, log_dir: str) -> fl
             deterministic=True,
             logger=CSVLogger(log_dir, name="", version=""),
             log_every_n_steps=50,
-            callbacks=[Clock()],
+            callbacks=[Interleave()],
             enable_checkpointing=False,
             enable_progress_bar=False,
             enable_model_summary=False,
             num_sanity_val_steps=0,
             limit_val_batches=0,
         )
+        bare_model.train()
         trainer.fit(module, train_dataloaders=batches)
-    return marks["stop"] - marks["start"]
+    return bare, lightning
 
 
-def measure(config, *, steps: int, warmup: int, repeats: int, log=print) -> dict[str, Any]:
-    """Median step time of the bare loop and of Lightning for ``config``, interleaved.
+def measure(config, *, steps: int, warmup: int) -> dict[str, Any]:
+    """Bare and Lightning step times for ``config``, measured in interleaved pairs.
 
     Args:
         config: a ``TrainConfig`` (network, optimizer, image size and batch size are used).
-        steps, warmup, repeats: timed steps per repeat, untimed steps before, repeats.
+        steps: timed pairs; warmup: untimed pairs before them.
 
     Returns:
-        A JSON-ready dict: step times (ms), their ratio, images per second for both sides.
+        A JSON-ready dict: median step times (ms), the median of the per-pair ratios, the ratio
+        of the mean times, and images per second for both sides.
     """
+    import copy
     import logging
 
     import torch
@@ -189,36 +195,31 @@ def measure(config, *, steps: int, warmup: int, repeats: int, log=print) -> dict
 
     torch.manual_seed(config.seed)
     model = build_model(config)
+    bare_model = copy.deepcopy(model)  # the same network and weights, trained side by side
     small = dataclasses.replace(config, train_size=config.batch_size, val_size=1)
     train_set, _ = make_datasets(small)
     images = torch.stack([train_set[i][0] for i in range(config.batch_size)])
     masks = torch.stack([train_set[i][1] for i in range(config.batch_size)])
-    bare_list = _Batches((images, masks), warmup + steps)
-    lightning_list = _Batches((images, masks), warmup + steps + 1)
-    optimizer = make_optimizer(config, model.parameters())
+    batches = _Batches((images, masks), warmup + steps + 1)
     module = SegmentationModule(model, config.to_dict())
 
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     was_deterministic = torch.are_deterministic_algorithms_enabled()
-    bare: list[float] = []
-    lightning: list[float] = []
-    with tempfile.TemporaryDirectory() as log_dir:
-        for repeat in range(repeats):
-            order = ("bare", "lightning") if repeat % 2 == 0 else ("lightning", "bare")
-            for side in order:
-                if side == "bare":
-                    torch.use_deterministic_algorithms(True)  # as Lightning sets it
-                    bare.append(_bare_run(model, optimizer, bare_list, warmup) / steps)
-                else:
-                    lightning.append(
-                        _lightning_run(module, lightning_list, warmup, steps, log_dir) / steps
-                    )
-            log(
-                f"  repeat {repeat + 1}/{repeats}: bare {bare[-1] * 1e3:.2f} ms, "
-                f"lightning {lightning[-1] * 1e3:.2f} ms"
+    try:
+        with tempfile.TemporaryDirectory() as log_dir:
+            bare, lightning = _interleaved_fit(
+                module,
+                bare_model,
+                make_optimizer(config, bare_model.parameters()),
+                batches,
+                warmup,
+                steps,
+                log_dir,
             )
-    torch.use_deterministic_algorithms(was_deterministic)
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
     bare_s, lightning_s = statistics.median(bare), statistics.median(lightning)
+    ratios = [b_l[1] / b_l[0] for b_l in zip(bare, lightning)]
     return {
         "image_size": config.image_size,
         "width": config.width,
@@ -227,10 +228,12 @@ def measure(config, *, steps: int, warmup: int, repeats: int, log=print) -> dict
         "optimizer": config.optimizer,
         "steps": steps,
         "warmup": warmup,
-        "repeats": repeats,
+        "threads": torch.get_num_threads(),
         "bare_step_ms": bare_s * 1e3,
         "lightning_step_ms": lightning_s * 1e3,
-        "ratio": lightning_s / bare_s,
+        "ratio": statistics.median(ratios),
+        "ratio_of_means": sum(lightning) / sum(bare),
+        "ratio_of_medians": lightning_s / bare_s,
         "bare_step_ms_all": [t * 1e3 for t in bare],
         "lightning_step_ms_all": [t * 1e3 for t in lightning],
         "bare_images_per_s": config.batch_size / bare_s,
@@ -244,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
     from coordbias.training.config import TrainConfig, atomic_write_text
     from coordbias.training.env import environment
 
-    for name in ("steps", "repeats", "image_size", "width", "batch_size"):
+    for name in ("steps", "image_size", "width", "batch_size"):
         if getattr(args, name) < 1:
             raise SystemExit(f"coordbias bench train: --{name.replace('_', '-')} must be >= 1")
     if args.warmup < 0:
@@ -265,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
             f"{name}: {config.image_size} px, width {config.width}, batch {config.batch_size}, "
             f"{config.optimizer}, {config.conv}"
         )
-        results[name] = measure(config, steps=args.steps, warmup=args.warmup, repeats=args.repeats)
+        results[name] = measure(config, steps=args.steps, warmup=args.warmup)
     print(f"{'setting':<10}{'bare ms':>10}{'lightning ms':>14}{'ratio':>8}{'img/s':>9}")
     for name, row in results.items():
         print(

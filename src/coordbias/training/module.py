@@ -75,15 +75,24 @@ class SegmentationModule(L.LightningModule):
         loss = F.cross_entropy(self.model(images), masks)
         self._pending.append(loss.detach())
         self.train_images += images.shape[0]
-        self.log(
-            "train_loss",
-            loss,
-            on_step=True,
-            on_epoch=False,
-            prog_bar=True,
-            batch_size=images.shape[0],
-        )
+        if self._should_log_step():
+            size = images.shape[0]
+            self.log(
+                "train_loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=size
+            )
         return loss
+
+    def _should_log_step(self) -> bool:
+        """Whether this step's loss is shown or written: every step with a progress bar, else
+        only on the steps the loggers write (``log_every_n_steps``). ``self.log`` costs about as
+        much as a small network's step on the CPU, so the other steps skip it."""
+        trainer = self._trainer
+        if trainer is None:
+            return False
+        if trainer.progress_bar_callback is not None:
+            return True
+        connector = getattr(trainer, "_logger_connector", None)  # Lightning's own test of it
+        return connector is None or bool(connector.should_update_logs)
 
     def _sync_clock(self) -> float:
         if self.device.type == "cuda":
