@@ -464,7 +464,7 @@ def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
     nobn_alive = least_nobn_bias > 0
 
     lines = [
-        "## Open question 1: BatchNorm and the coordinate bias",
+        "### Open question 1: BatchNorm and the coordinate bias",
         "",
         "For one filter of a coordinate-bias convolution, `y = z + b + a·P0 + c·P1` (`P0`, `P1` "
         "the row and column coordinate maps). BatchNorm in training mode subtracts the mean over "

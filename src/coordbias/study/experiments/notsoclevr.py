@@ -27,8 +27,9 @@ stack from a 1 x 1 input; ``deconv`` is that baseline: the coordinates as a ``(B
 tensor, six ``ConvTranspose2d(k=4, stride=2, padding=1)`` layers (1 -> 64 px, ReLU between, w
 channels, the last one to 1 channel).
 
-Optimisation as their README: Adam, lr 0.005, L2 1e-3 (as Adam's ``weight_decay``); batch 32
-rather than 16 for CPU speed in the quick setting.
+Optimisation as their README: Adam, lr 0.005, L2 1e-3 (as Adam's ``weight_decay``), batch 16.
+The quick setting (width 8, 2 epochs, 3 models x 2 splits) takes about 40 s of CPU time on one
+thread; batch 16 beat batch 32 at equal compute (more Adam steps), which is why it is kept.
 
 ``run(out_dir, quick=True, seed=0)`` returns a JSON-able dict and writes ``notsoclevr.png``;
 ``markdown(result, fig_dir_rel)`` renders the report section.
@@ -88,7 +89,7 @@ class NotSoClevrConfig:
 
     width: int = 8
     epochs: int = 2
-    batch_size: int = 32
+    batch_size: int = 16
     lr: float = 0.005
     weight_decay: float = 1e-3
     models: tuple[str, ...] = ("plain", "coordconv", "coordbias")
@@ -306,7 +307,7 @@ def train_one(model_name: str, split: str, config: NotSoClevrConfig, seed: int) 
     losses: list[float] = []
     test_curve: list[float] = []
     steps = 0
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(config.epochs):
         model.train()
         order = torch.randperm(train_c.shape[0], generator=gen)
@@ -333,6 +334,7 @@ def train_one(model_name: str, split: str, config: NotSoClevrConfig, seed: int) 
         "test_acc_per_epoch": test_curve,
         "final_loss": sum(losses[-10:]) / max(len(losses[-10:]), 1),
         "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu_start,
     }
 
 
@@ -388,8 +390,8 @@ def run(
 
     Args:
         out_dir: folder for the figure (created).
-        quick: :data:`QUICK` (width 8, 2 epochs, 3 models; under a minute on 2 CPU cores) or
-            :data:`FULL` (width 32, 25 epochs, batch 16, the deconvolution baseline too).
+        quick: :data:`QUICK` (width 8, 2 epochs, 3 models; about 40 s of CPU time) or
+            :data:`FULL` (width 32, 25 epochs, the deconvolution baseline too).
         seed: seeds the uniform split, the initialisation and the batch order.
         config: overrides the setting chosen by ``quick`` (tests use tiny ones).
         num_threads: torch intra-op threads while it runs (restored afterwards).
@@ -397,7 +399,8 @@ def run(
     Returns:
         JSON-able dict: ``config``, ``seed``, ``split_sizes`` (per split: train, test),
         ``runs`` (one dict per model and split: ``model``, ``split``, ``params``, ``steps``,
-        ``train_acc``, ``test_acc``, ``test_acc_per_epoch``, ``final_loss``, ``seconds``),
+        ``train_acc``, ``test_acc``, ``test_acc_per_epoch``, ``final_loss``, ``seconds``,
+        ``cpu_seconds``),
         ``paper`` (what Liu et al. report), ``figure``, ``seconds``.
     """
     out = check_out_dir(out_dir)
@@ -459,7 +462,7 @@ def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
     ]
     sizes = result["split_sizes"]
     lines = [
-        "## Not-so-Clevr coordinate classification (Liu et al. 2018)",
+        "### Not-so-Clevr coordinate classification (Liu et al. 2018)",
         "",
         "Coordinates in, one-hot 64 × 64 image out (softmax over 4,096 pixels; correct when the "
         "arg-max is the square's centre). 3,136 centres (4..59 on each axis); uniform split "
@@ -491,36 +494,85 @@ def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
                 f"{fmt_pct(q['test_acc'])} on the held-out quadrant "
                 f"(train {fmt_pct(u['train_acc'])} / {fmt_pct(q['train_acc'])})"
             )
-    coord_models = [m for m in ("coordconv", "coordbias") if m in cfg["models"]]
-    verdict = []
-    solved = [m for m in coord_models if min(by[(m, s)]["test_acc"] for s in SPLITS) >= 0.99]
-    if solved:
-        verdict.append(
-            f"{' and '.join(f'`{m}`' for m in solved)} solve the task on both splits, as Liu et "
-            "al. found for CoordConv, so the held-out quadrant is no obstacle once position is "
-            "an input of every layer."
-        )
-    unsolved = [m for m in coord_models if m not in solved]
-    if unsolved:
-        verdict.append(
-            f"{' and '.join(f'`{m}`' for m in unsolved)} stay below 99% on at least one split in "
-            f"this budget ({cfg['epochs']} epochs); the paper's 100% for CoordConv is not "
-            "reproduced here, which may be a matter of training length rather than capacity."
-        )
-    for base in ("plain", "deconv"):
-        if base in cfg["models"]:
-            q = by[(base, "quadrant")]["test_acc"]
-            u = by[(base, "uniform")]["test_acc"]
-            verdict.append(
-                f"`{base}` gets {fmt_pct(u)} (uniform) and {fmt_pct(q)} (quadrant)"
-                + (
-                    ", in line with the paper's ≈0% on the quadrant"
-                    if q < 0.05
-                    else ", unlike the paper's ≈0% on the quadrant"
-                )
-                + "."
-            )
+    verdict = _verdict(by, cfg)
     lines.append("Per model: " + "; ".join(notes) + ".")
     lines.append("")
     lines.append("**Conclusion.** " + " ".join(verdict))
     return "\n".join(lines) + "\n"
+
+
+def _names(models: list[str]) -> str:
+    return " and ".join(f"`{m}`" for m in models)
+
+
+def _verdict(by: dict[tuple[str, str], dict[str, Any]], cfg: dict[str, Any]) -> list[str]:
+    """Conclusion sentences computed from the per-(model, split) results."""
+    coord_models = [m for m in ("coordconv", "coordbias") if m in cfg["models"]]
+    worst = {m: min(by[(m, s)]["test_acc"] for s in SPLITS) for m in coord_models}
+    solved = [m for m in coord_models if worst[m] >= 0.99]
+    unsolved = [m for m in coord_models if worst[m] < 0.99]
+    verdict = []
+    if solved:
+        verdict.append(
+            f"{_names(solved)} {'solves' if len(solved) == 1 else 'solve'} the task on both "
+            "splits (at least 99% test), as Liu et al. found for CoordConv: with position an "
+            "input of every layer the held-out quadrant is no obstacle."
+        )
+    if unsolved:
+        parts = [
+            f"`{m}` reaches {fmt_pct(by[(m, 'uniform')]['test_acc'])} / "
+            f"{fmt_pct(by[(m, 'quadrant')]['test_acc'])} (uniform / quadrant test)"
+            for m in unsolved
+        ]
+        verdict.append(
+            "; ".join(parts)
+            + f" after {cfg['epochs']} epochs, below 99% on at least one split"
+            + (
+                ", so the paper's 100% for CoordConv is not reproduced in this budget"
+                if "coordconv" in unsolved
+                else ""
+            )
+            + "."
+        )
+        gaps = [
+            m
+            for m in unsolved
+            if by[(m, "quadrant")]["train_acc"] - by[(m, "quadrant")]["test_acc"] > 0.1
+        ]
+        if gaps:
+            verdict.append(
+                f"On the quadrant split {_names(gaps)} fits the training centres better than "
+                "the unseen quadrant: it has not yet learned the exact plane that extrapolates."
+            )
+    if "coordbias" in unsolved and "coordconv" in solved:
+        verdict.append(
+            "The coordinate bias can express the same solution (its first layer can form "
+            "`X − i` directly), so the gap is most likely one of optimisation speed in this "
+            "short run (the full setting trains longer); a possible cause is that under Adam "
+            "each parameter moves about `lr` per step and "
+            "CoordConv's first 3×3 layer has 9 taps per coordinate whose sum is the slope, "
+            "against one coordinate weight per filter for the coordinate bias."
+        )
+    for base in ("plain", "deconv"):
+        if base not in cfg["models"]:
+            continue
+        u = by[(base, "uniform")]["test_acc"]
+        q = by[(base, "quadrant")]["test_acc"]
+        sentence = f"`{base}` gets {fmt_pct(u)} (uniform) and {fmt_pct(q)} (quadrant)"
+        sentence += (
+            ", in line with the paper's ≈0% on the quadrant"
+            if q < 0.05
+            else ", unlike the paper's ≈0% on the quadrant"
+        )
+        if base == "plain":
+            sentence += (
+                "; on the tiled input a plain convolution computes the same value at every "
+                "interior pixel, so it cannot localise at all (this is not the paper's 86% "
+                "baseline, which is `deconv`)"
+            )
+        else:
+            sentence += "; the paper's ≈86% on the uniform split " + (
+                "is matched" if u >= 0.8 else "is not reached in this budget"
+            )
+        verdict.append(sentence + ".")
+    return verdict

@@ -428,7 +428,7 @@ def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
     pb, pc = net["added_params"]["coordbias"], net["added_params"]["coordconv"]
     faster = "cheaper" if net["ratio"]["coordbias"] < net["ratio"]["coordconv"] else "dearer"
     lines = [
-        "## CoordConv vs the coordinate bias: speed and size (open question 3)",
+        "### Open question 3: CoordConv vs the coordinate bias, speed and size",
         "",
         f"FCN encoder at {cfg['image_size']} px, width {cfg['width']}, batch "
         f"{cfg['batch_size']}; `torch.utils.benchmark`, one thread, forward + backward, medians "
