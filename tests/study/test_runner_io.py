@@ -1,6 +1,7 @@
 """Atomic JSON writing of the study folder."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -13,6 +14,9 @@ def test_write_json_converts_numpy_and_leaves_no_temporary(tmp_path):
     write_json(path, {"a": np.float32(0.5), "b": np.arange(3), "p": tmp_path})
     assert json.loads(path.read_text()) == {"a": 0.5, "b": [0, 1, 2], "p": str(tmp_path)}
     assert [p.name for p in path.parent.iterdir()] == ["r.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_a_failed_write_keeps_the_previous_file(tmp_path):

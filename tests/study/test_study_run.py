@@ -106,7 +106,9 @@ def test_resume_skips_finished_runs_and_rebuilds_the_report(study, monkeypatch):
     assert _strip_timing(results) == _strip_timing(first)
 
 
-def test_resume_trains_only_the_missing_run(tmp_path):
+def test_resumed_study_trains_only_missing_runs_and_matches_a_single_pass(study, tmp_path):
+    """Seed 0, then seeds 0-1: the second call trains seed 1 alone; numbers equal one pass."""
+    _, single_pass = study
     run_study("test", tmp_path, seeds=1, **TINY)
     calls = []
 
@@ -114,14 +116,10 @@ def test_resume_trains_only_the_missing_run(tmp_path):
         calls.append((config.conv, config.seed))
         return train(config)
 
-    run_study("test", tmp_path, seeds=2, train_fn=counting, **TINY)
+    resumed = run_study("test", tmp_path, seeds=2, train_fn=counting, **TINY)
     assert sorted(calls) == [("coordbias", 1), ("vanilla", 1)]
-
-
-def test_same_seed_gives_identical_results(study, tmp_path):
-    _, first = study
-    again = run_study("test", tmp_path, **TINY)
-    assert _strip_timing(again) == _strip_timing(first)
+    # Same seeds on the same machine: identical numbers apart from timings.
+    assert _strip_timing(resumed) == _strip_timing(single_pass)
 
 
 def test_changed_settings_do_not_reuse_stale_runs(study):
@@ -141,3 +139,47 @@ def test_dry_run_writes_nothing(tmp_path):
     assert any("vanilla" in line and "seed 1" in line for line in lines)
     probed = run_study("test", out, dry_run_only=True, log=lines.append)
     assert probed["basis"] == "probe" and not out.exists()
+
+
+def test_experiment_sections_and_figures_reach_the_report(study, tmp_path, monkeypatch):
+    import shutil
+    import types
+
+    out, _ = study
+    shutil.copytree(out / "runs", tmp_path / "runs")
+
+    def run_ok(out_dir, *, quick, seed):
+        from coordbias.study.runner import write_bytes
+
+        write_bytes(out_dir / "fig.png", (out / "figures" / "recall.png").read_bytes())
+        return {"figure": "fig.png", "quick": quick, "seed": seed}
+
+    def markdown_ok(result, fig_dir_rel):
+        return f"## Speed\n\nquick={result['quick']}\n\n![speed]({fig_dir_rel}/{result['figure']})"
+
+    def run_broken(out_dir, *, quick, seed):
+        raise RuntimeError("boom")
+
+    fake_ok = types.SimpleNamespace(run=run_ok, markdown=markdown_ok)
+    fake_broken = types.SimpleNamespace(run=run_broken, markdown=markdown_ok)
+    monkeypatch.setitem(__import__("sys").modules, "coordbias.study.experiments.speed", fake_ok)
+    monkeypatch.setitem(
+        __import__("sys").modules, "coordbias.study.experiments.bn_gradients", fake_broken
+    )
+    lines = []
+    results = run_study(
+        "test",
+        tmp_path,
+        experiments=["speed", "bn_gradients"],
+        overrides=TINY["overrides"],
+        train_fn=lambda c: pytest.fail("finished runs must not train again"),
+        log=lines.append,
+    )
+    assert results["experiments"]["speed"] == {"figure": "fig.png", "quick": True, "seed": 0}
+    assert "bn_gradients" not in results["experiments"]
+    assert any("bn_gradients: failed (RuntimeError: boom)" in line for line in lines)
+    text = (tmp_path / "report.md").read_text()
+    assert "## Speed" in text and "![speed](experiments/speed/fig.png)" in text
+    assert "`bn_gradients` experiment has no result" in text
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == text.count("![")

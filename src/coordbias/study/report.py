@@ -634,10 +634,16 @@ def _experiment_sections(plan: StudyPlan, results: dict[str, Any]) -> str:
     for name in plan.experiments:
         result = results["experiments"].get(name)
         if result is None:
-            parts.append(f"The `{name}` experiment did not run (its module was not available).")
+            parts.append(f"The `{name}` experiment has no result (not available or failed).")
             continue
-        module = importlib.import_module(f"coordbias.study.experiments.{name}")
-        parts.append(module.markdown(result, f"experiments/{name}").strip())
+        try:
+            module = importlib.import_module(f"coordbias.study.experiments.{name}")
+            parts.append(module.markdown(result, f"experiments/{name}").strip())
+        except Exception as err:  # one broken section must not cost the whole report
+            parts.append(
+                f"The `{name}` section could not be rendered ({type(err).__name__}: "
+                f"{err}); its numbers are in results.json."
+            )
     return "\n\n".join(parts) if len(parts) > 1 else ""
 
 

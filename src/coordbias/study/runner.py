@@ -31,6 +31,9 @@ from coordbias.study.variants import resolve_variants
 
 Log = Callable[[str], None]
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 # Fields that may differ between a finished run on disk and the plan without making it stale.
 _IGNORED_ON_RESUME = {*RUNTIME_FIELDS, "out_dir", "resume", "progress"}
 
@@ -99,6 +102,7 @@ def write_bytes(path: str | Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -348,7 +352,11 @@ def _run_experiment(name: str, out_dir: Path, quick: bool, seed: int, log: Log) 
         log(f"experiment {name}: not available ({err}); the report leaves it out")
         return
     start = time.perf_counter()
-    result = module.run(exp_dir, quick=quick, seed=seed)
+    try:
+        result = module.run(exp_dir, quick=quick, seed=seed)
+    except Exception as err:  # the runs are safe on disk; report what failed, retry next time
+        log(f"experiment {name}: failed ({type(err).__name__}: {err}); the report leaves it out")
+        return
     write_json(exp_dir / "result.json", result)
     log(f"experiment {name}: done in {_fmt_s(time.perf_counter() - start)}")
 
