@@ -209,7 +209,8 @@ def probe_images_per_s(config: Any, seconds: float = 1.0, max_steps: int = 20) -
 
     Times optimiser steps (after one warm-up step) of the run's model on batches drawn from its
     real training data set, so data generation is counted and Lightning's own overhead is not;
-    stops after ``seconds`` or ``max_steps`` steps, at least two.
+    stops after ``seconds`` or ``max_steps`` steps, at least two. Runs on the GPU when one is
+    available and ``config.accelerator`` allows it.
 
     Args:
         config: a ``TrainConfig``.
@@ -221,8 +222,10 @@ def probe_images_per_s(config: Any, seconds: float = 1.0, max_steps: int = 20) -
 
     from coordbias.training import build_model, make_datasets
 
+    use_cuda = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
+    device = torch.device("cuda" if use_cuda else "cpu")
     train_set, _ = make_datasets(config)
-    model = build_model(config)
+    model = build_model(config).to(device)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=1e-6)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -232,10 +235,12 @@ def probe_images_per_s(config: Any, seconds: float = 1.0, max_steps: int = 20) -
         start = time.perf_counter()
         batch = [train_set[(step * n + i) % len(train_set)] for i in range(n)]
         inputs, masks = default_collate(batch)
-        loss = loss_fn(model(inputs), masks)
+        loss = loss_fn(model(inputs.to(device)), masks.to(device))
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if use_cuda:
+            torch.cuda.synchronize()
         if step:
             elapsed += time.perf_counter() - start
             images += n
