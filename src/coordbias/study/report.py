@@ -272,13 +272,24 @@ def plot_recall_bars(variants: dict[str, Any], path: Path) -> None:
             capsize=2,
             color=color,
             edgecolor="0.3",
+            error_kw={"ecolor": "0.45", "elinewidth": 1},
             label=CLASS_LABELS[c],
         )
+        text_color = "black" if sum(color) > 1.5 else "white"  # readable on yellow and on black
         for x, m in zip(xs, means):
-            ax.text(x, min(m, 1.0) + 0.02, f"{m:.2f}", ha="center", fontsize=6, rotation=90)
+            ax.text(
+                x,
+                0.03,
+                f"{m:.2f}",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                rotation=90,
+                color=text_color,
+            )
     ax.set_xticks(np.arange(len(names)), names, rotation=15)
-    ax.set(ylim=(0, 1.15), ylabel="recall (mean over seeds)", title="recall per class")
-    ax.legend(fontsize=7, ncols=4, loc="upper center")
+    ax.set(ylim=(0, 1.05), ylabel="recall (mean ± std over seeds)", title="recall per class")
+    ax.legend(fontsize=7, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.18))
     _save(fig, path)
 
 
