@@ -67,9 +67,11 @@ def test_markdown_uses_the_numbers(tiny_result):
     assert f"{net['ratio']['coordconv']:.2f}×" in text
     assert f"+{net['added_params']['coordconv']:,}" in text
     flipped = copy.deepcopy(result)
-    flipped["network"]["ratio"]["coordbias"] = 3.0
-    flipped["network"]["ratio"]["coordconv"] = 1.5
-    assert "the dearer of the two" in speed.markdown(flipped, "")
+    flipped["network"]["ratio_rounds"]["coordbias"] = [3.0, 3.1]
+    flipped["network"]["ratio_rounds"]["coordconv"] = [1.5, 1.6]
+    assert "CoordConv is the cheaper of the two" in speed.markdown(flipped, "")
+    flipped["network"]["ratio_rounds"]["coordconv"] = [2.0, 3.05]
+    assert "cannot be told apart" in speed.markdown(flipped, "")
 
 
 def test_bad_arguments_raise_clear_errors(tmp_path):

@@ -344,7 +344,8 @@ def _figure(result: dict[str, Any], path: Path) -> None:
         ax.set_title(f"coordbias FCN {title}")
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel(f"gradient L2 norm (floored at {floor:g})")
-    axes[1].legend(fontsize=6, ncol=2, loc="lower right")
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=6, ncol=6, loc="lower center", bbox_to_anchor=(0.5, -0.12))
     save_figure(fig, path)
 
 

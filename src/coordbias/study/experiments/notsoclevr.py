@@ -66,7 +66,7 @@ CENTRE_MAX = CANVAS - SQUARE // 2 - 1  # 59
 SPLITS = ("uniform", "quadrant")
 MODELS = ("plain", "deconv", "coordconv", "coordbias")
 
-#: What Liu et al. (2018, Fig. 3 and sec. 4) report for coordinate classification.
+#: What Liu et al. (2018) report for coordinate classification (REFERENCES.md, CoordConv).
 PAPER = {
     "plain": "≈86% test at best (uniform), ≈0% (quadrant); deconvolution baseline",
     "coordconv": "100% train and test on both splits, within a few epochs",
@@ -340,24 +340,29 @@ def train_one(model_name: str, split: str, config: NotSoClevrConfig, seed: int) 
 
 def _figure(result: dict[str, Any], path: Path) -> None:
     models = result["config"]["models"]
-    fig, axes = new_figure(1, 2, figsize=(10, 3.6))
-    width = 0.38
+    fig, axes = new_figure(1, 2, figsize=(11, 4))
+    bar = 0.38
     for s, split in enumerate(SPLITS):
         for m, model in enumerate(models):
             r = next(x for x in result["runs"] if x["model"] == model and x["split"] == split)
-            for off, key, hatch in ((-width / 2, "train_acc", ""), (width / 2, "test_acc", "//")):
+            for off, key, hatch in ((-bar / 2, "train_acc", ""), (bar / 2, "test_acc", "//")):
+                x = s * (len(models) + 1) + m + off
                 axes[0].bar(
-                    s * (len(models) + 1) + m + off,
+                    x,
                     100 * r[key],
-                    width,
+                    bar,
                     color=f"C{m}",
                     hatch=hatch,
                     edgecolor="black",
                     lw=0.5,
-                    label=f"{model}" if (s == 0 and key == "train_acc") else None,
+                    label=model if (s == 0 and key == "train_acc") else None,
                 )
+                axes[0].text(
+                    x, 100 * r[key] + 1, f"{100 * r[key]:.0f}", ha="center", va="bottom", fontsize=6
+                )
+            epochs = range(1, len(r["test_acc_per_epoch"]) + 1)
             axes[1].plot(
-                range(1, len(r["test_acc_per_epoch"]) + 1),
+                epochs,
                 [100 * v for v in r["test_acc_per_epoch"]],
                 color=f"C{m}",
                 ls="-" if split == "uniform" else "--",
@@ -365,16 +370,17 @@ def _figure(result: dict[str, Any], path: Path) -> None:
                 label=f"{model}, {split}",
             )
     ticks = [s * (len(models) + 1) + (len(models) - 1) / 2 for s in range(len(SPLITS))]
-    axes[0].set_xticks(ticks, [f"{s} split\n(plain bars: train, hatched: test)" for s in SPLITS])
+    axes[0].set_xticks(ticks, [f"{s} split" for s in SPLITS])
     axes[0].set_ylabel("accuracy (%)")
-    axes[0].set_ylim(0, 105)
-    axes[0].legend(fontsize=7)
-    axes[0].set_title("Not-so-Clevr coordinate classification")
+    axes[0].set_ylim(0, 112)
+    axes[0].legend(fontsize=7, loc="upper center", ncol=len(models))
+    axes[0].set_title("Not-so-Clevr: train (plain bars) and test (hatched) accuracy", fontsize=9)
     axes[1].set_xlabel("epoch")
     axes[1].set_ylabel("test accuracy (%)")
-    axes[1].set_ylim(0, 105)
-    axes[1].legend(fontsize=6)
-    axes[1].set_title("test accuracy per epoch")
+    axes[1].set_ylim(-2, 105)
+    axes[1].xaxis.get_major_locator().set_params(integer=True)
+    axes[1].legend(fontsize=6, loc="center right")
+    axes[1].set_title("test accuracy after each epoch", fontsize=9)
     save_figure(fig, path)
 
 

@@ -140,6 +140,24 @@ def _spread(ratios: list[float]) -> str:
     return f"{lo:.2f}–{hi:.2f}"
 
 
+def _compare(bias_rounds: list[float], conv_rounds: list[float]) -> str:
+    """Which network is cheaper, or that the rounds cannot tell them apart.
+
+    Example:
+        >>> _compare([1.0, 1.1, 1.05], [1.5, 1.6, 1.55])
+        'the coordinate bias is the cheaper of the two'
+        >>> _compare([1.0, 1.2, 1.1], [1.05, 1.15, 1.1])
+        'the two cannot be told apart at this noise level (their per-round ratios overlap)'
+    """
+    b_lo, b_hi = min(bias_rounds), max(bias_rounds)
+    c_lo, c_hi = min(conv_rounds), max(conv_rounds)
+    if b_hi < c_lo:
+        return "the coordinate bias is the cheaper of the two"
+    if c_hi < b_lo:
+        return "CoordConv is the cheaper of the two"
+    return "the two cannot be told apart at this noise level (their per-round ratios overlap)"
+
+
 def _make_layer(kind: str, c_in: int, c_out: int, k: int, padding: int) -> nn.Module:
     if kind == "vanilla":
         return nn.Conv2d(c_in, c_out, k, padding=padding)
@@ -337,7 +355,8 @@ def _figure(result: dict[str, Any], path: Path) -> None:
         f"FCN encoder layers, {cfg['image_size']} px, width {cfg['width']}, "
         f"batch {cfg['batch_size']}, 1 thread"
     )
-    ax.legend(fontsize=7)
+    ax.set_ylim(0, 1.25 * max(max(r["ratio"].values()) for r in layers))
+    ax.legend(fontsize=7, ncol=2, loc="upper center")
     save_figure(fig, path)
 
 
@@ -426,7 +445,7 @@ def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
     lb = [r["ratio"]["coordbias"] for r in result["layers"]]
     lc = [r["ratio"]["coordconv"] for r in result["layers"]]
     pb, pc = net["added_params"]["coordbias"], net["added_params"]["coordconv"]
-    faster = "cheaper" if net["ratio"]["coordbias"] < net["ratio"]["coordconv"] else "dearer"
+    comparison = _compare(net["ratio_rounds"]["coordbias"], net["ratio_rounds"]["coordconv"])
     lines = [
         "### Open question 3: CoordConv vs the coordinate bias, speed and size",
         "",
@@ -466,8 +485,8 @@ def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
         f"**Conclusion.** Per layer the coordinate bias costs {min(lb):.2f}× to {max(lb):.2f}× "
         f"the time of `nn.Conv2d` and CoordConv {min(lc):.2f}× to {max(lc):.2f}×; over a whole "
         f"training step the coordinate bias is {net['ratio']['coordbias']:.2f}× and CoordConv "
-        f"{net['ratio']['coordconv']:.2f}× the vanilla network, so the coordinate bias is the "
-        f"{faster} of the two here. The coordinate bias adds {pb:,} parameters "
+        f"{net['ratio']['coordconv']:.2f}× the vanilla network: {comparison}. "
+        f"The coordinate bias adds {pb:,} parameters "
         f"({net['added_params_pct']['coordbias']:.2f}%), CoordConv {pc:,} "
         f"({net['added_params_pct']['coordconv']:.2f}%)"
         + (f", {pc / pb:.1f}× as many" if pb else "")
