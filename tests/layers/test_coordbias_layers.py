@@ -473,3 +473,22 @@ def test_functional_rejects_bad_arguments():
         CF.coord_bias_conv2d(x, w, None, torch.zeros(3, 2), padding_mode="mirror")
     with pytest.raises(ValueError, match=r"padding must be 'same', 'valid' or ints, got 'full'"):
         CF.coord_bias_conv2d(x, w, None, torch.zeros(3, 2), padding="full")
+
+
+def test_cached_coordinates_work_across_modes(ref):
+    # Eager calls reuse the coordinate vectors of a geometry; they must stay ordinary tensors
+    # that autograd may save, whatever mode first built them, and tracing must not leave fakes.
+    CF._AXES_CACHE.clear()
+    layer = cb.CoordBiasConv2d(3, 4, 3, padding=1)
+    x = torch.randn(2, 3, 11, 13)
+    with torch.inference_mode():
+        first = layer(x)
+    torch.export.export(layer, (x,))  # fake tensors, static sizes
+    out = layer(x)
+    out.sum().backward()  # fails if an inference or fake tensor was cached and saved
+    assert torch.equal(out, first)
+    assert CF._AXES_CACHE, "eager calls should fill the cache"
+    for shaped in CF._AXES_CACHE.values():
+        assert all(type(t) is torch.Tensor and not t.is_inference() for t in shaped)
+    expected = ref.reference_forward(layer, ref.SPECS[1], x)
+    torch.testing.assert_close(out.double(), expected, **ref.TOLERANCES[torch.float32])

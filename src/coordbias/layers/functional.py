@@ -164,27 +164,43 @@ def coordinate_grid(axes: list[Tensor]) -> Tensor:
     return torch.stack(planes)
 
 
-def _axis_term(
-    column: Tensor,
-    axis: Tensor,
-    i: int,
-    dims: int,
-    lead: int,
-    channels: int,
-    size: int,
-    channels_last: bool,
+def _shape_axes(axes: list[Tensor], lead: int, channels_last: bool) -> list[Tensor]:
+    # Axis i as (lead, 1, .., n_i, .., 1) with the channel slot first, or, channels last,
+    # (lead, .., n_i, .., 1) with the channel slot last; ready to broadcast against the weights.
+    dims = len(axes)
+    shaped: list[Tensor] = []
+    for i, axis in enumerate(axes):
+        shape = [1] * (lead + dims + 1)
+        shape[lead + i if channels_last else lead + 1 + i] = axis.shape[0]
+        shaped.append(axis.reshape(shape))
+    return shaped
+
+
+def _add_term(
+    out: Tensor, coord_weight: Tensor, shaped: list[Tensor], channels_last: bool, inplace: bool
 ) -> Tensor:
-    # column (C,) times axis (n_i,), shaped to broadcast: (lead, C, 1.., n_i, ..1) or, channels
-    # last, (lead, 1.., n_i, ..1, C).
+    # Outer sum of per-axis terms, broadcast elementwise (a K = D matmul is slower on CPU), with
+    # a batch dimension of size 1 so that for B == 1 the backward needs no reduction. For a
+    # channels-last output the map is built as (1, *S, C), so that the add streams both tensors.
+    dims = len(shaped)
+    lead = shaped[0].dim() - dims - 1
     wshape = [1] * (lead + dims + 1)
-    ashape = [1] * (lead + dims + 1)
+    wshape[lead + dims if channels_last else lead] = coord_weight.shape[0]
+    weight = coord_weight
+    if weight.dtype != shaped[0].dtype:
+        weight = weight.to(shaped[0].dtype)
+    columns = weight.unbind(1)
+    term = columns[0].reshape(wshape) * shaped[0]
+    for i in range(1, dims):
+        # mul then add: addcmul with three broadcast operands is ~4x slower on CPU.
+        term = term + columns[i].reshape(wshape) * shaped[i]
     if channels_last:
-        wshape[lead + dims] = channels
-        ashape[lead + i] = size
-    else:
-        wshape[lead] = channels
-        ashape[lead + 1 + i] = size
-    return column.reshape(wshape) * axis.reshape(ashape)
+        term = term.movedim(-1, lead)
+    if term.dtype != out.dtype:
+        term = term.to(out.dtype)
+    if inplace:
+        return out.add_(term)
+    return out + term
 
 
 def coord_bias(
@@ -234,26 +250,8 @@ def coord_bias(
             raise ValueError(f"axes[{i}] must have shape ({spatial[i]},), got {list(axis.shape)}")
     batched = out.dim() == dims + 2
     channels_last = batched and channels > 1 and out.stride(1) == 1
-    weight = coord_weight
-    if weight.dtype != axes[0].dtype:
-        weight = weight.to(axes[0].dtype)
-    # Outer sum of per-axis terms, broadcast elementwise (a K = D matmul is slower on CPU), with
-    # the batch dimension of size 1 so that for B == 1 the backward needs no reduction. For a
-    # channels-last output the map is built as (1, *S, C), so that the add streams both tensors.
-    lead = 1 if batched else 0
-    columns = weight.unbind(1)
-    term = _axis_term(columns[0], axes[0], 0, dims, lead, channels, spatial[0], channels_last)
-    for i in range(1, dims):
-        term = term + _axis_term(
-            columns[i], axes[i], i, dims, lead, channels, spatial[i], channels_last
-        )
-    if channels_last:
-        term = term.movedim(-1, 1)
-    if term.dtype != out.dtype:
-        term = term.to(out.dtype)
-    if inplace:
-        return out.add_(term)
-    return out + term
+    shaped = _shape_axes(axes, 1 if batched else 0, channels_last)
+    return _add_term(out, coord_weight, shaped, channels_last, inplace)
 
 
 def _expand(value: int | list[int], dims: int, name: str) -> list[int]:
@@ -318,6 +316,130 @@ def _conv_str(
     return F.conv3d(x, weight, bias, stride, padding, dilation, groups)
 
 
+def _channels_last(out: Tensor) -> bool:
+    return out.shape[1] > 1 and out.stride(1) == 1
+
+
+def _layer_axes(
+    transposed: bool,
+    coords: str,
+    size_in: list[int],
+    size_out: list[int],
+    kernel: list[int],
+    strides: list[int],
+    pad_left: list[int],
+    dilations: list[int],
+    dtype: torch.dtype,
+    device: torch.device,
+    channels_last: bool,
+) -> list[Tensor]:
+    # The per-axis coordinates of a layer's (batched) output, shaped for broadcasting.
+    axes: list[Tensor] = []
+    for i in range(len(size_out)):
+        if coords == "output":
+            axes.append(output_coords(size_out[i], False, dtype, device))
+        elif transposed:
+            axes.append(output_coords(size_out[i], True, dtype, device))
+        else:
+            axes.append(
+                center_coords(
+                    size_in[i],
+                    size_out[i],
+                    kernel[i],
+                    strides[i],
+                    pad_left[i],
+                    dilations[i],
+                    dtype,
+                    device,
+                )
+            )
+    return _shape_axes(axes, 1, channels_last)
+
+
+# Eager mode only: the shaped coordinate vectors of recent layer geometries. They depend on
+# integers, dtype and device alone, are never written to, and are tiny; reusing them saves six
+# small tensor ops per call, which is most of the layer's fixed cost on small inputs.
+_AXES_CACHE: dict[tuple, list[Tensor]] = {}
+_AXES_CACHE_SIZE = 256
+
+
+@torch.jit.unused
+def _cached_layer_axes(
+    transposed: bool,
+    coords: str,
+    size_in: list[int],
+    size_out: list[int],
+    kernel: list[int],
+    strides: list[int],
+    pad_left: list[int],
+    dilations: list[int],
+    dtype: torch.dtype,
+    device: torch.device,
+    channels_last: bool,
+) -> list[Tensor]:
+    args = (
+        transposed, coords, size_in, size_out, kernel, strides, pad_left, dilations, dtype,
+        device, channels_last,
+    )  # fmt: skip
+    sizes = size_in + size_out
+    if (
+        torch.compiler.is_compiling()
+        or torch.compiler.is_exporting()
+        or torch.jit.is_tracing()
+        or not all(type(n) is int for n in sizes)  # symbolic sizes: trace, never cache
+    ):
+        return _layer_axes(*args)
+    key = (
+        transposed, coords, tuple(size_in), tuple(size_out), tuple(kernel), tuple(strides),
+        tuple(pad_left), tuple(dilations), dtype, device, channels_last,
+    )  # fmt: skip
+    hit = _AXES_CACHE.get(key)
+    if hit is not None:
+        return hit
+    # Normal tensors even under inference_mode, so that later autograd calls may save them.
+    with torch.inference_mode(False):
+        shaped = _layer_axes(*args)
+    if all(type(t) is torch.Tensor for t in shaped):  # never cache fake or subclass tensors
+        if len(_AXES_CACHE) >= _AXES_CACHE_SIZE:
+            _AXES_CACHE.clear()
+        _AXES_CACHE[key] = shaped
+    return shaped
+
+
+def _axes_for(
+    out: Tensor,
+    coord_weight: Tensor,
+    dims: int,
+    transposed: bool,
+    coords: str,
+    size_in: list[int],
+    kernel: list[int],
+    strides: list[int],
+    pad_left: list[int],
+    dilations: list[int],
+) -> list[Tensor]:
+    if (
+        coord_weight.dim() != 2
+        or coord_weight.shape[0] != out.shape[1]
+        or coord_weight.shape[1] != dims
+    ):
+        raise ValueError(
+            f"coord_weight must have shape (out_channels, {dims}) = ({out.shape[1]}, {dims}), "
+            f"got {list(coord_weight.shape)}"
+        )
+    size_out: list[int] = list(out.shape[2:])
+    dtype = _coord_dtype(coord_weight.dtype)
+    if torch.jit.is_scripting():
+        return _layer_axes(
+            transposed, coords, size_in, size_out, kernel, strides, pad_left, dilations, dtype,
+            out.device, _channels_last(out),
+        )  # fmt: skip
+    return _cached_layer_axes(
+        transposed, coords, size_in, size_out, kernel, strides, pad_left, dilations, dtype,
+        out.device, _channels_last(out),
+    )  # fmt: skip
+
+
 def _coord_bias_conv(
     dims: int,
     input: Tensor,
@@ -376,25 +498,9 @@ def _coord_bias_conv(
         out = _conv(dims, x, weight, bias, strides, pad_left, dilations, groups)
 
     size_in: list[int] = list(input.shape[input.dim() - dims :])
-    size_out: list[int] = list(out.shape[2:])
-    dtype = coord_weight.dtype
-    axes: list[Tensor] = []
-    for i in range(dims):
-        if coords == "center":
-            axes.append(
-                center_coords(
-                    size_in[i],
-                    size_out[i],
-                    kernel[i],
-                    strides[i],
-                    pad_left[i],
-                    dilations[i],
-                    dtype,
-                    input.device,
-                )
-            )
-        else:
-            axes.append(output_coords(size_out[i], False, dtype, input.device))
+    shaped = _axes_for(
+        out, coord_weight, dims, False, coords, size_in, kernel, strides, pad_left, dilations
+    )
     # In place: ``out`` is this function's own fresh tensor and the convolution's backward does
     # not need it, so autograd saves nothing extra and no output-sized buffer is allocated.
     # The bias stays inside the convolution: folding it into the map (conv without bias, then
@@ -402,7 +508,7 @@ def _coord_bias_conv(
     # bit-identical to conv(x, bias=b) on CPU (oneDNN / BLAS round differently; 30 of 42 checked
     # float32, float64 and bfloat16 cases differed), and a zero coord_weight must give exactly the
     # torch layer. Adding a zero map is exact, so the layer is the torch layer bit for bit.
-    out = coord_bias(out, coord_weight, axes, True)
+    out = _add_term(out, coord_weight, shaped, _channels_last(out), True)
     return out.squeeze(0) if unbatched else out
 
 
@@ -439,11 +545,9 @@ def _coord_bias_conv_transpose(
         out = F.conv_transpose3d(
             x, weight, bias, strides, paddings, output_paddings, groups, dilations
         )
-    centered = coords == "center"
-    axes: list[Tensor] = []
-    for i in range(dims):
-        axes.append(output_coords(out.shape[2 + i], centered, coord_weight.dtype, x.device))
-    out = coord_bias(out, coord_weight, axes, True)
+    zeros = [0] * dims
+    shaped = _axes_for(out, coord_weight, dims, True, coords, zeros, zeros, zeros, zeros, zeros)
+    out = _add_term(out, coord_weight, shaped, _channels_last(out), True)
     return out.squeeze(0) if unbatched else out
 
 
