@@ -61,9 +61,11 @@ def test_run_returns_documented_keys_and_writes_figure(tiny_result):
 def test_training_bias_gradient_dead_only_behind_batchnorm(tiny_result):
     _, result = tiny_result
     for row in result["summary"]["bn"]:
+        assert row["max_bias_rel"] < bn.ZERO_TOLERANCE["float32"]  # |dL/db| / sum|g|
         assert row["max_bias_over_weight"] < 1e-4
         assert row["min_coord_over_weight"] > 1e-4
     for row in result["summary"]["no_bn"]:
+        assert row["mean_bias_rel"] > 1e-4  # sum(g) is not 0 without the mean subtraction
         assert row["mean_bias_grad"] > 0
         assert row["mean_coord_grad"] > 0
 
@@ -82,7 +84,7 @@ def test_markdown_conclusion_follows_the_numbers(tiny_result):
     _, result = tiny_result
     broken = copy.deepcopy(result)
     for row in broken["summary"]["bn"]:
-        row["max_bias_over_weight"] = 0.5  # as if the bias were not cancelled
+        row["max_bias_rel"] = 0.5  # as if the bias were not cancelled
     broken["derivation"]["float64"]["bias_grad_rel"] = 0.1
     text = bn.markdown(broken, "")
     assert "does NOT match" in text and "weaker than the algebra predicts" in text
