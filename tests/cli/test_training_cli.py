@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from coordbias.cli.main import build_parser, main
@@ -28,6 +29,15 @@ TINY_FLAGS = [
     "cpu",
     "--no-progress",
 ]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread for these tiny runs (a shared 2-core machine); restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _parse(argv):

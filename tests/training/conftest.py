@@ -3,6 +3,7 @@
 import dataclasses
 
 import pytest
+import torch
 
 from coordbias.training import TrainConfig, train
 
@@ -21,6 +22,16 @@ TINY = dict(
 )
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny networks gain nothing from threads, and on a shared 2-core machine two intra-op
+    threads per process can make a step ten times slower; restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def tiny_config(tmp_path):
     """A tiny TrainConfig writing into a fresh folder."""
@@ -31,7 +42,12 @@ def tiny_config(tmp_path):
 def tiny_run(tmp_path_factory):
     """``(config, result)`` of one finished tiny run, trained once per test session."""
     config = TrainConfig(**TINY, out_dir=str(tmp_path_factory.mktemp("tiny") / "run"))
-    return config, train(config)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return config, train(config)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def replace(config, **changes):

@@ -155,7 +155,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument("source", help=source_help)
     evaluate.add_argument("--data", metavar="DIR", help="read DIR/<split>/{images,masks}/*.png")
-    evaluate.add_argument("--split", default="val", choices=("train", "val"), help="(default: val)")
+    evaluate.add_argument(
+        "--split", default="val", choices=("train", "val"), help="split (default: val)"
+    )
     evaluate.add_argument(
         "--size",
         type=int,
@@ -171,7 +173,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "--data-seed", type=int, metavar="K", help="seed of generated data (default: the run's)"
     )
-    evaluate.add_argument("--batch-size", type=int, default=16, metavar="N", help="(default: 16)")
+    evaluate.add_argument(
+        "--batch-size",
+        type=int,
+        default=16,
+        metavar="N",
+        help="images per forward pass (default: 16)",
+    )
     evaluate.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best available)")
     evaluate.add_argument(
         "--out",
