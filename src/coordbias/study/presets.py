@@ -10,12 +10,15 @@ images per second, forward + backward, and recall per class 0..3 on held-out ima
   network trains at about 350 img/s on one thread; coordbias beats vanilla clearly on classes
   1-3, but the gap narrows with more training, because at 64 px zero padding and the receptive
   field tell vanilla a lot about position. ``QUICK_NOTES`` lists the probes it was chosen from.
-  The whole preset (12 runs, transfer, the three experiments, report) took 5 min 45 s with
-  ``OMP_NUM_THREADS=1`` at a load average of 7 on 2 cores: 10-35 s per run, experiments 83 s.
-  Result over 3 seeds: mIoU vanilla 0.611 +- 0.100, coordbias 0.937 +- 0.011 (Welch p = 0.03),
-  coordconv 0.941 +- 0.019, param_matched 0.568 +- 0.062; recall of classes 1-3 for vanilla
-  (0.53, 0.70, 0.59), coordbias (0.97, 0.97, 0.88). Under that load, two torch threads per
-  process ran 15x slower than one (oversubscription): on a busy machine set OMP_NUM_THREADS=1.
+  The whole preset (15 runs, transfer to 96 and 128 px, the three experiments, report) took
+  5 min 55 s with ``OMP_NUM_THREADS=1`` at a load average of 4-5 on 2 shared cores: 10-30 s
+  per run, experiments 74 s. Result over 3 seeds, mIoU: vanilla 0.582 +- 0.054, coordbias
+  0.937 +- 0.011 (Welch p = 0.006), coordconv 0.941 +- 0.019, param_matched 0.568 +- 0.062,
+  vanilla_circular 0.456 +- 0.015; recall of classes 1-3: vanilla (0.48, 0.67, 0.59),
+  coordbias (0.97, 0.97, 0.88). At 128 px vanilla loses 0.10 mIoU, coordbias gains 0.02.
+  Under load, two torch threads per process ran 15x slower than one (oversubscription): on a
+  busy machine set OMP_NUM_THREADS=1. The thread count changes float reduction order, so
+  results are identical only between runs with the same number of threads.
 * ``seed``: the original's setting; about 150 ms per training image at 128 px, batch 1, width 64,
   so about 25 minutes of training per model for 2 epochs of 5,000 images, plus about 6 minutes
   of validation (2,500 images after each epoch and at the end); about 65 minutes in all.
@@ -114,7 +117,7 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
     {
         "quick": StudyPreset(
             name="quick",
-            description="about 10 minutes on a 2-core CPU: 64 px, 4 variants x 3 seeds",
+            description="under 10 minutes on a 2-core CPU: 64 px, 5 variants x 3 seeds",
             train=MappingProxyType(
                 {
                     **_ORIGINAL,
@@ -129,9 +132,9 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
                     "epochs": 2,
                 }
             ),
-            variants=("vanilla", "coordbias", "coordconv", "param_matched"),
+            variants=("vanilla", "coordbias", "coordconv", "param_matched", "vanilla_circular"),
             seeds=3,
-            transfer_sizes=(96,),
+            transfer_sizes=(96, 128),
             transfer_val_size=100,
             experiments_quick=True,
             est_images_per_s=120.0,
