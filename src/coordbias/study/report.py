@@ -466,7 +466,9 @@ def _setup_section(plan: StudyPlan, results: dict[str, Any]) -> str:
         "",
         f"Machine: {env['system']}, {env['processor']}, {env['cpu_count']} CPUs, "
         f"{env['torch_threads']} torch threads, GPU: {env['cuda'] or 'none'}. Versions: "
-        f"{versions}.",
+        f"{versions}. Runs with the same seeds, machine and number of torch threads give "
+        "identical numbers; another thread count changes the order of float sums and so the "
+        "digits.",
     ]
     if plan.preset.name == "quick":
         lines += ["", "How the quick setting was chosen (probes, vanilla | coordbias):", ""]
