@@ -83,16 +83,20 @@ class SegmentationModule(L.LightningModule):
         return loss
 
     def _should_log_step(self) -> bool:
-        """Whether this step's loss is shown or written: every step with a progress bar, else
-        only on the steps the loggers write (``log_every_n_steps``). ``self.log`` costs about as
-        much as a small network's step on the CPU, so the other steps skip it."""
+        """Whether this step's loss is written or shown: on the steps the loggers write
+        (``log_every_n_steps``) and those the progress bar refreshes on. ``self.log`` costs
+        about a millisecond on the CPU, so the other steps skip it."""
         trainer = self._trainer
         if trainer is None:
             return False
-        if trainer.progress_bar_callback is not None:
-            return True
         connector = getattr(trainer, "_logger_connector", None)  # Lightning's own test of it
-        return connector is None or bool(connector.should_update_logs)
+        if connector is None or connector.should_update_logs:
+            return True
+        bar = trainer.progress_bar_callback
+        if bar is None:
+            return False
+        rate = max(1, int(getattr(bar, "refresh_rate", 1) or 1))
+        return trainer.global_step % rate == 0
 
     def _sync_clock(self) -> float:
         if self.device.type == "cuda":

@@ -162,6 +162,15 @@ def _quiet_lightning(quiet: bool) -> Iterator[None]:
             logger.setLevel(level)
 
 
+def _progress_bar(config: TrainConfig, steps: int) -> list:
+    """A progress bar refreshed about 100 times an epoch (not every step), when asked for."""
+    if not config.progress:
+        return []
+    from lightning.pytorch.callbacks import TQDMProgressBar
+
+    return [TQDMProgressBar(refresh_rate=max(1, min(20, steps // 100)))]
+
+
 def _json_dump(path: Path, values: Any) -> None:
     atomic_write_text(path, json.dumps(values, indent=2) + "\n")
 
@@ -320,7 +329,7 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
             # version, so ask for them but only warn.
             deterministic=True if accelerator == "cpu" else "warn",
             logger=_loggers(run_dir),
-            callbacks=[checkpoints],
+            callbacks=[checkpoints, *_progress_bar(config, steps)],
             enable_progress_bar=config.progress,
             enable_model_summary=config.progress,
             log_every_n_steps=min(50, steps),
