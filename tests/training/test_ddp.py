@@ -24,9 +24,9 @@ from coordbias.training import TrainResult
 def test_two_process_ddp_on_cpu_agrees_with_one_process(tiny_run, tmp_path):
     config, single = tiny_run
     out = tmp_path / "ddp"
-    command = [sys.executable, "-m", "coordbias", "train", "--strategy", "ddp", "--devices", "2",
-               "--accelerator", "cpu", "--batch-size", str(config.batch_size // 2),
-               "--out-dir", str(out), "--no-progress"]  # fmt: skip
+    command = [sys.executable, "-m", "coordbias", "train", "--strategy", "ddp", "--devices", "2"]
+    command += ["--accelerator", "cpu", "--no-progress", "--out-dir", str(out)]
+    command += ["--batch-size", str(config.batch_size // 2)]
     for name in ("width", "image_size", "train_size", "val_size", "epochs", "optimizer", "lr"):
         command += [f"--{name.replace('_', '-')}", str(getattr(config, name))]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
