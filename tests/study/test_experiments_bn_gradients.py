@@ -61,7 +61,7 @@ def test_run_returns_documented_keys_and_writes_figure(tiny_result):
 def test_training_bias_gradient_dead_only_behind_batchnorm(tiny_result):
     _, result = tiny_result
     for row in result["summary"]["bn"]:
-        assert row["max_bias_rel"] < bn.ZERO_TOLERANCE["float32"]  # |dL/db| / sum|g|
+        assert row["max_bias_rel"] < bn.TRAIN_ZERO_TOLERANCE  # |dL/db| / sum|g|
         assert row["max_bias_over_weight"] < 1e-4
         assert row["min_coord_over_weight"] > 1e-4
     for row in result["summary"]["no_bn"]:
