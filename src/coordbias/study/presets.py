@@ -117,7 +117,7 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
     {
         "quick": StudyPreset(
             name="quick",
-            description="under 10 minutes on a 2-core CPU: 64 px, 5 variants x 3 seeds",
+            description="under 10 minutes on a 2-core CPU: 64 px, all 8 variants x 3 seeds",
             train=MappingProxyType(
                 {
                     **_ORIGINAL,
@@ -132,7 +132,7 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
                     "epochs": 2,
                 }
             ),
-            variants=("vanilla", "coordbias", "coordconv", "param_matched", "vanilla_circular"),
+            variants=tuple(VARIANTS),
             seeds=3,
             transfer_sizes=(96, 128),
             transfer_val_size=100,
