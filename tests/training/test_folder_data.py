@@ -1,10 +1,10 @@
 """Training from an image/mask folder (``data_dir``) instead of generated data."""
 
 import pytest
-from conftest import replace
 
 from coordbias.data import CirclesConfig, export_dataset
 from coordbias.training import make_datasets, train
+from tests.training.conftest import replace
 
 
 def test_an_exported_folder_trains_like_the_generated_data(tiny_config, tmp_path):
