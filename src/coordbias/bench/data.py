@@ -24,41 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-_FALLBACK = {"image_size": 64, "width": 16, "batch_size": 16}
-
-
-def _quick_preset() -> dict[str, Any]:
-    """Image size, width and batch size of the study's quick preset (fallback: 64, 16, 16)."""
-    try:
-        from coordbias.study.presets import get_preset
-
-        train = get_preset("quick").train
-        return {key: int(train[key]) for key in _FALLBACK}
-    except (ImportError, AttributeError, KeyError, ValueError, TypeError):
-        return dict(_FALLBACK)
+from coordbias.bench._preset import add_setting_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags of ``coordbias bench data`` to ``parser``."""
-    quick = _quick_preset()
-    parser.add_argument(
-        "--image-size",
-        type=int,
-        default=quick["image_size"],
-        help="image side for the training-step share (default: quick preset, %(default)s)",
-    )
-    parser.add_argument(
-        "--width",
-        type=int,
-        default=quick["width"],
-        help="FCN width for the training-step share (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=quick["batch_size"],
-        help="batch size for the training-step share (default: %(default)s)",
-    )
+    add_setting_arguments(parser, "the training step whose share is measured")
     parser.add_argument("--sample-size", type=int, default=128, help="side for per-sample timing")
     parser.add_argument("--gen-batch", type=int, default=64, help="batch for amortised timing")
     parser.add_argument(

@@ -25,43 +25,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-#: The study's quick preset when coordbias.study.presets does not answer.
-_QUICK_FALLBACK = {"image_size": 64, "width": 16, "batch_size": 16}
-
-
-def _quick_preset() -> dict[str, Any]:
-    """The quick preset's TrainConfig fields (image size, width, batch, optimizer...)."""
-    try:
-        from coordbias.study.presets import get_preset
-
-        return dict(get_preset("quick").train)
-    except (ImportError, AttributeError, ValueError):
-        return dict(_QUICK_FALLBACK)
+from coordbias.bench._preset import add_setting_arguments, quick_setting
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    quick = _quick_preset()
-    parser.add_argument(
-        "--image-size",
-        type=int,
-        default=quick["image_size"],
-        metavar="S",
-        help="image side of the second setting (default: the quick preset's, %(default)s)",
-    )
-    parser.add_argument(
-        "--width",
-        type=int,
-        default=quick["width"],
-        metavar="N",
-        help="network width of the second setting (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=quick["batch_size"],
-        metavar="N",
-        help="batch size of the second setting (default: %(default)s)",
-    )
+    add_setting_arguments(parser, "the second setting")
     parser.add_argument("--conv", default="vanilla", help="convolution (default: %(default)s)")
     parser.add_argument(
         "--steps",
@@ -255,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    quick = {k: v for k, v in _quick_preset().items() if k in fields}
+    quick = {k: v for k, v in quick_setting().items() if k in fields}
     quick.update(image_size=args.image_size, width=args.width, batch_size=args.batch_size)
     settings = []
     if args.original:
