@@ -43,3 +43,10 @@ def test_module_entry_point_runs():
     )
     assert done.returncode == 0, done.stderr
     assert "bench" in done.stdout
+
+
+def test_a_bad_benchmark_option_is_one_clear_line(capsys):
+    assert main(["bench", "layers", "--threads", "0", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("coordbias bench layers: error:") and "threads" in err
+    assert "Traceback" not in err

@@ -76,6 +76,20 @@ def test_non_empty_folder_is_refused_unless_overwrite(tmp_path):
     assert (tmp_path / "note.txt").read_text() == "keep me"
 
 
+def test_interrupted_overwrite_leaves_no_metadata_of_the_old_export(tmp_path):
+    export_dataset(tmp_path, SMALL, train=2, val=1, progress=False)
+    assert (tmp_path / "metadata.json").is_file()
+
+    def stop(count):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        export_dataset(tmp_path, SMALL, train=2, val=1, seed=5, progress=False,
+                       overwrite=True, on_batch=stop)  # fmt: skip
+    # metadata.json is written last: without it the folder does not pass for a finished export.
+    assert not (tmp_path / "metadata.json").exists()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"train": -1}, "train"), ({"seed": -1}, "seed"), ({"workers": 0}, "workers")],

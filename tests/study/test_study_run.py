@@ -7,6 +7,7 @@ import pytest
 
 from coordbias.study import run_study
 from coordbias.study.report import TIMING_KEYS
+from coordbias.study.runner import ExperimentsFailed
 from coordbias.training import train
 
 pytestmark = pytest.mark.slow
@@ -167,14 +168,17 @@ def test_experiment_sections_and_figures_reach_the_report(study, tmp_path, monke
         __import__("sys").modules, "coordbias.study.experiments.bn_gradients", fake_broken
     )
     lines = []
-    results = run_study(
-        "test",
-        tmp_path,
-        experiments=["speed", "bn_gradients"],
-        overrides=TINY["overrides"],
-        train_fn=lambda c: pytest.fail("finished runs must not train again"),
-        log=lines.append,
-    )
+    # A failed experiment must not pass silently: the report is written, then the study fails.
+    with pytest.raises(ExperimentsFailed, match=r"bn_gradients: RuntimeError: boom"):
+        run_study(
+            "test",
+            tmp_path,
+            experiments=["speed", "bn_gradients"],
+            overrides=TINY["overrides"],
+            train_fn=lambda c: pytest.fail("finished runs must not train again"),
+            log=lines.append,
+        )
+    results = json.loads((tmp_path / "results.json").read_text())
     assert results["experiments"]["speed"] == {"figure": "fig.png", "quick": True, "seed": 0}
     assert "bn_gradients" not in results["experiments"]
     assert any("bn_gradients: failed (RuntimeError: boom)" in line for line in lines)

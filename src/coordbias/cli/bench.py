@@ -6,14 +6,31 @@ Each benchmark module exposes ``add_arguments(parser)`` and ``run(args) -> int``
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import importlib.util
+import sys
+from collections.abc import Callable
 
 BENCHMARKS = {
     "layers": "time of CoordBiasConv2d and CoordConv2d relative to nn.Conv2d",
     "data": "time to generate one circles sample, and its share of a training step",
     "train": "a Lightning training step against a bare PyTorch loop",
 }
+
+
+def _reporting_errors(name: str, run: Callable[[argparse.Namespace], int]):
+    """Wrap a benchmark's ``run`` so that a bad option prints one line and exits 2."""
+
+    @functools.wraps(run)
+    def handler(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except (ValueError, TypeError) as err:
+            print(f"coordbias bench {name}: error: {err}", file=sys.stderr)
+            return 2
+
+    return handler
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,4 +42,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         module = importlib.import_module(f"coordbias.bench.{name}")
         sub = inner.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(sub)
-        sub.set_defaults(handler=module.run)
+        sub.set_defaults(handler=_reporting_errors(name, module.run))

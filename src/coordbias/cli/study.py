@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 PRESET_NAMES = ("quick", "seed", "full", "test")
 
@@ -73,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _handle(args: argparse.Namespace) -> int:
     from coordbias.study import run_study
+    from coordbias.study.runner import ExperimentsFailed
 
     overrides: dict[str, object] = dict(args.overrides)
     for field in ("accelerator", "devices", "workers", "precision"):
@@ -94,8 +96,9 @@ def _handle(args: argparse.Namespace) -> int:
             probe=not args.no_probe,
         )
     except (ValueError, TypeError) as err:
-        import sys
-
         print(f"coordbias study: error: {err}", file=sys.stderr)
         return 2
+    except ExperimentsFailed as err:
+        print(f"coordbias study: error: {err}", file=sys.stderr)
+        return 1
     return 0

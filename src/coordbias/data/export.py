@@ -66,7 +66,10 @@ def _prepare(out: Path, overwrite: bool, splits: Iterable[str]) -> None:
             raise FileExistsError(
                 f"{out} is not empty; pass overwrite=True (--overwrite) to replace its data set"
             )
-        # Remove the PNGs of an earlier export, so a smaller export leaves no stale samples.
+        # Remove the earlier export's metadata first (written last, it marks a finished export,
+        # so an interrupted overwrite cannot pass for one), then its PNGs, so a smaller export
+        # leaves no stale samples.
+        (out / METADATA_NAME).unlink(missing_ok=True)
         for split in splits:
             for kind in ("images", "masks"):
                 for stale in (out / split / kind).glob("*.png"):

@@ -232,5 +232,6 @@ def coordinate_layers(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
     """
     for name, module in model.named_modules():
         weight = getattr(module, "coord_weight", None)
-        if isinstance(weight, torch.Tensor):
+        # CoordConv exposes a kernel-shaped view named coord_weight too; skip it (not a Parameter).
+        if isinstance(weight, nn.Parameter) and weight.dim() == 2:
             yield name, weight

@@ -346,24 +346,30 @@ def _run_transfer(run: RunSpec, preset: StudyPreset, log: Log) -> None:
         log(f"      transfer evaluated at {', '.join(map(str, preset.transfer_sizes))} px")
 
 
-def _run_experiment(name: str, out_dir: Path, quick: bool, seed: int, log: Log) -> None:
+class ExperimentsFailed(RuntimeError):
+    """Some open-question experiments raised; the report was written without them."""
+
+
+def _run_experiment(name: str, out_dir: Path, quick: bool, seed: int, log: Log) -> str | None:
+    """Run one experiment unless it finished earlier; return its error text if it failed."""
     exp_dir = out_dir / "experiments" / name
     if (exp_dir / "result.json").is_file():
         log(f"experiment {name}: done earlier, skipped")
-        return
+        return None
     try:
         module = importlib.import_module(f"coordbias.study.experiments.{name}")
     except ImportError as err:
         log(f"experiment {name}: not available ({err}); the report leaves it out")
-        return
+        return f"{name}: not available ({err})"
     start = time.perf_counter()
     try:
         result = module.run(exp_dir, quick=quick, seed=seed)
-    except Exception as err:  # the runs are safe on disk; report what failed, retry next time
+    except Exception as err:  # the runs are safe on disk: write the report, then fail loudly
         log(f"experiment {name}: failed ({type(err).__name__}: {err}); the report leaves it out")
-        return
+        return f"{name}: {type(err).__name__}: {err}"
     write_json(exp_dir / "result.json", result)
     log(f"experiment {name}: done in {_fmt_s(time.perf_counter() - start)}")
+    return None
 
 
 def run_study(
@@ -450,11 +456,22 @@ def run_study(
     finally:
         lightning_log.setLevel(level)
     first_seed = plan.seeds[0]
-    for name in plan.experiments:
-        _run_experiment(name, plan.out_dir, plan.preset.experiments_quick, first_seed, log)
+    failures = [
+        error
+        for name in plan.experiments
+        if (error := _run_experiment(
+            name, plan.out_dir, plan.preset.experiments_quick, first_seed, log
+        ))
+    ]  # fmt: skip
     results = write_report(plan, wall_time_s=time.perf_counter() - start)
     log(
         f"report written: {plan.out_dir / 'report.md'}, {plan.out_dir / 'report.html'}, "
         f"{plan.out_dir / 'results.json'} (elapsed {_fmt_s(time.perf_counter() - start)})"
     )
+    if failures:
+        raise ExperimentsFailed(
+            "the report was written without these experiments: "
+            + "; ".join(failures)
+            + ". Run the same command again to retry them (finished runs are kept)."
+        )
     return results

@@ -133,7 +133,7 @@ class TrainConfig:
         if self.data_dir is not None and not Path(self.data_dir).is_dir():
             raise ValueError(
                 f"data_dir={self.data_dir!r} is not a folder; expected DIR/train and DIR/val "
-                "each with images/ and masks/ (see `coordbias data export`)"
+                "each with images/ and masks/ (see `coordbias data generate`)"
             )
 
     def model_kwargs(self) -> dict[str, Any]:
