@@ -53,7 +53,7 @@ def evaluate_at_size(
     sized = dataclasses.replace(config, image_size=image_size, val_size=val_size, data_dir=None)
     _, val = make_datasets(sized)
     loader = DataLoader(val, batch_size=batch_size, shuffle=False)
-    metrics = evaluate(model, loader, num_classes=4, device=device)
+    metrics = evaluate(model, loader, num_classes=config.num_classes, device=device)
     return {
         "trained_size": int(config.image_size),
         "image_size": int(image_size),

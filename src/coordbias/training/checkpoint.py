@@ -20,6 +20,7 @@ from coordbias.training.config import TrainConfig, atomic_write_bytes
 #: Fields of ``TrainConfig`` that decide the network's architecture.
 MODEL_FIELDS = (
     "model",
+    "num_classes",
     "width",
     "conv",
     "conv_scope",

@@ -46,6 +46,9 @@ class TrainConfig:
 
     # model (passed to coordbias.models.create_model)
     model: str = _f("fcn", "model architecture, passed to coordbias.models.create_model")
+    num_classes: int = _f(
+        4, "classes per pixel: 4 for the circles data set; set it for your own --data folder"
+    )
     width: int = _f(64, "channels of the first encoder block (the original: 64)")
     conv: str = _f("vanilla", "convolution: vanilla | coordbias | coordconv | param_matched")
     conv_scope: str = _f("encoder", "where the chosen convolution replaces nn.Conv2d: encoder|all")
@@ -108,6 +111,13 @@ class TrainConfig:
         for name in ("width", "image_size", "train_size", "val_size", "batch_size", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if self.num_classes < 2:
+            raise ValueError(f"num_classes={self.num_classes!r} must be at least 2")
+        if self.data_dir is None and self.num_classes != 4:
+            raise ValueError(
+                f"num_classes={self.num_classes!r} needs a --data folder: the generated circles "
+                "data set has 4 classes"
+            )
         if self.num_nodes < 1:
             raise ValueError(f"num_nodes={self.num_nodes!r} must be a positive integer")
         if self.image_size % 8:
@@ -139,7 +149,7 @@ class TrainConfig:
     def model_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of ``coordbias.models.create_model`` besides the name."""
         return {
-            "num_classes": 4,
+            "num_classes": self.num_classes,
             "width": self.width,
             "conv": self.conv,
             "conv_scope": self.conv_scope,

@@ -29,8 +29,8 @@ def make_datasets(config: TrainConfig) -> tuple[Dataset, Dataset]:
         train = data.CirclesDataset(circles, split="train", length=config.train_size, seed=seed)
         val = data.CirclesDataset(circles, split="val", length=config.val_size, seed=seed)
         return train, val
-    train = data.FolderDataset(config.data_dir, split="train")
-    val = data.FolderDataset(config.data_dir, split="val")
+    train = data.FolderDataset(config.data_dir, split="train", num_classes=config.num_classes)
+    val = data.FolderDataset(config.data_dir, split="val", num_classes=config.num_classes)
     for split, dataset in (("train", train), ("val", val)):
         if len(dataset) == 0:
             raise ValueError(f"data_dir={config.data_dir!r} holds no {split} images")

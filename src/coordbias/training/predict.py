@@ -80,7 +80,7 @@ def evaluate_run(
     if data_dir is not None:
         if not Path(data_dir).is_dir():
             raise ValueError(f"data_dir={str(data_dir)!r} is not a folder")
-        dataset = data.FolderDataset(data_dir, split=split)
+        dataset = data.FolderDataset(data_dir, split=split, num_classes=config.num_classes)
         described: dict[str, Any] = {"data_dir": str(data_dir), "split": split}
     else:
         side = image_size or config.image_size
@@ -92,7 +92,7 @@ def evaluate_run(
     described["images"] = len(dataset)
     run_on = pick_device(device)
     loader = make_loader(dataset, batch_size=batch_size, shuffle=False)
-    metrics = evaluate(model.to(run_on), loader, num_classes=4, device=run_on)
+    metrics = evaluate(model.to(run_on), loader, num_classes=config.num_classes, device=run_on)
     result = {
         "source": str(source),
         "checkpoint": str(checkpoint),
@@ -119,17 +119,31 @@ def read_image(path: str | os.PathLike) -> Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
 
 
+#: RGB colours of classes 4, 5, ... (cycled), distinct from the four label colours.
+_EXTRA_COLORS = (
+    (0, 200, 0), (255, 0, 255), (0, 255, 255), (255, 128, 0),
+    (128, 0, 255), (128, 128, 128), (0, 128, 128), (128, 64, 0),
+)  # fmt: skip
+
+
 def colorize(mask: Tensor) -> np.ndarray:
     """Class indices ``(H, W)`` to an RGB ``uint8`` array ``(H, W, 3)`` in the label colours.
 
     Example:
         >>> colorize(torch.tensor([[0, 1], [2, 3]])).tolist()
         [[[0, 0, 0], [255, 255, 0]], [[0, 0, 255], [255, 0, 0]]]
+        >>> colorize(torch.tensor([[4, 5]])).tolist()
+        [[[0, 200, 0], [255, 0, 255]]]
     """
     from coordbias.data import CLASS_COLORS
 
-    palette = (np.asarray(CLASS_COLORS, dtype=np.float64) * 255).round().astype(np.uint8)
-    return palette[mask.cpu().numpy()]
+    labels = mask.cpu().numpy()
+    base = (np.asarray(CLASS_COLORS, dtype=np.float64) * 255).round().astype(np.uint8)
+    count = max(len(base), int(labels.max(initial=0)) + 1)
+    # Classes past the circles data set's four (a user's own folder) cycle through extra colours.
+    extra = np.asarray(_EXTRA_COLORS, dtype=np.uint8)
+    palette = np.concatenate([base, extra[np.arange(count - len(base)) % len(extra)]])
+    return palette[labels]
 
 
 @torch.no_grad()

@@ -264,7 +264,9 @@ def _write_figures(
     masks = torch.stack([val[i][1] for i in range(count)])
     with torch.no_grad():
         preds = model(images.to(device)).argmax(1).cpu()
-    figures.plot_predictions(images, masks, preds, folder / "predictions.png")
+    figures.plot_predictions(
+        images, masks, preds, folder / "predictions.png", num_classes=config.num_classes
+    )
 
 
 def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) -> TrainResult:
@@ -379,7 +381,7 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
     loader = make_loader(
         val_set, batch_size=max(config.batch_size, 16), shuffle=False, workers=config.workers
     )
-    metrics = evaluate(net, loader, num_classes=4, device=device)
+    metrics = evaluate(net, loader, num_classes=config.num_classes, device=device)
     _json_dump(run_dir / "eval.json", metrics)
     _write_figures(run_dir, config, net, val_set, metrics, train_loss, val_loss, device)
     _merge_metrics_csv(run_dir / "metrics.csv", earlier_rows, first_step)
