@@ -163,3 +163,14 @@ def test_rgb_mask_is_refused(tmp_path):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "train" / "masks" / "a.png")
     with pytest.raises(ValueError, match="mask mode 'RGB'"):
         FolderDataset(tmp_path, "train")[0]
+
+
+def test_images_of_different_sizes_are_named(tmp_path):
+    export_dataset(tmp_path / "a", CirclesConfig(image_size=16), train=2, val=1, progress=False)
+    export_dataset(tmp_path / "b", CirclesConfig(image_size=24), train=1, val=1, progress=False)
+    for kind in ("images", "masks"):  # a third pair of another size joins the first folder
+        src = tmp_path / "b" / "train" / kind / "000000.png"
+        src.rename(tmp_path / "a" / "train" / kind / "000009.png")
+    assert FolderDataset(tmp_path / "a", "val").common_size() == (16, 16)
+    with pytest.raises(ValueError, match=r"000009.png is 24x24 but 000000.png is 16x16"):
+        FolderDataset(tmp_path / "a", "train").common_size()

@@ -116,6 +116,30 @@ class FolderDataset(Dataset):
         chw = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
         return uint8_to_float(chw), torch.from_numpy(mask.astype(np.int64))
 
+    def common_size(self) -> tuple[int, int]:
+        """The ``(height, width)`` shared by every image, read from the PNG headers only.
+
+        Raises:
+            ValueError: images of different sizes (which cannot be stacked into one batch),
+                naming the first image that differs.
+        """
+        first: tuple[int, int] | None = None
+        first_name = ""
+        for index in range(len(self)):
+            image_path, _ = self.paths(index)
+            with Image.open(image_path) as image:
+                width, height = image.size
+            if first is None:
+                first, first_name = (height, width), image_path.name
+            elif (height, width) != first:
+                raise ValueError(
+                    f"images differ in size: {image_path} is {width}x{height} but {first_name} is "
+                    f"{first[1]}x{first[0]} (width x height); resize them to one size, or train "
+                    "with batch size 1"
+                )
+        assert first is not None  # __init__ refuses an empty split
+        return first
+
     def validate(self) -> None:
         """Read every pair once, raising the first size or label error."""
         for index in range(len(self)):

@@ -34,8 +34,10 @@ def make_datasets(config: TrainConfig) -> tuple[Dataset, Dataset]:
     for split, dataset in (("train", train), ("val", val)):
         if len(dataset) == 0:
             raise ValueError(f"data_dir={config.data_dir!r} holds no {split} images")
-        image, _ = dataset[0]
-        height, width = image.shape[-2:]
+        if config.batch_size > 1:
+            height, width = dataset.common_size()  # mixed sizes cannot be stacked into batches
+        else:
+            height, width = dataset[0][0].shape[-2:]
         if height % 8 or width % 8:
             raise ValueError(
                 f"data_dir={config.data_dir!r}: {split} images are {height} x {width}; "
