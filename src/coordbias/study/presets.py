@@ -10,18 +10,18 @@ images per second, forward + backward, and recall per class 0..3 on held-out ima
   network trains at about 350 img/s on one thread; coordbias beats vanilla clearly on classes
   1-3, but the gap narrows with more training, because at 64 px zero padding and the receptive
   field tell vanilla a lot about position. ``QUICK_NOTES`` lists the probes it was chosen from.
-  The whole preset (15 runs, transfer to 96 and 128 px, the three experiments, report) took
-  5 min 55 s with ``OMP_NUM_THREADS=1`` at a load average of 4-5 on 2 shared cores: 10-30 s
-  per run, experiments 74 s. Result over 3 seeds, mIoU: vanilla 0.582 +- 0.054, coordbias
-  0.937 +- 0.011 (Welch p = 0.006), coordconv 0.941 +- 0.019, param_matched 0.568 +- 0.062,
-  vanilla_circular 0.456 +- 0.015; recall of classes 1-3: vanilla (0.48, 0.67, 0.59),
-  coordbias (0.97, 0.97, 0.88). At 128 px vanilla loses 0.10 mIoU, coordbias gains 0.02.
-  Under load, two torch threads per process ran 15x slower than one (oversubscription): on a
-  busy machine set OMP_NUM_THREADS=1. The thread count changes float reduction order, so
-  results are identical only between runs with the same number of threads.
-* ``seed``: the original's setting; about 150 ms per training image at 128 px, batch 1, width 64,
-  so about 25 minutes of training per model for 2 epochs of 5,000 images, plus about 6 minutes
-  of validation (2,500 images after each epoch and at the end); about 65 minutes in all.
+  The whole preset (8 variants x 3 seeds = 24 runs, transfer to 96 and 128 px, the three
+  experiments, the report) took 3 min 44 s on a quiet 2-core CPU with torch's default 2 threads,
+  twice, with identical results.json metrics. Result over 3 seeds, mIoU: vanilla 0.598 +- 0.109,
+  coordbias 0.936 +- 0.010 (Welch p = 0.032), coordconv 0.943 +- 0.016, param_matched
+  0.571 +- 0.052, vanilla_bn 0.742 +- 0.143, coordbias_bn 0.916 +- 0.049, coordbias_all
+  0.927 +- 0.020, vanilla_circular 0.471 +- 0.030. At 128 px vanilla loses 0.12 mIoU, coordbias
+  gains 0.02. On a busy machine two torch threads per process can run 15x slower than one
+  (oversubscription): there set OMP_NUM_THREADS=1. The thread count changes float reduction
+  order, so results are identical only between runs with the same number of threads.
+* ``seed``: the original's setting. Measured: the two models trained side by side as two
+  1-thread processes in 43 and 45 minutes (about 0.25 s per training step each); alone with two
+  threads a step takes about 0.105 s, so about 30 minutes per model with validation.
 * ``full``: 8 variants x 5 seeds x 5 epochs of the original's data: about 50 hours on a 2-core
   CPU by the same per-image cost; meant for a GPU (not measured here).
 """
