@@ -4,7 +4,7 @@ On the fly (:class:`CirclesDataset`, :func:`generate_batch`), exported to PNG fo
 (:func:`export_dataset`) and loaded back from any image/mask folder (:class:`FolderDataset`).
 """
 
-from coordbias.data.config import CLASS_COLORS, CLASS_NAMES, SPLITS, CirclesConfig
+from coordbias.data.config import CLASS_COLORS, CLASS_NAMES, SPLITS, CirclesConfig, class_colors
 from coordbias.data.dataset import CirclesDataset
 from coordbias.data.export import export_dataset
 from coordbias.data.folder import FolderDataset
@@ -18,6 +18,7 @@ __all__ = [
     "CirclesConfig",
     "CirclesDataset",
     "FolderDataset",
+    "class_colors",
     "export_dataset",
     "generate_batch",
     "uint8_to_float",

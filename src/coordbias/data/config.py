@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-__all__ = ["CLASS_COLORS", "CLASS_NAMES", "SPLITS", "CirclesConfig", "split_id"]
+__all__ = ["CLASS_COLORS", "CLASS_NAMES", "SPLITS", "CirclesConfig", "class_colors", "split_id"]
 
 #: Label colours of the original's figures as RGB floats: 0 black, 1 yellow, 2 blue, 3 red.
 CLASS_COLORS: tuple[tuple[float, float, float], ...] = (
@@ -23,6 +23,32 @@ CLASS_COLORS: tuple[tuple[float, float, float], ...] = (
     (0.0, 0.0, 1.0),
     (1.0, 0.0, 0.0),
 )
+
+#: Colours of classes 4, 5, ... (a user's own data), cycled; distinct from the four above.
+_EXTRA_COLORS: tuple[tuple[float, float, float], ...] = tuple(
+    (r / 255, g / 255, b / 255)
+    for r, g, b in (
+        (0, 200, 0), (255, 0, 255), (0, 255, 255), (255, 128, 0),
+        (128, 0, 255), (128, 128, 128), (0, 128, 128), (128, 64, 0),
+    )
+)  # fmt: skip
+
+
+def class_colors(count: int) -> list[tuple[float, float, float]]:
+    """RGB floats in [0, 1] of classes ``0 .. count - 1``: :data:`CLASS_COLORS`, then extra colours.
+
+    The one palette every label picture uses (data grids, training figures, predicted masks).
+
+    Example:
+        >>> class_colors(5)[3:]
+        [(1.0, 0.0, 0.0), (0.0, 0.7843137254901961, 0.0)]
+    """
+    extra = len(_EXTRA_COLORS)
+    return [
+        CLASS_COLORS[c] if c < len(CLASS_COLORS) else _EXTRA_COLORS[(c - len(CLASS_COLORS)) % extra]
+        for c in range(count)
+    ]
+
 
 #: Short names of the four classes, in class-index order.
 CLASS_NAMES: tuple[str, ...] = ("background", "yellow-right", "yellow-left", "red-bottom")

@@ -9,24 +9,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from coordbias.data.config import CLASS_COLORS, CirclesConfig
+from coordbias.data.config import CirclesConfig, class_colors
 from coordbias.data.export import atomic_write_bytes
 from coordbias.data.generate import generate_batch
 
 __all__ = ["colorize", "save_grid"]
 
-# Labels beyond the four known classes are drawn grey.
-_OTHER = (0.5, 0.5, 0.5)
-
 
 def colorize(mask: torch.Tensor | np.ndarray) -> np.ndarray:
-    """Class indices to RGB with :data:`CLASS_COLORS` (0 black, 1 yellow, 2 blue, 3 red).
+    """Class indices to RGB with :func:`class_colors` (0 black, 1 yellow, 2 blue, 3 red, ...).
 
     Args:
         mask: integer ``(H, W)`` (or any shape) of class indices.
 
     Returns:
-        float32 ``(*mask.shape, 3)`` in [0, 1]; indices without a colour are grey.
+        float32 ``(*mask.shape, 3)`` in [0, 1]; classes past 3 cycle through extra colours.
 
     Example:
         >>> colorize(np.array([[0, 2]])).tolist()
@@ -35,7 +32,7 @@ def colorize(mask: torch.Tensor | np.ndarray) -> np.ndarray:
     mask = np.asarray(mask)
     if mask.size and (mask.min() < 0 or mask.max() > 255):
         raise ValueError(f"mask values must lie in [0, 255], got [{mask.min()}, {mask.max()}]")
-    palette = np.array(CLASS_COLORS + (_OTHER,) * (256 - len(CLASS_COLORS)), dtype=np.float32)
+    palette = np.array(class_colors(256), dtype=np.float32)
     return palette[mask.astype(np.int64)]
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from coordbias.data import CLASS_COLORS, CLASS_NAMES
+from coordbias.data import CLASS_COLORS, CLASS_NAMES, class_colors
 
 __all__ = [
     "ema",
@@ -209,11 +209,6 @@ def _class_labels(k: int, class_names: Sequence[str] | None) -> list[str]:
     return [f"class {c}\n({names[c]})" if c < len(names) else f"class {c}" for c in range(k)]
 
 
-def _class_colors(k: int) -> list[tuple[float, ...]]:
-    extra = [tuple(int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)) for h in _RUN_COLORS]
-    return [CLASS_COLORS[c] if c < len(CLASS_COLORS) else extra[c % len(extra)] for c in range(k)]
-
-
 def _check_recall(values: Any, name: str, k: int | None = None) -> np.ndarray:
     array = _to_numpy(values, name).astype(float)
     if array.ndim != 1 or array.size == 0:
@@ -256,7 +251,7 @@ def plot_recall(
     fig = _new_figure(figsize, dpi)
     ax = fig.add_subplot()
     x = np.arange(k)
-    bars = ax.bar(x, np.nan_to_num(values), color=_class_colors(k), edgecolor="0.3", linewidth=0.8)
+    bars = ax.bar(x, np.nan_to_num(values), color=class_colors(k), edgecolor="0.3", linewidth=0.8)
     for bar, v in zip(bars, values):
         text = "n/a" if not math.isfinite(v) else f"{v:.3f}"
         ax.annotate(
@@ -351,7 +346,7 @@ def plot_recall_groups(
                     color="white" if v > 0.15 else "0.2",
                 )
     ax.set_xticks(x, _class_labels(k, class_names))
-    for tick, color in zip(ax.get_xticklabels(), _class_colors(k)):
+    for tick, color in zip(ax.get_xticklabels(), class_colors(k)):
         # The class colour as a frame, so yellow stays legible.
         tick.set_bbox({"facecolor": "none", "edgecolor": color, "linewidth": 2.0, "pad": 2.0})
     ax.set_ylim(0, 1.22)
@@ -373,7 +368,7 @@ def _labels_to_rgb(labels: np.ndarray, name: str, k: int) -> np.ndarray:
             f"{name} holds class {int(labels.min())}..{int(labels.max())}; only 0..{k - 1} have a "
             "colour"
         )
-    return np.asarray(_class_colors(k), dtype=float)[labels]
+    return np.asarray(class_colors(k), dtype=float)[labels]
 
 
 def plot_predictions(

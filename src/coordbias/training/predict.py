@@ -119,13 +119,6 @@ def read_image(path: str | os.PathLike) -> Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
 
 
-#: RGB colours of classes 4, 5, ... (cycled), distinct from the four label colours.
-_EXTRA_COLORS = (
-    (0, 200, 0), (255, 0, 255), (0, 255, 255), (255, 128, 0),
-    (128, 0, 255), (128, 128, 128), (0, 128, 128), (128, 64, 0),
-)  # fmt: skip
-
-
 def colorize(mask: Tensor) -> np.ndarray:
     """Class indices ``(H, W)`` to an RGB ``uint8`` array ``(H, W, 3)`` in the label colours.
 
@@ -135,15 +128,9 @@ def colorize(mask: Tensor) -> np.ndarray:
         >>> colorize(torch.tensor([[4, 5]])).tolist()
         [[[0, 200, 0], [255, 0, 255]]]
     """
-    from coordbias.data import CLASS_COLORS
+    from coordbias.data.show import colorize as colorize_float
 
-    labels = mask.cpu().numpy()
-    base = (np.asarray(CLASS_COLORS, dtype=np.float64) * 255).round().astype(np.uint8)
-    count = max(len(base), int(labels.max(initial=0)) + 1)
-    # Classes past the circles data set's four (a user's own folder) cycle through extra colours.
-    extra = np.asarray(_EXTRA_COLORS, dtype=np.uint8)
-    palette = np.concatenate([base, extra[np.arange(count - len(base)) % len(extra)]])
-    return palette[labels]
+    return (colorize_float(mask.cpu().numpy()) * 255).round().astype(np.uint8)
 
 
 @torch.no_grad()
