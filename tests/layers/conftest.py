@@ -1,6 +1,8 @@
 """Shared helpers for the layer tests: the six coordinate-bias classes, tolerances, a reference."""
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -9,6 +11,7 @@ import torch
 from torch import nn
 
 import coordbias as cb
+from coordbias.layers import _eager
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,29 @@ def random_input(spec: LayerSpec, batch=2, channels=4, size=7, dtype=torch.float
     return torch.randn(batch, channels, *sizes, dtype=dtype)
 
 
+@contextlib.contextmanager
+def use_path(path: str) -> Iterator[None]:
+    """Run the modules on their eager fast path (``"fast"``) or on the general path."""
+    if path not in ("fast", "general"):
+        raise ValueError(f"path must be 'fast' or 'general', got {path!r}")
+    saved = _eager.enabled
+    _eager.enabled = path == "fast"
+    try:
+        yield
+    finally:
+        _eager.enabled = saved
+
+
+PATHS = ("fast", "general")
+
+
+@pytest.fixture(params=PATHS)
+def path(request) -> Iterator[str]:
+    """Each module path in turn: the eager fast path and the general (functional) path."""
+    with use_path(request.param):
+        yield request.param
+
+
 @pytest.fixture(scope="session")
 def ref() -> SimpleNamespace:
     """The helpers above, for test modules (conftest modules are not importable by name)."""
@@ -144,4 +170,6 @@ def ref() -> SimpleNamespace:
         random_input=random_input,
         conv_positions=conv_positions_reference,
         output_positions=output_positions_reference,
+        use_path=use_path,
+        PATHS=PATHS,
     )

@@ -41,12 +41,13 @@ def _configs(spec):
     return [_fit(spec, c) for c in ZERO_CONFIGS + extra]
 
 
-def test_zero_coord_weight_equals_torch_layer_bitwise(spec, ref):
+@pytest.mark.parametrize("batch", [1, 2])
+def test_zero_coord_weight_equals_torch_layer_bitwise(path, spec, ref, batch):
     torch.manual_seed(0)
     for config in _configs(spec):
         layer = ref.make_layer(spec, coord_init="zeros", **config)
         twin = ref.torch_twin(layer, spec)
-        x = ref.random_input(spec, size=9).requires_grad_()
+        x = ref.random_input(spec, batch=batch, size=9).requires_grad_()
         x_twin = x.detach().clone().requires_grad_()
         out, expected = layer(x), twin(x_twin)
         assert torch.equal(out, expected), config
@@ -73,11 +74,13 @@ def test_coord_weight_changes_the_output(spec, ref):
 
 
 @pytest.mark.parametrize("coords", ["center", "output"])
-def test_matches_reference_on_fixed_configs(spec, ref, coords):
+@pytest.mark.parametrize("batch", [1, 2])
+def test_matches_reference_on_fixed_configs(path, spec, ref, coords, batch):
     torch.manual_seed(1)
     for config in _configs(spec):
         layer = ref.make_layer(spec, coords=coords, **config).double()
-        x = ref.random_input(spec, size=6 if spec.dims < 3 else 4, dtype=torch.float64)
+        size = 6 if spec.dims < 3 else 4
+        x = ref.random_input(spec, batch=batch, size=size, dtype=torch.float64)
         torch.testing.assert_close(layer(x), ref.reference_forward(layer, spec, x))
 
 
@@ -114,8 +117,12 @@ def test_conv2d_matches_reference_on_random_configs(ref, case):
     config, size, coords = case
     spec = ref.SPECS[1]
     layer = cb.CoordBiasConv2d(**config, coords=coords, dtype=torch.float64)
-    x = torch.randn(2, config["in_channels"], *size, dtype=torch.float64)
-    torch.testing.assert_close(layer(x), ref.reference_forward(layer, spec, x))
+    for batch in (1, 2):
+        x = torch.randn(batch, config["in_channels"], *size, dtype=torch.float64)
+        expected = ref.reference_forward(layer, spec, x)
+        for path in ref.PATHS:
+            with ref.use_path(path):
+                torch.testing.assert_close(layer(x), expected, msg=lambda m, p=path: f"{p}: {m}")
 
 
 @st.composite
@@ -158,7 +165,12 @@ def test_conv_transpose2d_matches_reference_on_random_configs(ref, case):
         )
     ]
     assume(min(out_size) >= 1)  # torch rejects it as well; hypothesis draws another
-    torch.testing.assert_close(layer(x), ref.reference_forward(layer, spec, x))
+    for batch in (1, 2):
+        x = torch.randn(batch, config["in_channels"], *size, dtype=torch.float64)
+        expected = ref.reference_forward(layer, spec, x)
+        for path in ref.PATHS:
+            with ref.use_path(path):
+                torch.testing.assert_close(layer(x), expected, msg=lambda m, p=path: f"{p}: {m}")
 
 
 def test_gradcheck_float64(spec, ref):
@@ -181,6 +193,28 @@ def test_gradcheck_float64(spec, ref):
     assert torch.autograd.gradcheck(f, inputs, fast_mode=spec.dims == 3)
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+def test_module_gradcheck_float64(path, spec, ref, batch):
+    # The module's own backward on each path (the fast path has a hand-written one for B = 1).
+    torch.manual_seed(4)
+    config = {"stride": 2, "padding": 1}
+    if spec.transposed:
+        config["output_padding"] = 1
+    layer = ref.make_layer(spec, 1, 2, 2, dtype=torch.float64, **config)
+    size = 3 - (spec.dims == 3)
+    x = ref.random_input(spec, batch=batch, channels=1, size=size, dtype=torch.float64)
+    names = ("weight", "bias", "coord_weight")
+
+    def f(inp, *values):
+        # functional_call swaps the parameters in; no functorch transform is active.
+        return torch.func.functional_call(layer, dict(zip(names, values)), (inp,))
+
+    params = [getattr(layer, n).detach().clone().requires_grad_() for n in names]
+    inputs = (x.requires_grad_(), *params)
+    assert torch.autograd.gradcheck(f, inputs, fast_mode=spec.dims == 3)
+    assert torch.autograd.gradgradcheck(f, inputs, fast_mode=True)
+
+
 # --- dtypes, layouts and odd shapes ------------------------------------------------------------
 
 
@@ -188,7 +222,7 @@ def test_gradcheck_float64(spec, ref):
     "dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16], ids=str
 )
 @pytest.mark.parametrize("channels_last", [False, True], ids=["contiguous", "channels_last"])
-def test_dtypes_and_channels_last(spec, ref, dtype, channels_last):
+def test_dtypes_and_channels_last(path, spec, ref, dtype, channels_last):
     torch.manual_seed(3)
     layer = ref.make_layer(spec, padding=1, stride=2)
     with torch.no_grad():
@@ -230,7 +264,7 @@ def test_autocast_casts_the_coordinate_term(ref):
 
 
 @pytest.mark.parametrize("coords", ["center", "output"])
-def test_size_one_sides_give_coordinate_zero(spec, coords):
+def test_size_one_sides_give_coordinate_zero(path, spec, coords):
     layer = spec.cls(1, 2, 1, coords=coords)
     with torch.no_grad():
         layer.weight.zero_()
@@ -242,7 +276,7 @@ def test_size_one_sides_give_coordinate_zero(spec, coords):
     assert torch.equal(out, torch.zeros_like(out))
 
 
-def test_non_square_keeps_height_in_column_zero():
+def test_non_square_keeps_height_in_column_zero(path):
     layer = cb.CoordBiasConv2d(1, 1, 1, bias=False)
     with torch.no_grad():
         layer.weight.zero_()
@@ -256,7 +290,7 @@ def test_non_square_keeps_height_in_column_zero():
     torch.testing.assert_close(out, torch.linspace(-1, 1, 5)[None, :].expand(3, 5))
 
 
-def test_batch_zero(spec, ref):
+def test_batch_zero(path, spec, ref):
     layer = ref.make_layer(spec, padding=1)
     x = ref.random_input(spec, batch=0).requires_grad_()
     out = layer(x)
@@ -292,7 +326,7 @@ def test_unbatched_input(spec, ref):
 @pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
 @pytest.mark.parametrize("padding", [1, "same"], ids=["pad1", "same"])
 @pytest.mark.parametrize("kernel_size", [2, 3, 4])
-def test_padding_modes_and_same_with_even_kernels(ref, padding_mode, padding, kernel_size):
+def test_padding_modes_and_same_with_even_kernels(path, ref, padding_mode, padding, kernel_size):
     spec = ref.SPECS[1]
     layer = cb.CoordBiasConv2d(
         3, 4, kernel_size, padding=padding, padding_mode=padding_mode, dtype=torch.float64
@@ -380,20 +414,24 @@ def test_repr_and_arguments_match_torch(spec):
 # --- module equals functional, memory ---------------------------------------------------------
 
 
-def test_module_equals_functional(spec, ref):
+@pytest.mark.parametrize("batch", [1, 3])
+def test_module_equals_functional(spec, ref, path, batch):
     config = {"stride": 2, "padding": 1, "groups": 2}
     layer = ref.make_layer(spec, **config)
-    x = ref.random_input(spec)
+    x = ref.random_input(spec, batch=batch)
     if spec.transposed:
         fn = getattr(CF, f"coord_bias_conv_transpose{spec.dims}d")
         out = fn(x, layer.weight, layer.bias, layer.coord_weight, 2, 1, 0, 2, 1, "center")
     else:
         fn = getattr(CF, f"coord_bias_conv{spec.dims}d")
         out = fn(x, layer.weight, layer.bias, layer.coord_weight, 2, 1, 1, 2, "center")
-    assert torch.equal(layer(x), out)
+    if path == "general":  # the module's general path is the functional itself
+        assert torch.equal(layer(x), out)
+    else:  # the fast path rounds the coordinate term its own way (one product)
+        torch.testing.assert_close(layer(x), out, rtol=1e-6, atol=1e-6)
 
 
-def test_transposed_output_size_argument(ref):
+def test_transposed_output_size_argument(path, ref):
     layer = cb.CoordBiasConvTranspose2d(2, 3, 3, stride=2, padding=1, dtype=torch.float64)
     x = torch.randn(1, 2, 4, 5, dtype=torch.float64)
     out = layer(x, output_size=[8, 10])
@@ -416,15 +454,17 @@ def _saved_numel(fn):
     return sum(saved), out
 
 
-def test_no_output_sized_tensor_saved_for_backward(ref):
+@pytest.mark.parametrize("batch", [1, 8])
+def test_no_output_sized_tensor_saved_for_backward(ref, path, batch):
     torch.manual_seed(7)
     layer = cb.CoordBiasConv2d(16, 16, 3, padding=1)
     twin = ref.torch_twin(layer, ref.SPECS[1])
-    x = torch.randn(8, 16, 16, 16, requires_grad=True)
-    ours, out = _saved_numel(lambda: layer(x))
+    x = torch.randn(batch, 16, 16, 16, requires_grad=True)
+    ours, _ = _saved_numel(lambda: layer(x))
     theirs, _ = _saved_numel(lambda: twin(x))
-    # The coordinate term keeps only per-axis vectors; one (C, H, W) map would be out.numel()/8.
-    assert ours - theirs < out.numel() / 64
+    # The general path keeps per-axis vectors (H + W values), the fast path at most the
+    # (2, H * W) grid; one (C, H, W) map would be out.numel() / batch.
+    assert ours - theirs <= 2 * 16 * 16 + layer.coord_weight.numel()
 
 
 # --- bad input ---------------------------------------------------------------------------------
@@ -467,20 +507,26 @@ def test_functional_rejects_bad_arguments():
         CF.coord_bias_conv2d(x, w, None, torch.zeros(3, 2), padding="full")
 
 
-def test_cached_coordinates_work_across_modes(ref):
-    # Eager calls reuse the coordinate vectors of a geometry; they must stay ordinary tensors
-    # that autograd may save, whatever mode first built them, and tracing must not leave fakes.
+@pytest.mark.parametrize("batch", [1, 2])
+def test_cached_coordinates_work_across_modes(ref, path, batch):
+    # Eager calls reuse the coordinates of a geometry (the general path in a global cache of
+    # per-axis vectors, the fast path on the module); they must stay ordinary tensors that
+    # autograd may save, whatever mode first built them, and tracing must not leave fakes.
     CF._AXES_CACHE.clear()
     layer = cb.CoordBiasConv2d(3, 4, 3, padding=1)
-    x = torch.randn(2, 3, 11, 13)
+    x = torch.randn(batch, 3, 11, 13)
     with torch.inference_mode():
         first = layer(x)
     torch.export.export(layer, (x,))  # fake tensors, static sizes
     out = layer(x)
     out.sum().backward()  # fails if an inference or fake tensor was cached and saved
     assert torch.equal(out, first)
-    assert CF._AXES_CACHE, "eager calls should fill the cache"
-    for shaped in CF._AXES_CACHE.values():
-        assert all(type(t) is torch.Tensor and not t.is_inference() for t in shaped)
+    if path == "general":
+        assert CF._AXES_CACHE, "eager calls should fill the cache"
+        cached = [t for shaped in CF._AXES_CACHE.values() for t in shaped]
+    else:
+        cached = [t for t in layer._coord_grid_cache if isinstance(t, torch.Tensor)]
+    assert cached
+    assert all(type(t) is torch.Tensor and not t.is_inference() for t in cached)
     expected = ref.reference_forward(layer, ref.SPECS[1], x)
     torch.testing.assert_close(out.double(), expected, **ref.TOLERANCES[torch.float32])

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from coordbias.layers import functional as CF
+from coordbias.layers._eager import eager_forward
 
 __all__ = [
     "COORD_INITS",
@@ -77,6 +78,17 @@ class _CoordBiasMixin:
             bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
             nn.init.uniform_(self.coord_weight, -bound, bound)
 
+    @torch.jit.unused
+    def _eager_forward(self, input: Tensor, output_size: list[int] | None) -> Tensor | None:
+        # The eager fast path (coordbias.layers._eager); None where the general path must run.
+        return eager_forward(self, input, output_size)
+
+    def __getstate__(self) -> dict:
+        # The cached coordinate grid is derived data: not pickled, not deep-copied.
+        state = self.__dict__.copy()
+        state.pop("_coord_grid_cache", None)
+        return state
+
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, coords={self.coords!r}, coord_init={self.coord_init!r}"
 
@@ -138,6 +150,10 @@ class CoordBiasConv1d(_CoordBiasMixin, nn.Conv1d):
 
     def forward(self, input: Tensor) -> Tensor:
         """``(B, C_in, L)`` or ``(C_in, L)`` -> ``(B, C_out, L_out)`` or ``(C_out, L_out)``."""
+        if not torch.jit.is_scripting():
+            fast = self._eager_forward(input, None)
+            if fast is not None:
+                return fast
         return CF.coord_bias_conv1d(
             input, self.weight, self.bias, self.coord_weight, list(self.stride),
             self.padding if isinstance(self.padding, str) else list(self.padding),
@@ -215,6 +231,10 @@ class CoordBiasConv2d(_CoordBiasMixin, nn.Conv2d):
 
     def forward(self, input: Tensor) -> Tensor:
         """``(B, C_in, H, W)`` or ``(C_in, H, W)`` -> ``(B, C_out, H_out, W_out)`` or unbatched."""
+        if not torch.jit.is_scripting():
+            fast = self._eager_forward(input, None)
+            if fast is not None:
+                return fast
         return CF.coord_bias_conv2d(
             input, self.weight, self.bias, self.coord_weight, list(self.stride),
             self.padding if isinstance(self.padding, str) else list(self.padding),
@@ -279,6 +299,10 @@ class CoordBiasConv3d(_CoordBiasMixin, nn.Conv3d):
 
     def forward(self, input: Tensor) -> Tensor:
         """``(B, C_in, D, H, W)`` or unbatched ``(C_in, D, H, W)`` -> ``(B, C_out, *out)``."""
+        if not torch.jit.is_scripting():
+            fast = self._eager_forward(input, None)
+            if fast is not None:
+                return fast
         return CF.coord_bias_conv3d(
             input, self.weight, self.bias, self.coord_weight, list(self.stride),
             self.padding if isinstance(self.padding, str) else list(self.padding),
@@ -342,6 +366,10 @@ class CoordBiasConvTranspose1d(_CoordBiasMixin, nn.ConvTranspose1d):
 
     def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
         """``(B, C_in, L)`` or ``(C_in, L)`` -> ``(B, C_out, L_out)`` or ``(C_out, L_out)``."""
+        if not torch.jit.is_scripting():
+            fast = self._eager_forward(input, output_size)
+            if fast is not None:
+                return fast
         output_padding = self._output_padding(
             input, output_size, list(self.stride), list(self.padding), list(self.kernel_size),
             1, list(self.dilation),
@@ -413,6 +441,10 @@ class CoordBiasConvTranspose2d(_CoordBiasMixin, nn.ConvTranspose2d):
 
     def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
         """``(B, C_in, H, W)`` or ``(C_in, H, W)`` -> ``(B, C_out, H_out, W_out)`` or unbatched."""
+        if not torch.jit.is_scripting():
+            fast = self._eager_forward(input, output_size)
+            if fast is not None:
+                return fast
         output_padding = self._output_padding(
             input, output_size, list(self.stride), list(self.padding), list(self.kernel_size),
             2, list(self.dilation),
@@ -479,6 +511,10 @@ class CoordBiasConvTranspose3d(_CoordBiasMixin, nn.ConvTranspose3d):
 
     def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
         """``(B, C_in, D, H, W)`` or unbatched ``(C_in, D, H, W)`` -> ``(B, C_out, *out)``."""
+        if not torch.jit.is_scripting():
+            fast = self._eager_forward(input, output_size)
+            if fast is not None:
+                return fast
         output_padding = self._output_padding(
             input, output_size, list(self.stride), list(self.padding), list(self.kernel_size),
             3, list(self.dilation),

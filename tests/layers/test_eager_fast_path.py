@@ -1,0 +1,178 @@
+"""The modules' eager fast path: when it runs, that it computes what the general path computes,
+and that its cached grid follows the layer and stays out of pickles."""
+
+import copy
+import io
+
+import pytest
+import torch
+
+import coordbias as cb
+from coordbias.layers import functional as CF
+
+
+@pytest.fixture
+def general_calls(monkeypatch):
+    """Count the calls that reach the general path (the functional implementation)."""
+    calls = []
+    for name in ("_coord_bias_conv", "_coord_bias_conv_transpose"):
+        original = getattr(CF, name)
+
+        def spy(*args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(CF, name, spy)
+    return calls
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("grad", [True, False], ids=["train", "no_grad"])
+def test_common_inputs_take_the_fast_path(spec, ref, general_calls, batch, grad):
+    layer = ref.make_layer(spec, padding=1)
+    x = ref.random_input(spec, batch=batch)
+    with torch.set_grad_enabled(grad):
+        out = layer(x)
+    if grad:
+        out.sum().backward()
+    assert general_calls == []
+    assert layer._coord_grid_cache[1].shape == (spec.dims, out[0, 0].numel())
+
+
+def _special_inputs(spec, ref):
+    layer = ref.make_layer(spec, padding=1)
+    x = ref.random_input(spec)
+    yield "unbatched", layer, x[0], None
+    yield "float16", copy.deepcopy(layer).half(), x.half(), None
+    yield "non-contiguous", layer, x.transpose(-1, -2).contiguous().transpose(-1, -2), None
+    yield "autocast", layer, x, torch.autocast("cpu", dtype=torch.bfloat16)
+    if spec.dims == 2:
+        fmt = torch.channels_last
+        yield (
+            "channels_last",
+            copy.deepcopy(layer).to(memory_format=fmt),
+            x.to(memory_format=fmt),
+            None,
+        )
+
+
+def test_special_inputs_take_the_general_path(spec, ref, general_calls):
+    for label, layer, x, context in _special_inputs(spec, ref):
+        general_calls.clear()
+        if context is None:
+            layer(x)
+        else:
+            with context:
+                layer(x)
+        assert general_calls, f"{label} input should run the general path"
+
+
+def test_functorch_transforms_take_the_general_path(ref, general_calls):
+    spec = ref.SPECS[1]
+    layer = ref.make_layer(spec, padding=1).double()
+    x = ref.random_input(spec, batch=3, dtype=torch.float64)
+    params = {k: v.detach() for k, v in layer.named_parameters()}
+
+    def loss(p):
+        return torch.func.functional_call(layer, p, (x,)).square().sum()
+
+    grads = torch.func.grad(loss)(params)
+    assert general_calls
+    expected = torch.autograd.grad(layer(x).square().sum(), list(layer.parameters()))
+    for name, g in zip(params, expected):
+        torch.testing.assert_close(grads[name], g)
+    per_sample = torch.func.vmap(layer)(x.unsqueeze(1))  # (3, 1, C, H, W), unbatched inside
+    torch.testing.assert_close(per_sample.squeeze(1), layer(x))
+
+
+@pytest.mark.parametrize("batch", [0, 1, 3])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("coords", ["center", "output"])
+def test_fast_path_equals_general_path(spec, ref, batch, bias, coords):
+    torch.manual_seed(5)
+    config = {"stride": 2, "padding": 1, "bias": bias, "coords": coords}
+    if spec.transposed:
+        config["output_padding"] = 1
+    layer = ref.make_layer(spec, dtype=torch.float64, **config)
+    x = ref.random_input(spec, batch=batch, dtype=torch.float64).requires_grad_()
+    params = [x, *layer.parameters()]
+    results = {}
+    for path in ref.PATHS:
+        with ref.use_path(path):
+            out = layer(x)
+            grad = torch.ones_like(out).cumsum(-1)  # a non-uniform output gradient
+            results[path] = (out, *torch.autograd.grad(out, params, grad))
+    for fast, general in zip(results["fast"], results["general"]):
+        torch.testing.assert_close(fast, general, rtol=1e-10, atol=1e-9)
+
+
+def test_frozen_parts_get_no_gradient_and_the_rest_is_right(ref):
+    spec = ref.SPECS[1]
+    layer = ref.make_layer(spec, padding=1, dtype=torch.float64)
+    twin = copy.deepcopy(layer)
+    layer.coord_weight.requires_grad_(False)
+    layer.weight.requires_grad_(False)
+    x = ref.random_input(spec, batch=1, dtype=torch.float64)
+    layer(x).square().sum().backward()
+    assert layer.coord_weight.grad is None and layer.weight.grad is None
+    with ref.use_path("general"):
+        twin(x).square().sum().backward()
+    torch.testing.assert_close(layer.bias.grad, twin.bias.grad)
+
+
+def test_grid_cache_follows_sizes_and_geometry(ref):
+    spec = ref.SPECS[1]
+    layer = ref.make_layer(spec, padding=1, dtype=torch.float64)
+    for size in (7, 9, 7):
+        x = ref.random_input(spec, batch=1, size=size, dtype=torch.float64)
+        torch.testing.assert_close(layer(x), ref.reference_forward(layer, spec, x))
+    layer.stride = (2, 2)  # changed after construction: the cache must not serve stale coordinates
+    x = ref.random_input(spec, batch=2, size=9, dtype=torch.float64)
+    torch.testing.assert_close(layer(x), ref.reference_forward(layer, spec, x))
+    layer.coords = "output"
+    torch.testing.assert_close(layer(x), ref.reference_forward(layer, spec, x))
+
+
+def test_inference_then_training_on_one_sample(ref):
+    spec = ref.SPECS[1]
+    layer = ref.make_layer(spec, padding=1)
+    x = ref.random_input(spec, batch=1)
+    with torch.inference_mode():
+        first = layer(x)
+    out = layer(x)
+    out.sum().backward()  # the grid built under inference_mode must be usable by autograd
+    assert torch.equal(out, first)
+    assert layer.coord_weight.grad is not None
+
+
+def test_cache_stays_out_of_pickles_and_copies(ref):
+    spec = ref.SPECS[1]
+    layer = ref.make_layer(spec, padding=1)
+    x = ref.random_input(spec)
+    out = layer(x)
+    assert "_coord_grid_cache" in layer.__dict__
+    assert "_coord_grid_cache" not in copy.deepcopy(layer).__dict__
+    buffer = io.BytesIO()
+    torch.save(layer, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    assert "_coord_grid_cache" not in loaded.__dict__
+    assert torch.equal(loaded(x), out)
+    assert set(layer.state_dict()) == {"weight", "bias", "coord_weight"}
+
+
+def test_wrong_channels_still_raise_the_clear_error(spec):
+    layer = spec.cls(3, 4, 1)
+    x = torch.randn(2, 5, *([4] * spec.dims))
+    with pytest.raises(ValueError, match=r"input has 5 channels, expected 3"):
+        layer(x)
+
+
+def test_converted_model_uses_the_fast_path_and_matches(general_calls):
+    torch.manual_seed(6)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU())
+    x = torch.randn(1, 3, 8, 8)
+    before = net(x)
+    cb.convert(net, kind="coordbias", coord_init="zeros")
+    assert torch.equal(net(x), before)
+    assert general_calls == []
