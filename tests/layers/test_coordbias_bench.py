@@ -23,24 +23,27 @@ def test_quick_benchmark_writes_the_json(tmp_path, capsys):
             case
         )
         for mode in ("train", "infer"):
-            assert set(result["ms"][mode]) == {"conv", "coordbias", "coordconv"}
+            assert set(result["ms"][mode]) == {"conv", "coordbias", "coordconv", "floor"}
             assert all(t > 0 for t in result["ms"][mode].values())
-            assert set(result["ratio"][mode]) == {"coordbias", "coordconv"}
+            assert set(result["ratio"][mode]) == {"coordbias", "coordconv", "floor"}
             assert all(r > 0 for r in result["ratio"][mode].values())
             best = result["ratio_of_best"][mode]
-            assert set(best) == {"coordbias", "coordconv"}
+            assert set(best) == {"coordbias", "coordconv", "floor"}
             assert all(r > 0 for r in best.values())
         # The coordinate bias keeps no output-sized tensor for backward.
         assert result["saved_extra"]["coordbias"] < 0.5
     summary = data["summary"]
     for mode in ("train", "infer"):
-        for name in ("coordbias", "coordconv"):
+        for name in ("coordbias", "coordconv", "floor"):
             ratios = [r["ratio"][mode][name] for r in data["results"]]
             assert summary[mode][name]["worst"] == max(ratios)
             assert min(ratios) <= summary[mode][name]["median"] <= max(ratios)
             best = [r["ratio_of_best"][mode][name] for r in data["results"]]
             assert summary[mode][name]["worst_of_best"] == max(best)
     assert set(summary["targets_met"]) == {"train_median", "train_worst", "infer_median"}
+    assert summary["coordbias_below_coordconv_in_training"] == all(
+        r["ratio"]["train"]["coordbias"] < r["ratio"]["train"]["coordconv"] for r in data["results"]
+    )
     assert not list(tmp_path.glob(".*.tmp")), "the temporary file must be renamed away"
 
 

@@ -14,6 +14,13 @@ which keeps drifting machine load out of the ratio. The summary gives the median
 over the grid (and, as a cross-check robust to load that only adds time, the same statistics of
 ``ratio_of_best``: the best round of a layer over the best round of nn.Conv2d).
 
+A fourth layer, ``floor``, is a reference rather than a contender: ``nn.Conv2d`` followed by an
+in-place add of a learned ``(1, C, H, W)`` map. It is the cheapest way to add any learned
+position-dependent term in eager PyTorch (one pass over the output forward, one reduction of the
+output gradient backward), so its ratio is the floor that a coordinate-bias layer built from
+eager operations can approach but not beat; the gap between ``coordbias`` and ``floor`` is what is
+left to win.
+
 The tensors autograd saves for backward are counted as well (``saved_extra``: the
 bytes saved beyond nn.Conv2d's, in units of one output tensor).
 
@@ -52,7 +59,9 @@ DEFAULT_GRID: tuple[tuple[int, int, int, int], ...] = (
 )
 QUICK_GRID: tuple[tuple[int, int, int, int], ...] = ((1, 3, 8, 16), (2, 8, 8, 12))
 
-LAYERS = ("conv", "coordbias", "coordconv")
+LAYERS = ("conv", "coordbias", "coordconv", "floor")
+#: The layers whose ratios are summarised (``floor`` is the reference described above).
+COMPARED = ("coordbias", "coordconv", "floor")
 
 #: Targets of the coordinate-bias layer (ratios to nn.Conv2d).
 TARGETS = {"train_median": 1.05, "train_worst": 1.15, "infer_median": 1.03}
@@ -97,15 +106,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _layers(shape: Shape, device: Any) -> dict[str, Any]:
+    import torch
     from torch import nn
 
     from coordbias import CoordBiasConv2d, CoordConv2d
+
+    class ConvPlusMap(nn.Conv2d):
+        """nn.Conv2d plus an in-place add of a learned (1, C, H, W) map (the floor)."""
+
+        def __init__(self, *args, size: int, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.map = nn.Parameter(torch.zeros(1, self.out_channels, size, size, device=device))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return super().forward(x).add_(self.map)
 
     args = (shape.in_channels, shape.out_channels, 3)
     return {
         "conv": nn.Conv2d(*args, padding=1, device=device),
         "coordbias": CoordBiasConv2d(*args, padding=1, device=device),
         "coordconv": CoordConv2d(*args, padding=1, device=device),
+        "floor": ConvPlusMap(*args, padding=1, device=device, size=shape.size),
     }
 
 
@@ -151,7 +172,8 @@ def _measure(shape: Shape, rounds: int, min_run_time: float, threads: int, devic
             layers[name].train(mode == "train")
             step(layers[name])  # warm-up outside the timer (first-call allocations)
         for r in range(rounds):
-            order = LAYERS[r % 3 :] + LAYERS[: r % 3]
+            shift = r % len(LAYERS)
+            order = LAYERS[shift:] + LAYERS[:shift]
             for name in order:
                 timer = Timer(
                     stmt="step(layer)",
@@ -171,19 +193,13 @@ def _measure(shape: Shape, rounds: int, min_run_time: float, threads: int, devic
         result["ms"][mode] = {n: 1e3 * statistics.median(v) for n, v in per_layer.items()}
         base = per_layer["conv"]
         result["ratio"][mode] = {
-            n: statistics.median(t / b for t, b in zip(per_layer[n], base))
-            for n in LAYERS
-            if n != "conv"
+            n: statistics.median(t / b for t, b in zip(per_layer[n], base)) for n in COMPARED
         }
         # A second estimate, robust to load that only ever adds time: best round over best.
-        result["ratio_of_best"][mode] = {
-            n: min(per_layer[n]) / min(base) for n in LAYERS if n != "conv"
-        }
+        result["ratio_of_best"][mode] = {n: min(per_layer[n]) / min(base) for n in COMPARED}
     base_saved, out_bytes = _saved_bytes(layers["conv"].train(), x)
     result["saved_extra"] = {
-        n: (_saved_bytes(layers[n].train(), x)[0] - base_saved) / out_bytes
-        for n in LAYERS
-        if n != "conv"
+        n: (_saved_bytes(layers[n].train(), x)[0] - base_saved) / out_bytes for n in COMPARED
     }
     return result
 
@@ -192,7 +208,7 @@ def _summary(results: list[dict]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for mode in ("train", "infer"):
         summary[mode] = {}
-        for name in ("coordbias", "coordconv"):
+        for name in COMPARED:
             ratios = [r["ratio"][mode][name] for r in results]
             best = [r["ratio_of_best"][mode][name] for r in results]
             summary[mode][name] = {
@@ -206,6 +222,9 @@ def _summary(results: list[dict]) -> dict[str, Any]:
         for r in results
         for mode in ("train", "infer")
     )
+    summary["coordbias_below_coordconv_in_training"] = all(
+        r["ratio"]["train"]["coordbias"] < r["ratio"]["train"]["coordconv"] for r in results
+    )
     summary["targets"] = dict(TARGETS)
     summary["targets_met"] = {
         "train_median": summary["train"]["coordbias"]["median"] <= TARGETS["train_median"],
@@ -215,26 +234,25 @@ def _summary(results: list[dict]) -> dict[str, Any]:
     return summary
 
 
+_COLUMNS = tuple((mode, name) for mode in ("train", "infer") for name in COMPARED)
+_SHORT = {"coordbias": "CB", "coordconv": "CC", "floor": "floor"}
+
+
 def _table(results: list[dict], summary: dict[str, Any]) -> str:
-    head = f"{'shape':<24}{'train CB':>10}{'train CC':>10}{'infer CB':>10}{'infer CC':>10}"
+    head = f"{'shape':<24}" + "".join(f"{mode + ' ' + _SHORT[n]:>12}" for mode, n in _COLUMNS)
     lines = [
-        "time relative to nn.Conv2d (CB: CoordBiasConv2d, CC: CoordConv2d)",
+        "time relative to nn.Conv2d (CB: CoordBiasConv2d, CC: CoordConv2d, "
+        "floor: nn.Conv2d + in-place add of a learned map)",
         head,
         "-" * len(head),
     ]
     for r in results:
-        t, i = r["ratio"]["train"], r["ratio"]["infer"]
-        lines.append(
-            f"{r['label']:<24}{t['coordbias']:>10.3f}{t['coordconv']:>10.3f}"
-            f"{i['coordbias']:>10.3f}{i['coordconv']:>10.3f}"
-        )
+        cells = "".join(f"{r['ratio'][mode][n]:>12.3f}" for mode, n in _COLUMNS)
+        lines.append(f"{r['label']:<24}{cells}")
     lines.append("-" * len(head))
     for stat in ("median", "worst"):
-        t, i = summary["train"], summary["infer"]
-        lines.append(
-            f"{stat:<24}{t['coordbias'][stat]:>10.3f}{t['coordconv'][stat]:>10.3f}"
-            f"{i['coordbias'][stat]:>10.3f}{i['coordconv'][stat]:>10.3f}"
-        )
+        cells = "".join(f"{summary[mode][n][stat]:>12.3f}" for mode, n in _COLUMNS)
+        lines.append(f"{stat:<24}{cells}")
     return "\n".join(lines)
 
 
@@ -277,8 +295,9 @@ def run(args: argparse.Namespace) -> int:
         r = results[-1]["ratio"]
         print(
             f"{shape.label:<24} train CB {r['train']['coordbias']:.3f} "
-            f"CC {r['train']['coordconv']:.3f}  infer CB {r['infer']['coordbias']:.3f} "
-            f"CC {r['infer']['coordconv']:.3f}",
+            f"CC {r['train']['coordconv']:.3f} floor {r['train']['floor']:.3f}  "
+            f"infer CB {r['infer']['coordbias']:.3f} CC {r['infer']['coordconv']:.3f} "
+            f"floor {r['infer']['floor']:.3f}",
             flush=True,
         )
     summary = _summary(results)
