@@ -88,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--quick", action="store_true", help="a tiny grid and short timings (for tests)"
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="interleaved rounds per shape (default 3)"
+        "--rounds", type=int, default=5, help="interleaved rounds per shape (default 5)"
     )
     parser.add_argument(
         "--min-run-time",
