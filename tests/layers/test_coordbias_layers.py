@@ -111,18 +111,23 @@ def conv2d_cases(draw):
     return config, size, draw(st.sampled_from(["center", "output"]))
 
 
+def _both_paths_match_reference(ref, layer, spec, in_channels, size):
+    # One sample and a batch (the fast path treats them differently), on both module paths.
+    for batch in (1, 2):
+        x = torch.randn(batch, in_channels, *size, dtype=torch.float64)
+        expected = ref.reference_forward(layer, spec, x)
+        for path in ref.PATHS:
+            with ref.use_path(path):
+                torch.testing.assert_close(layer(x), expected, msg=lambda m, p=path: f"{p}: {m}")
+
+
 @settings(max_examples=25, deadline=None)
 @given(case=conv2d_cases())
 def test_conv2d_matches_reference_on_random_configs(ref, case):
     config, size, coords = case
     spec = ref.SPECS[1]
     layer = cb.CoordBiasConv2d(**config, coords=coords, dtype=torch.float64)
-    for batch in (1, 2):
-        x = torch.randn(batch, config["in_channels"], *size, dtype=torch.float64)
-        expected = ref.reference_forward(layer, spec, x)
-        for path in ref.PATHS:
-            with ref.use_path(path):
-                torch.testing.assert_close(layer(x), expected, msg=lambda m, p=path: f"{p}: {m}")
+    _both_paths_match_reference(ref, layer, spec, config["in_channels"], size)
 
 
 @st.composite
@@ -152,7 +157,6 @@ def test_conv_transpose2d_matches_reference_on_random_configs(ref, case):
     config, size, coords = case
     spec = ref.SPECS[4]
     layer = cb.CoordBiasConvTranspose2d(**config, coords=coords, dtype=torch.float64)
-    x = torch.randn(2, config["in_channels"], *size, dtype=torch.float64)
     out_size = [
         (n - 1) * s - 2 * p + d * (k - 1) + op + 1
         for n, s, p, d, k, op in zip(
@@ -165,12 +169,7 @@ def test_conv_transpose2d_matches_reference_on_random_configs(ref, case):
         )
     ]
     assume(min(out_size) >= 1)  # torch rejects it as well; hypothesis draws another
-    for batch in (1, 2):
-        x = torch.randn(batch, config["in_channels"], *size, dtype=torch.float64)
-        expected = ref.reference_forward(layer, spec, x)
-        for path in ref.PATHS:
-            with ref.use_path(path):
-                torch.testing.assert_close(layer(x), expected, msg=lambda m, p=path: f"{p}: {m}")
+    _both_paths_match_reference(ref, layer, spec, config["in_channels"], size)
 
 
 def test_gradcheck_float64(spec, ref):
