@@ -99,30 +99,65 @@ def test_torch_export_with_dynamic_sizes_equals_eager(spec):
     torch.testing.assert_close(module(bigger), layer(bigger))
 
 
-@pytest.mark.slow
-def test_onnx_export_runs_in_onnxruntime_at_another_size(spec):
+def _onnx_output_at(layer, x, dynamic_shapes, bigger):
+    """Export ``layer`` at ``x`` with dynamic sizes, run it in onnxruntime on ``bigger``."""
     import onnxruntime as ort
 
-    layer, x, other = _layer_and_inputs(spec)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
             layer,
             (x,),
             dynamo=True,
-            dynamic_shapes=_dynamic_shapes(spec),
+            dynamic_shapes=dynamic_shapes,
             input_names=["input"],
             verbose=False,
         )
     session = ort.InferenceSession(
         program.model_proto.SerializeToString(), providers=["CPUExecutionProvider"]
     )
-    bigger = torch.randn(2, 3, *other.shape[2:])
     (got,) = session.run(None, {"input": bigger.numpy()})
+    return torch.from_numpy(got)
+
+
+@pytest.mark.slow
+def test_onnx_export_runs_in_onnxruntime_at_another_size(spec):
+    layer, x, other = _layer_and_inputs(spec)
+    bigger = torch.randn(2, 3, *other.shape[2:])
+    got = _onnx_output_at(layer, x, _dynamic_shapes(spec), bigger)
     with torch.no_grad():
         expected = layer(bigger)
-    assert got.shape == tuple(expected.shape)
-    torch.testing.assert_close(torch.from_numpy(got), expected, atol=1e-5, rtol=1e-4)
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"kernel_size": 4, "padding": "same"},
+        {"padding": 1, "padding_mode": "reflect", "stride": 2},
+        {"padding": 2, "padding_mode": "circular", "dilation": 2, "groups": 3},
+    ],
+    ids=["same-even-kernel", "reflect-stride2", "circular-dilation-groups"],
+)
+def test_onnx_export_of_padding_variants_and_groups(config):
+    # The coordinates depend on the padding and stride; the exported graph must recompute them
+    # for the new size rather than bake in the export size's.
+    torch.manual_seed(3)
+    layer = cb.CoordBiasConv2d(3, 6, **{"kernel_size": 3, **config}).eval()
+    with torch.no_grad():
+        layer.coord_weight.mul_(10)  # let the coordinate term dominate, so errors show
+    x = torch.randn(2, 3, 9, 11)
+    dims = {
+        "input": {2: torch.export.Dim("H", min=5, max=64), 3: torch.export.Dim("W", min=5, max=64)}
+    }
+    bigger = torch.randn(2, 3, 14, 8)
+    got = _onnx_output_at(layer, x, dims, bigger)
+    with torch.no_grad():
+        expected = layer(bigger)
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
 
 
 def test_import_coordbias_pulls_in_torch_and_numpy_only():
