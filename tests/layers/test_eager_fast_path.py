@@ -176,3 +176,14 @@ def test_converted_model_uses_the_fast_path_and_matches(general_calls):
     cb.convert(net, kind="coordbias", coord_init="zeros")
     assert torch.equal(net(x), before)
     assert general_calls == []
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_meta_tensors_give_shapes(spec, ref, batch):
+    # Shape inference on the meta device (no data, no autocast there) must work on both paths.
+    layer = ref.make_layer(spec, padding=1, device="meta")
+    x = ref.random_input(spec, batch=batch).to("meta")
+    with ref.use_path("general"):
+        expected = layer(x).shape
+    out = layer(x.requires_grad_())
+    assert out.device.type == "meta" and out.shape == expected

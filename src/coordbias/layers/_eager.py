@@ -98,8 +98,13 @@ def _fast_path_applies(layer, input: Tensor) -> bool:
         and weight.is_contiguous()
         and not torch.overrides.has_torch_function((input, weight, layer.coord_weight))
         and not torch._C._are_functorch_transforms_active()
-        and not torch.is_autocast_enabled(input.device.type)
+        and not _autocast_on(input.device.type)
     )
+
+
+def _autocast_on(device_type: str) -> bool:
+    # Devices without autocast (meta, for shape inference) cannot have it switched on.
+    return torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type)
 
 
 def _grid(layer, input: Tensor, out: Tensor, transposed: bool) -> Tensor:
