@@ -187,3 +187,27 @@ def test_meta_tensors_give_shapes(spec, ref, batch):
         expected = layer(x).shape
     out = layer(x.requires_grad_())
     assert out.device.type == "meta" and out.shape == expected
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("dual", ["input", "coord_weight", "both"])
+def test_forward_mode_ad_matches_the_general_path(ref, batch, dual):
+    import torch.autograd.forward_ad as fwAD
+
+    spec = ref.SPECS[1]
+    torch.manual_seed(8)
+    layer = ref.make_layer(spec, padding=1, dtype=torch.float64)
+    x = ref.random_input(spec, batch=batch, dtype=torch.float64)
+    x_dot = torch.randn_like(x)
+    w_dot = torch.randn_like(layer.coord_weight)
+    tangents = {}
+    for path in ref.PATHS:
+        with ref.use_path(path), fwAD.dual_level():
+            inp = fwAD.make_dual(x, x_dot) if dual in ("input", "both") else x
+            params = {}
+            if dual in ("coord_weight", "both"):
+                params["coord_weight"] = fwAD.make_dual(layer.coord_weight.detach(), w_dot)
+            out = torch.func.functional_call(layer, params, (inp,))
+            tangents[path] = fwAD.unpack_dual(out).tangent
+    assert tangents["fast"] is not None
+    torch.testing.assert_close(tangents["fast"], tangents["general"], rtol=1e-10, atol=1e-10)

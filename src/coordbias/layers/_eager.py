@@ -62,7 +62,19 @@ class _AddCoordTerm(torch.autograd.Function):
         _add_term_(out, coord_weight, grid)
         ctx.mark_dirty(out)
         ctx.grid = grid  # a cached constant of the geometry, not a per-call tensor
+        ctx.out_shape = out.shape
         return out
+
+    @staticmethod
+    def jvp(ctx, out_dot, weight_dot, grid_dot):  # type: ignore[override]
+        # Forward-mode AD: the output's tangent gets the same term built from the weight's
+        # tangent, in place (out was modified in place). Tangents may have any strides.
+        if weight_dot is None:
+            return out_dot
+        if out_dot is None:
+            out_dot = weight_dot.new_zeros(ctx.out_shape)
+        term = torch.mm(weight_dot, ctx.grid).view(1, ctx.out_shape[1], *ctx.out_shape[2:])
+        return out_dot.add_(term)
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
