@@ -211,3 +211,28 @@ def test_forward_mode_ad_matches_the_general_path(ref, batch, dual):
             tangents[path] = fwAD.unpack_dual(out).tangent
     assert tangents["fast"] is not None
     torch.testing.assert_close(tangents["fast"], tangents["general"], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("reentrant", [False, True], ids=["non-reentrant", "reentrant"])
+def test_activation_checkpointing_gives_the_same_gradients(batch, reentrant):
+    from torch.utils.checkpoint import checkpoint
+
+    torch.manual_seed(9)
+    net = torch.nn.Sequential(
+        cb.CoordBiasConv2d(3, 4, 3, padding=1),
+        torch.nn.ReLU(),
+        cb.CoordBiasConv2d(4, 2, 3, padding=1),
+    ).double()
+    x = torch.randn(batch, 3, 7, 6, dtype=torch.float64, requires_grad=True)
+
+    def grads(forward):
+        net.zero_grad()
+        x.grad = None
+        forward(x).square().sum().backward()
+        return [x.grad.clone()] + [p.grad.clone() for p in net.parameters()]
+
+    plain = grads(net)
+    recomputed = grads(lambda t: checkpoint(net, t, use_reentrant=reentrant))
+    for a, b in zip(plain, recomputed):
+        assert torch.equal(a, b)
