@@ -130,22 +130,18 @@ def _grid(layer, input: Tensor, out: Tensor, transposed: bool) -> Tensor:
     cached = layer.__dict__.get("_coord_grid_cache")
     if cached is not None and cached[0] == key:
         return cached[1]
-    dims = len(size_out)
-    dtype, device = out.dtype, out.device
-    if transposed or layer.coords == "output":
-        centered = layer.coords == "center"
-        axes = [CF.output_coords(n, centered, dtype, device) for n in size_out]
-    else:
-        pad_left = layer.padding
-        if isinstance(pad_left, str):  # "same" (torch pads the extra pixel at the end) or "valid"
-            same = pad_left == "same"
-            pad_left = [
-                d * (k - 1) // 2 if same else 0 for d, k in zip(layer.dilation, layer.kernel_size)
-            ]
-        geometry = zip(size_in, size_out, layer.kernel_size, layer.stride, pad_left, layer.dilation)
-        axes = [CF.center_coords(*g, dtype, device) for g in geometry]
+    pad_left = layer.padding
+    if pad_left == "same":
+        pad_left = CF._same_padding(list(layer.kernel_size), list(layer.dilation))[0]
+    elif pad_left == "valid":
+        pad_left = [0] * len(size_out)
+    # Normal tensors even under inference_mode, so that later autograd calls may use them.
     with torch.inference_mode(False), torch.no_grad():
-        grid = CF.coordinate_grid(axes).reshape(dims, -1).contiguous()
+        axes = CF._layer_coords(
+            transposed, layer.coords, list(size_in), list(size_out), list(layer.kernel_size),
+            list(layer.stride), list(pad_left), list(layer.dilation), out.dtype, out.device,
+        )  # fmt: skip
+        grid = CF.coordinate_grid(axes).reshape(len(axes), -1).contiguous()
     layer.__dict__["_coord_grid_cache"] = (key, grid)
     return grid
 

@@ -320,7 +320,7 @@ def _channels_last(out: Tensor) -> bool:
     return out.shape[1] > 1 and out.stride(1) == 1
 
 
-def _layer_axes(
+def _layer_coords(
     transposed: bool,
     coords: str,
     size_in: list[int],
@@ -331,9 +331,8 @@ def _layer_axes(
     dilations: list[int],
     dtype: torch.dtype,
     device: torch.device,
-    channels_last: bool,
 ) -> list[Tensor]:
-    # The per-axis coordinates of a layer's (batched) output, shaped for broadcasting.
+    # The per-axis coordinate vectors of a layer's output, axis i of shape (size_out[i],).
     axes: list[Tensor] = []
     for i in range(len(size_out)):
         if coords == "output":
@@ -353,7 +352,38 @@ def _layer_axes(
                     device,
                 )
             )
+    return axes
+
+
+def _layer_axes(
+    transposed: bool,
+    coords: str,
+    size_in: list[int],
+    size_out: list[int],
+    kernel: list[int],
+    strides: list[int],
+    pad_left: list[int],
+    dilations: list[int],
+    dtype: torch.dtype,
+    device: torch.device,
+    channels_last: bool,
+) -> list[Tensor]:
+    # The per-axis coordinates of a layer's (batched) output, shaped for broadcasting.
+    axes = _layer_coords(
+        transposed, coords, size_in, size_out, kernel, strides, pad_left, dilations, dtype, device
+    )
     return _shape_axes(axes, 1, channels_last)
+
+
+def _same_padding(kernel: list[int], dilations: list[int]) -> tuple[list[int], list[int]]:
+    # torch's split of padding="same": total d * (k - 1), the odd pixel on the right.
+    pad_left: list[int] = []
+    pad_right: list[int] = []
+    for i in range(len(kernel)):
+        total = dilations[i] * (kernel[i] - 1)
+        pad_left.append(total // 2)
+        pad_right.append(total - total // 2)
+    return pad_left, pad_right
 
 
 # Eager mode only: the shaped coordinate vectors of recent layer geometries. They depend on
@@ -471,10 +501,7 @@ def _coord_bias_conv(
     if isinstance(padding, str):
         padding_str = padding
         if padding_str == "same":
-            for i in range(dims):
-                total = dilations[i] * (kernel[i] - 1)
-                pad_left[i] = total // 2
-                pad_right[i] = total - total // 2
+            pad_left, pad_right = _same_padding(kernel, dilations)
         elif padding_str != "valid":
             raise ValueError(f"padding must be 'same', 'valid' or ints, got '{padding_str}'")
     else:
