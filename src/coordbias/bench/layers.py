@@ -31,11 +31,9 @@ thread count and the device.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -256,23 +254,11 @@ def _table(results: list[dict], summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print the table, write ``bench_layers.json``; return 0."""
     import torch
+
+    from coordbias._util.files import write_json
 
     if args.rounds < 1:
         raise ValueError(f"--rounds must be at least 1, got {args.rounds}")
@@ -323,6 +309,6 @@ def run(args: argparse.Namespace) -> int:
         "summary": summary,
     }
     path = Path(args.out) / "bench_layers.json"
-    write_json_atomic(path, data)
+    write_json(path, data)
     print(f"\nwrote {path}")
     return 0
