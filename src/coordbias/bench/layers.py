@@ -31,6 +31,7 @@ thread count and the device.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import statistics
@@ -144,7 +145,8 @@ def _saved_bytes(layer: Any, x: Any) -> tuple[int, int]:
 
 def _measure(shape: Shape, rounds: int, min_run_time: float, threads: int, device: Any) -> dict:
     import torch
-    from torch.utils.benchmark import Timer
+
+    from coordbias._util.timing import interleaved, median_ratios
 
     torch.manual_seed(0)
     layers = _layers(shape, device)
@@ -162,23 +164,16 @@ def _measure(shape: Shape, rounds: int, min_run_time: float, threads: int, devic
         with torch.no_grad():
             layer(x)
 
-    times: dict[str, dict[str, list[float]]] = {
-        mode: {name: [] for name in LAYERS} for mode in ("train", "infer")
-    }
+    times: dict[str, dict[str, list[float]]] = {}
     for mode, step in (("train", train_step), ("infer", infer_step)):
         for name in LAYERS:
             layers[name].train(mode == "train")
-            step(layers[name])  # warm-up outside the timer (first-call allocations)
-        for r in range(rounds):
-            shift = r % len(LAYERS)
-            order = LAYERS[shift:] + LAYERS[:shift]
-            for name in order:
-                timer = Timer(
-                    stmt="step(layer)",
-                    globals={"step": step, "layer": layers[name]},
-                    num_threads=threads,
-                )
-                times[mode][name].append(timer.blocked_autorange(min_run_time=min_run_time).median)
+        times[mode] = interleaved(
+            {name: functools.partial(step, layers[name]) for name in LAYERS},
+            rounds=rounds,
+            min_run_time=min_run_time,
+            threads=threads,
+        )
 
     result: dict[str, Any] = {
         **asdict(shape),
@@ -190,9 +185,8 @@ def _measure(shape: Shape, rounds: int, min_run_time: float, threads: int, devic
     for mode, per_layer in times.items():
         result["ms"][mode] = {n: 1e3 * statistics.median(v) for n, v in per_layer.items()}
         base = per_layer["conv"]
-        result["ratio"][mode] = {
-            n: statistics.median(t / b for t, b in zip(per_layer[n], base)) for n in COMPARED
-        }
+        ratios = median_ratios(per_layer, "conv")
+        result["ratio"][mode] = {n: ratios[n] for n in COMPARED}
         # A second estimate, robust to load that only ever adds time: best round over best.
         result["ratio_of_best"][mode] = {n: min(per_layer[n]) / min(base) for n in COMPARED}
     base_saved, out_bytes = _saved_bytes(layers["conv"].train(), x)
