@@ -58,7 +58,7 @@ DEFAULT_GRID: tuple[tuple[int, int, int, int], ...] = (
 )
 QUICK_GRID: tuple[tuple[int, int, int, int], ...] = ((1, 3, 8, 16), (2, 8, 8, 12))
 
-LAYERS = ("conv", "coordbias", "coordconv", "floor")
+LAYERS = ("vanilla", "coordbias", "coordconv", "floor")
 #: The layers whose ratios are summarised (``floor`` is the reference described above).
 COMPARED = ("coordbias", "coordconv", "floor")
 
@@ -108,7 +108,7 @@ def _layers(shape: Shape, device: Any) -> dict[str, Any]:
     import torch
     from torch import nn
 
-    from coordbias import CoordBiasConv2d, CoordConv2d
+    from coordbias.models.convs import make_conv
 
     class ConvPlusMap(nn.Conv2d):
         """nn.Conv2d plus an in-place add of a learned (1, C, H, W) map (the floor)."""
@@ -121,12 +121,9 @@ def _layers(shape: Shape, device: Any) -> dict[str, Any]:
             return super().forward(x).add_(self.map)
 
     args = (shape.in_channels, shape.out_channels, 3)
-    return {
-        "conv": nn.Conv2d(*args, padding=1, device=device),
-        "coordbias": CoordBiasConv2d(*args, padding=1, device=device),
-        "coordconv": CoordConv2d(*args, padding=1, device=device),
-        "floor": ConvPlusMap(*args, padding=1, device=device, size=shape.size),
-    }
+    layers = {kind: make_conv(kind, *args, padding=1, device=device) for kind in LAYERS[:3]}
+    layers["floor"] = ConvPlusMap(*args, padding=1, device=device, size=shape.size)
+    return layers
 
 
 def _saved_bytes(layer: Any, x: Any) -> tuple[int, int]:
@@ -184,12 +181,12 @@ def _measure(shape: Shape, rounds: int, min_run_time: float, threads: int, devic
     }
     for mode, per_layer in times.items():
         result["ms"][mode] = {n: 1e3 * statistics.median(v) for n, v in per_layer.items()}
-        base = per_layer["conv"]
-        ratios = median_ratios(per_layer, "conv")
+        base = per_layer["vanilla"]
+        ratios = median_ratios(per_layer, "vanilla")
         result["ratio"][mode] = {n: ratios[n] for n in COMPARED}
         # A second estimate, robust to load that only ever adds time: best round over best.
         result["ratio_of_best"][mode] = {n: min(per_layer[n]) / min(base) for n in COMPARED}
-    base_saved, out_bytes = _saved_bytes(layers["conv"].train(), x)
+    base_saved, out_bytes = _saved_bytes(layers["vanilla"].train(), x)
     result["saved_extra"] = {
         n: (_saved_bytes(layers[n].train(), x)[0] - base_saved) / out_bytes for n in COMPARED
     }

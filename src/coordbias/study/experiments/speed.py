@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from coordbias._util.timing import interleaved, median_ratios, round_ratios
+from coordbias.models.convs import make_conv
 from coordbias.study.experiments._common import (
     check_out_dir,
     check_positive_int,
@@ -119,18 +120,6 @@ def _compare(bias_rounds: list[float], conv_rounds: list[float]) -> str:
     return "the two cannot be told apart at this noise level (each was cheaper in some rounds)"
 
 
-def _make_layer(kind: str, c_in: int, c_out: int, k: int, padding: int) -> nn.Module:
-    if kind == "vanilla":
-        return nn.Conv2d(c_in, c_out, k, padding=padding)
-    if kind == "coordbias":
-        from coordbias import CoordBiasConv2d
-
-        return CoordBiasConv2d(c_in, c_out, k, padding=padding)
-    from coordbias import CoordConv2d
-
-    return CoordConv2d(c_in, c_out, k, padding=padding)
-
-
 def encoder_shapes(config: SpeedConfig) -> list[dict[str, Any]]:
     """The FCN encoder's convolutions at ``config``'s size: name, input shape, channels, kernel.
 
@@ -174,12 +163,12 @@ def time_layers(config: SpeedConfig, seed: int = 0) -> list[dict[str, Any]]:
             layers: dict[str, nn.Module] = {}
             steps = {}
             for kind in VARIANTS:
-                layer = _make_layer(
+                layer = make_conv(
                     kind,
                     shape["in_channels"],
                     shape["out_channels"],
                     shape["kernel_size"],
-                    shape["padding"],
+                    padding=shape["padding"],
                 )
                 grad = torch.randn_like(layer(x))
                 layers[kind] = layer
