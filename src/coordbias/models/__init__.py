@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
 from coordbias.models.convs import CONV_KINDS, make_conv, make_conv2d, make_conv_transpose2d
-from coordbias.models.fcn import CONV_SCOPES, FCN, FCNConfig, coordinate_layers
 from coordbias.models.registry import create_model, list_models, register_model
+from coordbias.models.vgg_fcn import CONV_SCOPES, FCN, FCNConfig, coordinate_layers
 
 
 @register_model("fcn")
@@ -29,7 +29,7 @@ def fcn(
     coord_init: str = "uniform",
     in_channels: int = 3,
 ) -> FCN:
-    """The original study's VGG9 FCN (see :class:`coordbias.models.fcn.FCN`)."""
+    """The original study's VGG9 FCN (see :class:`coordbias.models.FCN`)."""
     return FCN(
         num_classes=num_classes,
         width=width,

@@ -113,6 +113,7 @@ QUICK_NOTES = (
     "width 8, batch 16, 2,000 images, 3 epochs: vanilla (0.99, 0.93, 0.97, 0.55); 225 img/s",
 )
 
+#: Every study preset by name (read-only); ``coordbias study --preset NAME`` runs one.
 PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
     {
         "quick": StudyPreset(

@@ -41,6 +41,7 @@ from coordbias.models.convs import (
     make_conv_transpose2d,
 )
 
+#: Where ``conv`` applies: ``"encoder"`` (the original) or ``"all"`` (decoder and classifier too).
 CONV_SCOPES = ("encoder", "all")
 
 
