@@ -17,15 +17,13 @@ import json
 import platform
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from coordbias._util.files import write_bytes, write_json, write_text
+from coordbias.study.plan import StudyPlan
 from coordbias.study.presets import QUICK_NOTES
 from coordbias.study.stats import describe_power, mean_std, welch_test
 from coordbias.study.variants import VARIANTS
-
-if TYPE_CHECKING:  # pragma: no cover
-    from coordbias.study.runner import StudyPlan
 
 CLASS_LABELS = ("background", "1 yellow-right", "2 yellow-left", "3 red-bottom")
 
