@@ -39,12 +39,10 @@ from coordbias.study.experiments._common import (
     check_out_dir,
     check_positive_int,
     count_parameters,
-    fmt_sci,
-    md_table,
-    new_figure,
-    save_figure,
     seeded,
 )
+from coordbias.study.figures import save, subplots
+from coordbias.study.markdown import fmt_sci, md_table
 
 FIGURE = "speed.png"
 VARIANTS = ("vanilla", "coordbias", "coordconv")
@@ -284,7 +282,7 @@ def coordconv_as_coordbias(kernel_size: int, seed: int = 0) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 def _figure(result: dict[str, Any], path: Path) -> None:
     layers = result["layers"]
-    fig, ax = new_figure(figsize=(8, 3.6))
+    fig, ax = subplots(figsize=(8, 3.6))
     xs = range(len(layers))
     for off, kind in ((-0.2, "coordbias"), (0.2, "coordconv")):
         ax.bar([x + off for x in xs], [r["ratio"][kind] for r in layers], 0.38, label=kind)
@@ -308,7 +306,7 @@ def _figure(result: dict[str, Any], path: Path) -> None:
     )
     ax.set_ylim(0, 1.25 * max(max(r["ratio"].values()) for r in layers))
     ax.legend(fontsize=7, ncol=2, loc="upper center")
-    save_figure(fig, path)
+    save(fig, path)
 
 
 def run(
