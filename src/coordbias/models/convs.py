@@ -2,8 +2,9 @@
 
 Every part that builds "a convolution of kind X" (the FCN, the open-question experiments, the
 layer benchmark) calls :func:`make_conv`; :data:`CONV_KINDS` lists the kinds. The baseline is
-called ``"vanilla"`` everywhere. The coordinate layers live in :mod:`coordbias` and are imported
-inside the factory, so this module imports with torch alone.
+called ``"vanilla"`` everywhere. The names ``coords`` and ``coord_init`` accept are the layer
+library's (:data:`COORDS`, :data:`COORD_INITS` are its lists); the coordinate layers themselves
+are looked up inside the factory.
 """
 
 from __future__ import annotations
@@ -12,7 +13,20 @@ from typing import Any
 
 from torch import nn
 
+from coordbias.layers.coordbias import COORD_INITS
+from coordbias.layers.functional import COORDS
 from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
+
+__all__ = [
+    "CONV_KINDS",
+    "COORDS",
+    "COORD_INITS",
+    "PADDING_MODES",
+    "check_choice",
+    "make_conv",
+    "make_conv2d",
+    "make_conv_transpose2d",
+]
 
 #: Convolution kinds a model accepts, with what each one is.
 CONV_KINDS: dict[str, str] = {
@@ -21,8 +35,7 @@ CONV_KINDS: dict[str, str] = {
     "coordconv": "coordbias.CoordConv2d (2 coordinate input channels, 2 * out * k * k weights)",
     "param_matched": "ParamMatchedConv2d (2 * out_channels position-free extras, a control)",
 }
-COORDS = ("center", "output")
-COORD_INITS = ("uniform", "zeros")
+#: Padding modes the models accept (the layers accept ``"replicate"`` too).
 PADDING_MODES = ("zeros", "reflect", "circular")
 
 
