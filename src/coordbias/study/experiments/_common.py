@@ -1,4 +1,4 @@
-"""Small helpers shared by the open-question experiments: argument checks, seeding, threads.
+"""Small helpers shared by the open-question experiments: setting checks, seeding, threads.
 
 The experiments' figures and Markdown come from the study's own modules; the names below stay
 importable from here as well (``new_figure`` is :func:`coordbias.study.figures.subplots`,
@@ -22,8 +22,11 @@ from coordbias.study.figures import subplots as new_figure
 from coordbias.study.markdown import fmt_pct, fmt_sci, md_table
 
 __all__ = [
+    "check_image_size",
     "check_out_dir",
+    "check_positive",
     "check_positive_int",
+    "choose_setting",
     "count_parameters",
     "fmt_pct",
     "fmt_sci",
@@ -51,6 +54,44 @@ def check_positive_int(name: str, value: Any) -> int:
     if value < 1:
         raise ValueError(f"{name} must be an int >= 1, got {value}")
     return value
+
+
+def choose_setting(
+    config: Any, quick: bool, seed: Any, quick_setting: Any, full_setting: Any
+) -> Any:
+    """The setting an experiment's ``run`` uses, checked: ``config``, else the quick or full one.
+
+    Args:
+        config: the caller's setting or None; must be of the quick setting's type.
+        quick: choose ``quick_setting`` (else ``full_setting``) when ``config`` is None.
+        seed: the run's seed, checked to be an int.
+        quick_setting: the experiment's ``QUICK``.
+        full_setting: the experiment's ``FULL``.
+
+    Raises:
+        TypeError: ``config`` of another type, or a ``seed`` that is not an int.
+        ValueError: a field of the setting out of range (its ``validate``).
+    """
+    config = config or (quick_setting if quick else full_setting)
+    kind = type(quick_setting).__name__
+    if not isinstance(config, type(quick_setting)):
+        raise TypeError(f"config must be a {kind}, got {type(config).__name__}")
+    config.validate()
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    return config
+
+
+def check_positive(name: str, value: Any) -> None:
+    """Raise a ValueError naming ``name`` unless ``value > 0``."""
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+
+
+def check_image_size(value: int) -> None:
+    """Raise a ValueError unless the image side ``value`` is divisible by 8 (the FCN pools 3x)."""
+    if value % 8:
+        raise ValueError(f"image_size must be divisible by 8, got {value}")
 
 
 @contextlib.contextmanager

@@ -13,8 +13,8 @@ and the latter is in general not 0. :mod:`.algebra` checks the algebra on one la
 and float32), :mod:`.training` measures the gradient norms while training the FCN with and
 without BatchNorm, :mod:`.section` draws the figure and writes the report section.
 
-``run(out_dir, quick=True, seed=0)`` returns a JSON-able dict and writes ``bn_gradients.png``;
-``markdown(result, fig_dir_rel)`` renders the report section.
+Its figure is ``bn_gradients.png``; ``run`` and ``markdown`` are the interface every experiment
+has (:mod:`coordbias.study.experiments`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from coordbias.study.experiments._common import check_out_dir, torch_threads
+from coordbias.study.experiments._common import check_out_dir, choose_setting, torch_threads
 from coordbias.study.experiments.bn_gradients.algebra import (
     ZERO_TOLERANCE,
     coordinate_maps,
@@ -83,12 +83,7 @@ def run(
         (file name in ``out_dir``), ``seconds``.
     """
     out = check_out_dir(out_dir)
-    config = config or (QUICK if quick else FULL)
-    if not isinstance(config, BNGradConfig):
-        raise TypeError(f"config must be a BNGradConfig, got {type(config).__name__}")
-    config.validate()
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r}")
+    config = choose_setting(config, quick, seed, QUICK, FULL)
     start = time.perf_counter()
     with torch_threads(num_threads):
         derivation = {

@@ -14,7 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from coordbias.study.experiments._common import check_positive_int, seeded
+from coordbias.study.experiments._common import (
+    check_image_size,
+    check_positive,
+    check_positive_int,
+    seeded,
+)
 
 # In training (float32, sums over N * H * W up to 32k terms, worst filter over hundreds of steps,
 # near-dead filters whose BatchNorm backward cancels large terms) rounding reaches a few 1e-5;
@@ -46,10 +51,8 @@ class BNGradConfig:
         """Raise ``ValueError`` / ``TypeError`` naming the first bad field."""
         for name in ("image_size", "width", "steps", "batch_size", "train_size"):
             check_positive_int(name, getattr(self, name))
-        if self.image_size % 8:
-            raise ValueError(f"image_size must be divisible by 8, got {self.image_size}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+        check_image_size(self.image_size)
+        check_positive("lr", self.lr)
 
 
 QUICK = BNGradConfig()
