@@ -146,16 +146,7 @@ def make_conv2d(
         >>> make_conv2d("vanilla", 3, 4, 3, padding=1, padding_mode="reflect").padding_mode
         'reflect'
     """
-    return make_conv(
-        kind,
-        in_channels,
-        out_channels,
-        kernel_size,
-        padding=padding,
-        padding_mode=padding_mode,
-        coords=coords,
-        coord_init=coord_init,
-    )
+    return make_conv(**locals())  # first statement: locals() holds exactly the parameters
 
 
 def make_conv_transpose2d(
@@ -182,15 +173,4 @@ def make_conv_transpose2d(
         >>> up.stride
         (2, 2)
     """
-    return make_conv(
-        kind,
-        in_channels,
-        out_channels,
-        kernel_size,
-        transposed=True,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        coords=coords,
-        coord_init=coord_init,
-    )
+    return make_conv(**locals(), transposed=True)  # first statement: locals() = the parameters
