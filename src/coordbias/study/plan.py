@@ -1,8 +1,8 @@
 """What a study will do, before it does it: ``StudyPlan`` and its runs (``RunSpec``).
 
-``coordbias.study.runner.plan_study`` builds a plan; the runner carries it out and the report
-(``coordbias.study.report``) reads it back. Both import these types from here, so neither
-imports the other's module for them.
+``coordbias.study.runner.plan_study`` builds a plan; the runner carries it out and the report's
+modules (results, figures, markdown) read it back. They import these types from here, so the
+report never imports the runner.
 """
 
 from __future__ import annotations
