@@ -72,7 +72,7 @@ def plot_recall_bars(variants: dict[str, Any], path: Path) -> Path:
         {name: summary["recall"] for name, summary in variants.items()},
         path,
         "recall per class",
-        figsize=(max(6, 1.6 * len(variants) + 2), 3.8),
+        figsize=(max(6.0, 1.3 * len(variants) + 1.7), 4.1),
         dpi=DPI,
     )
 
