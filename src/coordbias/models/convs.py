@@ -9,6 +9,7 @@ are looked up inside the factory.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from torch import nn
@@ -116,61 +117,32 @@ def make_conv(
     return cls(in_channels, out_channels, kernel_size, **conv_args)
 
 
+def _deprecated_shorthand(name: str, call: str) -> None:
+    warnings.warn(
+        f"coordbias.models.{name} is deprecated; the one conv-kind factory is {call}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
 def make_conv2d(
-    kind: str,
-    in_channels: int,
-    out_channels: int,
-    kernel_size: int,
-    *,
-    padding: int = 0,
-    padding_mode: str = "zeros",
-    coords: str = "center",
-    coord_init: str = "uniform",
-) -> nn.Conv2d:
-    """A stride-1 2-D convolution of the given ``kind``: shorthand for :func:`make_conv`.
+    kind: str, in_channels: int, out_channels: int, kernel_size: Any, **conv_args: Any
+) -> nn.Module:
+    """Deprecated shorthand: ``make_conv(kind, in_channels, out_channels, kernel_size, ...)``.
 
-    Args:
-        kind: one of :data:`CONV_KINDS`.
-        in_channels: input channels ``C_in``.
-        out_channels: output channels ``C_out``.
-        kernel_size: square kernel side ``k``.
-        padding: padding on each side.
-        padding_mode: ``"zeros" | "reflect" | "circular"``.
-        coords: coordinate grid of the coordinate-bias layer (ignored by the other kinds).
-        coord_init: initialisation of the coordinate weights (ignored by the other kinds).
-
-    Returns:
-        A module mapping ``(B, C_in, H, W)`` to ``(B, C_out, H', W')``.
-
-    Example:
-        >>> make_conv2d("vanilla", 3, 4, 3, padding=1, padding_mode="reflect").padding_mode
-        'reflect'
+    Builds exactly what :func:`make_conv` builds with the same arguments, and warns.
     """
-    return make_conv(**locals())  # first statement: locals() holds exactly the parameters
+    _deprecated_shorthand("make_conv2d", "make_conv(kind, in_channels, out_channels, kernel_size)")
+    return make_conv(kind, in_channels, out_channels, kernel_size, **conv_args)
 
 
 def make_conv_transpose2d(
-    kind: str,
-    in_channels: int,
-    out_channels: int,
-    kernel_size: int,
-    *,
-    stride: int = 1,
-    padding: int = 0,
-    output_padding: int = 0,
-    coords: str = "center",
-    coord_init: str = "uniform",
-) -> nn.ConvTranspose2d:
-    """A 2-D transposed convolution of ``kind`` (zero padding): shorthand for :func:`make_conv`.
+    kind: str, in_channels: int, out_channels: int, kernel_size: Any, **conv_args: Any
+) -> nn.Module:
+    """Deprecated shorthand: ``make_conv(kind, in_channels, out_channels, kernel_size,
+    transposed=True, ...)``.
 
-    ``"coordconv"`` has no transposed form in :mod:`coordbias` and raises ``ValueError``.
-
-    Returns:
-        A module mapping ``(B, C_in, H, W)`` to ``(B, C_out, H_out, W_out)``.
-
-    Example:
-        >>> up = make_conv_transpose2d("vanilla", 8, 4, 3, stride=2, padding=1, output_padding=1)
-        >>> up.stride
-        (2, 2)
+    Builds exactly what :func:`make_conv` builds with ``transposed=True``, and warns.
     """
-    return make_conv(**locals(), transposed=True)  # first statement: locals() = the parameters
+    _deprecated_shorthand("make_conv_transpose2d", "make_conv(..., transposed=True)")
+    return make_conv(kind, in_channels, out_channels, kernel_size, transposed=True, **conv_args)
