@@ -6,7 +6,7 @@ import re
 import pytest
 
 from coordbias.study import run_study
-from coordbias.study.report import TIMING_KEYS
+from coordbias.study.results import TIMING_KEYS
 from coordbias.study.runner import ExperimentsFailed
 from coordbias.training import train
 

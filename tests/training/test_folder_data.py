@@ -4,7 +4,7 @@ import pytest
 
 from coordbias.data import CirclesConfig, export_dataset
 from coordbias.training import make_datasets, train
-from tests.training.conftest import replace
+from tests.training.helpers import replace
 
 
 def test_an_exported_folder_trains_like_the_generated_data(tiny_config, tmp_path):

@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from coordbias.training import TrainConfig, TrainResult, load_run, train
-from tests.training.conftest import replace
+from tests.training.helpers import replace
 
 RUN_FILES = ("config.yaml", "metrics.csv", "model.pt", "eval.json", "env.json", "result.json")
 FIGURES = ("loss_curves.png", "recall.png", "predictions.png")

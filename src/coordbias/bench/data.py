@@ -20,6 +20,7 @@ import argparse
 import platform
 import sys
 import time
+from inspect import signature
 from pathlib import Path
 from typing import Any
 
@@ -159,15 +160,8 @@ def run(args: argparse.Namespace) -> int:
     from coordbias._version import __version__
 
     try:
-        result = measure(
-            image_size=args.image_size,
-            width=args.width,
-            batch_size=args.batch_size,
-            sample_size=args.sample_size,
-            gen_batch=args.gen_batch,
-            min_run_time=args.min_run_time,
-            threads=args.threads,
-        )
+        # Every parameter of measure() is a flag of the same name.
+        result = measure(**{name: getattr(args, name) for name in signature(measure).parameters})
     except ValueError as error:
         print(f"coordbias bench data: error: {error}", file=sys.stderr)
         return 2

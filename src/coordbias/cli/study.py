@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-PRESET_NAMES = ("quick", "seed", "full", "test")
+from coordbias.study.presets import PRESETS
+
+PRESET_NAMES = tuple(PRESETS)
 
 
 def _key_value(text: str) -> tuple[str, str]:

@@ -29,18 +29,11 @@ def fcn(
     coord_init: str = "uniform",
     in_channels: int = 3,
 ) -> FCN:
-    """The original study's VGG9 FCN (see :class:`coordbias.models.FCN`)."""
-    return FCN(
-        num_classes=num_classes,
-        width=width,
-        conv=conv,
-        conv_scope=conv_scope,
-        batch_norm=batch_norm,
-        padding_mode=padding_mode,
-        coords=coords,
-        coord_init=coord_init,
-        in_channels=in_channels,
-    )
+    """The original study's VGG9 FCN (see :class:`coordbias.models.FCN`).
+
+    The signature names the settings for :func:`create_model`'s check; they pass on unchanged.
+    """
+    return FCN(**locals())  # first statement: locals() holds exactly the parameters
 
 
 __all__ = [

@@ -20,11 +20,11 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from coordbias._util.files import write_json
+from coordbias.study.plan import RunSpec, StudyPlan
 from coordbias.study.presets import RUNTIME_FIELDS, StudyPreset, get_preset, run_config
 from coordbias.study.variants import resolve_variants
 
@@ -32,41 +32,6 @@ Log = Callable[[str], None]
 
 # Fields that may differ between a finished run on disk and the plan without making it stale.
 _IGNORED_ON_RESUME = {*RUNTIME_FIELDS, "out_dir", "resume", "progress"}
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One planned training run.
-
-    Attributes:
-        variant: the variant name.
-        seed: the run's seed.
-        run_dir: ``DIR/runs/<variant>/seed<seed>``.
-        config: the resolved ``TrainConfig``.
-    """
-
-    variant: str
-    seed: int
-    run_dir: Path
-    config: Any
-
-    @property
-    def done(self) -> bool:
-        """Whether the run finished: its ``result.json`` exists."""
-        return (self.run_dir / "result.json").is_file()
-
-
-@dataclass(frozen=True)
-class StudyPlan:
-    """Everything ``run_study`` will do, before it does it."""
-
-    preset: StudyPreset
-    out_dir: Path
-    variants: list[str]
-    seeds: list[int]
-    runs: list[RunSpec]
-    experiments: list[str]
-    overrides: dict[str, Any]
 
 
 def _resolve_seeds(seeds: int | Sequence[int] | None, default: int) -> list[int]:

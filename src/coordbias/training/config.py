@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from coordbias._util.files import write_text
+from coordbias.layers.coordbias import COORD_INITS
+from coordbias.layers.functional import COORDS
+from coordbias.models import CONV_KINDS, CONV_SCOPES, list_models
+from coordbias.models.convs import PADDING_MODES
 
-MODELS = ("fcn",)
-CONVS = ("vanilla", "coordbias", "coordconv", "param_matched")
-CONV_SCOPES = ("encoder", "all")
-PADDING_MODES = ("zeros", "reflect", "circular")
-COORDS = ("center", "output")
-COORD_INITS = ("uniform", "zeros")
+# The accepted names come from where each concept lives: the model registry and the conv kinds,
+# scopes and padding modes of coordbias.models; coords and coord_init of the layer library.
+MODELS = tuple(list_models())
+CONVS = tuple(CONV_KINDS)
 OPTIMIZERS = ("sgd", "adam", "adamw")
 PRECISIONS = ("32-true", "32", "64-true", "64", "16-mixed", "bf16-mixed", "16-true", "bf16-true")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
