@@ -12,7 +12,7 @@ from coordbias.training import train
 
 pytestmark = pytest.mark.slow
 
-TINY = {"overrides": {"train_size": 8, "val_size": 4}, "log": lambda line: None}
+TINY = {"overrides": {"train_size": 8, "val_size": 4}, "log": lambda line: None, "jobs": 1}
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +67,7 @@ def test_results_json_schema(study):
     weights = results["coord_weights"]["coordbias"]
     assert weights and all(set(w) == {"y", "x"} for w in weights.values())
     assert "vanilla" not in results["coord_weights"]
+    assert results["timing"]["launch"]["jobs"] == 1
 
 
 def test_report_contents(study):

@@ -75,6 +75,12 @@ def _p(p: float | None) -> str:
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
+def _threads_text(threads: int | list[int]) -> str:
+    if isinstance(threads, list):
+        return f"{', '.join(map(str, threads))} torch threads (the runs differ)"
+    return f"{threads} torch thread{'s' * (threads != 1)}"
+
+
 def _setup_section(plan: StudyPlan, results: dict[str, Any]) -> str:
     s = results["settings"]
     env = results["environment"]
@@ -98,7 +104,7 @@ def _setup_section(plan: StudyPlan, results: dict[str, Any]) -> str:
     lines += [
         "",
         f"Machine: {env['system']}, {env['processor']}, {env['cpu_count']} CPUs, "
-        f"{env['torch_threads']} torch threads, GPU: {env['cuda'] or 'none'}. Versions: "
+        f"{_threads_text(env['torch_threads'])} per run, GPU: {env['cuda'] or 'none'}. Versions: "
         f"{versions}. Runs with the same seeds, machine and number of torch threads give "
         "identical numbers; another thread count changes the order of float sums and so the "
         "digits.",
@@ -325,7 +331,10 @@ def render_markdown(plan: StudyPlan, results: dict[str, Any], figures: dict[str,
         sections.append(f"![loss curves]({figures['loss']})")
     if "recall" in figures:
         sections.append(f"![recall per class]({figures['recall']})")
-    sections += [_original_section(variants), _tests_section(results["tests"])]
+    sections += [
+        _original_section(variants),
+        _tests_section(results["tests"]),
+    ]
     if "predictions" in figures:
         sections.append(
             "## Predictions\n\nThe first validation images; columns: input, label, "

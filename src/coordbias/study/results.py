@@ -40,7 +40,8 @@ COMPARISONS = (
     ("vanilla", "vanilla_circular", "how much position does zero padding leak?"),
 )
 
-# Keys that hold timings; everything else in results.json is deterministic.
+# Keys that hold timings (and how the work was spread); everything else in results.json is
+# deterministic.
 TIMING_KEYS = ("wall_time_s", "train_images_per_s", "timing")
 
 
@@ -129,7 +130,22 @@ def _tests(variants: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _environment() -> dict[str, Any]:
+def _run_threads(runs: dict[str, list[dict[str, Any]]]) -> list[int]:
+    """The torch thread counts the finished runs trained with (their ``env.json``)."""
+    counts = set()
+    for rs in runs.values():
+        for r in rs:
+            path = Path(r["run_dir"]) / "env.json"
+            if path.is_file():
+                threads = _load_json(path).get("torch_threads")
+                if isinstance(threads, int):
+                    counts.add(threads)
+    return sorted(counts)
+
+
+def _environment(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The machine and versions; ``torch_threads`` is the runs' own count (from their
+    ``env.json``; a list when they differ), else this process's."""
     import numpy
     import torch
 
@@ -150,10 +166,16 @@ def _environment() -> dict[str, Any]:
         "system": f"{platform.system()} {platform.release()}",
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": _one_or_all(_run_threads(runs)) or torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "versions": versions,
     }
+
+
+def _one_or_all(values: list[int]) -> int | list[int] | None:
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else values
 
 
 def coord_weight_summary(runs: dict[str, list]) -> dict[str, dict[str, dict[str, float]]]:
@@ -177,8 +199,14 @@ def coord_weight_summary(runs: dict[str, list]) -> dict[str, dict[str, dict[str,
     return out
 
 
-def build_results(plan: StudyPlan, wall_time_s: float) -> dict[str, Any]:
-    """The ``results.json`` dict of a study from what is on disk."""
+def build_results(
+    plan: StudyPlan, wall_time_s: float, launch: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ``results.json`` dict of a study from what is on disk.
+
+    ``launch`` (launcher, jobs, threads) goes under ``timing``: how the work was spread is not a
+    result, and the metrics do not depend on it.
+    """
     runs = collect(plan)
     variants = {name: _variant_summary(name, r) for name, r in runs.items()}
     experiments = {}
@@ -200,10 +228,11 @@ def build_results(plan: StudyPlan, wall_time_s: float) -> dict[str, Any]:
         "coord_weights": coord_weight_summary(runs) if runs else {},
         "experiments": experiments,
         "missing_runs": [f"{r.variant}/seed{r.seed}" for r in plan.runs if not r.done],
-        "environment": _environment(),
+        "environment": _environment(runs),
         "wall_time_s": float(wall_time_s),
         "timing": {
             "study_wall_time_s": float(wall_time_s),
+            "launch": dict(launch or {}),
             "run_wall_time_s": {
                 f"{name}/seed{r['seed']}": r["result"].get("wall_time_s")
                 for name, rs in runs.items()
