@@ -67,6 +67,9 @@ def test_results_json_schema(study):
     weights = results["coord_weights"]["coordbias"]
     assert weights and all(set(w) == {"y", "x"} for w in weights.values())
     assert "vanilla" not in results["coord_weights"]
+    across = results["original_across_seeds"]
+    assert across["compared"] == 8 and set(across["networks"]) == {"vanilla", "coordbias"}
+    assert across["same_setting"] is False
     assert results["timing"]["launch"]["jobs"] == 1
 
 
@@ -82,6 +85,8 @@ def test_report_contents(study):
         "0.428",
         "## Resolution transfer",
         "## Learned coordinate weights",
+        "## The original's runs among our seeds",
+        "does not use the original's setting",
     ):
         assert needle in text
     for figure in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):

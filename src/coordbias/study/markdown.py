@@ -176,6 +176,62 @@ def _original_section(variants: dict[str, Any]) -> str:
     )
 
 
+def _original_seeds_section(entry: dict[str, Any] | None) -> str:
+    """Where the original's single runs fall among our seeds (``original_across_seeds``)."""
+    if not entry:
+        return ""
+    rows = []
+    outside = []
+    for name, net in entry["networks"].items():
+        metrics = [(f"recall {label}", r) for label, r in zip(CLASS_LABELS, net["recall"])]
+        if net["val_loss_final"] is not None:
+            metrics.append(("final val loss", net["val_loss_final"]))
+        for label, r in metrics:
+            digits = 4 if label == "final val loss" else 3
+            rows.append(
+                [
+                    f"`{name}`",
+                    label,
+                    _f(r["original"]),
+                    f"{r['mean']:.{digits}f} ± {r['std']:.{digits}f}",
+                    f"{r['min']:.{digits}f} – {r['max']:.{digits}f}",
+                    "yes" if r["inside"] else "**no**",
+                ]
+            )
+            if label.startswith("recall") and not r["inside"]:
+                outside.append(f"`{name}` {label} ({_f(r['original'])})")
+    seeds = sorted({len(net["seeds"]) for net in entry["networks"].values()})
+    setting = (
+        "This study uses the original's setting, so the numbers are comparable."
+        if entry["same_setting"]
+        else "This study does not use the original's setting (only the `seed` preset does, "
+        "without overrides): compare the pattern, not the digits."
+    )
+    verdict = (
+        f"{entry['inside']} of the original's {entry['compared']} recall numbers lie inside "
+        "our range"
+    )
+    verdict += f"; outside: {', '.join(outside)}." if outside else "."
+    return "\n".join(
+        [
+            "## The original's runs among our seeds",
+            "",
+            f"The original trained each network once; here each ran with "
+            f"{' or '.join(map(str, seeds))} seeds. Per class recall and the final validation "
+            "loss over our seeds (mean ± std and range), the original's number beside them, and "
+            f"whether it lies inside our range (min to max over the seeds, both rounded to the "
+            f"original's 3 decimals). {setting}",
+            "",
+            md_table(
+                ["network", "metric", "original", "ours: mean ± std", "ours: range", "inside?"],
+                rows,
+            ),
+            "",
+            verdict,
+        ]
+    )
+
+
 def _tests_section(tests: list[dict[str, Any]]) -> str:
     if not tests:
         return "## Significance\n\nNo pair of compared variants ran, so there is no test."
@@ -333,6 +389,7 @@ def render_markdown(plan: StudyPlan, results: dict[str, Any], figures: dict[str,
         sections.append(f"![recall per class]({figures['recall']})")
     sections += [
         _original_section(variants),
+        _original_seeds_section(results.get("original_across_seeds")),
         _tests_section(results["tests"]),
     ]
     if "predictions" in figures:

@@ -44,6 +44,9 @@ COMPARISONS = (
 # deterministic.
 TIMING_KEYS = ("wall_time_s", "train_images_per_s", "timing")
 
+# The original's table gives 3 decimals: our range is compared with it at that precision.
+ORIGINAL_DIGITS = 3
+
 
 def _load_json(path: Path) -> Any:
     return json.loads(path.read_text())
@@ -178,6 +181,62 @@ def _one_or_all(values: list[int]) -> int | list[int] | None:
     return values[0] if len(values) == 1 else values
 
 
+def _is_original_setting(plan: StudyPlan) -> bool:
+    """Whether the plan's runs use the original's setting (``training.settings.ORIGINAL``)."""
+    from coordbias.training.settings import ORIGINAL as ORIGINAL_SETTING
+
+    return bool(plan.runs) and all(
+        getattr(run.config, key) == value
+        for run in plan.runs
+        for key, value in ORIGINAL_SETTING.items()
+    )
+
+
+def _spread(values: list[float], original: float) -> dict[str, Any]:
+    """Mean, std, range of ``values`` and whether ``original`` lies inside the range (both ends
+    rounded to the original's ``ORIGINAL_DIGITS`` decimals)."""
+    stats = mean_std(values)
+    low, high = min(values), max(values)
+    inside = round(low, ORIGINAL_DIGITS) <= original <= round(high, ORIGINAL_DIGITS)
+    return {**stats, "min": float(low), "max": float(high), "original": original, "inside": inside}
+
+
+def original_across_seeds(plan: StudyPlan, variants: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the original's single runs fall among our seeds, per network it reported.
+
+    For each of the original's networks (``ORIGINAL``: vanilla and coordbias) that finished
+    with two or more seeds: per class recall and the final validation loss over the seeds (mean,
+    std, min, max), the original's number, and whether it lies inside our range.
+
+    Returns:
+        ``{"same_setting": bool, "seeds": n, "networks": {name: {"seeds", "recall": [per
+        class], "val_loss_final"}}, "inside": k, "compared": m}`` (``k`` of the ``m`` recall
+        numbers inside our range), or ``None`` when no such network has two seeds.
+    """
+    networks: dict[str, Any] = {}
+    for name, original in ORIGINAL.items():
+        summary = variants.get(name)
+        if summary is None or len(summary["per_seed"]) < 2:
+            continue
+        per_seed = summary["per_seed"]
+        recall = [
+            _spread([s["recall"][c] for s in per_seed], value)
+            for c, value in enumerate(original["recall"])
+        ]
+        losses = [s["val_loss"][-1] for s in per_seed if s["val_loss"]]
+        loss = _spread(losses, original["val_loss_final"]) if losses else None
+        networks[name] = {"seeds": summary["seeds"], "recall": recall, "val_loss_final": loss}
+    if not networks:
+        return None
+    compared = [r for n in networks.values() for r in n["recall"]]
+    return {
+        "same_setting": _is_original_setting(plan),
+        "networks": networks,
+        "inside": sum(r["inside"] for r in compared),
+        "compared": len(compared),
+    }
+
+
 def coord_weight_summary(runs: dict[str, list]) -> dict[str, dict[str, dict[str, float]]]:
     """Mean |coord_weight| per layer, y and x columns, of each coordinate-bias variant's seed 0."""
     from coordbias.models import coordinate_layers
@@ -225,6 +284,7 @@ def build_results(
         "variants": variants,
         "tests": _tests(variants),
         "original": ORIGINAL,
+        "original_across_seeds": original_across_seeds(plan, variants),
         "coord_weights": coord_weight_summary(runs) if runs else {},
         "experiments": experiments,
         "missing_runs": [f"{r.variant}/seed{r.seed}" for r in plan.runs if not r.done],
