@@ -137,4 +137,4 @@ def test_dry_run_shows_jobs_and_threads(tmp_path, capsys):
     argv = ["study", "--preset", "test", "--out", str(tmp_path / "s"), "--dry-run", "--no-probe"]
     assert main([*argv, "--jobs", "2", "--threads", "1"]) == 0
     text = capsys.readouterr().out
-    assert "launcher local: 2 jobs x 1 torch thread" in text and "4 runs 2 at once" in text
+    assert "launcher local: 2 jobs x 1 torch thread" in text and "4 runs up to 2 at once" in text

@@ -121,8 +121,8 @@ def test_an_experiment_done_on_disk_is_not_run_again(tmp_path):
 def test_progress_counts_runs_and_estimates_the_time_left():
     lines = []
     runs = [RunTask(_spec(i)) for i in range(4)]
-    progress = Progress(total_runs=6, total_experiments=0, done_runs=2, done_experiments=0,
-                        jobs=2, log=lines.append)  # fmt: skip
+    counts = {"total_runs": 6, "total_experiments": 0, "done_runs": 2, "done_experiments": 0}
+    progress = Progress(**counts, jobs=2, log=lines.append)
     progress.expect(runs)
     assert progress.time_left() is None
     progress.started(runs[0])
@@ -164,7 +164,7 @@ def test_the_dry_run_estimate_divides_by_the_jobs(tmp_path):
     assert two["estimated_s"] == pytest.approx(one["estimated_s"] / 2)
     assert (two["jobs"], two["threads"], two["launcher"]) == (2, 1, "local")
     assert any("2 jobs x 1 torch thread on 2 cores" in line for line in lines)
-    assert any("4 runs 2 at once" in line for line in lines)
+    assert any("4 runs up to 2 at once" in line for line in lines)
     # Two one-thread jobs on one core: each run's images at half the speed (the fixed 3 s of
     # Lightning per run aside).
     crowded = dry_run(plan, parallelism=Parallelism(2, 1, (), 1, "--jobs"), **quiet)

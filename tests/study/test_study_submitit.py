@@ -2,6 +2,7 @@
 submitted and run by submitit in a process of its own (its SLURM path but for ``sbatch``)."""
 
 import json
+import shutil
 
 import pytest
 
@@ -73,3 +74,15 @@ def test_an_unknown_slurm_parameter_is_refused_with_submitits_list(tmp_path):
     options = ClusterOptions(cluster="local", slurm={"no_such_thing": "1"})
     with pytest.raises(ValueError, match="submitit refused the job parameters"):
         make_executor(options, threads=1, study_dir=tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("sbatch") is not None, reason="this machine has SLURM")
+def test_without_slurm_the_cluster_must_be_asked_for(tmp_path):
+    """submitit alone would run every job at once here: the study asks for --cluster local."""
+    with pytest.raises(ValueError, match=r"finds no SLURM here .* --cluster local"):
+        run_study("test", tmp_path / "s", launcher="submitit", dry_run_only=True, **SETTING)
+    local = {"launcher": "submitit", "cluster": {"cluster": "local"}, "dry_run_only": True}
+    listing = run_study(
+        "test", tmp_path / "s", probe=False, log=lambda line: None, **local, **SETTING
+    )
+    assert listing["launcher"] == "submitit" and not (tmp_path / "s").exists()

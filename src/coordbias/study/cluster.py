@@ -90,6 +90,27 @@ class ClusterOptions:
                 "--array-parallelism, --time-min, --cpus-per-run, --gpus-per-run); use those"
             )
 
+    def resolved_cluster(self) -> str:
+        """``cluster``, or what submitit finds here (``slurm`` where ``sbatch`` exists).
+
+        Raises:
+            ValueError: ``cluster`` is ``None`` and there is no SLURM here (submitit would fall
+                back to running every job at once on this machine).
+        """
+        if self.cluster is not None:
+            return self.cluster
+        require_submitit()
+        import submitit
+
+        found = submitit.AutoExecutor.which()
+        if found != "slurm":
+            raise ValueError(
+                f"submitit finds no SLURM here (no sbatch; it would use {found!r}): pass "
+                "--cluster local to run the jobs as subprocesses of this machine, all at once, "
+                "or use --launcher local"
+            )
+        return found
+
     def threads(self, threads: int | None) -> int:
         """Torch threads per job: ``threads``, else ``cpus_per_run``, else 1."""
         return threads or self.cpus_per_run or 1
@@ -124,7 +145,7 @@ def make_executor(options: ClusterOptions, threads: int, study_dir: Path) -> Any
     import submitit
 
     log_dir = Path(options.log_dir) if options.log_dir is not None else study_dir / "submitit"
-    executor = submitit.AutoExecutor(folder=log_dir, cluster=options.cluster)
+    executor = submitit.AutoExecutor(folder=log_dir, cluster=options.resolved_cluster())
     exports = [f"export OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads}"]
     params: dict[str, Any] = {
         "name": "coordbias-study",

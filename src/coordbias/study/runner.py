@@ -220,6 +220,7 @@ def _cluster_options(cluster: Any) -> Any:
     require_submitit()
     options = cluster if isinstance(cluster, ClusterOptions) else ClusterOptions(**(cluster or {}))
     options.validate()
+    options.resolved_cluster()  # no SLURM here and none asked for: say so now
     return options
 
 
@@ -250,7 +251,7 @@ def _launch_settings(
         options = _cluster_options(cluster)
         per_job = options.threads(threads)
         why = (
-            f"submitit ({options.cluster or 'auto'}): at most {options.array_parallelism} jobs "
+            f"submitit ({options.resolved_cluster()}): at most {options.array_parallelism} jobs "
             f"at once, {options.cpus_per_run or per_job} CPU(s) and {options.gpus_per_run} "
             f"GPU(s) each, {options.time_min} min limit"
             + (f", partition {options.partition}" if options.partition else "")
@@ -383,7 +384,7 @@ def dry_run(
         )
     if share < 1.0:
         log(f"more threads than cores: each run counted at {share:.2f} of that speed")
-    at_once = "one at a time" if not parallel else f"{parallelism.jobs} at once"
+    at_once = "one at a time" if not parallel else f"up to {parallelism.jobs} at once"
     tasks_text = f"{len(run_costs)} runs" + (
         f" and {', '.join(n for n, _ in pool_exp)}" if pool_exp else ""
     )
