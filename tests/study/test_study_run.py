@@ -190,6 +190,7 @@ def test_experiment_sections_and_figures_reach_the_report(study, tmp_path, monke
     assert any("bn_gradients: failed (RuntimeError: boom)" in line for line in lines)
     text = (tmp_path / "report.md").read_text()
     assert "## Speed" in text and "![speed](experiments/speed/fig.png)" in text
+    assert "The study ran `speed` alone, after all its other tasks had finished" in text
     assert "`bn_gradients` experiment has no result" in text
     page = (tmp_path / "report.html").read_text()
     assert page.count("data:image/png;base64,") == text.count("![")

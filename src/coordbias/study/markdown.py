@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
+from coordbias.study.experiments import RUN_ALONE
 from coordbias.study.plan import StudyPlan
 from coordbias.study.presets import QUICK_NOTES
 from coordbias.study.results import CLASS_LABELS, ORIGINAL
@@ -347,6 +348,11 @@ def _experiment_sections(plan: StudyPlan, results: dict[str, Any]) -> str:
         try:
             module = importlib.import_module(f"coordbias.study.experiments.{name}")
             parts.append(module.markdown(result, f"experiments/{name}").strip())
+            if name in RUN_ALONE:
+                parts.append(
+                    f"The study ran `{name}` alone, after all its other tasks had finished, so "
+                    "no training of its own ran beside these timings."
+                )
         except Exception as err:  # one broken section must not cost the whole report
             parts.append(
                 f"The `{name}` section could not be rendered ({type(err).__name__}: "
