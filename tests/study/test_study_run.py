@@ -6,9 +6,9 @@ import re
 import pytest
 
 from coordbias.study import run_study
-from coordbias.study.results import TIMING_KEYS
 from coordbias.study.runner import ExperimentsFailed
 from coordbias.training import train
+from tests.study.helpers import strip_timing as _strip_timing
 
 pytestmark = pytest.mark.slow
 
@@ -20,14 +20,6 @@ def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
     results = run_study("test", out, **TINY)
     return out, results
-
-
-def _strip_timing(value):
-    if isinstance(value, dict):
-        return {k: _strip_timing(v) for k, v in value.items() if k not in TIMING_KEYS}
-    if isinstance(value, list):
-        return [_strip_timing(v) for v in value]
-    return value
 
 
 def test_writes_the_report_files_and_every_run(study):
