@@ -123,6 +123,24 @@ def test_resumed_study_trains_only_missing_runs_and_matches_a_single_pass(study,
     assert _strip_timing(resumed) == _strip_timing(single_pass)
 
 
+def test_more_epochs_train_the_finished_runs_further(study, tmp_path):
+    """A larger epochs is the one change a finished run may take: it trains on (resume=True)."""
+    import shutil
+
+    out, _ = study
+    shutil.copytree(out / "runs", tmp_path / "runs")
+    calls = []
+
+    def record_then_stop(config):
+        calls.append(config)
+        raise RuntimeError("stop here")
+
+    longer = {**TINY["overrides"], "epochs": 2}
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_study("test", tmp_path, overrides=longer, train_fn=record_then_stop, log=TINY["log"])
+    assert [(c.epochs, c.resume) for c in calls] == [(2, True)]
+
+
 def test_changed_settings_do_not_reuse_stale_runs(study):
     out, _ = study
     with pytest.raises(ValueError, match="holds a run with"):

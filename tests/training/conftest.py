@@ -52,3 +52,9 @@ def tiny_run(tmp_path_factory):
 
 def replace(config, **changes):
     return dataclasses.replace(config, **changes)
+
+
+def assert_same_weights(a, b):
+    """Two networks hold the very same parameters and buffers, bit for bit."""
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(x, y), name

@@ -42,10 +42,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 EXPERIMENTS = ("bn_gradients", "notsoclevr", "speed")
 
-# Fields of TrainConfig that describe the runtime, not the experiment: the CLI may set them and
-# they never change a result's meaning.
-RUNTIME_FIELDS = ("precision", "accelerator", "devices", "num_nodes", "strategy", "workers")
-
 
 @dataclass(frozen=True)
 class StudyPreset:

@@ -24,14 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coordbias._util.errors import UserValueError
 from coordbias._util.files import write_json
-from coordbias.study.presets import RUNTIME_FIELDS, StudyPreset, get_preset, run_config
+from coordbias.study.presets import StudyPreset, get_preset, run_config
 from coordbias.study.variants import resolve_variants
 
 Log = Callable[[str], None]
-
-# Fields that may differ between a finished run on disk and the plan without making it stale.
-_IGNORED_ON_RESUME = {*RUNTIME_FIELDS, "out_dir", "resume", "progress"}
 
 
 @dataclass(frozen=True)
@@ -52,8 +50,12 @@ class RunSpec:
 
     @property
     def done(self) -> bool:
-        """Whether the run finished: its ``result.json`` exists."""
-        return (self.run_dir / "result.json").is_file()
+        """Whether the run finished as planned: its ``result.json`` exists and it trained the
+        planned epochs (a run of fewer epochs trains further when resumed)."""
+        if not (self.run_dir / "result.json").is_file():
+            return False
+        recorded = _recorded_config(self.run_dir)
+        return recorded.get("epochs", self.config.epochs) == self.config.epochs
 
 
 @dataclass(frozen=True)
@@ -138,23 +140,28 @@ def plan_study(
     return StudyPlan(preset, out, names, seed_list, runs, exps, clean)
 
 
-def _check_not_stale(run: RunSpec) -> None:
-    """Refuse to reuse a run folder whose recorded config differs from the plan."""
+def _recorded_config(run_dir: Path) -> dict[str, Any]:
+    """The fields in ``run_dir/config.yaml`` (empty when there is none)."""
     import yaml
 
-    path = run.run_dir / "config.yaml"
+    path = run_dir / "config.yaml"
     if not path.is_file():
-        return
+        return {}
     recorded = yaml.safe_load(path.read_text()) or {}
-    planned = dataclasses.asdict(run.config)
-    for key, value in planned.items():
-        if key in _IGNORED_ON_RESUME or key not in recorded:
-            continue
-        if recorded[key] != value:
-            raise ValueError(
-                f"{run.run_dir} holds a run with {key}={recorded[key]!r} but this study plans "
-                f"{key}={value!r}; choose another --out or delete that folder"
-            )
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def _check_not_stale(run: RunSpec) -> None:
+    """Refuse to reuse a run folder whose recorded settings differ from the plan's in a field
+    that shapes the result (``coordbias.training.config.IDENTITY_FIELDS``, a smaller epochs)."""
+    from coordbias.training.config import resume_conflicts
+
+    conflicts = resume_conflicts(_recorded_config(run.run_dir), run.config)
+    if conflicts:
+        raise UserValueError(
+            f"{run.run_dir} holds a run with {'; '.join(conflicts)} by this study's plan; "
+            "choose another --out or delete that folder"
+        )
 
 
 def _fmt_s(seconds: float) -> str:
@@ -381,6 +388,7 @@ def run_study(
     start = time.perf_counter()
     for run in plan.runs:
         _check_not_stale(run)
+
     total = len(plan.runs)
     todo = [r for r in plan.runs if not r.done]
     log(
@@ -401,6 +409,8 @@ def run_study(
                 # An interrupted run continues from its last checkpoint (or starts afresh when
                 # it has none); nothing it wrote is thrown away.
                 config = dataclasses.replace(run.config, resume=run.run_dir.exists())
+                if (run.run_dir / "result.json").is_file():  # trains further: a new transfer
+                    (run.run_dir / "transfer.json").unlink(missing_ok=True)
                 t0 = time.perf_counter()
                 train_fn(config)
                 trained += 1
