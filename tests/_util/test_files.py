@@ -1,6 +1,7 @@
 """The one atomic writer: content, permissions, failure, durability switch."""
 
 import importlib
+import importlib.util
 import json
 import os
 
@@ -72,10 +73,11 @@ def test_durable_false_skips_fsync(tmp_path, monkeypatch):
 
 
 def test_importing_the_study_runner_leaves_the_umask_alone(umask):
-    from coordbias.study import runner
-
+    # Run the module's code into a new module object: importlib.reload would replace the
+    # classes of the loaded module (ExperimentsFailed), which later tests compare against.
+    spec = importlib.util.find_spec("coordbias.study.runner")
     umask(0o027)
-    importlib.reload(runner)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
     assert os.umask(0o027) == 0o027
 
 
