@@ -74,6 +74,11 @@ class TrainConfig:
         "are then ignored",
         "--data",
     )
+    own_data: bool = _f(
+        False,
+        "the --data folder is your own image/mask folder, not a coordbias export: use it "
+        "without the export's metadata.json (an export killed partway has none, and is refused)",
+    )
     # optimisation
     optimizer: str = _f("sgd", "optimizer: sgd | adam | adamw")
     lr: float = _f(1e-3, "learning rate")
@@ -264,6 +269,7 @@ RUNTIME_FIELDS = frozenset(
         "num_nodes",
         "strategy",
         "workers",
+        "own_data",
         "out_dir",
         "resume",
         "progress",
