@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from coordbias.cli.main import main
 from coordbias.training import TrainConfig, TrainResult, load_run, train
 from coordbias.training.config import IDENTITY_FIELDS, MODEL_FIELDS, RUNTIME_FIELDS
 from tests.training.conftest import assert_same_weights, replace
@@ -100,14 +101,22 @@ def test_another_number_of_processes_is_refused(tiny_run):
     assert not torch.are_deterministic_algorithms_enabled()
 
 
-def test_resuming_a_finished_run_writes_nothing(tiny_run):
+def test_resuming_a_finished_run_says_so_and_writes_nothing(tiny_run, capsys):
     config, result = tiny_run
     run = Path(config.out_dir)
     before = _hashes(run)
     stamps = {p: p.stat().st_mtime_ns for p in run.rglob("*")}
-    assert train(replace(config, resume=True, workers=0, progress=True)) == result
+    argv = ["train", "--out", str(run), "--resume", "--workers", "0", "--devices", "1"]
+    for name in ("width", "image_size", "train_size", "val_size", "batch_size", "epochs"):
+        argv += [f"--{name.replace('_', '-')}", str(getattr(config, name))]
+    argv += ["--optimizer", "sgd", "--lr", "0.1", "--accelerator", "cpu", "--no-progress"]
+    assert main(argv) == 0
+    assert "already finished its 2 epoch(s) with these settings: nothing to do" in (
+        capsys.readouterr().out
+    )
     assert _hashes(run) == before
     assert {p: p.stat().st_mtime_ns for p in run.rglob("*")} == stamps
+    assert train(replace(config, resume=True, workers=0, progress=True)) == result
 
 
 def test_a_larger_epochs_continues_into_one_longer_run(tiny_run, tmp_path):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coordbias._util.errors import UserValueError
+from coordbias._util.errors import UserValueError, check_folder_destination
 from coordbias._util.files import write_json
 from coordbias.study.presets import StudyPreset, get_preset, run_config
 from coordbias.study.variants import resolve_variants
@@ -378,6 +378,7 @@ def run_study(
         overrides=overrides,
         experiments=experiments,
     )
+    check_folder_destination(plan.out_dir, "--out")
     if dry_run_only:
         return dry_run(plan, probe=probe, log=log)
     if train_fn is None:
