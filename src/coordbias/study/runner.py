@@ -7,6 +7,7 @@ Layout of a study folder ``DIR``::
     DIR/runs/<variant>/seed<k>/transfer.json   evaluation at the preset's transfer sizes
     DIR/experiments/<name>/       one open-question experiment; result.json written last
     DIR/results.json, DIR/report.md, DIR/report.html, DIR/figures/
+    DIR/study_time.json           the study's wall time so far, summed over its invocations
 
 Every file is written atomically, finished runs are never redone, and the report is rebuilt from
 what is on disk, so an interrupted study resumes by running the same command again.
@@ -30,6 +31,9 @@ from coordbias.study.presets import StudyPreset, get_preset, run_config
 from coordbias.study.variants import resolve_variants
 
 Log = Callable[[str], None]
+
+#: The study's own time, summed over every invocation (a resumed study counts them all).
+TIME_FILE = "study_time.json"
 
 
 @dataclass(frozen=True)
@@ -313,6 +317,19 @@ def _run_transfer(run: RunSpec, preset: StudyPreset, log: Log) -> None:
         log(f"      transfer evaluated at {', '.join(map(str, preset.transfer_sizes))} px")
 
 
+def _time_spent_before(out_dir: Path) -> float:
+    """Seconds the earlier invocations of this study spent (``TIME_FILE``; 0 for a new study)."""
+    path = out_dir / TIME_FILE
+    if not path.is_file():
+        return 0.0
+    return float(json.loads(path.read_text()).get("wall_time_s", 0.0))
+
+
+def _record_time_spent(out_dir: Path, seconds: float) -> None:
+    """Write the study's time so far, so that an invocation killed later still counts."""
+    write_json(out_dir / TIME_FILE, {"wall_time_s": seconds})
+
+
 class ExperimentsFailed(RuntimeError):
     """Some open-question experiments raised; the report was written without them."""
 
@@ -389,6 +406,10 @@ def run_study(
     start = time.perf_counter()
     for run in plan.runs:
         _check_not_stale(run)
+    earlier_s = _time_spent_before(plan.out_dir)
+
+    def spent_s() -> float:
+        return earlier_s + time.perf_counter() - start
 
     total = len(plan.runs)
     todo = [r for r in plan.runs if not r.done]
@@ -416,6 +437,7 @@ def run_study(
                 train_fn(config)
                 trained += 1
                 train_time += time.perf_counter() - t0
+                _record_time_spent(plan.out_dir, spent_s())
                 left = sum(1 for r in plan.runs[i:] if not r.done)
                 eta = train_time / trained * left
                 log(
@@ -434,7 +456,8 @@ def run_study(
             name, plan.out_dir, plan.preset.experiments_quick, first_seed, log
         ))
     ]  # fmt: skip
-    results = write_report(plan, wall_time_s=time.perf_counter() - start)
+    results = write_report(plan, wall_time_s=spent_s())
+    _record_time_spent(plan.out_dir, spent_s())
     log(
         f"report written: {plan.out_dir / 'report.md'}, {plan.out_dir / 'report.html'}, "
         f"{plan.out_dir / 'results.json'} (elapsed {_fmt_s(time.perf_counter() - start)})"
