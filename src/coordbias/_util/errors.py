@@ -88,8 +88,9 @@ def describe_os_error(error: OSError) -> str | None:
     """One line for an ``OSError`` a user causes, or ``None`` for any other (a bug: re-raise it).
 
     An error counts as the user's when its ``errno`` is one of the file-system mistakes above and
-    it names its file (disk full, quota and read-only count without a name too). An ``OSError``
-    without ``errno`` is one that coordbias raised itself with a full message: that message is used.
+    it names its file (disk full, quota and read-only count without a name too). One without
+    ``errno`` (Pillow's "image file is truncated", for one) is not: where coordbias expects it,
+    it raises a ``UserError`` that names the file instead.
 
     Example:
         >>> describe_os_error(PermissionError(13, "Permission denied", "/etc/x"))
@@ -97,9 +98,7 @@ def describe_os_error(error: OSError) -> str | None:
         >>> describe_os_error(OSError(5, "Input/output error")) is None
         True
     """
-    if error.errno is None:
-        return str(error) if error.args else None
-    text = _ERRNO_TEXT.get(error.errno)
+    text = _ERRNO_TEXT.get(error.errno) if error.errno is not None else None
     if text is None:
         return None
     if error.filename is None:
