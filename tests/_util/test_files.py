@@ -56,8 +56,9 @@ def test_a_crash_before_the_rename_keeps_the_old_file_and_no_temporary(tmp_path,
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(files.os, "fsync", broken_fsync)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match="No space left") as info:
         write_bytes(path, b"new")
+    assert info.value.filename == str(path), "the error names the file that was not written"
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["b.bin"]
 

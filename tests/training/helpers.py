@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import torch
+
 # Small enough to train in about a second on one core, large enough for the loss to fall.
 TINY = dict(
     width=8,
@@ -20,3 +22,9 @@ TINY = dict(
 def replace(config, **changes):
     """``config`` with ``changes`` (``dataclasses.replace``)."""
     return dataclasses.replace(config, **changes)
+
+
+def assert_same_weights(a, b):
+    """Two networks hold the very same parameters and buffers, bit for bit."""
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(x, y), name

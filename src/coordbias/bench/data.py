@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sys
 import time
 from inspect import signature
 from pathlib import Path
@@ -159,12 +158,8 @@ def run(args: argparse.Namespace) -> int:
     from coordbias._util.files import write_json
     from coordbias._version import __version__
 
-    try:
-        # Every parameter of measure() is a flag of the same name.
-        result = measure(**{name: getattr(args, name) for name in signature(measure).parameters})
-    except ValueError as error:
-        print(f"coordbias bench data: error: {error}", file=sys.stderr)
-        return 2
+    # Every parameter of measure() is a flag of the same name.
+    result = measure(**{name: getattr(args, name) for name in signature(measure).parameters})
     result["environment"] = {
         "coordbias": __version__,
         "torch": torch.__version__,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from coordbias._util.errors import UserValueError, user_input
 from coordbias.study.presets import PRESETS
 
 PRESET_NAMES = tuple(PRESETS)
@@ -169,7 +170,7 @@ def _cluster_options(args: argparse.Namespace) -> dict[str, object] | None:
                 "--" + name.replace("_", "-") for name, field in _CLUSTER_FLAGS if field in given
             )
             flags = ", ".join(filter(None, [flags, "--slurm" if args.slurm else ""]))
-            raise ValueError(f"{flags} apply to --launcher submitit only")
+            raise UserValueError(f"{flags} apply to --launcher submitit only")
         return None
     if given.get("cluster") == "auto":
         given.pop("cluster")
@@ -178,7 +179,7 @@ def _cluster_options(args: argparse.Namespace) -> dict[str, object] | None:
 
 def _handle(args: argparse.Namespace) -> int:
     from coordbias.study import run_study
-    from coordbias.study.runner import StudyFailed
+    from coordbias.study.runner import StudyFailed, plan_study
 
     overrides: dict[str, object] = dict(args.overrides)
     for field in ("accelerator", "devices", "workers", "precision"):
@@ -188,24 +189,23 @@ def _handle(args: argparse.Namespace) -> int:
     variants = None
     if args.variants is not None:
         variants = [v.strip() for item in args.variants for v in item.split(",") if v.strip()]
+    options = {"seeds": args.seeds, "variants": variants, "overrides": overrides}
+    with user_input():  # every bad option shows here: the plan writes nothing
+        plan_study(args.preset, args.out, experiments=args.experiments, **options)
+        cluster = _cluster_options(args)
     try:
         run_study(
             args.preset,
             args.out,
-            seeds=args.seeds,
-            variants=variants,
-            overrides=overrides,
             experiments=args.experiments,
             jobs=args.jobs,
             threads=args.threads,
             launcher=args.launcher,
-            cluster=_cluster_options(args),
+            cluster=cluster,
             dry_run_only=args.dry_run,
             probe=not args.no_probe,
+            **options,
         )
-    except (ValueError, TypeError) as err:
-        print(f"coordbias study: error: {err}", file=sys.stderr)
-        return 2
     except StudyFailed as err:
         print(f"coordbias study: error: {err}", file=sys.stderr)
         return 1

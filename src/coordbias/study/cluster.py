@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coordbias._util.errors import UserValueError
 from coordbias.study.launch import Failure, Log, Progress, last_line
 from coordbias.study.tasks import Task, TaskOutcome, execute_task
 
@@ -68,9 +69,11 @@ class ClusterOptions:
     def validate(self) -> None:
         """Raise ``ValueError`` naming a setting that is out of range."""
         if self.cluster is not None and self.cluster not in CLUSTERS:
-            raise ValueError(f"cluster must be one of {', '.join(CLUSTERS)}; got {self.cluster!r}")
+            raise UserValueError(
+                f"cluster must be one of {', '.join(CLUSTERS)}; got {self.cluster!r}"
+            )
         if self.gpus_per_run not in (0, 1) or isinstance(self.gpus_per_run, bool):
-            raise ValueError(
+            raise UserValueError(
                 f"gpus_per_run (--gpus-per-run) must be 0 or 1: a run of this study fits one GPU; "
                 f"got {self.gpus_per_run!r}"
             )
@@ -80,12 +83,12 @@ class ClusterOptions:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 flag = "--" + name.replace("_", "-")
-                raise ValueError(f"{name} ({flag}) must be a positive int; got {value!r}")
+                raise UserValueError(f"{name} ({flag}) must be a positive int; got {value!r}")
         if self.poll_s is not None and not self.poll_s > 0:
-            raise ValueError(f"poll_s must be > 0; got {self.poll_s!r}")
+            raise UserValueError(f"poll_s must be > 0; got {self.poll_s!r}")
         own = sorted(set(self.slurm) & set(_OWN_SLURM))
         if own:
-            raise ValueError(
+            raise UserValueError(
                 f"SLURM parameter(s) {', '.join(own)} have flags of their own (--partition, "
                 "--array-parallelism, --time-min, --cpus-per-run, --gpus-per-run); use those"
             )
@@ -104,7 +107,7 @@ class ClusterOptions:
 
         found = submitit.AutoExecutor.which()
         if found != "slurm":
-            raise ValueError(
+            raise UserValueError(
                 f"submitit finds no SLURM here (no sbatch; it would use {found!r}): pass "
                 "--cluster local to run the jobs as subprocesses of this machine, all at once, "
                 "or use --launcher local"
@@ -119,7 +122,7 @@ class ClusterOptions:
 def require_submitit() -> None:
     """Raise ``ValueError`` saying how to install submitit when it is missing."""
     if importlib.util.find_spec("submitit") is None:
-        raise ValueError(
+        raise UserValueError(
             "launcher 'submitit' needs submitit, which is not installed; install the cluster "
             "extra: pip install 'coordbias[cluster]'"
         )
@@ -164,7 +167,7 @@ def make_executor(options: ClusterOptions, threads: int, study_dir: Path) -> Any
     try:
         executor.update_parameters(**params)
     except (NameError, ValueError) as err:  # submitit's message lists what it accepts
-        raise ValueError(f"submitit refused the job parameters: {err}") from None
+        raise UserValueError(f"submitit refused the job parameters: {err}") from None
     return executor
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coordbias._util.errors import UserValueError
 from coordbias.study.presets import StudyPreset
 from coordbias.study.tasks import ExperimentTask, RunTask, Task, TaskOutcome, execute_task
 
@@ -114,7 +115,7 @@ def check_count(name: str, value: Any) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
+        raise UserValueError(f"{name} must be a positive int; got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ def resolve_parallelism(
         if jobs is None:
             jobs, why = len(gpus), f"one job per GPU ({len(gpus)} visible)"
         elif jobs > len(gpus):
-            raise ValueError(
+            raise UserValueError(
                 f"jobs={jobs} (--jobs) but this machine shows {len(gpus)} GPU(s): each job is "
                 f"pinned to a GPU of its own; pass at most {len(gpus)}, or accelerator=cpu "
                 "(--accelerator cpu) to run on the CPU"
@@ -247,6 +248,7 @@ class Progress:
         done_experiments: experiments finished before this call.
         jobs: tasks at once (the time left divides by it).
         log: where lines go.
+        on_change: called after each finished or failed task.
     """
 
     total_runs: int
@@ -255,6 +257,7 @@ class Progress:
     done_experiments: int
     jobs: int
     log: Log
+    on_change: Callable[[], None] | None = None
     start: float = field(default_factory=time.perf_counter)
     _pending: dict[str, Task] = field(default_factory=dict)
     _running: dict[str, tuple[Task, float]] = field(default_factory=dict)
@@ -285,6 +288,8 @@ class Progress:
             self.done_experiments += 1
         did = outcome.did if outcome else "finished"
         self.log(f"{task.label}: {did} in {fmt_duration(seconds)}; {self._status()}")
+        if self.on_change is not None:
+            self.on_change()
 
     def failed(self, failure: Failure) -> None:
         """``failure.task`` failed; the report will leave it out."""
@@ -294,6 +299,8 @@ class Progress:
             f"{failure.label}: failed ({failure.reason}){where}; the report leaves it out; "
             f"{self._status()}"
         )
+        if self.on_change is not None:
+            self.on_change()
 
     def deferred(self, task: Task) -> None:
         """``task``'s lock is held by another process; this study waits for it at the end."""

@@ -14,6 +14,17 @@ from typing import Any
 from coordbias.study.presets import StudyPreset
 
 
+def recorded_config(run_dir: Path) -> dict[str, Any]:
+    """The fields in ``run_dir/config.yaml`` (empty when there is none)."""
+    import yaml
+
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        return {}
+    recorded = yaml.safe_load(path.read_text()) or {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One planned training run.
@@ -32,8 +43,12 @@ class RunSpec:
 
     @property
     def done(self) -> bool:
-        """Whether the run finished: its ``result.json`` exists."""
-        return (self.run_dir / "result.json").is_file()
+        """Whether the run finished as planned: its ``result.json`` exists and it trained the
+        planned epochs (a run of fewer epochs trains further when resumed)."""
+        if not (self.run_dir / "result.json").is_file():
+            return False
+        recorded = recorded_config(self.run_dir)
+        return recorded.get("epochs", self.config.epochs) == self.config.epochs
 
 
 @dataclass(frozen=True)

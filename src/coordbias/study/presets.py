@@ -42,10 +42,6 @@ from coordbias.training.settings import ORIGINAL, QUICK
 if TYPE_CHECKING:  # pragma: no cover
     from coordbias.training import TrainConfig
 
-# Fields of TrainConfig that describe the runtime, not the experiment: the CLI may set them and
-# they never change a result's meaning.
-RUNTIME_FIELDS = ("precision", "accelerator", "devices", "num_nodes", "strategy", "workers")
-
 
 @dataclass(frozen=True)
 class StudyPreset:

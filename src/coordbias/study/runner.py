@@ -12,6 +12,7 @@ Layout of a study folder ``DIR``::
     DIR/results.json, DIR/report.md, DIR/report.html, DIR/figures/
     DIR/study.lock                held while the report is written
     DIR/submitit/                 the job folders of --launcher submitit
+    DIR/study_time.json           the study's wall time so far, summed over its invocations
 
 Every file is written atomically, finished runs are never redone, and the report is rebuilt from
 what is on disk, so an interrupted study resumes by running the same command again. The work is
@@ -25,14 +26,16 @@ its report.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import heapq
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from coordbias._util.errors import UserValueError, check_folder_destination
+from coordbias._util.files import write_json
 from coordbias.study.launch import (
     Failure,
     Parallelism,
@@ -44,15 +47,15 @@ from coordbias.study.launch import (
     wait_for_others,
 )
 from coordbias.study.launch import fmt_duration as _fmt_s
-from coordbias.study.plan import RunSpec, StudyPlan
-from coordbias.study.presets import RUNTIME_FIELDS, StudyPreset, get_preset, run_config
+from coordbias.study.plan import RunSpec, StudyPlan, recorded_config
+from coordbias.study.presets import StudyPreset, get_preset, run_config
 from coordbias.study.tasks import ExperimentTask, plan_tasks
 from coordbias.study.variants import resolve_variants
 
 Log = Callable[[str], None]
 
-# Fields that may differ between a finished run on disk and the plan without making it stale.
-_IGNORED_ON_RESUME = {*RUNTIME_FIELDS, "out_dir", "resume", "progress"}
+#: The study's own time, summed over every invocation (a resumed study counts them all).
+TIME_FILE = "study_time.json"
 
 
 def _resolve_seeds(seeds: int | Sequence[int] | None, default: int) -> list[int]:
@@ -125,22 +128,16 @@ def plan_study(
 
 
 def _check_not_stale(run: RunSpec) -> None:
-    """Refuse to reuse a run folder whose recorded config differs from the plan."""
-    import yaml
+    """Refuse to reuse a run folder whose recorded settings differ from the plan's in a field
+    that shapes the result (``coordbias.training.config.IDENTITY_FIELDS``, a smaller epochs)."""
+    from coordbias.training.config import resume_conflicts
 
-    path = run.run_dir / "config.yaml"
-    if not path.is_file():
-        return
-    recorded = yaml.safe_load(path.read_text()) or {}
-    planned = dataclasses.asdict(run.config)
-    for key, value in planned.items():
-        if key in _IGNORED_ON_RESUME or key not in recorded:
-            continue
-        if recorded[key] != value:
-            raise ValueError(
-                f"{run.run_dir} holds a run with {key}={recorded[key]!r} but this study plans "
-                f"{key}={value!r}; choose another --out or delete that folder"
-            )
+    conflicts = resume_conflicts(recorded_config(run.run_dir), run.config)
+    if conflicts:
+        raise UserValueError(
+            f"{run.run_dir} holds a run with {'; '.join(conflicts)} by this study's plan; "
+            "choose another --out or delete that folder"
+        )
 
 
 def probe_images_per_s(config: Any, seconds: float = 1.0, max_steps: int = 20) -> float:
@@ -238,10 +235,10 @@ def _launch_settings(
 ) -> tuple[Parallelism, Any]:
     """``(parallelism, cluster options or None)`` of a study, checked before anything runs."""
     if launcher not in LAUNCHERS:
-        raise ValueError(f"launcher must be one of {', '.join(LAUNCHERS)}; got {launcher!r}")
+        raise UserValueError(f"launcher must be one of {', '.join(LAUNCHERS)}; got {launcher!r}")
     if launcher == "submitit":
         if jobs is not None:
-            raise ValueError(
+            raise UserValueError(
                 "jobs (--jobs) is for launcher 'local'; with submitit, array_parallelism "
                 "(--array-parallelism) says how many jobs run at once"
             )
@@ -259,9 +256,13 @@ def _launch_settings(
         cores = options.cpus_per_run or per_job
         return Parallelism(options.array_parallelism, per_job, (), cores, why), options
     if cluster:
-        raise ValueError("cluster options apply to launcher 'submitit' (--launcher submitit)")
+        raise UserValueError("cluster options apply to launcher 'submitit' (--launcher submitit)")
     if train_fn is not None and jobs is None:
         jobs = 1  # a training function replaces training in this very process
+    from coordbias.training.run import resolve_accelerator
+
+    for name in sorted({run.config.accelerator for run in plan.runs}):
+        resolve_accelerator(name)  # cuda or mps asked for on a machine without: say so now
     accelerator = plan.runs[0].config.accelerator if plan.runs else "auto"
     parallelism = resolve_parallelism(
         plan.preset, jobs=jobs, threads=threads, accelerator=accelerator
@@ -446,6 +447,19 @@ def _raise_failures(failures: Sequence[Failure]) -> None:
     )
 
 
+def _time_spent_before(out_dir: Path) -> float:
+    """Seconds the earlier invocations of this study spent (``TIME_FILE``; 0 for a new study)."""
+    path = out_dir / TIME_FILE
+    if not path.is_file():
+        return 0.0
+    return float(json.loads(path.read_text()).get("wall_time_s", 0.0))
+
+
+def _record_time_spent(out_dir: Path, seconds: float) -> None:
+    """Write the study's time so far, so that an invocation killed later still counts."""
+    write_json(out_dir / TIME_FILE, {"wall_time_s": seconds})
+
+
 @contextlib.contextmanager
 def _quiet_lightning() -> Iterator[None]:
     """Lightning's per-run "GPU available" lines would drown the progress lines."""
@@ -535,6 +549,7 @@ def run_study(
     parallelism, options = _launch_settings(
         plan, jobs=jobs, threads=threads, launcher=launcher, cluster=cluster, train_fn=train_fn
     )
+    check_folder_destination(plan.out_dir, "--out")
     if dry_run_only:
         return dry_run(plan, probe=probe, log=log, parallelism=parallelism, cluster=options)
 
@@ -548,6 +563,11 @@ def run_study(
     tasks = _pool_order(tasks, parallel)
     run_tasks = sum(1 for t in tasks if not isinstance(t, ExperimentTask))
     exp_tasks = len(tasks) + len(alone) - run_tasks
+    earlier_s = _time_spent_before(plan.out_dir)
+
+    def spent_s() -> float:
+        return earlier_s + time.perf_counter() - start
+
     total = len(plan.runs)
     log(
         f"study {plan.preset.name!r} into {plan.out_dir}: {total} runs, "
@@ -562,6 +582,8 @@ def run_study(
         done_experiments=len(plan.experiments) - exp_tasks,
         jobs=min(parallelism.jobs, max(len(tasks), 1)),
         log=log,
+        # The time so far, after every task: an invocation killed later still counts.
+        on_change=lambda: _record_time_spent(plan.out_dir, spent_s()),
     )
 
     def in_process(batch: list[Any]) -> tuple[list[Failure], list[Any]]:
@@ -590,7 +612,8 @@ def run_study(
     }
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(plan.out_dir / "study.lock")):
-        results = write_report(plan, wall_time_s=time.perf_counter() - start, launch=launch)
+        results = write_report(plan, wall_time_s=spent_s(), launch=launch)
+        _record_time_spent(plan.out_dir, spent_s())
     missing = results["missing_runs"]
     complete = f"runs not finished: {', '.join(missing)}" if missing else "every run finished"
     log(
