@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine (see README, Quick start):
 #   make study   # creates .venv, installs coordbias with its extras, runs the quick study
 #   make test    # creates .venv, installs coordbias with its extras, runs lint and the tests
+# (the extras: study, dev and cluster, so that the tests run the submitit launcher for real)
 # and, for the documentation and the package:
 #   make docs        # + the docs extra; builds the site into site/ (strict: a warning fails it)
 #   make wheel-test  # builds sdist and wheel, checks them, tests the wheel in a fresh venv
@@ -19,7 +20,7 @@ STUDY_ARGS ?=
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ".[study,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[study,dev,cluster]"
 	touch $(STAMP)
 
 setup: $(STAMP)

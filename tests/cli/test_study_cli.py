@@ -74,3 +74,67 @@ def test_dry_run_lists_runs_and_writes_nothing(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "[4/4] coordbias" in text and "estimated total" in text
     assert not out.exists()
+
+
+def test_launch_options_are_passed_to_run_study(monkeypatch):
+    seen = {}
+    monkeypatch.setattr("coordbias.study.run_study", lambda *a, **kw: seen.update(kw) or {})
+    assert main(["study", "--jobs", "3", "--threads", "2"]) == 0
+    assert (seen["jobs"], seen["threads"], seen["launcher"], seen["cluster"]) == (
+        3,
+        2,
+        "local",
+        None,
+    )
+    argv = ["study", "--launcher", "submitit", "--cluster", "local", "--partition", "gpu"]
+    argv += ["--gpus-per-run", "1", "--time-min", "30", "--cpus-per-run", "4"]
+    argv += ["--array-parallelism", "8", "--job-logs", "L", "--slurm", "account=proj"]
+    assert main(argv) == 0
+    assert seen["launcher"] == "submitit" and seen["jobs"] is None
+    assert seen["cluster"] == {
+        "cluster": "local",
+        "partition": "gpu",
+        "gpus_per_run": 1,
+        "time_min": 30,
+        "cpus_per_run": 4,
+        "array_parallelism": 8,
+        "log_dir": "L",
+        "slurm": {"account": "proj"},
+    }
+    assert main(["study", "--launcher", "submitit", "--cluster", "auto"]) == 0
+    assert seen["cluster"] == {}  # submitit picks the cluster
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--partition", "gpu"], "--partition apply to --launcher submitit only"),
+        (["--slurm", "qos=x", "--time-min", "5"], "--time-min, --slurm apply to --launcher"),
+        (["--jobs", "0"], "jobs (--jobs) must be a positive int"),
+        (["--threads", "-1"], "threads (--threads) must be a positive int"),
+        (["--launcher", "submitit", "--jobs", "2"], "--array-parallelism"),
+        (["--launcher", "submitit", "--gpus-per-run", "2"], "must be 0 or 1"),
+    ],
+)
+def test_bad_launch_options_fail_early(argv, message, tmp_path, capsys):
+    assert main(["study", "--preset", "test", "--out", str(tmp_path / "s"), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_failed_task_gives_exit_status_1_and_names_it(monkeypatch, capsys):
+    from coordbias.study.runner import StudyFailed
+
+    def failing(*args, **kwargs):
+        raise StudyFailed("these tasks did not finish: vanilla/seed0 (killed by SIGKILL)")
+
+    monkeypatch.setattr("coordbias.study.run_study", failing)
+    assert main(["study"]) == 1
+    assert "vanilla/seed0 (killed by SIGKILL)" in capsys.readouterr().err
+
+
+def test_dry_run_shows_jobs_and_threads(tmp_path, capsys):
+    argv = ["study", "--preset", "test", "--out", str(tmp_path / "s"), "--dry-run", "--no-probe"]
+    assert main([*argv, "--jobs", "2", "--threads", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "launcher local: 2 jobs x 1 torch thread" in text and "4 runs up to 2 at once" in text

@@ -7,13 +7,13 @@ import time
 import pytest
 
 from coordbias.study import run_study
-from coordbias.study.results import TIMING_KEYS
 from coordbias.study.runner import ExperimentsFailed
 from coordbias.training import train
+from tests.study.helpers import strip_timing as _strip_timing
 
 pytestmark = pytest.mark.slow
 
-TINY = {"overrides": {"train_size": 8, "val_size": 4}, "log": lambda line: None}
+TINY = {"overrides": {"train_size": 8, "val_size": 4}, "log": lambda line: None, "jobs": 1}
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +21,6 @@ def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
     results = run_study("test", out, **TINY)
     return out, results
-
-
-def _strip_timing(value):
-    if isinstance(value, dict):
-        return {k: _strip_timing(v) for k, v in value.items() if k not in TIMING_KEYS}
-    if isinstance(value, list):
-        return [_strip_timing(v) for v in value]
-    return value
 
 
 def test_writes_the_report_files_and_every_run(study):
@@ -68,6 +60,10 @@ def test_results_json_schema(study):
     weights = results["coord_weights"]["coordbias"]
     assert weights and all(set(w) == {"y", "x"} for w in weights.values())
     assert "vanilla" not in results["coord_weights"]
+    across = results["original_across_seeds"]
+    assert across["compared"] == 8 and set(across["networks"]) == {"vanilla", "coordbias"}
+    assert across["same_setting"] is False
+    assert results["timing"]["launch"]["jobs"] == 1
 
 
 def test_report_contents(study):
@@ -82,6 +78,8 @@ def test_report_contents(study):
         "0.428",
         "## Resolution transfer",
         "## Learned coordinate weights",
+        "## The original's runs among our seeds",
+        "does not use the original's setting",
     ):
         assert needle in text
     for figure in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
@@ -214,6 +212,7 @@ def test_experiment_sections_and_figures_reach_the_report(study, tmp_path, monke
     assert any("bn_gradients: failed (RuntimeError: boom)" in line for line in lines)
     text = (tmp_path / "report.md").read_text()
     assert "## Speed" in text and "![speed](experiments/speed/fig.png)" in text
+    assert "The study ran `speed` alone, after all its other tasks had finished" in text
     assert "`bn_gradients` experiment has no result" in text
     page = (tmp_path / "report.html").read_text()
     assert page.count("data:image/png;base64,") == text.count("![")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from coordbias._util.errors import user_input
+from coordbias._util.errors import UserValueError, user_input
 from coordbias.study.presets import PRESETS
 
 PRESET_NAMES = tuple(PRESETS)
@@ -62,9 +62,80 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=None, help="data loader workers")
     parser.add_argument("--precision", default=None, help="Lightning precision, e.g. 32-true")
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="tasks (a run with its transfer evaluation, or an experiment) at once, each in a "
+        "process of its own; 1: one after another in this process. Default: one per GPU; on "
+        "a CPU, cores // the preset's measured threads per run",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads per task (default: cores // jobs; with one job, torch's own). A "
+        "run's numbers depend on it, not on the jobs beside it",
+    )
+    parser.add_argument(
+        "--launcher",
+        choices=("local", "submitit"),
+        default="local",
+        help="local: this machine (default); submitit: a SLURM job array through submitit "
+        "(pip install 'coordbias[cluster]'), with the options below",
+    )
+    cluster = parser.add_argument_group(
+        "cluster (--launcher submitit)",
+        "One job per task, as a SLURM array; the study waits for the jobs and writes the report. "
+        "The same command again submits only what is unfinished on disk.",
+    )
+    cluster.add_argument(
+        "--cluster",
+        choices=("auto", "slurm", "local"),
+        default=None,
+        help="submitit's executor: auto (default: SLURM where sbatch exists), slurm, or local "
+        "(every job at once as a subprocess here, to try the path)",
+    )
+    cluster.add_argument("--partition", default=None, help="SLURM partition")
+    cluster.add_argument(
+        "--gpus-per-run", type=int, default=None, help="GPUs per job: 0 (default) or 1"
+    )
+    cluster.add_argument(
+        "--time-min",
+        type=int,
+        default=None,
+        help="time limit per job in minutes (default 120); a job that reaches it is requeued "
+        "and resumes from its last checkpoint",
+    )
+    cluster.add_argument(
+        "--cpus-per-run", type=int, default=None, help="CPUs per job (default: --threads, or 1)"
+    )
+    cluster.add_argument(
+        "--array-parallelism",
+        type=int,
+        default=None,
+        help="most jobs of the array running at once (default 64)",
+    )
+    cluster.add_argument(
+        "--job-logs",
+        default=None,
+        metavar="DIR",
+        help="submitit's folder: job scripts and each job's stdout/stderr (default OUT/submitit)",
+    )
+    cluster.add_argument(
+        "--slurm",
+        dest="slurm",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="another SLURM parameter by submitit's name, e.g. --slurm account=proj "
+        "--slurm mem=8G (repeatable)",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="list the runs, their settings and estimated cost; write nothing",
+        help="list the runs, their settings, the jobs and threads and the estimated cost; "
+        "write nothing",
     )
     parser.add_argument(
         "--no-probe",
@@ -75,9 +146,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_handle)
 
 
+# --launcher submitit's flags: (argument name, ClusterOptions field).
+_CLUSTER_FLAGS = (
+    ("cluster", "cluster"),
+    ("partition", "partition"),
+    ("gpus_per_run", "gpus_per_run"),
+    ("time_min", "time_min"),
+    ("cpus_per_run", "cpus_per_run"),
+    ("array_parallelism", "array_parallelism"),
+    ("job_logs", "log_dir"),
+)
+
+
+def _cluster_options(args: argparse.Namespace) -> dict[str, object] | None:
+    """The ClusterOptions fields the flags set; ``None`` for the local launcher."""
+    given = {field: getattr(args, name) for name, field in _CLUSTER_FLAGS}
+    given = {k: v for k, v in given.items() if v is not None}
+    if args.slurm:
+        given["slurm"] = dict(args.slurm)
+    if args.launcher != "submitit":
+        if given:
+            flags = ", ".join(
+                "--" + name.replace("_", "-") for name, field in _CLUSTER_FLAGS if field in given
+            )
+            flags = ", ".join(filter(None, [flags, "--slurm" if args.slurm else ""]))
+            raise UserValueError(f"{flags} apply to --launcher submitit only")
+        return None
+    if given.get("cluster") == "auto":
+        given.pop("cluster")
+    return given
+
+
 def _handle(args: argparse.Namespace) -> int:
     from coordbias.study import run_study
-    from coordbias.study.runner import ExperimentsFailed, plan_study
+    from coordbias.study.runner import StudyFailed, plan_study
 
     overrides: dict[str, object] = dict(args.overrides)
     for field in ("accelerator", "devices", "workers", "precision"):
@@ -90,16 +192,21 @@ def _handle(args: argparse.Namespace) -> int:
     options = {"seeds": args.seeds, "variants": variants, "overrides": overrides}
     with user_input():  # every bad option shows here: the plan writes nothing
         plan_study(args.preset, args.out, experiments=args.experiments, **options)
+        cluster = _cluster_options(args)
     try:
         run_study(
             args.preset,
             args.out,
             experiments=args.experiments,
+            jobs=args.jobs,
+            threads=args.threads,
+            launcher=args.launcher,
+            cluster=cluster,
             dry_run_only=args.dry_run,
             probe=not args.no_probe,
             **options,
         )
-    except ExperimentsFailed as err:
+    except StudyFailed as err:
         print(f"coordbias study: error: {err}", file=sys.stderr)
         return 1
     return 0

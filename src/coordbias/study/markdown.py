@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
+from coordbias.study.experiments import RUN_ALONE
 from coordbias.study.plan import StudyPlan
 from coordbias.study.presets import QUICK_NOTES
 from coordbias.study.results import CLASS_LABELS, ORIGINAL
@@ -75,6 +76,12 @@ def _p(p: float | None) -> str:
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
+def _threads_text(threads: int | list[int]) -> str:
+    if isinstance(threads, list):
+        return f"{', '.join(map(str, threads))} torch threads (the runs differ)"
+    return f"{threads} torch thread{'s' * (threads != 1)}"
+
+
 def _setup_section(plan: StudyPlan, results: dict[str, Any]) -> str:
     s = results["settings"]
     env = results["environment"]
@@ -98,7 +105,7 @@ def _setup_section(plan: StudyPlan, results: dict[str, Any]) -> str:
     lines += [
         "",
         f"Machine: {env['system']}, {env['processor']}, {env['cpu_count']} CPUs, "
-        f"{env['torch_threads']} torch threads, GPU: {env['cuda'] or 'none'}. Versions: "
+        f"{_threads_text(env['torch_threads'])} per run, GPU: {env['cuda'] or 'none'}. Versions: "
         f"{versions}. Runs with the same seeds, machine and number of torch threads give "
         "identical numbers; another thread count changes the order of float sums and so the "
         "digits.",
@@ -166,6 +173,62 @@ def _original_section(variants: dict[str, Any]) -> str:
             "not the digits.",
             "",
             md_table(header, rows),
+        ]
+    )
+
+
+def _original_seeds_section(entry: dict[str, Any] | None) -> str:
+    """Where the original's single runs fall among our seeds (``original_across_seeds``)."""
+    if not entry:
+        return ""
+    rows = []
+    outside = []
+    for name, net in entry["networks"].items():
+        metrics = [(f"recall {label}", r) for label, r in zip(CLASS_LABELS, net["recall"])]
+        if net["val_loss_final"] is not None:
+            metrics.append(("final val loss", net["val_loss_final"]))
+        for label, r in metrics:
+            digits = 4 if label == "final val loss" else 3
+            rows.append(
+                [
+                    f"`{name}`",
+                    label,
+                    _f(r["original"]),
+                    f"{r['mean']:.{digits}f} ± {r['std']:.{digits}f}",
+                    f"{r['min']:.{digits}f} – {r['max']:.{digits}f}",
+                    "yes" if r["inside"] else "**no**",
+                ]
+            )
+            if label.startswith("recall") and not r["inside"]:
+                outside.append(f"`{name}` {label} ({_f(r['original'])})")
+    seeds = sorted({len(net["seeds"]) for net in entry["networks"].values()})
+    setting = (
+        "This study uses the original's setting, so the numbers are comparable."
+        if entry["same_setting"]
+        else "This study does not use the original's setting (only the `seed` preset does, "
+        "without overrides): compare the pattern, not the digits."
+    )
+    verdict = (
+        f"{entry['inside']} of the original's {entry['compared']} recall numbers lie inside "
+        "our range"
+    )
+    verdict += f"; outside: {', '.join(outside)}." if outside else "."
+    return "\n".join(
+        [
+            "## The original's runs among our seeds",
+            "",
+            f"The original trained each network once; here each ran with "
+            f"{' or '.join(map(str, seeds))} seeds. Per class recall and the final validation "
+            "loss over our seeds (mean ± std and range), the original's number beside them, and "
+            f"whether it lies inside our range (min to max over the seeds, both rounded to the "
+            f"original's 3 decimals). {setting}",
+            "",
+            md_table(
+                ["network", "metric", "original", "ours: mean ± std", "ours: range", "inside?"],
+                rows,
+            ),
+            "",
+            verdict,
         ]
     )
 
@@ -285,6 +348,11 @@ def _experiment_sections(plan: StudyPlan, results: dict[str, Any]) -> str:
         try:
             module = importlib.import_module(f"coordbias.study.experiments.{name}")
             parts.append(module.markdown(result, f"experiments/{name}").strip())
+            if name in RUN_ALONE:
+                parts.append(
+                    f"The study ran `{name}` alone, after all its other tasks had finished, so "
+                    "no training of its own ran beside these timings."
+                )
         except Exception as err:  # one broken section must not cost the whole report
             parts.append(
                 f"The `{name}` section could not be rendered ({type(err).__name__}: "
@@ -325,7 +393,11 @@ def render_markdown(plan: StudyPlan, results: dict[str, Any], figures: dict[str,
         sections.append(f"![loss curves]({figures['loss']})")
     if "recall" in figures:
         sections.append(f"![recall per class]({figures['recall']})")
-    sections += [_original_section(variants), _tests_section(results["tests"])]
+    sections += [
+        _original_section(variants),
+        _original_seeds_section(results.get("original_across_seeds")),
+        _tests_section(results["tests"]),
+    ]
     if "predictions" in figures:
         sections.append(
             "## Predictions\n\nThe first validation images; columns: input, label, "

@@ -60,6 +60,9 @@ class StudyPreset:
         est_images_per_s: training images per second per run on a 2-core CPU, measured; used by
             ``--dry-run`` when no probe is asked for.
         est_experiments_s: seconds the experiments take on a 2-core CPU, measured or estimated.
+        threads_per_run: torch threads per run that measured fastest for the whole study on a
+            CPU: ``coordbias study`` runs ``cores // threads_per_run`` runs at once by default
+            (``None``: one run at a time with every core). On GPUs it runs one run per GPU.
     """
 
     name: str
@@ -73,6 +76,7 @@ class StudyPreset:
     experiments_quick: bool = True
     est_images_per_s: float = 100.0
     est_experiments_s: float = 60.0
+    threads_per_run: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -104,6 +108,10 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
             transfer_val_size=100,
             est_images_per_s=120.0,
             est_experiments_s=90.0,
+            # Assumed until the back-to-back measurement of `make study` with --jobs 1 and
+            # --jobs 2 on a quiet 2-core CPU: these small networks use a second thread poorly
+            # (the seed preset below measured 2 one-thread runs at once about 2x faster).
+            threads_per_run=1,
             notes=QUICK_NOTES,
         ),
         "seed": StudyPreset(
@@ -116,6 +124,9 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
             transfer_sizes=(192,),
             est_images_per_s=6.7,
             est_experiments_s=90.0,
+            # Measured: two 1-thread processes side by side, one per variant, took 28 and 29 min;
+            # one process with 2 threads takes about 30 min per model (60 min for the two).
+            threads_per_run=1,
         ),
         "full": StudyPreset(
             name="full",
@@ -128,6 +139,8 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
             experiments_quick=False,
             est_images_per_s=6.7,
             est_experiments_s=600.0,
+            # The seed preset's network and batch, so its measurement holds on a CPU.
+            threads_per_run=1,
         ),
         "test": StudyPreset(
             name="test",
@@ -151,6 +164,7 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
             experiments=(),
             est_images_per_s=400.0,
             est_experiments_s=0.0,
+            threads_per_run=1,  # tiny runs: one thread each, like the quick preset
         ),
     }
 )

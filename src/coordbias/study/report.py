@@ -56,14 +56,21 @@ __all__ = [
 ]
 
 
-def write_report(plan: StudyPlan, wall_time_s: float) -> dict[str, Any]:
+def write_report(
+    plan: StudyPlan, wall_time_s: float, launch: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Build ``results.json``, the figures, ``report.md`` and ``report.html`` from disk.
+
+    Args:
+        plan: the study's plan.
+        wall_time_s: the study's time.
+        launch: how the tasks ran (launcher, jobs, threads), recorded under ``timing``.
 
     Returns:
         The ``results.json`` dict.
     """
     out = plan.out_dir
-    results = build_results(plan, wall_time_s)
+    results = build_results(plan, wall_time_s, launch)
     figures = write_figures(plan, results, collect(plan))
     text = render_markdown(plan, results, figures)
     write_json(out / "results.json", results)

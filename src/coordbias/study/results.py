@@ -40,8 +40,12 @@ COMPARISONS = (
     ("vanilla", "vanilla_circular", "how much position does zero padding leak?"),
 )
 
-# Keys that hold timings; everything else in results.json is deterministic.
+# Keys that hold timings (and how the work was spread); everything else in results.json is
+# deterministic.
 TIMING_KEYS = ("wall_time_s", "train_images_per_s", "timing")
+
+# The original's table gives 3 decimals: our range is compared with it at that precision.
+ORIGINAL_DIGITS = 3
 
 
 def _load_json(path: Path) -> Any:
@@ -129,7 +133,22 @@ def _tests(variants: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _environment() -> dict[str, Any]:
+def _run_threads(runs: dict[str, list[dict[str, Any]]]) -> list[int]:
+    """The torch thread counts the finished runs trained with (their ``env.json``)."""
+    counts = set()
+    for rs in runs.values():
+        for r in rs:
+            path = Path(r["run_dir"]) / "env.json"
+            if path.is_file():
+                threads = _load_json(path).get("torch_threads")
+                if isinstance(threads, int):
+                    counts.add(threads)
+    return sorted(counts)
+
+
+def _environment(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The machine and versions; ``torch_threads`` is the runs' own count (from their
+    ``env.json``; a list when they differ), else this process's."""
     import numpy
     import torch
 
@@ -150,9 +169,71 @@ def _environment() -> dict[str, Any]:
         "system": f"{platform.system()} {platform.release()}",
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": _one_or_all(_run_threads(runs)) or torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "versions": versions,
+    }
+
+
+def _one_or_all(values: list[int]) -> int | list[int] | None:
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else values
+
+
+def _is_original_setting(plan: StudyPlan) -> bool:
+    """Whether the plan's runs use the original's setting (``training.settings.ORIGINAL``)."""
+    from coordbias.training.settings import ORIGINAL as ORIGINAL_SETTING
+
+    return bool(plan.runs) and all(
+        getattr(run.config, key) == value
+        for run in plan.runs
+        for key, value in ORIGINAL_SETTING.items()
+    )
+
+
+def _spread(values: list[float], original: float) -> dict[str, Any]:
+    """Mean, std, range of ``values`` and whether ``original`` lies inside the range (both ends
+    rounded to the original's ``ORIGINAL_DIGITS`` decimals)."""
+    stats = mean_std(values)
+    low, high = min(values), max(values)
+    inside = round(low, ORIGINAL_DIGITS) <= original <= round(high, ORIGINAL_DIGITS)
+    return {**stats, "min": float(low), "max": float(high), "original": original, "inside": inside}
+
+
+def original_across_seeds(plan: StudyPlan, variants: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the original's single runs fall among our seeds, per network it reported.
+
+    For each of the original's networks (``ORIGINAL``: vanilla and coordbias) that finished
+    with two or more seeds: per class recall and the final validation loss over the seeds (mean,
+    std, min, max), the original's number, and whether it lies inside our range.
+
+    Returns:
+        ``{"same_setting": bool, "seeds": n, "networks": {name: {"seeds", "recall": [per
+        class], "val_loss_final"}}, "inside": k, "compared": m}`` (``k`` of the ``m`` recall
+        numbers inside our range), or ``None`` when no such network has two seeds.
+    """
+    networks: dict[str, Any] = {}
+    for name, original in ORIGINAL.items():
+        summary = variants.get(name)
+        if summary is None or len(summary["per_seed"]) < 2:
+            continue
+        per_seed = summary["per_seed"]
+        recall = [
+            _spread([s["recall"][c] for s in per_seed], value)
+            for c, value in enumerate(original["recall"])
+        ]
+        losses = [s["val_loss"][-1] for s in per_seed if s["val_loss"]]
+        loss = _spread(losses, original["val_loss_final"]) if losses else None
+        networks[name] = {"seeds": summary["seeds"], "recall": recall, "val_loss_final": loss}
+    if not networks:
+        return None
+    compared = [r for n in networks.values() for r in n["recall"]]
+    return {
+        "same_setting": _is_original_setting(plan),
+        "networks": networks,
+        "inside": sum(r["inside"] for r in compared),
+        "compared": len(compared),
     }
 
 
@@ -177,8 +258,14 @@ def coord_weight_summary(runs: dict[str, list]) -> dict[str, dict[str, dict[str,
     return out
 
 
-def build_results(plan: StudyPlan, wall_time_s: float) -> dict[str, Any]:
-    """The ``results.json`` dict of a study from what is on disk."""
+def build_results(
+    plan: StudyPlan, wall_time_s: float, launch: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ``results.json`` dict of a study from what is on disk.
+
+    ``launch`` (launcher, jobs, threads) goes under ``timing``: how the work was spread is not a
+    result, and the metrics do not depend on it.
+    """
     runs = collect(plan)
     variants = {name: _variant_summary(name, r) for name, r in runs.items()}
     experiments = {}
@@ -197,13 +284,15 @@ def build_results(plan: StudyPlan, wall_time_s: float) -> dict[str, Any]:
         "variants": variants,
         "tests": _tests(variants),
         "original": ORIGINAL,
+        "original_across_seeds": original_across_seeds(plan, variants),
         "coord_weights": coord_weight_summary(runs) if runs else {},
         "experiments": experiments,
         "missing_runs": [f"{r.variant}/seed{r.seed}" for r in plan.runs if not r.done],
-        "environment": _environment(),
+        "environment": _environment(runs),
         "wall_time_s": float(wall_time_s),
         "timing": {
             "study_wall_time_s": float(wall_time_s),
+            "launch": dict(launch or {}),
             "run_wall_time_s": {
                 f"{name}/seed{r['seed']}": r["result"].get("wall_time_s")
                 for name, rs in runs.items()

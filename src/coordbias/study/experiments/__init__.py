@@ -14,4 +14,8 @@ section computed from that result):
 
 EXPERIMENTS = ("bn_gradients", "notsoclevr", "speed")
 
-__all__ = ["EXPERIMENTS"]
+#: Experiments that time code: the study runs them alone, after every other task has finished,
+#: since a training run beside them would make their timings meaningless.
+RUN_ALONE = ("speed",)
+
+__all__ = ["EXPERIMENTS", "RUN_ALONE"]

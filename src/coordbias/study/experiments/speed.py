@@ -18,7 +18,9 @@ padding equals a coordinate bias plus a per-filter constant away from the border
 on the border where the padding cuts the ramps.
 
 Its figure is ``speed.png``; ``run`` and ``markdown`` are the interface every experiment has
-(:mod:`coordbias.study.experiments`).
+(:mod:`coordbias.study.experiments`). It times code, so ``coordbias study`` runs it alone, after
+every other task (the runs in parallel, the other experiments) has finished
+(``coordbias.study.experiments.RUN_ALONE``); the report says so under its section.
 """
 
 from __future__ import annotations

@@ -1,0 +1,547 @@
+"""How a study's tasks run on this machine: how many at once, and the launchers that run them.
+
+- :func:`resolve_parallelism`: jobs (tasks at once) and torch threads per task. On GPUs one job
+  per GPU, each pinned to its device; on the CPU ``cores // threads_per_run`` jobs, the preset's
+  measured best; ``--jobs`` and ``--threads`` override either.
+- :func:`run_in_process`: one task after another in the study's own process (``--jobs 1``, the
+  behaviour of a study before it had jobs).
+- :func:`run_local`: each task in its own child process, at most ``jobs`` at once. A child that
+  fails or is killed (even by SIGKILL) costs its own task only: the others go on, and the study
+  ends naming it. The children fork from a ``multiprocessing`` fork server that imported torch,
+  Lightning and the study once, so a task starts in about 0.1 s instead of the several seconds a
+  fresh interpreter needs to import them (a whole quick-preset run takes only a few seconds). A
+  child sets its thread count (``torch.set_num_threads``, ``OMP_NUM_THREADS`` and
+  ``MKL_NUM_THREADS`` for anything it starts) and, on GPUs, ``CUDA_VISIBLE_DEVICES`` to its one
+  device before anything touches CUDA; its whole output goes to its task's ``task.log``.
+- :func:`wait_for_others`: wait for tasks whose lock another process (a second study on the same
+  folder) holds, and say which of them it left unfinished.
+- :class:`Progress`: one line per finished task: runs done / total, elapsed, time left.
+
+The submitit launcher, with the same interface, is ``coordbias.study.cluster``.
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coordbias._util.errors import UserValueError
+from coordbias.study.presets import StudyPreset
+from coordbias.study.tasks import ExperimentTask, RunTask, Task, TaskOutcome, execute_task
+
+Log = Callable[[str], None]
+
+__all__ = [
+    "Failure",
+    "Parallelism",
+    "Progress",
+    "available_cores",
+    "check_count",
+    "cuda_devices",
+    "fmt_duration",
+    "resolve_parallelism",
+    "run_in_process",
+    "run_local",
+    "wait_for_others",
+]
+
+# What the fork server imports once, so that each child starts with it loaded.
+_PRELOAD = [
+    "coordbias.study.tasks",
+    "coordbias.study.transfer",
+    "coordbias.study.experiments._common",
+    "coordbias.training.run",
+    "coordbias.training.module",
+    "coordbias.training.metrics",
+    "coordbias.training.figures",
+    "lightning.pytorch",
+]
+# Seconds a child gets to end after SIGTERM (Ctrl-C, a failing study) before SIGKILL.
+_TERMINATE_GRACE_S = 10.0
+
+
+def fmt_duration(seconds: float) -> str:
+    """``1h02m03s`` or ``2m03s``.
+
+    Example:
+        >>> fmt_duration(3723.4), fmt_duration(59.6)
+        ('1h02m03s', '1m00s')
+    """
+    seconds = max(0, round(seconds))
+    minutes, sec = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{sec:02d}s" if hours else f"{minutes}m{sec:02d}s"
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask: ``taskset`` is respected)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)  # pragma: no cover - macOS, Windows
+
+
+def cuda_devices(accelerator: str = "auto") -> tuple[str, ...]:
+    """The CUDA devices a study may pin its jobs to (their ``CUDA_VISIBLE_DEVICES`` names).
+
+    Empty when ``accelerator`` asks for the CPU (or MPS) or no CUDA device is visible. Devices
+    already restricted by ``CUDA_VISIBLE_DEVICES`` keep their names, so a job pinned to the
+    second visible device gets that device's own name.
+    """
+    if accelerator not in ("auto", "gpu", "cuda"):
+        return ()
+    import torch
+
+    if not torch.cuda.is_available():
+        return ()
+    count = torch.cuda.device_count()
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible:
+        names = [name.strip() for name in visible.split(",") if name.strip()]
+        return tuple(names[:count])
+    return tuple(str(i) for i in range(count))
+
+
+def check_count(name: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UserValueError(f"{name} must be a positive int; got {value!r}")
+
+
+@dataclass(frozen=True)
+class Parallelism:
+    """How many tasks run at once, and with how many torch threads each.
+
+    Attributes:
+        jobs: tasks at once (``1``: one after another in the study's own process).
+        threads: torch intra-op threads per task; ``None``: the process's own (``--jobs 1``
+            without ``--threads``, as before the study had jobs).
+        devices: the CUDA device of each job slot (``CUDA_VISIBLE_DEVICES`` names); empty on the
+            CPU and with one job.
+        cores: the CPU cores available.
+        why: how ``jobs`` was chosen, for the log.
+    """
+
+    jobs: int
+    threads: int | None
+    devices: tuple[str, ...]
+    cores: int
+    why: str
+
+    def describe(self) -> str:
+        """One line: jobs, threads, cores, devices and why."""
+        import torch
+
+        threads = self.threads if self.threads is not None else torch.get_num_threads()
+        text = (
+            f"{self.jobs} job{'s' * (self.jobs != 1)} x {threads} torch "
+            f"thread{'s' * (threads != 1)} on {self.cores} core{'s' * (self.cores != 1)}"
+        )
+        if self.devices:
+            text += f", one GPU each (CUDA devices {', '.join(self.devices)})"
+        if self.jobs * threads > self.cores:
+            text += " (more threads than cores: the runs will slow each other down)"
+        return f"{text}; {self.why}"
+
+
+def resolve_parallelism(
+    preset: StudyPreset,
+    *,
+    jobs: int | None = None,
+    threads: int | None = None,
+    accelerator: str = "auto",
+    cores: int | None = None,
+    devices: Sequence[str] | None = None,
+) -> Parallelism:
+    """Jobs and threads per task for ``preset`` on this machine.
+
+    - With CUDA devices (and ``accelerator`` auto, gpu or cuda): one job per device by default,
+      each pinned to its device; more jobs than devices are refused.
+    - On the CPU: ``cores // preset.threads_per_run`` jobs by default (the preset's measured
+      best), or ``cores // threads`` when only ``threads`` is given; with more than one job each
+      gets ``cores // jobs`` threads unless ``threads`` says otherwise.
+
+    The thread count depends on the jobs and the cores, never on how many tasks are left, so
+    a resumed study trains its runs with the same thread count (and so the same numbers) as an
+    uninterrupted one.
+
+    Args:
+        preset: the study preset.
+        jobs: tasks at once; ``None``: the default above.
+        threads: torch threads per task; ``None``: the default above.
+        accelerator: the runs' ``accelerator`` field.
+        cores: CPU cores (default :func:`available_cores`).
+        devices: CUDA device names (default :func:`cuda_devices`).
+
+    Raises:
+        ValueError: ``jobs`` or ``threads`` not a positive int, or more jobs than GPUs.
+    """
+    check_count("jobs (--jobs)", jobs)
+    check_count("threads (--threads)", threads)
+    cores = available_cores() if cores is None else cores
+    gpus = tuple(cuda_devices(accelerator) if devices is None else devices)
+    if gpus:
+        if jobs is None:
+            jobs, why = len(gpus), f"one job per GPU ({len(gpus)} visible)"
+        elif jobs > len(gpus):
+            raise UserValueError(
+                f"jobs={jobs} (--jobs) but this machine shows {len(gpus)} GPU(s): each job is "
+                f"pinned to a GPU of its own; pass at most {len(gpus)}, or accelerator=cpu "
+                "(--accelerator cpu) to run on the CPU"
+            )
+        else:
+            why = "--jobs"
+    elif jobs is None:
+        per_run = threads or preset.threads_per_run
+        if per_run:
+            jobs = max(1, cores // per_run)
+            why = (
+                f"--threads {threads}: cores // threads jobs"
+                if threads
+                else f"the {preset.name} preset's measured best: {per_run} thread(s) per run, "
+                "cores // threads_per_run jobs"
+            )
+        else:
+            jobs, why = 1, f"the {preset.name} preset runs one run at a time"
+    else:
+        why = "--jobs"
+    if threads is None and jobs > 1:
+        threads = max(1, cores // jobs)
+    return Parallelism(jobs, threads, gpus[:jobs] if jobs > 1 else (), cores, why)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A task that did not finish: its label, why, and the log that says more."""
+
+    task: Task
+    reason: str
+    log_file: Path | None
+
+    @property
+    def label(self) -> str:
+        return self.task.label
+
+    def describe(self) -> str:
+        where = f"; log: {self.log_file}" if self.log_file else ""
+        return f"{self.label} ({self.reason}{where})"
+
+
+@dataclass
+class Progress:
+    """The progress lines of a study: one per finished, failed or deferred task.
+
+    Args:
+        total_runs: runs in the plan (finished earlier ones included).
+        total_experiments: experiments in the plan.
+        done_runs: runs finished before this call.
+        done_experiments: experiments finished before this call.
+        jobs: tasks at once (the time left divides by it).
+        log: where lines go.
+        on_change: called after each finished or failed task.
+    """
+
+    total_runs: int
+    total_experiments: int
+    done_runs: int
+    done_experiments: int
+    jobs: int
+    log: Log
+    on_change: Callable[[], None] | None = None
+    start: float = field(default_factory=time.perf_counter)
+    _pending: dict[str, Task] = field(default_factory=dict)
+    _running: dict[str, tuple[Task, float]] = field(default_factory=dict)
+    _seconds: dict[str, list[float]] = field(default_factory=lambda: {"run": [], "exp": []})
+
+    def expect(self, tasks: Sequence[Task]) -> None:
+        """Tasks that will start (for the time left)."""
+        self._pending.update((t.label, t) for t in tasks)
+
+    def started(self, task: Task) -> None:
+        """``task`` started now."""
+        self._pending.pop(task.label, None)
+        self._running[task.label] = (task, time.perf_counter())
+
+    def _stop(self, task: Task) -> float:
+        self._pending.pop(task.label, None)
+        _, t0 = self._running.pop(task.label, (task, time.perf_counter()))
+        return time.perf_counter() - t0
+
+    def finished(self, task: Task, outcome: TaskOutcome | None = None) -> None:
+        """``task`` finished; ``outcome`` says what it did."""
+        seconds = self._stop(task)
+        kind = "run" if isinstance(task, RunTask) else "exp"
+        self._seconds[kind].append(seconds)
+        if kind == "run":
+            self.done_runs += 1
+        else:
+            self.done_experiments += 1
+        did = outcome.did if outcome else "finished"
+        self.log(f"{task.label}: {did} in {fmt_duration(seconds)}; {self._status()}")
+        if self.on_change is not None:
+            self.on_change()
+
+    def failed(self, failure: Failure) -> None:
+        """``failure.task`` failed; the report will leave it out."""
+        self._stop(failure.task)
+        where = f"; log: {failure.log_file}" if failure.log_file else ""
+        self.log(
+            f"{failure.label}: failed ({failure.reason}){where}; the report leaves it out; "
+            f"{self._status()}"
+        )
+        if self.on_change is not None:
+            self.on_change()
+
+    def deferred(self, task: Task) -> None:
+        """``task``'s lock is held by another process; this study waits for it at the end."""
+        self._stop(task)
+        self.log(f"{task.label}: another process is doing it; this study waits for it at the end")
+
+    def _estimate(self, task: Task) -> float | None:
+        kind = "run" if isinstance(task, RunTask) else "exp"
+        own = self._seconds[kind]
+        every = self._seconds["run"] + self._seconds["exp"]
+        chosen = own or every
+        return sum(chosen) / len(chosen) if chosen else None
+
+    def time_left(self) -> float | None:
+        """Estimated seconds until the expected tasks are done, or ``None`` before any finished."""
+        now = time.perf_counter()
+        work = 0.0
+        for task in self._pending.values():
+            est = self._estimate(task)
+            if est is None:
+                return None
+            work += est
+        for task, t0 in self._running.values():
+            est = self._estimate(task)
+            if est is None:
+                return None
+            work += max(est - (now - t0), 0.0)
+        return work / max(self.jobs, 1)
+
+    def _status(self) -> str:
+        counts = f"runs done {self.done_runs}/{self.total_runs}"
+        if self.total_experiments:
+            counts += f", experiments {self.done_experiments}/{self.total_experiments}"
+        left = self.time_left()
+        left_text = "time left unknown" if left is None else f"about {fmt_duration(left)} left"
+        return f"{counts}, elapsed {fmt_duration(time.perf_counter() - self.start)}, {left_text}"
+
+
+def last_line(path: Path) -> str | None:
+    """The last non-empty line of a log (a traceback ends with the error), or ``None``."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 8192))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+
+def run_in_process(
+    tasks: Sequence[Task],
+    progress: Progress,
+    *,
+    train_fn: Callable[[Any], Any] | None = None,
+) -> tuple[list[Failure], list[Task]]:
+    """Run ``tasks`` one after another in this process.
+
+    A run that raises stops the study (the exception propagates, its checkpoints stay on disk);
+    an experiment that raises is reported and the others go on.
+
+    Returns:
+        ``(failures, deferred)``: the experiments that failed, and the tasks another process
+        holds the lock of.
+    """
+    failures: list[Failure] = []
+    deferred: list[Task] = []
+    progress.expect(tasks)
+    for task in tasks:
+        progress.started(task)
+        if isinstance(task, ExperimentTask):
+            try:
+                outcome = execute_task(task)
+            except Exception as err:  # the runs are safe on disk: report it, go on
+                text = f"{type(err).__name__}: {err}"
+                if isinstance(err, ImportError):
+                    text = f"not available ({err})"
+                failures.append(Failure(task, text, None))
+                progress.failed(failures[-1])
+                continue
+        else:
+            outcome = execute_task(task, train_fn=train_fn)
+        if outcome.status == "locked":
+            deferred.append(task)
+            progress.deferred(task)
+        else:
+            progress.finished(task, outcome)
+    return failures, deferred
+
+
+def _child_main(task: Task, env: dict[str, str], conn: Any) -> None:
+    """A child process of :func:`run_local`: pin, send its output to the task's log, run."""
+    os.environ.update(env)
+    if "CUDA_VISIBLE_DEVICES" in env:
+        import torch
+
+        if torch.cuda.is_initialized():  # the device list is fixed once CUDA starts
+            raise RuntimeError("CUDA started before this job could be pinned to its GPU")
+    task.log_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(task.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
+    conn.send(execute_task(task))
+    conn.close()
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "did not exit"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+def _stop_all(processes: Sequence[Any]) -> None:
+    """SIGTERM, then SIGKILL after a grace period, for every live child."""
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + _TERMINATE_GRACE_S
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+class _Terminated(SystemExit):
+    """SIGTERM to the study: stop the children, exit with 128 + 15."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated(128 + signal.SIGTERM)
+
+
+def run_local(
+    tasks: Sequence[Task],
+    parallelism: Parallelism,
+    progress: Progress,
+    *,
+    log: Log = print,
+) -> tuple[list[Failure], list[Task]]:
+    """Run ``tasks`` in child processes, at most ``parallelism.jobs`` at once, in their order.
+
+    Each child is a process of its own: one that fails or is killed costs its task alone.
+    Ctrl-C (or SIGTERM) stops the children (SIGTERM, then SIGKILL after 10 s) and re-raises.
+
+    Returns:
+        ``(failures, deferred)``: the tasks that failed (with the reason and their log), and the
+        tasks another process holds the lock of.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    queue = collections.deque(tasks)
+    slots = list(range(min(parallelism.jobs, len(queue))))
+    running: dict[Any, tuple[Any, Any, Task, int]] = {}
+    failures: list[Failure] = []
+    deferred: list[Task] = []
+    progress.expect(tasks)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        while queue or running:
+            while queue and slots:
+                task = queue.popleft()
+                slot = slots.pop(0)
+                env = {}
+                if parallelism.threads is not None:
+                    env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(parallelism.threads)
+                if parallelism.devices:
+                    env["CUDA_VISIBLE_DEVICES"] = parallelism.devices[slot]
+                reader, writer = context.Pipe(duplex=False)
+                process = context.Process(
+                    target=_child_main,
+                    args=(task, env, writer),
+                    name=f"coordbias study: {task.label}",
+                )
+                process.start()
+                writer.close()
+                running[process.sentinel] = (process, reader, task, slot)
+                progress.started(task)
+            for sentinel in multiprocessing.connection.wait(list(running), timeout=1.0):
+                process, reader, task, slot = running.pop(sentinel)
+                process.join()
+                slots.append(slot)
+                outcome = None
+                try:
+                    if reader.poll():
+                        outcome = reader.recv()
+                except (EOFError, OSError):
+                    outcome = None
+                reader.close()
+                if process.exitcode == 0 and outcome is not None and outcome.status == "locked":
+                    deferred.append(task)
+                    progress.deferred(task)
+                elif process.exitcode == 0 and outcome is not None and task.done:
+                    progress.finished(task, outcome)
+                else:
+                    reason = _describe_exit(process.exitcode)
+                    last = last_line(task.log_file)
+                    if process.exitcode and process.exitcode > 0 and last:
+                        reason += f": {last}"
+                    elif process.exitcode == 0:
+                        reason = "ended without finishing its task"
+                    failure = Failure(task, reason, task.log_file)
+                    failures.append(failure)
+                    progress.failed(failure)
+    except BaseException:
+        log(f"stopping {len(running)} running task(s)")
+        _stop_all([process for process, _, _, _ in running.values()])
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return failures, deferred
+
+
+def wait_for_others(tasks: Sequence[Task], *, log: Log = print) -> list[Task]:
+    """Wait until no other process holds the lock of any of ``tasks``.
+
+    Returns:
+        The tasks still unfinished on disk afterwards (their holder stopped before the end):
+        they are this study's to do.
+    """
+    from filelock import FileLock
+
+    for task in tasks:
+        log(f"{task.label}: waiting for the other process working on it")
+        lock = FileLock(str(task.lock_file))
+        lock.acquire()
+        lock.release()
+    return [task for task in tasks if not task.done]
