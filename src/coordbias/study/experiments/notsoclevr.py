@@ -64,7 +64,9 @@ SQUARE = 9
 CENTRE_MIN = SQUARE // 2  # 4
 CENTRE_MAX = CANVAS - SQUARE // 2 - 1  # 59
 SPLITS = ("uniform", "quadrant")
-MODELS = ("plain", "deconv", "coordconv", "coordbias")
+MODELS = ("plain", "deconv", "deconv_paper", "coordconv", "coordbias")
+#: The deconvolution baselines (coordinates as a 1 x 1 input), trained longer in :data:`FULL`.
+BASELINES = ("deconv", "deconv_paper")
 
 #: What Liu et al. (2018) report for coordinate classification (REFERENCES.md, CoordConv).
 PAPER = {
@@ -85,6 +87,10 @@ class NotSoClevrConfig:
         weight_decay: L2 coefficient, Adam's coupled ``weight_decay`` (Liu et al.: 1e-3).
         models: which of :data:`MODELS` to train.
         max_steps: stop each run after this many steps (0: no limit).
+        baseline_epochs: epochs of the deconvolution baselines (:data:`BASELINES`; 0: ``epochs``).
+            Liu et al. trained theirs 1,000 to 2,000 epochs against 50 to 100 for CoordConv.
+        baseline_lr_drop: the baselines' learning rate is divided by 10 from this epoch on
+            (counted from 0; 0: never). Liu et al.'s sweep divided it by 10 every 200 epochs.
     """
 
     width: int = 8
@@ -94,15 +100,24 @@ class NotSoClevrConfig:
     weight_decay: float = 1e-3
     models: tuple[str, ...] = ("plain", "coordconv", "coordbias")
     max_steps: int = 0
+    baseline_epochs: int = 0
+    baseline_lr_drop: int = 0
 
     def validate(self) -> None:
         """Raise ``ValueError`` / ``TypeError`` naming the first bad field."""
         for name in ("width", "epochs", "batch_size"):
             check_positive_int(name, getattr(self, name))
-        if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int):
-            raise TypeError(f"max_steps must be an int >= 0, got {self.max_steps!r}")
-        if self.max_steps < 0:
-            raise ValueError(f"max_steps must be an int >= 0, got {self.max_steps}")
+        for name in ("max_steps", "baseline_epochs", "baseline_lr_drop"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int >= 0, got {value!r}")
+            if value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value}")
+        if self.baseline_lr_drop and self.baseline_lr_drop >= self.epochs_of(BASELINES[0]):
+            raise ValueError(
+                f"baseline_lr_drop must be 0 or below the baselines' epochs "
+                f"({self.epochs_of(BASELINES[0])}), got {self.baseline_lr_drop}"
+            )
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if not self.weight_decay >= 0:
@@ -113,11 +128,21 @@ class NotSoClevrConfig:
                 f"models must be a non-empty tuple of {', '.join(MODELS)}; got {self.models!r}"
             )
 
+    def epochs_of(self, model: str) -> int:
+        """Epochs of ``model``: ``baseline_epochs`` for a baseline if set, else ``epochs``."""
+        return self.baseline_epochs if model in BASELINES and self.baseline_epochs else self.epochs
+
+    def lr_drop_of(self, model: str) -> int:
+        """Epoch from which ``model``'s learning rate is divided by 10 (0: never)."""
+        return self.baseline_lr_drop if model in BASELINES else 0
+
 
 #: About 40 s of CPU time on one thread.
 QUICK = NotSoClevrConfig()
 #: Measured: 268 s of CPU time (470 s wall on a shared 2-core CPU); with the deconv baseline.
-FULL = NotSoClevrConfig(width=16, epochs=10, batch_size=16, models=MODELS)
+FULL = NotSoClevrConfig(
+    width=16, epochs=10, batch_size=16, models=MODELS, baseline_epochs=60, baseline_lr_drop=45
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,38 +274,163 @@ class TiledFCN(nn.Module):
         return x.flatten(1)
 
 
+@dataclass(frozen=True)
+class DeconvRecipe:
+    """A deconvolution baseline: its network and its optimiser, the unit of :func:`ablation`.
+
+    :func:`recipe` gives the two the experiment trains, ``deconv`` (ours) and ``deconv_paper``
+    (Liu et al.'s, as their code builds and trains it); the ablation changes one field at a time.
+
+    Attributes:
+        channels: output channels of the five hidden transposed convolutions (the last has 1).
+        kernel: 4 (stride 2, padding 1) or 3 (TensorFlow's ``'same'`` alignment: the full
+            transposed convolution's last row and column are cut, so each output is exactly twice
+            its input).
+        batch_norm: BatchNorm (eps 1e-5, momentum 0.1 = TensorFlow's 0.9) before each ReLU.
+        he_init: He initialisation as TensorFlow's ``he_normal`` (truncated normal, std
+            ``sqrt(2 / fan_in)`` cut at 2 std, fan-in = output channels x k x k for a transposed
+            kernel) and zero biases; otherwise PyTorch's default.
+        pixel_input: feed the centre's pixel coordinates (4..59, as Liu et al.'s code does)
+            instead of the [-1, 1] encoding.
+        lr: Adam learning rate (None: the config's ``lr``).
+        beta2: Adam's second-moment decay (PyTorch's default 0.999; Liu et al.'s code 0.99).
+        decay_kernels_only: L2 as TensorFlow's regulariser ``l2 * sum(w ** 2)`` on the kernels
+            alone (Adam weight decay ``2 * l2`` on kernels, none on biases and BatchNorm);
+            otherwise Adam's weight decay ``l2`` on every parameter.
+    """
+
+    channels: tuple[int, ...]
+    kernel: int = 4
+    batch_norm: bool = False
+    he_init: bool = False
+    pixel_input: bool = False
+    lr: float | None = None
+    beta2: float = 0.999
+    decay_kernels_only: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.channels) != 5 or not all(
+            isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in self.channels
+        ):
+            raise ValueError(f"channels must be 5 ints >= 1, got {self.channels!r}")
+        if self.kernel not in (3, 4):
+            raise ValueError(f"kernel must be 3 or 4, got {self.kernel!r}")
+        if self.lr is not None and not self.lr > 0:
+            raise ValueError(f"lr must be None or > 0, got {self.lr}")
+        if not 0 <= self.beta2 < 1:
+            raise ValueError(f"beta2 must be in [0, 1), got {self.beta2}")
+
+
+def recipe(name: str, width: int) -> DeconvRecipe:
+    """The recipe of a baseline in :data:`BASELINES` at ``width``.
+
+    ``deconv``: five hidden layers of ``width`` channels, kernel 4, no BatchNorm, PyTorch's
+    initialisation, the [-1, 1] encoding and the config's optimiser. ``deconv_paper``: Liu et al.'s
+    ``DeconvPainter`` (their ``model_builders.py``) and their deconvolution command (README:
+    ``-L 0.01 -mul 2 -fs 3``, Adam with beta2 0.99, L2 on the kernels): channels
+    ``(4w, 4w, 4w, 2w, 2w)``, so width 16 is their ``-mul 1`` (103,585 parameters) and width 32
+    their ``-mul 2`` (409,921).
+
+    Example:
+        >>> recipe("deconv_paper", 16).channels
+        (64, 64, 64, 32, 32)
+    """
+    if name == "deconv":
+        return DeconvRecipe(channels=(width,) * 5)
+    if name == "deconv_paper":
+        return DeconvRecipe(
+            channels=(4 * width,) * 3 + (2 * width,) * 2,
+            kernel=3,
+            batch_norm=True,
+            he_init=True,
+            pixel_input=True,
+            lr=0.01,
+            beta2=0.99,
+            decay_kernels_only=True,
+        )
+    raise ValueError(f"name must be one of {', '.join(BASELINES)}; got {name!r}")
+
+
 class DeconvNet(nn.Module):
-    """Liu et al.'s plain baseline: transposed convolutions from a 1 x 1 input up to 64 x 64.
+    """A deconvolution baseline: six stride-2 transposed convolutions from 1 x 1 to 64 x 64.
+
+    The coordinates are a ``(B, 2, 1, 1)`` input; ReLU (after BatchNorm when the recipe has it)
+    follows every layer but the last, which has one channel: the logits.
 
     Args:
-        width: hidden channels.
+        spec: the network's fields of a :class:`DeconvRecipe` (the optimiser's are ignored).
 
     Shape:
         - Input: ``(B, 2)`` coordinates in [-1, 1].
         - Output: ``(B, 4096)`` logits.
     """
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, spec: DeconvRecipe) -> None:
         super().__init__()
-        chans = [2] + [width] * 5 + [1]
+        chans = [2, *spec.channels, 1]
+        pad = 1 if spec.kernel == 4 else 0
         self.layers = nn.ModuleList(
-            nn.ConvTranspose2d(a, b, 4, stride=2, padding=1) for a, b in itertools.pairwise(chans)
+            nn.ConvTranspose2d(a, b, spec.kernel, stride=2, padding=pad)
+            for a, b in itertools.pairwise(chans)
         )
+        self.norms = nn.ModuleList(
+            nn.BatchNorm2d(b, eps=1e-5, momentum=0.1) for b in chans[1:-1] if spec.batch_norm
+        )
+        if spec.he_init:
+            for layer in self.layers:
+                std = (2.0 / (layer.out_channels * spec.kernel**2)) ** 0.5
+                nn.init.trunc_normal_(layer.weight, std=std, a=-2 * std, b=2 * std)
+                nn.init.zeros_(layer.bias)
+        self.pixel_input = spec.pixel_input
 
     def forward(self, coords: Tensor) -> Tensor:
         """Logits ``(B, 4096)`` for coordinates ``(B, 2)``."""
+        if self.pixel_input:
+            coords = (coords + 1.0) * ((CANVAS - 1) / 2)
         x = coords[:, :, None, None]
         for k, layer in enumerate(self.layers):
-            x = layer(x)
+            x = upsample(layer, x)
             if k < len(self.layers) - 1:
-                x = F.relu(x)
+                x = F.relu(self.norms[k](x) if self.norms else x)
         return x.flatten(1)
+
+
+def upsample(layer: nn.ConvTranspose2d, x: Tensor) -> Tensor:
+    """``layer`` (stride 2) applied to ``x``, cut to twice ``x``'s side.
+
+    A no-op cut for kernel 4, padding 1. For kernel 3, padding 0 the full output has ``2n + 1``
+    rows and input row ``o`` reaches rows ``2o .. 2o + 2``; cutting the last row and column is
+    TensorFlow's ``'same'`` transposed convolution (the transpose of a convolution padded at the
+    end only), whereas PyTorch's ``padding=1, output_padding=1`` would cut the first.
+    """
+    side = 2 * x.shape[-1]
+    return layer(x)[..., :side, :side]
 
 
 def build_model(name: str, width: int) -> nn.Module:
     """One of :data:`MODELS` at the given width (weights in ``channels_last``, faster on CPU)."""
-    model = DeconvNet(width) if name == "deconv" else TiledFCN(name, width)
+    model = DeconvNet(recipe(name, width)) if name in BASELINES else TiledFCN(name, width)
     return model.to(memory_format=torch.channels_last)
+
+
+def make_optimizer(
+    model: nn.Module, lr: float, weight_decay: float, spec: DeconvRecipe | None = None
+) -> torch.optim.Adam:
+    """Adam for ``model``: the config's ``lr`` and coupled ``weight_decay``, unless ``spec`` (a
+    baseline's recipe) sets its own learning rate, beta2 or L2 on the kernels only."""
+    if spec is None:
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    lr = spec.lr if spec.lr is not None else lr
+    betas = (0.9, spec.beta2)
+    if not spec.decay_kernels_only:
+        return torch.optim.Adam(model.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
+    kernels = [p for p in model.parameters() if p.dim() == 4]
+    others = [p for p in model.parameters() if p.dim() != 4]
+    groups = [
+        {"params": kernels, "weight_decay": 2 * weight_decay},
+        {"params": others, "weight_decay": 0.0},
+    ]
+    return torch.optim.Adam(groups, lr=lr, betas=betas)
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,18 +449,48 @@ def accuracy(model: nn.Module, c: Tensor, batch_size: int = 256) -> float:
 
 def train_one(model_name: str, split: str, config: NotSoClevrConfig, seed: int) -> dict[str, Any]:
     """Train one model on one split; return accuracies, loss curve and timing."""
+    spec = recipe(model_name, config.width) if model_name in BASELINES else None
+    run = _fit(
+        model_name,
+        spec,
+        split,
+        config,
+        seed,
+        epochs=config.epochs_of(model_name),
+        lr_drop=config.lr_drop_of(model_name),
+    )
+    return {"model": model_name, "split": split, **run}
+
+
+def _fit(
+    name: str,
+    spec: DeconvRecipe | None,
+    split: str,
+    config: NotSoClevrConfig,
+    seed: int,
+    *,
+    epochs: int,
+    lr_drop: int,
+) -> dict[str, Any]:
+    """Train the model ``name`` (the baseline built from ``spec`` when given) on one split."""
     c = centres()
     train_idx, test_idx = split_indices(split, seed)
     train_c, test_c = c[train_idx], c[test_idx]
     with seeded(seed):
-        model = build_model(model_name, config.width)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        if spec is None:
+            model = build_model(name, config.width)
+        else:
+            model = DeconvNet(spec).to(memory_format=torch.channels_last)
+    opt = make_optimizer(model, config.lr, config.weight_decay, spec)
     gen = torch.Generator().manual_seed(seed + 1)
     losses: list[float] = []
     test_curve: list[float] = []
     steps = 0
     start, cpu_start = time.perf_counter(), time.process_time()
-    for _ in range(config.epochs):
+    for epoch in range(epochs):
+        if lr_drop and epoch == lr_drop:
+            for group in opt.param_groups:
+                group["lr"] /= 10
         model.train()
         order = torch.randperm(train_c.shape[0], generator=gen)
         for b in range(0, len(order), config.batch_size):
@@ -327,14 +507,13 @@ def train_one(model_name: str, split: str, config: NotSoClevrConfig, seed: int) 
         if config.max_steps and steps >= config.max_steps:
             break
     return {
-        "model": model_name,
-        "split": split,
         "params": sum(p.numel() for p in model.parameters()),
         "steps": steps,
         "train_acc": accuracy(model, train_c),
         "test_acc": test_curve[-1],
         "test_acc_per_epoch": test_curve,
         "final_loss": sum(losses[-10:]) / max(len(losses[-10:]), 1),
+        "final_lr": opt.param_groups[0]["lr"],
         "seconds": time.perf_counter() - start,
         "cpu_seconds": time.process_time() - cpu_start,
     }
