@@ -1,6 +1,7 @@
 """Not-so-Clevr coordinate classification: data splits, models, run and report."""
 
 import copy
+import dataclasses
 import itertools
 import json
 
@@ -234,3 +235,39 @@ def test_baselines_train_for_their_own_epochs_and_drop_the_lr():
         nsc.NotSoClevrConfig(baseline_epochs=3, baseline_lr_drop=3).validate()
     with pytest.raises(TypeError, match="baseline_epochs"):
         nsc.NotSoClevrConfig(baseline_epochs=2.5).validate()
+
+
+def test_ablation_stores_resumes_and_tabulates(tmp_path):
+    config = nsc.NotSoClevrConfig(width=16, batch_size=512, max_steps=1)
+    path = tmp_path / "abl" / "runs.json"
+    lines = []
+    runs = nsc.ablation(path, rows=(2, 3), seeds=(0,), config=config, log=lines.append)
+    assert [r["label"] for r in runs] == [nsc.ABLATION[2][0], nsc.ABLATION[3][0]]
+    assert runs[1]["recipe"]["batch_norm"] and not runs[0]["recipe"]["batch_norm"]
+    assert all(r["steps"] == 1 for r in runs) and len(lines) == 2
+    stored = json.loads(path.read_text())
+    assert len(stored) == 2
+    again = nsc.ablation(path, rows=(2, 3), seeds=(0,), config=config, log=lines.append)
+    assert len(lines) == 2 and again == runs  # resumed: nothing trained twice
+    text = nsc.ablation_markdown(runs)
+    assert nsc.ABLATION[3][0] in text and nsc.fmt_pct(runs[1]["test_acc"]) in text
+    with pytest.raises(ValueError, match="rows"):
+        nsc.ablation(path, rows=(99,), config=config)
+
+
+def test_ablation_rows_change_one_thing_from_the_reference():
+    _, changes, epochs, drop = nsc.ABLATION[2]
+    assert (changes, epochs, drop) == (
+        {},
+        nsc.ABLATION_BASE["epochs"],
+        nsc.ABLATION_BASE["lr_drop"],
+    )
+    for _, changes, epochs, drop in nsc.ABLATION[3:-2]:
+        assert len(changes) == 1 and (epochs, drop) == (60, 45)
+    assert nsc.ABLATION[-1][1] == dataclasses.asdict(nsc.recipe("deconv_paper", 16))
+
+
+def test_ablation_command_rejects_a_bad_row(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        nsc.main([str(tmp_path / "x.json"), "--rows", "99"])
+    assert "rows must be indices" in capsys.readouterr().err
