@@ -271,3 +271,23 @@ def test_ablation_command_rejects_a_bad_row(tmp_path, capsys):
     with pytest.raises(SystemExit):
         nsc.main([str(tmp_path / "x.json"), "--rows", "99"])
     assert "rows must be indices" in capsys.readouterr().err
+
+
+def test_report_says_how_the_baselines_were_trained(tiny_result):
+    _, result = tiny_result
+    longer = copy.deepcopy(result)
+    longer["config"].update(
+        models=["deconv_paper", "coordbias"], baseline_epochs=60, baseline_lr_drop=45
+    )
+    for r in longer["runs"]:
+        if r["model"] == "plain":
+            r["model"] = "deconv_paper"
+            r["test_acc"] = 0.236 if r["split"] == "uniform" else 0.0
+    text = nsc.markdown(longer, "")
+    assert "`deconv_paper` is Liu et al.'s" in text
+    assert "They train for 60 epochs, the learning rate divided by 10 from epoch 46" in text
+    assert "`deconv_paper` gets 23.6% (uniform) and 0.0% (quadrant)" in text
+    assert "is not reached in this budget" in text
+    longer["runs"][0]["test_acc"] = 0.99
+    assert "is exceeded" in nsc.markdown(longer, "")
+    assert "deconvolution baselines" not in nsc.markdown(result, "")

@@ -23,13 +23,98 @@ The coordinates, scaled to [-1, 1] like the pixel grid (``2 * c / 63 - 1``), are
 ``CoordBiasConv2d`` in every layer. On a tiled (constant) input a plain convolution sees the
 same thing at every pixel; only the first layer's zero padding tells the border pixels apart, so it
 cannot place the square in the interior. Liu et al.'s plain baseline was instead a deconvolution
-stack from a 1 x 1 input; ``deconv`` is that baseline: the coordinates as a ``(B, 2, 1, 1)``
-tensor, six ``ConvTranspose2d(k=4, stride=2, padding=1)`` layers (1 -> 64 px, ReLU between, w
-channels, the last one to 1 channel).
+stack from a 1 x 1 input. Two versions of it (:class:`DeconvRecipe`, :func:`recipe`): the
+coordinates as a ``(B, 2, 1, 1)`` tensor, six stride-2 transposed convolutions (1 -> 64 px, ReLU
+between, the last one to 1 channel):
 
-Optimisation as their README: Adam, lr 0.005, L2 1e-3 (as Adam's ``weight_decay``), batch 16.
-The quick setting (width 8, 2 epochs, 3 models x 2 splits) takes about 40 s of CPU time on one
-thread; batch 16 beat batch 32 at equal compute (more Adam steps), which is why it is kept.
+- ``deconv`` (ours): ``ConvTranspose2d(k=4, stride=2, padding=1)``, w channels, no
+  normalisation, PyTorch's initialisation, the [-1, 1] encoding, the shared optimiser;
+- ``deconv_paper``: Liu et al.'s ``DeconvPainter`` and deconvolution command as their code has
+  them (below).
+
+Optimisation as their README's CoordConv command: Adam, lr 0.005, L2 1e-3 (as Adam's
+``weight_decay``), batch 16. The quick setting (width 8, 2 epochs, 3 models x 2 splits) takes
+about 40 s of CPU time on one thread; batch 16 beat batch 32 at equal compute (more Adam steps),
+which is why it is kept. The baselines train longer (``baseline_epochs``, ``baseline_lr_drop``):
+in :data:`FULL` 60 epochs, the learning rate divided by 10 for the last 15.
+
+Why our deconvolution baseline was at 26 % (uniform) where Liu et al. report about 86 %
+-------------------------------------------------------------------------------------------
+Every difference between the two (read from uber-research/CoordConv: ``model_builders.py``
+``DeconvPainter``, ``train.py``, ``data/not_so_clevr_generator.py``, ``README.md``,
+``experiment_logs.sh``; the right column is what our old full setting ran):
+
+==============  =======================================  ===================================
+                Liu et al.                               ours (``deconv``, old full setting)
+==============  =======================================  ===================================
+uniform split   each centre out with probability 0.25    a seeded quarter out:
+                (numpy seed 20202): 2,368 / 768          2,352 train / 784 test
+quadrant split  out if x / 64 > 0.5 and y / 64 > 0.5     (c - 4) / 55 > 0.5, c >= 32:
+                (x, y >= 33): 27 x 27 = 729              28 x 28 = 784
+input           integer pixel coordinates 4..59          ``2 c / 63 - 1`` in [-1, 1]
+target, loss    one-hot 64 x 64, softmax cross-entropy   the same
+metric          arg-max pixel = centre, every epoch      the same
+kernel          3 (``-fs 3``; sweep 2, 3, 4), TF 'same'  4, padding 1
+channels        64m, 64m, 64m, 32m, 32m, 1 (``-mul``     16 x 5, 1: 17,233 parameters
+                m = 2; sweep 1..3): 409,921 at m = 2
+normalisation   BatchNorm (momentum 0.9, eps 1e-5)       none
+initialisation  ``he_normal`` (truncated), zero biases   PyTorch's default
+optimiser       Adam lr 0.01 (sweep 0.001..0.05),        Adam lr 0.005, beta2 0.999
+                beta2 0.99
+L2              ``l2 * sum(w ** 2)`` on the kernels,     Adam ``weight_decay`` 1e-3 on
+                l2 = 1e-3 (sweep 0, 1e-3, 1e-2)          every parameter
+batch           16 (sweep 16, 32)                        16
+training        2,000 epochs (README); sweep: 1,000,     10 epochs, constant lr
+                lr / 10 every 200
+reported        best of 324 configurations per split     one run
+==============  =======================================  ===================================
+
+The ablation (``python -m coordbias.study.experiments.notsoclevr OUT.json``: width 16, uniform
+split, seed 0, one thread; each row changes one thing from the reference row) shows that the
+gap is the training length, and that none of Liu et al.'s other choices closes it:
+
+==========================================  =======  ======  =======  =======  =====
+setting                                     params   epochs  test     train    CPU s
+==========================================  =======  ======  =======  =======  =====
+ours, 10 epochs (the old full setting)      17,233   10      25.9 %   30.6 %   16
+ours, 60 epochs, constant lr                17,233   60      78.2 %   77.9 %   101
+ours, 60 epochs, lr / 10 at 45 (reference)  17,233   60      99.7 %   99.7 %   98
++ BatchNorm                                 17,393   60      57.4 %   81.9 %   98
+kernel 3, TensorFlow ``'same'``             9,729    60      72.6 %   79.3 %   95
+He (truncated normal) init, zero biases     17,233   60      97.7 %   99.3 %   103
+pixel coordinates as input                  17,233   60      96.7 %   99.4 %   99
+lr 0.01                                     17,233   60      99.0 %   99.7 %   100
+Adam beta2 0.99                             17,233   60      99.2 %   99.8 %   104
+L2 ``1e-3 * sum(w ** 2)`` on kernels only   17,233   60      65.1 %   70.6 %   93
+channels 64, 64, 64, 32, 32                 183,041  60      100.0 %  100.0 %  225
+all of Liu et al.'s but the channels        9,889    60      18.8 %   22.7 %   144
+Liu et al.'s ``deconv_paper`` (``-mul 1``)  103,585  60      23.6 %   27.5 %   327
+==========================================  =======  ======  =======  =======  =====
+
+So: trained six times longer with one learning-rate drop, our baseline reaches 98.6 +- 1.0 %
+on the uniform split (seeds 0, 1, 2; train 99.1-99.7 %), above the paper's "about 86 % at best",
+and 8.6 +- 2.1 % on the held-out quadrant (train 99.7-100 %). Without the drop it is at 78 %
+(its test accuracy still swings by several points from epoch to epoch at lr 0.005). Liu et al.'s
+recipe is not what made their baseline better: alone, BatchNorm (-42 points), the 3 x 3 kernel
+(-27; likely because stride 2 with an odd kernel gives even output pixels two taps, odd ones one)
+and TensorFlow's L2 (-35: ``l2 * sum(w ** 2)`` is twice Adam's ``weight_decay`` of the same l2)
+each slow learning, the others are within a few points. Their whole recipe reaches 19-24 % in
+60 epochs (and 0.0 % on the quadrant, seed 0); Liu et al. trained it for 1,000 to 2,000 epochs
+and report the best of a 324-configuration sweep of it. Wider layers do not hurt ours (100 % at
+their ``-mul 1`` widths). Not measured here: their recipe at 1,000+ epochs (about 1.5 hours of
+CPU per run at ``-mul 1``, 2.5 times that at ``-mul 2``), so their 86 % itself is taken from the
+paper. On the quadrant, most of our 8.6 % are centres next to the training region (seed 0: 70
+of the 82 in the three rows and columns nearest to it, 10 of 441 deeper than seven);
+the quadrant rules differ by one row and column (ours holds out ``c = 32`` too), left as it is
+because the quick study's quadrant figures depend on it.
+
+Reproduce on one thread (``NSC`` = ``python -m coordbias.study.experiments.notsoclevr abl.json``;
+the table about 27 minutes of CPU, the seeds 13 more; the file makes it resumable)::
+
+    OMP_NUM_THREADS=1 taskset -c 0 $NSC                       # the table (seed 0, uniform)
+    OMP_NUM_THREADS=1 taskset -c 0 $NSC --rows 2 --seeds 0 1 2
+    OMP_NUM_THREADS=1 taskset -c 0 $NSC --rows 2 --seeds 0 1 2 --split quadrant
+    OMP_NUM_THREADS=1 taskset -c 0 $NSC --rows 12 --split quadrant
 
 ``run(out_dir, quick=True, seed=0)`` returns a JSON-able dict and writes ``notsoclevr.png``;
 ``markdown(result, fig_dir_rel)`` renders the report section.
@@ -140,7 +225,9 @@ class NotSoClevrConfig:
 
 #: About 40 s of CPU time on one thread.
 QUICK = NotSoClevrConfig()
-#: Measured: 268 s of CPU time (470 s wall on a shared 2-core CPU); with the deconv baseline.
+#: About 1,100 s of CPU time on one thread, estimated from measured parts: 268 s measured with
+#: the deconv baseline at 10 epochs, plus its 60 epochs (about 90 s per split instead of 16) and
+#: ``deconv_paper`` (about 330 s per split).
 FULL = NotSoClevrConfig(
     width=16, epochs=10, batch_size=16, models=MODELS, baseline_epochs=60, baseline_lr_drop=45
 )
@@ -626,7 +713,8 @@ def ablation(
                     f"{fmt_pct(run['test_acc'])}, {run['cpu_seconds']:.0f} s CPU"
                 )
     wanted = {(ABLATION[r][0], s) for r in picked for s in seeds}
-    return [r for r in done if (r["label"], r["seed"]) in wanted and r["split"] == split]
+    mine = [r for r in done if (r["label"], r["seed"]) in wanted and r["split"] == split]
+    return sorted(mine, key=lambda r: (r["row"], r["seed"]))
 
 
 def _jsonable(value: Any) -> Any:
@@ -641,7 +729,7 @@ def _jsonable(value: Any) -> Any:
 def ablation_markdown(runs: list[dict[str, Any]]) -> str:
     """A table of :func:`ablation`'s runs: per row, test (and train) accuracy over its seeds."""
     rows = []
-    for label in dict.fromkeys(r["label"] for r in runs):
+    for label in dict.fromkeys(r["label"] for r in sorted(runs, key=lambda r: r["row"])):
         mine = [r for r in runs if r["label"] == label]
         test = torch.tensor([r["test_acc"] for r in mine], dtype=torch.float64)
         train = torch.tensor([r["train_acc"] for r in mine], dtype=torch.float64)
@@ -720,7 +808,7 @@ def run(
     Args:
         out_dir: folder for the figure (created).
         quick: :data:`QUICK` (width 8, 2 epochs, 3 models; about 40 s of CPU time) or
-            :data:`FULL` (width 16, 10 epochs, the deconvolution baseline too).
+            :data:`FULL` (width 16, 10 epochs; both deconvolution baselines, 60 epochs).
         seed: seeds the uniform split, the initialisation and the batch order.
         config: overrides the setting chosen by ``quick`` (tests use tiny ones).
         num_threads: torch intra-op threads while it runs (restored afterwards).
@@ -800,11 +888,11 @@ def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
         f"{sizes['quadrant']['test']:,} (test = both normalised coordinates > 0.5). Each tiled "
         f"model is 3×3, 1×1, 1×1, 1×1 convolutions of width {cfg['width']} on the coordinates "
         "tiled to a (2, 64, 64) map, the convolution being plain, CoordConv or coordinate-bias in "
-        "every layer; `deconv` is Liu et al.'s plain baseline (six stride-2 transposed "
-        f"convolutions from 1 × 1). Adam lr {cfg['lr']:g}, L2 {cfg['weight_decay']:g} (Adam "
+        f"every layer. Adam lr {cfg['lr']:g}, L2 {cfg['weight_decay']:g} (Adam "
         f"weight decay), batch {cfg['batch_size']} (Liu et al.: 16), {cfg['epochs']} epochs"
         + (f", at most {cfg['max_steps']} steps" if cfg["max_steps"] else "")
-        + ".",
+        + "."
+        + _baselines_sentence(cfg),
         "",
         md_table(["model", "split", "params", "steps", "train acc.", "test acc.", "seconds"], rows),
         "",
@@ -828,6 +916,28 @@ def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
     lines.append("")
     lines.append("**Conclusion.** " + " ".join(verdict))
     return "\n".join(lines) + "\n"
+
+
+def _baselines_sentence(cfg: dict[str, Any]) -> str:
+    """What the deconvolution baselines in ``cfg['models']`` are and how long they train."""
+    base = [m for m in BASELINES if m in cfg["models"]]
+    if not base:
+        return ""
+    epochs = cfg.get("baseline_epochs") or cfg["epochs"]
+    drop = cfg.get("baseline_lr_drop", 0)
+    what = {
+        "deconv": "`deconv` is ours (4×4 kernels, no normalisation)",
+        "deconv_paper": "`deconv_paper` is Liu et al.'s as their code builds and trains it "
+        "(3×3 kernels, BatchNorm, He init, pixel coordinates as input; Adam lr 0.01, β2 0.99, "
+        "L2 on the kernels)",
+    }
+    return (
+        f" The deconvolution baselines are six stride-2 transposed convolutions from the "
+        f"coordinates as a 1 × 1 input: {'; '.join(what[m] for m in base)}. They train for "
+        f"{epochs} epochs"
+        + (f", the learning rate divided by 10 from epoch {drop + 1}" if drop else "")
+        + " (Liu et al. trained theirs for 1,000 to 2,000 epochs)."
+    )
 
 
 def _names(models: list[str]) -> str:
@@ -882,7 +992,7 @@ def _verdict(by: dict[tuple[str, str], dict[str, Any]], cfg: dict[str, Any]) -> 
             "CoordConv's first 3×3 layer has 9 taps per coordinate whose sum is the slope, "
             "against one coordinate weight per filter for the coordinate bias."
         )
-    for base in ("plain", "deconv"):
+    for base in ("plain", *BASELINES):
         if base not in cfg["models"]:
             continue
         u = by[(base, "uniform")]["test_acc"]
@@ -900,8 +1010,12 @@ def _verdict(by: dict[tuple[str, str], dict[str, Any]], cfg: dict[str, Any]) -> 
                 "baseline, which is `deconv`)"
             )
         else:
-            sentence += "; the paper's ≈86% on the uniform split " + (
-                "is matched" if u >= 0.8 else "is not reached in this budget"
+            sentence += "; the paper's ≈86% at best on the uniform split " + (
+                "is exceeded"
+                if u >= 0.96
+                else "is matched within 10 points"
+                if u >= 0.76
+                else "is not reached in this budget"
             )
         verdict.append(sentence + ".")
     return verdict
