@@ -1,6 +1,8 @@
 """Not-so-Clevr coordinate classification: data splits, models, run and report."""
 
 import copy
+import dataclasses
+import itertools
 import json
 
 import pytest
@@ -122,3 +124,170 @@ def test_bad_arguments_raise_clear_errors(tmp_path):
         nsc.run(tmp_path, config=nsc.NotSoClevrConfig(models=("resnet",)))
     with pytest.raises(TypeError, match="epochs"):
         nsc.run(tmp_path, config=nsc.NotSoClevrConfig(epochs=1.5))
+
+
+# ---------------------------------------------------------------------------------------------
+# The deconvolution baselines: ours and Liu et al.'s, and the ablation between them
+# ---------------------------------------------------------------------------------------------
+def _deconv_params(chans, k, batch_norm):
+    """Weights + biases of the transposed convolutions, BatchNorm's scale and shift."""
+    convs = sum(k * k * a * b + b for a, b in itertools.pairwise(chans))
+    return convs + (2 * sum(chans[1:-1]) if batch_norm else 0)
+
+
+@pytest.mark.parametrize(("width", "mul"), [(16, 1), (32, 2)])
+def test_deconv_paper_matches_liu_et_al_layer_list(width, mul):
+    # their DeconvPainter: 64*mul, 64*mul, 64*mul, 32*mul, 32*mul, 1 channels, 3x3, BatchNorm
+    chans = [2, 64 * mul, 64 * mul, 64 * mul, 32 * mul, 32 * mul, 1]
+    model = nsc.build_model("deconv_paper", width)
+    n = sum(p.numel() for p in model.parameters())
+    assert n == _deconv_params(chans, 3, True)
+    assert n == {1: 103_585, 2: 409_921}[mul]
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == 5
+
+
+def test_deconv_is_ours_without_batchnorm():
+    model = nsc.build_model("deconv", 16)
+    assert sum(p.numel() for p in model.parameters()) == _deconv_params([2] + [16] * 5 + [1], 4, 0)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+
+
+@pytest.mark.parametrize("kernel", [3, 4])
+def test_every_transposed_convolution_doubles_the_side(kernel):
+    spec = nsc.DeconvRecipe(channels=(3,) * 5, kernel=kernel)
+    model = nsc.DeconvNet(spec)
+    x = nsc.encode(nsc.centres()[:2])[:, :, None, None]
+    for layer in model.layers:
+        y = nsc.upsample(layer, x)
+        assert y.shape[-2:] == (2 * x.shape[-2], 2 * x.shape[-1])
+        x = torch.relu(y)
+
+
+def test_kernel_3_follows_tensorflow_same_alignment():
+    # TensorFlow's 'same' transposed convolution: input row o reaches rows 2o .. 2o + 2, the
+    # row past the end is cut (PyTorch's padding=1, output_padding=1 would reach 2o - 1 .. 2o + 1)
+    layer = torch.nn.ConvTranspose2d(1, 1, 3, stride=2)
+    torch.nn.init.ones_(layer.weight)
+    torch.nn.init.zeros_(layer.bias)
+    for o, rows in ((0, [0, 1, 2]), (3, [6, 7])):
+        x = torch.zeros(1, 1, 4, 4)
+        x[0, 0, o, 0] = 1.0
+        with torch.no_grad():
+            y = nsc.upsample(layer, x)[0, 0]
+        assert torch.nonzero(y.sum(1)).flatten().tolist() == rows
+
+
+def test_pixel_input_feeds_the_centre_pixel_coordinates():
+    c = nsc.centres()[[0, 1000, 3135]]
+    for pixel_input, expected in ((True, c.float()), (False, nsc.encode(c))):
+        model = nsc.DeconvNet(nsc.DeconvRecipe(channels=(3,) * 5, pixel_input=pixel_input))
+        seen: list[torch.Tensor] = []
+        model.layers[0].register_forward_pre_hook(lambda _m, args, seen=seen: seen.append(args[0]))
+        model(nsc.encode(c))
+        assert torch.allclose(seen[0].flatten(1), expected, atol=1e-5)
+
+
+def test_he_init_follows_tensorflow_fan_in_and_zero_biases():
+    torch.manual_seed(0)
+    model = nsc.DeconvNet(nsc.DeconvRecipe(channels=(64,) * 5, kernel=3, he_init=True))
+    for layer in model.layers:
+        std = (2.0 / (layer.out_channels * 9)) ** 0.5
+        w = layer.weight.detach()
+        assert float(w.abs().max()) <= 2 * std + 1e-7
+        assert float(w.std()) == pytest.approx(0.88 * std, rel=0.2 if w.numel() > 500 else 0.6)
+        assert not layer.bias.any()
+
+
+def test_recipe_optimizer_puts_l2_on_the_kernels_only():
+    model = nsc.build_model("deconv_paper", 2)
+    opt = nsc.make_optimizer(model, 0.005, 1e-3, nsc.recipe("deconv_paper", 2))
+    kernels, others = opt.param_groups
+    assert all(p.dim() == 4 for p in kernels["params"]) and len(kernels["params"]) == 6
+    assert kernels["weight_decay"] == pytest.approx(2e-3) and others["weight_decay"] == 0.0
+    assert kernels["lr"] == 0.01 and kernels["betas"] == (0.9, 0.99)
+    (ours,) = nsc.make_optimizer(model, 0.005, 1e-3, nsc.recipe("deconv", 2)).param_groups
+    assert (ours["lr"], ours["weight_decay"], ours["betas"]) == (0.005, 1e-3, (0.9, 0.999))
+
+
+def test_bad_recipes_raise_clear_errors():
+    with pytest.raises(ValueError, match="channels"):
+        nsc.DeconvRecipe(channels=(4, 4))
+    with pytest.raises(ValueError, match="kernel"):
+        nsc.DeconvRecipe(channels=(4,) * 5, kernel=5)
+    with pytest.raises(ValueError, match="beta2"):
+        nsc.DeconvRecipe(channels=(4,) * 5, beta2=1.0)
+    with pytest.raises(ValueError, match="deconv_paper"):
+        nsc.recipe("vanilla", 4)
+
+
+def test_baselines_train_for_their_own_epochs_and_drop_the_lr():
+    config = nsc.NotSoClevrConfig(
+        width=2, epochs=1, batch_size=2352, baseline_epochs=3, baseline_lr_drop=2
+    )
+    deconv = nsc.train_one("deconv", "uniform", config, seed=0)
+    plain = nsc.train_one("vanilla", "uniform", config, seed=0)
+    assert (deconv["steps"], len(deconv["test_acc_per_epoch"])) == (3, 3)
+    assert deconv["final_lr"] == pytest.approx(config.lr / 10)
+    assert (plain["steps"], plain["final_lr"]) == (1, config.lr)
+    assert nsc.FULL.epochs_of("deconv") > nsc.FULL.epochs_of("coordconv")
+    assert nsc.QUICK.epochs_of("deconv") == nsc.QUICK.epochs
+    with pytest.raises(ValueError, match="baseline_lr_drop"):
+        nsc.NotSoClevrConfig(baseline_epochs=3, baseline_lr_drop=3).validate()
+    with pytest.raises(TypeError, match="baseline_epochs"):
+        nsc.NotSoClevrConfig(baseline_epochs=2.5).validate()
+
+
+def test_ablation_stores_resumes_and_tabulates(tmp_path):
+    config = nsc.NotSoClevrConfig(width=16, batch_size=512, max_steps=1)
+    path = tmp_path / "abl" / "runs.json"
+    lines = []
+    runs = nsc.ablation(path, rows=(2, 3), seeds=(0,), config=config, log=lines.append)
+    assert [r["label"] for r in runs] == [nsc.ABLATION[2][0], nsc.ABLATION[3][0]]
+    assert runs[1]["recipe"]["batch_norm"] and not runs[0]["recipe"]["batch_norm"]
+    assert all(r["steps"] == 1 for r in runs) and len(lines) == 2
+    stored = json.loads(path.read_text())
+    assert len(stored) == 2
+    again = nsc.ablation(path, rows=(2, 3), seeds=(0,), config=config, log=lines.append)
+    assert len(lines) == 2 and again == runs  # resumed: nothing trained twice
+    text = nsc.ablation_markdown(runs)
+    assert nsc.ABLATION[3][0] in text and nsc.fmt_pct(runs[1]["test_acc"]) in text
+    with pytest.raises(ValueError, match="rows"):
+        nsc.ablation(path, rows=(99,), config=config)
+
+
+def test_ablation_rows_change_one_thing_from_the_reference():
+    _, changes, epochs, drop = nsc.ABLATION[2]
+    assert (changes, epochs, drop) == (
+        {},
+        nsc.ABLATION_BASE["epochs"],
+        nsc.ABLATION_BASE["lr_drop"],
+    )
+    for _, changes, epochs, drop in nsc.ABLATION[3:-2]:
+        assert len(changes) == 1 and (epochs, drop) == (60, 45)
+    assert nsc.ABLATION[-1][1] == dataclasses.asdict(nsc.recipe("deconv_paper", 16))
+
+
+def test_ablation_command_rejects_a_bad_row(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        nsc.main([str(tmp_path / "x.json"), "--rows", "99"])
+    assert "rows must be indices" in capsys.readouterr().err
+
+
+def test_report_says_how_the_baselines_were_trained(tiny_result):
+    _, result = tiny_result
+    longer = copy.deepcopy(result)
+    longer["config"].update(
+        models=["deconv_paper", "coordbias"], baseline_epochs=60, baseline_lr_drop=45
+    )
+    for r in longer["runs"]:
+        if r["model"] == "vanilla":
+            r["model"] = "deconv_paper"
+            r["test_acc"] = 0.236 if r["split"] == "uniform" else 0.0
+    text = nsc.markdown(longer, "")
+    assert "`deconv_paper` is Liu et al.'s" in text
+    assert "They train for 60 epochs, the learning rate divided by 10 from epoch 46" in text
+    assert "`deconv_paper` gets 23.6% (uniform) and 0.0% (quadrant)" in text
+    assert "is not reached in this budget" in text
+    longer["runs"][0]["test_acc"] = 0.99
+    assert "is exceeded" in nsc.markdown(longer, "")
+    assert "deconvolution baselines" not in nsc.markdown(result, "")
