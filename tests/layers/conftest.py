@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import coordbias as cb
-from coordbias.layers import _eager
+from coordbias.layers import _term
 
 
 @dataclass(frozen=True)
@@ -137,15 +137,16 @@ def random_input(spec: LayerSpec, batch=2, channels=4, size=7, dtype=torch.float
 
 @contextlib.contextmanager
 def use_path(path: str) -> Iterator[None]:
-    """Run the modules on their eager fast path (``"fast"``) or on the general path."""
+    """Add the coordinate term by its eager implementation (``"fast"``) or by the traced one
+    (``"general"``, what TorchScript, compilers and exporters run) in every eager call."""
     if path not in ("fast", "general"):
         raise ValueError(f"path must be 'fast' or 'general', got {path!r}")
-    saved = _eager.enabled
-    _eager.enabled = path == "fast"
+    saved = _term.enabled
+    _term.enabled = path == "fast"
     try:
         yield
     finally:
-        _eager.enabled = saved
+        _term.enabled = saved
 
 
 PATHS = ("fast", "general")
@@ -153,7 +154,7 @@ PATHS = ("fast", "general")
 
 @pytest.fixture(params=PATHS)
 def path(request) -> Iterator[str]:
-    """Each module path in turn: the eager fast path and the general (functional) path."""
+    """Each implementation of the coordinate term in turn: the eager one and the traced one."""
     with use_path(request.param):
         yield request.param
 
