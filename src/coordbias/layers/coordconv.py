@@ -34,6 +34,9 @@ size); the coordinates come from ``torch.arange``, never ``linspace`` or ``meshg
 
 from __future__ import annotations
 
+import warnings
+from typing import ClassVar
+
 from torch import Tensor, nn
 
 from coordbias.layers.addcoords import _add_coords, coord_channels
@@ -43,6 +46,9 @@ __all__ = ["CoordConv1d", "CoordConv2d", "CoordConv3d"]
 
 class _CoordConvMixin:
     """Shared constructor checks, ``forward`` and ``extra_repr`` of the CoordConv layers."""
+
+    # Python-only properties (the deprecated alias warns), not compiled by TorchScript.
+    __jit_unused_properties__: ClassVar = ("coord_channel_weight", "coord_weight")
 
     _spatial_dims = 0
     # Below this many (batch size x input channels per group) the forward concatenates the
@@ -108,10 +114,29 @@ class _CoordConvMixin:
         return super().extra_repr() + f", with_r={self.with_r}"  # type: ignore[misc]
 
     @property
-    def coord_weight(self) -> Tensor:
-        """View of ``weight`` on the coordinate channels: ``(C_out, k, *kernel_size)``."""
+    def coord_channel_weight(self) -> Tensor:
+        """View of ``weight`` on the coordinate channels: ``(C_out, k, *kernel_size)``.
+
+        With ``groups > 1`` this is the last group's slice (every group has its own ``k``
+        coordinate channels; see the module docstring for the layout of ``weight``).
+        """
         k = coord_channels(self._spatial_dims, self.with_r)
         return self.weight[:, -k:]  # type: ignore[attr-defined]
+
+    @property
+    def coord_weight(self) -> Tensor:
+        """Deprecated name of :attr:`coord_channel_weight`.
+
+        On the coordinate-bias layers ``coord_weight`` is a ``(C_out, spatial_dims)`` parameter;
+        here it was a kernel-shaped slice of ``weight``, hence the new name.
+        """
+        warnings.warn(
+            f"{type(self).__name__}.coord_weight is deprecated; use coord_channel_weight (a "
+            "slice of weight; coord_weight names the (C_out, D) parameter of CoordBias layers)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.coord_channel_weight
 
 
 class _CoordConvNd(_CoordConvMixin):
