@@ -23,7 +23,7 @@ def test_quick_benchmark_writes_the_json(tmp_path, capsys):
             case
         )
         for mode in ("train", "infer"):
-            assert set(result["ms"][mode]) == {"conv", "coordbias", "coordconv", "floor"}
+            assert set(result["ms"][mode]) == {"vanilla", "coordbias", "coordconv", "floor"}
             assert all(t > 0 for t in result["ms"][mode].values())
             assert set(result["ratio"][mode]) == {"coordbias", "coordconv", "floor"}
             assert all(r > 0 for r in result["ratio"][mode].values())

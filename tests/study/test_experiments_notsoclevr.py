@@ -9,7 +9,7 @@ import torch
 from coordbias.study.experiments import notsoclevr as nsc
 
 TINY = nsc.NotSoClevrConfig(
-    width=2, epochs=2, batch_size=128, max_steps=3, models=("plain", "coordbias")
+    width=2, epochs=2, batch_size=128, max_steps=3, models=("vanilla", "coordbias")
 )
 
 
@@ -70,7 +70,7 @@ def test_models_output_one_logit_per_pixel(name):
 
 def test_plain_tiled_net_cannot_tell_interior_positions_apart():
     # A constant input: only the border pixels differ, whatever the weights.
-    model = nsc.build_model("plain", 4)
+    model = nsc.build_model("vanilla", 4)
     logits = model(nsc.encode(torch.tensor([[30, 30]]))).reshape(64, 64)
     interior = logits[2:-2, 2:-2]
     assert torch.allclose(interior, interior[0, 0].expand_as(interior))

@@ -150,7 +150,7 @@ def test_experiment_sections_and_figures_reach_the_report(study, tmp_path, monke
     shutil.copytree(out / "runs", tmp_path / "runs")
 
     def run_ok(out_dir, *, quick, seed):
-        from coordbias.study.runner import write_bytes
+        from coordbias._util.files import write_bytes
 
         write_bytes(out_dir / "fig.png", (out / "figures" / "recall.png").read_bytes())
         return {"figure": "fig.png", "quick": quick, "seed": seed}

@@ -17,7 +17,6 @@ shared machine are noisy; the ratio is measured side by side in one run.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -156,8 +155,8 @@ def run(args: argparse.Namespace) -> int:
     """Measure, print a summary and write ``<out>/bench_data.json``."""
     import torch
 
+    from coordbias._util.files import write_json
     from coordbias._version import __version__
-    from coordbias.data.export import atomic_write_bytes
 
     try:
         result = measure(
@@ -180,8 +179,7 @@ def run(args: argparse.Namespace) -> int:
         "processor": platform.processor(),
     }
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out / "bench_data.json", json.dumps(result, indent=2).encode("utf-8"))
+    write_json(out / "bench_data.json", result)
     s = result["sample_size"]
     print(f"generation of one {s} x {s} sample (image and label):")
     rows = ((f"batched ({result['gen_batch']})", "batched"), ("one at a time", "single"))

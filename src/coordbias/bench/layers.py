@@ -31,11 +31,10 @@ thread count and the device.
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import os
 import platform
 import statistics
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -59,7 +58,7 @@ DEFAULT_GRID: tuple[tuple[int, int, int, int], ...] = (
 )
 QUICK_GRID: tuple[tuple[int, int, int, int], ...] = ((1, 3, 8, 16), (2, 8, 8, 12))
 
-LAYERS = ("conv", "coordbias", "coordconv", "floor")
+LAYERS = ("vanilla", "coordbias", "coordconv", "floor")
 #: The layers whose ratios are summarised (``floor`` is the reference described above).
 COMPARED = ("coordbias", "coordconv", "floor")
 
@@ -109,7 +108,7 @@ def _layers(shape: Shape, device: Any) -> dict[str, Any]:
     import torch
     from torch import nn
 
-    from coordbias import CoordBiasConv2d, CoordConv2d
+    from coordbias.models.convs import make_conv
 
     class ConvPlusMap(nn.Conv2d):
         """nn.Conv2d plus an in-place add of a learned (1, C, H, W) map (the floor)."""
@@ -122,12 +121,9 @@ def _layers(shape: Shape, device: Any) -> dict[str, Any]:
             return super().forward(x).add_(self.map)
 
     args = (shape.in_channels, shape.out_channels, 3)
-    return {
-        "conv": nn.Conv2d(*args, padding=1, device=device),
-        "coordbias": CoordBiasConv2d(*args, padding=1, device=device),
-        "coordconv": CoordConv2d(*args, padding=1, device=device),
-        "floor": ConvPlusMap(*args, padding=1, device=device, size=shape.size),
-    }
+    layers = {kind: make_conv(kind, *args, padding=1, device=device) for kind in LAYERS[:3]}
+    layers["floor"] = ConvPlusMap(*args, padding=1, device=device, size=shape.size)
+    return layers
 
 
 def _saved_bytes(layer: Any, x: Any) -> tuple[int, int]:
@@ -146,7 +142,8 @@ def _saved_bytes(layer: Any, x: Any) -> tuple[int, int]:
 
 def _measure(shape: Shape, rounds: int, min_run_time: float, threads: int, device: Any) -> dict:
     import torch
-    from torch.utils.benchmark import Timer
+
+    from coordbias._util.timing import interleaved, median_ratios
 
     torch.manual_seed(0)
     layers = _layers(shape, device)
@@ -164,23 +161,16 @@ def _measure(shape: Shape, rounds: int, min_run_time: float, threads: int, devic
         with torch.no_grad():
             layer(x)
 
-    times: dict[str, dict[str, list[float]]] = {
-        mode: {name: [] for name in LAYERS} for mode in ("train", "infer")
-    }
+    times: dict[str, dict[str, list[float]]] = {}
     for mode, step in (("train", train_step), ("infer", infer_step)):
         for name in LAYERS:
             layers[name].train(mode == "train")
-            step(layers[name])  # warm-up outside the timer (first-call allocations)
-        for r in range(rounds):
-            shift = r % len(LAYERS)
-            order = LAYERS[shift:] + LAYERS[:shift]
-            for name in order:
-                timer = Timer(
-                    stmt="step(layer)",
-                    globals={"step": step, "layer": layers[name]},
-                    num_threads=threads,
-                )
-                times[mode][name].append(timer.blocked_autorange(min_run_time=min_run_time).median)
+        times[mode] = interleaved(
+            {name: functools.partial(step, layers[name]) for name in LAYERS},
+            rounds=rounds,
+            min_run_time=min_run_time,
+            threads=threads,
+        )
 
     result: dict[str, Any] = {
         **asdict(shape),
@@ -191,13 +181,12 @@ def _measure(shape: Shape, rounds: int, min_run_time: float, threads: int, devic
     }
     for mode, per_layer in times.items():
         result["ms"][mode] = {n: 1e3 * statistics.median(v) for n, v in per_layer.items()}
-        base = per_layer["conv"]
-        result["ratio"][mode] = {
-            n: statistics.median(t / b for t, b in zip(per_layer[n], base)) for n in COMPARED
-        }
+        base = per_layer["vanilla"]
+        ratios = median_ratios(per_layer, "vanilla")
+        result["ratio"][mode] = {n: ratios[n] for n in COMPARED}
         # A second estimate, robust to load that only ever adds time: best round over best.
         result["ratio_of_best"][mode] = {n: min(per_layer[n]) / min(base) for n in COMPARED}
-    base_saved, out_bytes = _saved_bytes(layers["conv"].train(), x)
+    base_saved, out_bytes = _saved_bytes(layers["vanilla"].train(), x)
     result["saved_extra"] = {
         n: (_saved_bytes(layers[n].train(), x)[0] - base_saved) / out_bytes for n in COMPARED
     }
@@ -256,23 +245,11 @@ def _table(results: list[dict], summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print the table, write ``bench_layers.json``; return 0."""
     import torch
+
+    from coordbias._util.files import write_json
 
     if args.rounds < 1:
         raise ValueError(f"--rounds must be at least 1, got {args.rounds}")
@@ -323,6 +300,6 @@ def run(args: argparse.Namespace) -> int:
         "summary": summary,
     }
     path = Path(args.out) / "bench_layers.json"
-    write_json_atomic(path, data)
+    write_json(path, data)
     print(f"\nwrote {path}")
     return 0

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import statistics
 import tempfile
 import time
@@ -212,7 +211,8 @@ def measure(config, *, steps: int, warmup: int) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from coordbias.training.config import TrainConfig, atomic_write_text
+    from coordbias._util.files import write_json
+    from coordbias.training.config import TrainConfig
     from coordbias.training.env import environment
 
     for name in ("steps", "image_size", "width", "batch_size"):
@@ -245,6 +245,6 @@ def run(args: argparse.Namespace) -> int:
         )
     payload = {"benchmark": "train", "settings": results, "env": environment("cpu")}
     out = Path(args.out) / "train.json"
-    atomic_write_text(out, json.dumps(payload, indent=2) + "\n")
+    write_json(out, payload)
     print(f"written: {out}")
     return 0

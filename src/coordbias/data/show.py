@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from coordbias._util.files import write_bytes
 from coordbias.data.config import CirclesConfig, class_colors
-from coordbias.data.export import atomic_write_bytes
 from coordbias.data.generate import generate_batch
 
 __all__ = ["colorize", "save_grid"]
@@ -92,5 +92,5 @@ def save_grid(
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    atomic_write_bytes(out, buffer.getvalue())
+    write_bytes(out, buffer.getvalue())
     return out

@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
-from coordbias.models.convs import CONV_KINDS, make_conv2d, make_conv_transpose2d
+from coordbias.models.convs import CONV_KINDS, make_conv, make_conv2d, make_conv_transpose2d
 from coordbias.models.fcn import CONV_SCOPES, FCN, FCNConfig, coordinate_layers
 from coordbias.models.registry import create_model, list_models, register_model
 
@@ -54,6 +54,7 @@ __all__ = [
     "create_model",
     "fcn",
     "list_models",
+    "make_conv",
     "make_conv2d",
     "make_conv_transpose2d",
     "register_model",

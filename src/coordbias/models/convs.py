@@ -1,10 +1,14 @@
-"""Pluggable convolutions: one factory that builds the convolution a model asks for by name.
+"""Pluggable convolutions: the one factory that builds a convolution of a named kind.
 
-The coordinate layers live in :mod:`coordbias` and are imported inside the factories, so this
-module imports with torch alone.
+Every part that builds "a convolution of kind X" (the FCN, the open-question experiments, the
+layer benchmark) calls :func:`make_conv`; :data:`CONV_KINDS` lists the kinds. The baseline is
+called ``"vanilla"`` everywhere. The coordinate layers live in :mod:`coordbias` and are imported
+inside the factory, so this module imports with torch alone.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from torch import nn
 
@@ -29,6 +33,76 @@ def check_choice(argument: str, value: object, accepted: tuple[str, ...] | dict)
         raise ValueError(f"{argument}={value!r} is not supported; expected one of {names}")
 
 
+def _conv_class(kind: str, dims: int, transposed: bool) -> type[nn.Module]:
+    """The class that implements ``kind`` for ``dims`` spatial dims (transposed or not)."""
+    import coordbias
+
+    if kind == "vanilla":
+        names = ("ConvTranspose" if transposed else "Conv") + f"{dims}d"
+        return getattr(nn, names)
+    if kind == "coordbias":
+        return getattr(
+            coordbias, ("CoordBiasConvTranspose" if transposed else "CoordBiasConv") + f"{dims}d"
+        )
+    if kind == "coordconv":
+        name = f"CoordConv{dims}d" if not transposed else f"CoordConvTranspose{dims}d"
+        if not hasattr(coordbias, name):
+            raise ValueError(
+                "conv='coordconv' has no transposed convolution; use conv_scope='encoder' with "
+                "coordconv, or conv='coordbias' / 'param_matched' / 'vanilla' with conv_scope='all'"
+            )
+        return getattr(coordbias, name)
+    if dims != 2:
+        raise ValueError(f"conv={kind!r} exists in 2-D only; got {dims}-D")
+    return ParamMatchedConvTranspose2d if transposed else ParamMatchedConv2d
+
+
+def make_conv(
+    kind: str,
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Any,
+    *,
+    dims: int = 2,
+    transposed: bool = False,
+    coords: str = "center",
+    coord_init: str = "uniform",
+    **conv_args: Any,
+) -> nn.Module:
+    """A convolution of the given ``kind``: the one factory of the project.
+
+    Args:
+        kind: one of :data:`CONV_KINDS`.
+        in_channels: input channels ``C_in`` (the caller's channels; CoordConv adds its own).
+        out_channels: output channels ``C_out``.
+        kernel_size: kernel size, as for the torch layer.
+        dims: spatial dimensions, 1 to 3 (``param_matched`` exists in 2-D only).
+        transposed: a transposed convolution instead.
+        coords: coordinate convention of the coordinate-bias layer (ignored by the other kinds).
+        coord_init: initialisation of its coordinate weights (ignored by the other kinds).
+        **conv_args: the torch layer's other arguments (``stride``, ``padding``,
+            ``padding_mode``, ``output_padding``, ``dilation``, ``groups``, ``bias``, ``device``,
+            ``dtype``).
+
+    Returns:
+        The module, mapping ``(B, C_in, *spatial)`` to ``(B, C_out, *spatial_out)``.
+
+    Raises:
+        ValueError: an unknown kind, or a kind that has no form for ``dims`` / ``transposed``.
+
+    Example:
+        >>> make_conv("vanilla", 3, 4, 3, padding=1, padding_mode="reflect").padding_mode
+        'reflect'
+        >>> type(make_conv("coordbias", 8, 4, 3, transposed=True, stride=2)).__name__
+        'CoordBiasConvTranspose2d'
+    """
+    check_choice("conv", kind, CONV_KINDS)
+    cls = _conv_class(kind, dims, transposed)
+    if kind == "coordbias":
+        conv_args = {**conv_args, "coords": coords, "coord_init": coord_init}
+    return cls(in_channels, out_channels, kernel_size, **conv_args)
+
+
 def make_conv2d(
     kind: str,
     in_channels: int,
@@ -40,7 +114,7 @@ def make_conv2d(
     coords: str = "center",
     coord_init: str = "uniform",
 ) -> nn.Conv2d:
-    """A stride-1 2-D convolution of the given ``kind``.
+    """A stride-1 2-D convolution of the given ``kind``: shorthand for :func:`make_conv`.
 
     Args:
         kind: one of :data:`CONV_KINDS`.
@@ -59,21 +133,16 @@ def make_conv2d(
         >>> make_conv2d("vanilla", 3, 4, 3, padding=1, padding_mode="reflect").padding_mode
         'reflect'
     """
-    check_choice("conv", kind, CONV_KINDS)
-    common = {"padding": padding, "padding_mode": padding_mode}
-    if kind == "vanilla":
-        return nn.Conv2d(in_channels, out_channels, kernel_size, **common)
-    if kind == "param_matched":
-        return ParamMatchedConv2d(in_channels, out_channels, kernel_size, **common)
-    if kind == "coordbias":
-        from coordbias import CoordBiasConv2d
-
-        return CoordBiasConv2d(
-            in_channels, out_channels, kernel_size, coords=coords, coord_init=coord_init, **common
-        )
-    from coordbias import CoordConv2d
-
-    return CoordConv2d(in_channels, out_channels, kernel_size, **common)
+    return make_conv(
+        kind,
+        in_channels,
+        out_channels,
+        kernel_size,
+        padding=padding,
+        padding_mode=padding_mode,
+        coords=coords,
+        coord_init=coord_init,
+    )
 
 
 def make_conv_transpose2d(
@@ -88,7 +157,7 @@ def make_conv_transpose2d(
     coords: str = "center",
     coord_init: str = "uniform",
 ) -> nn.ConvTranspose2d:
-    """A 2-D transposed convolution of the given ``kind`` (zero padding only, as in torch).
+    """A 2-D transposed convolution of ``kind`` (zero padding): shorthand for :func:`make_conv`.
 
     ``"coordconv"`` has no transposed form in :mod:`coordbias` and raises ``ValueError``.
 
@@ -100,19 +169,15 @@ def make_conv_transpose2d(
         >>> up.stride
         (2, 2)
     """
-    check_choice("conv", kind, CONV_KINDS)
-    common = {"stride": stride, "padding": padding, "output_padding": output_padding}
-    if kind == "vanilla":
-        return nn.ConvTranspose2d(in_channels, out_channels, kernel_size, **common)
-    if kind == "param_matched":
-        return ParamMatchedConvTranspose2d(in_channels, out_channels, kernel_size, **common)
-    if kind == "coordbias":
-        from coordbias import CoordBiasConvTranspose2d
-
-        return CoordBiasConvTranspose2d(
-            in_channels, out_channels, kernel_size, coords=coords, coord_init=coord_init, **common
-        )
-    raise ValueError(
-        "conv='coordconv' has no transposed convolution; use conv_scope='encoder' with coordconv, "
-        "or conv='coordbias' / 'param_matched' / 'vanilla' with conv_scope='all'"
+    return make_conv(
+        kind,
+        in_channels,
+        out_channels,
+        kernel_size,
+        transposed=True,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        coords=coords,
+        coord_init=coord_init,
     )

@@ -19,8 +19,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coordbias._util.files import write_bytes, write_json, write_text
 from coordbias.study.presets import QUICK_NOTES
-from coordbias.study.runner import write_bytes, write_json, write_text
 from coordbias.study.stats import describe_power, mean_std, welch_test
 from coordbias.study.variants import VARIANTS
 

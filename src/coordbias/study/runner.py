@@ -18,21 +18,17 @@ import dataclasses
 import importlib
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coordbias._util.files import write_json
 from coordbias.study.presets import RUNTIME_FIELDS, StudyPreset, get_preset, run_config
 from coordbias.study.variants import resolve_variants
 
 Log = Callable[[str], None]
-
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 # Fields that may differ between a finished run on disk and the plan without making it stale.
 _IGNORED_ON_RESUME = {*RUNTIME_FIELDS, "out_dir", "resume", "progress"}
@@ -71,42 +67,6 @@ class StudyPlan:
     runs: list[RunSpec]
     experiments: list[str]
     overrides: dict[str, Any]
-
-
-def _jsonable(value: Any) -> Any:
-    """JSON form of the few non-JSON types results carry (paths, numpy scalars and arrays)."""
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} to JSON: {value!r}")
-
-
-def write_json(path: str | Path, data: Any) -> None:
-    """Write ``data`` as indented JSON to ``path`` atomically (temporary file, then replace)."""
-    write_text(path, json.dumps(data, indent=2, default=_jsonable) + "\n")
-
-
-def write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a temporary file in the same folder, then replace."""
-    write_bytes(path, text.encode("utf-8"))
-
-
-def write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _resolve_seeds(seeds: int | Sequence[int] | None, default: int) -> list[int]:

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from coordbias.training.config import TrainConfig, atomic_write_bytes
+from coordbias._util.files import write_bytes
+from coordbias.training.config import TrainConfig
 
 #: Fields of ``TrainConfig`` that decide the network's architecture.
 MODEL_FIELDS = (
@@ -48,7 +49,7 @@ def save_model(path: str | os.PathLike, model: nn.Module, config: TrainConfig) -
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     buffer = io.BytesIO()
     torch.save({"format": _FORMAT, "config": config.to_dict(), "state_dict": state}, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue())
 
 
 def resolve_source(source: str | os.PathLike) -> Path:

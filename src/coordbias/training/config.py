@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from coordbias._util.files import write_text
 
 MODELS = ("fcn",)
 CONVS = ("vanilla", "coordbias", "coordconv", "param_matched")
@@ -182,7 +183,7 @@ class TrainConfig:
 
         text = yaml.safe_dump(self.to_dict(), sort_keys=False)
         if path is not None:
-            atomic_write_text(path, text)
+            write_text(path, text)
         return text
 
     @classmethod
@@ -246,22 +247,3 @@ def parse_devices(devices: str) -> str | int | list[int]:
         f"devices={devices!r} is not understood; accepted: 'auto', a positive count such as '2', "
         "-1 (all) or a comma-separated list of device indices such as '0,1'"
     )
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    atomic_write_bytes(path, text.encode())
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

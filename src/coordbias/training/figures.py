@@ -9,9 +9,9 @@ bounding box), so callers and tests can rely on it. The format follows the file'
 
 from __future__ import annotations
 
+import io
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from coordbias._util.files import write_bytes
 from coordbias.data import CLASS_COLORS, CLASS_NAMES, class_colors
 
 __all__ = [
@@ -55,16 +56,9 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
         raise ValueError(
             f"path={str(path)!r} has an unsupported suffix; expected one of {', '.join(_FORMATS)}"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format=fmt, dpi=fig.dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=fig.dpi)
+    return write_bytes(path, buffer.getvalue())
 
 
 def _new_figure(figsize: tuple[float, float], dpi: int) -> Figure:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from coordbias._util.files import write_bytes, write_json
 from coordbias.training.checkpoint import load_model, resolve_source
-from coordbias.training.config import atomic_write_bytes, atomic_write_text
 from coordbias.training.datamodule import make_loader
 
 SPLITS = ("train", "val")
@@ -100,7 +99,7 @@ def evaluate_run(
         "metrics": metrics,
     }
     if out is not None:
-        atomic_write_text(out, json.dumps(result, indent=2) + "\n")
+        write_json(out, result)
     return result
 
 
@@ -174,6 +173,6 @@ def predict_files(
         buffer = io.BytesIO()
         Image.fromarray(colorize(mask)).save(buffer, format="PNG")
         target = out / f"{Path(path).stem}.mask.png"
-        atomic_write_bytes(target, buffer.getvalue())
+        write_bytes(target, buffer.getvalue())
         written.append(target)
     return written

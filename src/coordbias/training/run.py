@@ -34,6 +34,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from coordbias._util.files import write_json, write_text
 from coordbias.training.checkpoint import (
     LAST_CHECKPOINT,
     MODEL_FILE,
@@ -44,7 +45,7 @@ from coordbias.training.checkpoint import (
     save_model,
     unpack_checkpoint,
 )
-from coordbias.training.config import TrainConfig, atomic_write_text, parse_devices
+from coordbias.training.config import TrainConfig, parse_devices
 from coordbias.training.datamodule import CirclesDataModule, make_datasets, make_loader
 from coordbias.training.env import environment
 
@@ -171,10 +172,6 @@ def _progress_bar(config: TrainConfig, steps: int) -> list:
     return [TQDMProgressBar(refresh_rate=max(1, min(20, steps // 100)))]
 
 
-def _json_dump(path: Path, values: Any) -> None:
-    atomic_write_text(path, json.dumps(values, indent=2) + "\n")
-
-
 def _finished_result(config: TrainConfig, run_dir: Path) -> TrainResult | None:
     """The stored result when ``resume`` asks for a run that already finished as configured."""
     if not (config.resume and (run_dir / RESULT_FILE).is_file()):
@@ -229,7 +226,7 @@ def _merge_metrics_csv(path: Path, earlier: list[dict[str, str]], first_step: in
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
+    write_text(path, buffer.getvalue())
 
 
 def _loggers(run_dir: Path) -> list:
@@ -382,10 +379,10 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
         val_set, batch_size=max(config.batch_size, 16), shuffle=False, workers=config.workers
     )
     metrics = evaluate(net, loader, num_classes=config.num_classes, device=device)
-    _json_dump(run_dir / "eval.json", metrics)
+    write_json(run_dir / "eval.json", metrics)
     _write_figures(run_dir, config, net, val_set, metrics, train_loss, val_loss, device)
     _merge_metrics_csv(run_dir / "metrics.csv", earlier_rows, first_step)
-    _json_dump(
+    write_json(
         run_dir / "env.json",
         environment(device, accelerator=accelerator, world_size=world, precision=config.precision),
     )
@@ -398,7 +395,7 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
         params=params,
         wall_time_s=time.perf_counter() - start,
     )
-    _json_dump(run_dir / RESULT_FILE, result.to_dict())
+    write_json(run_dir / RESULT_FILE, result.to_dict())
     return result
 
 

@@ -19,7 +19,7 @@ The coordinates, scaled to [-1, 1] like the pixel grid (``2 * c / 63 - 1``), are
     conv 3x3 pad 1 (2 -> w), ReLU, conv 1x1 (w -> w), ReLU, conv 1x1 (w -> w), ReLU,
     conv 1x1 (w -> 1)                                            -> logits (B, 4096)
 
-``plain`` uses ``nn.Conv2d`` everywhere, ``coordconv`` ``CoordConv2d`` and ``coordbias``
+``vanilla`` uses ``nn.Conv2d`` everywhere, ``coordconv`` ``CoordConv2d`` and ``coordbias``
 ``CoordBiasConv2d`` in every layer. On a tiled (constant) input a plain convolution sees the
 same thing at every pixel; only the first layer's zero padding tells the border pixels apart, so it
 cannot place the square in the interior. Liu et al.'s plain baseline was instead a deconvolution
@@ -37,6 +37,7 @@ thread; batch 16 beat batch 32 at equal compute (more Adam steps), which is why 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from dataclasses import asdict, dataclass
@@ -47,6 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from coordbias.models.convs import make_conv
 from coordbias.study.experiments._common import (
     check_out_dir,
     check_positive_int,
@@ -64,11 +66,12 @@ SQUARE = 9
 CENTRE_MIN = SQUARE // 2  # 4
 CENTRE_MAX = CANVAS - SQUARE // 2 - 1  # 59
 SPLITS = ("uniform", "quadrant")
-MODELS = ("plain", "deconv", "coordconv", "coordbias")
+MODELS = ("vanilla", "deconv", "coordconv", "coordbias")
+_TILED_CONVS = ("vanilla", "coordconv", "coordbias")
 
 #: What Liu et al. (2018) report for coordinate classification (REFERENCES.md, CoordConv).
 PAPER = {
-    "plain": "≈86% test at best (uniform), ≈0% (quadrant); deconvolution baseline",
+    "vanilla": "≈86% test at best (uniform), ≈0% (quadrant); deconvolution baseline",
     "coordconv": "100% train and test on both splits, within a few epochs",
 }
 
@@ -92,7 +95,7 @@ class NotSoClevrConfig:
     batch_size: int = 16
     lr: float = 0.005
     weight_decay: float = 1e-3
-    models: tuple[str, ...] = ("plain", "coordconv", "coordbias")
+    models: tuple[str, ...] = ("vanilla", "coordconv", "coordbias")
     max_steps: int = 0
 
     def validate(self) -> None:
@@ -209,7 +212,7 @@ class TiledFCN(nn.Module):
     """Four-layer fully convolutional net on the coordinates tiled to a 64 x 64 map.
 
     Args:
-        conv: ``"plain" | "coordconv" | "coordbias"``: the convolution used in every layer.
+        conv: ``"vanilla" | "coordconv" | "coordbias"``: the convolution used in every layer.
         width: hidden channels.
 
     Shape:
@@ -219,14 +222,9 @@ class TiledFCN(nn.Module):
 
     def __init__(self, conv: str, width: int) -> None:
         super().__init__()
-        if conv == "plain":
-            make = nn.Conv2d
-        elif conv == "coordconv":
-            from coordbias import CoordConv2d as make
-        elif conv == "coordbias":
-            from coordbias import CoordBiasConv2d as make
-        else:
-            raise ValueError(f"conv must be 'plain', 'coordconv' or 'coordbias'; got {conv!r}")
+        if conv not in _TILED_CONVS:
+            raise ValueError(f"conv must be one of {', '.join(_TILED_CONVS)}; got {conv!r}")
+        make = functools.partial(make_conv, conv)
         self.layers = nn.ModuleList(
             [
                 make(2, width, 3, padding=1),
@@ -487,7 +485,7 @@ def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
         "",
         md_table(["model", "split", "params", "steps", "train acc.", "test acc.", "seconds"], rows),
         "",
-        f"Liu et al. report: plain {result['paper']['plain']}; CoordConv "
+        f"Liu et al. report: plain {result['paper']['vanilla']}; CoordConv "
         f"{result['paper']['coordconv']}.",
         "",
         f"![Not-so-Clevr accuracy per model and split]({fig})",
@@ -561,7 +559,7 @@ def _verdict(by: dict[tuple[str, str], dict[str, Any]], cfg: dict[str, Any]) -> 
             "CoordConv's first 3×3 layer has 9 taps per coordinate whose sum is the slope, "
             "against one coordinate weight per filter for the coordinate bias."
         )
-    for base in ("plain", "deconv"):
+    for base in ("vanilla", "deconv"):
         if base not in cfg["models"]:
             continue
         u = by[(base, "uniform")]["test_acc"]
@@ -572,7 +570,7 @@ def _verdict(by: dict[tuple[str, str], dict[str, Any]], cfg: dict[str, Any]) -> 
             if q < 0.05
             else ", unlike the paper's ≈0% on the quadrant"
         )
-        if base == "plain":
+        if base == "vanilla":
             sentence += (
                 "; on the tiled input a plain convolution computes the same value at every "
                 "interior pixel, so it cannot localise at all (this is not the paper's 86% "

@@ -32,8 +32,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils import benchmark
 
+from coordbias._util.timing import interleaved, median_ratios, round_ratios
+from coordbias.models.convs import make_conv
 from coordbias.study.experiments._common import (
     check_out_dir,
     check_positive_int,
@@ -58,7 +59,7 @@ class SpeedConfig:
         width: FCN width ``w``.
         batch_size: images per forward.
         rounds: interleaved rounds; the reported ratios are medians over them.
-        target_ms: each single timing runs the statement enough times to last about this long.
+        target_ms: each single timing runs for at least this long (milliseconds).
     """
 
     image_size: int = 64
@@ -88,48 +89,6 @@ FULL = SpeedConfig(image_size=128, width=64, batch_size=1, rounds=15, target_ms=
 # --------------------------------------------------------------------------------------------
 # Timing
 # --------------------------------------------------------------------------------------------
-def _number_for(stmt: str, globals_: dict[str, Any], target_ms: float) -> int:
-    """How many runs of ``stmt`` last about ``target_ms`` (at least 1)."""
-    timer = benchmark.Timer(stmt=stmt, globals=globals_, num_threads=1)
-    once = timer.timeit(1).median  # also a warm-up
-    once = min(once, timer.timeit(1).median)
-    return max(1, round(target_ms / 1e3 / max(once, 1e-7)))
-
-
-def interleaved(
-    stmts: dict[str, tuple[str, dict[str, Any]]], rounds: int, target_ms: float
-) -> dict[str, list[float]]:
-    """Time several statements in interleaved rounds.
-
-    Args:
-        stmts: name -> (statement, globals) for ``torch.utils.benchmark.Timer``.
-        rounds: number of rounds; each round times every statement once, the order rotating.
-        target_ms: each timing repeats its statement to last about this long.
-
-    Returns:
-        name -> list of per-round seconds per run of the statement.
-    """
-    names = list(stmts)
-    numbers = {n: _number_for(*stmts[n], target_ms) for n in names}
-    times: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(rounds):
-        for n in names[r % len(names) :] + names[: r % len(names)]:
-            stmt, g = stmts[n]
-            timer = benchmark.Timer(stmt=stmt, globals=g, num_threads=1)
-            times[n].append(timer.timeit(numbers[n]).median)
-    return times
-
-
-def _round_ratios(times: dict[str, list[float]], base: str) -> dict[str, list[float]]:
-    """Per round, ``time[name] / time[base]`` for every name."""
-    return {n: [t / b for t, b in zip(ts, times[base], strict=True)] for n, ts in times.items()}
-
-
-def _ratios(times: dict[str, list[float]], base: str) -> dict[str, float]:
-    """Median over rounds of ``time[name] / time[base]`` for every name."""
-    return {n: statistics.median(r) for n, r in _round_ratios(times, base).items()}
-
-
 def _spread(ratios: list[float]) -> str:
     """``lo–hi`` of the middle half of the per-round ratios (the whole range below 4 rounds)."""
     if len(ratios) >= 4:
@@ -159,18 +118,6 @@ def _compare(bias_rounds: list[float], conv_rounds: list[float]) -> str:
     if all(c < b for b, c in pairs):
         return f"CoordConv is the cheaper of the two in every one of {len(pairs)} rounds"
     return "the two cannot be told apart at this noise level (each was cheaper in some rounds)"
-
-
-def _make_layer(kind: str, c_in: int, c_out: int, k: int, padding: int) -> nn.Module:
-    if kind == "vanilla":
-        return nn.Conv2d(c_in, c_out, k, padding=padding)
-    if kind == "coordbias":
-        from coordbias import CoordBiasConv2d
-
-        return CoordBiasConv2d(c_in, c_out, k, padding=padding)
-    from coordbias import CoordConv2d
-
-    return CoordConv2d(c_in, c_out, k, padding=padding)
 
 
 def encoder_shapes(config: SpeedConfig) -> list[dict[str, Any]]:
@@ -213,27 +160,28 @@ def time_layers(config: SpeedConfig, seed: int = 0) -> list[dict[str, Any]]:
     for shape in encoder_shapes(config):
         with seeded(seed):
             x = torch.randn(shape["input"], requires_grad=True)
-            stmts = {}
+            layers: dict[str, nn.Module] = {}
+            steps = {}
             for kind in VARIANTS:
-                layer = _make_layer(
+                layer = make_conv(
                     kind,
                     shape["in_channels"],
                     shape["out_channels"],
                     shape["kernel_size"],
-                    shape["padding"],
+                    padding=shape["padding"],
                 )
                 grad = torch.randn_like(layer(x))
-                stmts[kind] = ("layer(x).backward(grad)", {"layer": layer, "x": x, "grad": grad})
-        times = interleaved(stmts, config.rounds, config.target_ms)
+                layers[kind] = layer
+                steps[kind] = lambda layer=layer, x=x, grad=grad: layer(x).backward(grad)
+        times = interleaved(steps, rounds=config.rounds, min_run_time=config.target_ms / 1e3)
         rows.append(
             {
                 **shape,
                 "seconds": {k: statistics.median(v) for k, v in times.items()},
-                "ratio": _ratios(times, "vanilla"),
-                "ratio_rounds": _round_ratios(times, "vanilla"),
+                "ratio": median_ratios(times, "vanilla"),
+                "ratio_rounds": round_ratios(times, "vanilla"),
                 "added_params": {
-                    k: count_parameters(stmts[k][1]["layer"])
-                    - count_parameters(stmts["vanilla"][1]["layer"])
+                    k: count_parameters(layers[k]) - count_parameters(layers["vanilla"])
                     for k in VARIANTS
                 },
             }
@@ -249,7 +197,7 @@ def time_networks(config: SpeedConfig, seed: int = 0) -> dict[str, Any]:
     s = config.image_size
     x = torch.rand(config.batch_size, 3, s, s, generator=gen)
     y = torch.randint(0, 4, (config.batch_size, s, s), generator=gen)
-    stmts = {}
+    steps = {}
     params = {}
     for kind in VARIANTS:
         with seeded(seed):
@@ -261,13 +209,13 @@ def time_networks(config: SpeedConfig, seed: int = 0) -> dict[str, Any]:
             F.cross_entropy(model(x), y).backward()
             opt.step()
 
-        stmts[kind] = ("step()", {"step": step})
+        steps[kind] = step
         params[kind] = count_parameters(model)
-    times = interleaved(stmts, config.rounds, config.target_ms)
+    times = interleaved(steps, rounds=config.rounds, min_run_time=config.target_ms / 1e3)
     return {
         "seconds": {k: statistics.median(v) for k, v in times.items()},
-        "ratio": _ratios(times, "vanilla"),
-        "ratio_rounds": _round_ratios(times, "vanilla"),
+        "ratio": median_ratios(times, "vanilla"),
+        "ratio_rounds": round_ratios(times, "vanilla"),
         "params": params,
         "added_params": {k: params[k] - params["vanilla"] for k in VARIANTS},
         "added_params_pct": {

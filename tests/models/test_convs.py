@@ -1,0 +1,70 @@
+"""The one conv-kind factory: which class each kind builds, arguments passed through, errors."""
+
+import pytest
+import torch
+from torch import nn
+
+import coordbias
+from coordbias.models import CONV_KINDS, make_conv
+from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
+
+EXPECTED = {
+    ("vanilla", 1, False): nn.Conv1d,
+    ("vanilla", 2, False): nn.Conv2d,
+    ("vanilla", 3, True): nn.ConvTranspose3d,
+    ("coordbias", 1, True): coordbias.CoordBiasConvTranspose1d,
+    ("coordbias", 2, False): coordbias.CoordBiasConv2d,
+    ("coordbias", 3, False): coordbias.CoordBiasConv3d,
+    ("coordconv", 2, False): coordbias.CoordConv2d,
+    ("coordconv", 3, False): coordbias.CoordConv3d,
+    ("param_matched", 2, False): ParamMatchedConv2d,
+    ("param_matched", 2, True): ParamMatchedConvTranspose2d,
+}
+
+
+@pytest.mark.parametrize(("kind", "dims", "transposed"), list(EXPECTED))
+def test_each_kind_builds_its_class(kind, dims, transposed):
+    layer = make_conv(kind, 4, 6, 3, dims=dims, transposed=transposed, padding=1)
+    assert type(layer) is EXPECTED[(kind, dims, transposed)]
+    assert layer.out_channels == 6 and layer.padding == (1,) * dims
+    x = torch.randn(2, 4, *([5] * dims))
+    assert layer(x).shape[:2] == (2, 6)
+
+
+def test_every_listed_kind_is_buildable_in_2d():
+    for kind in CONV_KINDS:
+        assert isinstance(make_conv(kind, 3, 4, 3), nn.Module)
+
+
+def test_torch_arguments_and_coordinate_options_reach_the_layer():
+    layer = make_conv(
+        "coordbias",
+        3,
+        4,
+        3,
+        stride=2,
+        padding_mode="reflect",
+        padding=1,
+        coords="output",
+        coord_init="zeros",
+        dtype=torch.float64,
+    )
+    assert layer.stride == (2, 2) and layer.padding_mode == "reflect"
+    assert layer.coords == "output" and layer.weight.dtype == torch.float64
+    assert torch.count_nonzero(layer.coord_weight) == 0
+    # The coordinate options do not reach the kinds that have none.
+    assert type(make_conv("vanilla", 3, 4, 3, coords="output")) is nn.Conv2d
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kind": "plain"}, "conv='plain' is not supported"),
+        ({"kind": "coordconv", "transposed": True}, "no transposed convolution"),
+        ({"kind": "param_matched", "dims": 3}, "2-D only"),
+    ],
+)
+def test_unsupported_kinds_are_named(kwargs, message):
+    kind = kwargs.pop("kind")
+    with pytest.raises(ValueError, match=message):
+        make_conv(kind, 3, 4, 3, **kwargs)
