@@ -20,23 +20,28 @@ the output's own layout:
   of ``(coord_weight * rows) (C*R, F) @ cols (F, S)`` into the output viewed ``(C*R, S)``; a batch
   gets that product once, broadcast.
 * float16 / bfloat16 output (a half model, or autocast): the term is computed in float32 and
-  rounded once. For one sample on the CPU the fused product runs in the output's dtype on
-  float32 operands split as ``hi + lo`` (``a*b ~ a_hi*b_hi + a_hi*b_lo + a_lo*b_hi``, products
-  exact, float32 accumulation), so the output is rounded once; otherwise the float32 term is
-  rounded once to the output's dtype and added (a mixed-dtype add is slow on the CPU; on other
-  devices the float32 term is added directly).
+  rounded once. On the CPU the product runs in the output's dtype on operands split as
+  ``hi + lo`` (``a*b ~ a_hi*b_hi + a_hi*b_lo + a_lo*b_hi``: each partial product exact in float32,
+  the matmul accumulating in float32, about 16 bits in all), fused into the output for one
+  sample, rounded once into a term for a batch; a mixed-dtype add is slow there. On other
+  devices the float32 term is added directly (the add rounds it once).
+
+Without autograd (inference) what a call derives from ``coord_weight`` (the operand of the fused
+product, the term of a batch) is kept with the features and reused while the weights keep their
+values (checked with ``torch.equal`` each call; CPU only, where that costs no synchronisation):
+a batch then costs one add, as a learned map would. A call with autograd computes the same
+parts the same way, so the two agree bit for bit.
 
 With autograd the addition is one node (:class:`_AddCoordTerm`): its backward passes the output
 gradient through untouched and reduces it once for ``coord_weight``: a sum over the batch in the
-gradient's dtype, then one small matmul with ``G`` in float32 (float64 for float64). Nothing
-output-sized is saved.
+gradient's dtype, then one small matmul with ``G`` in that dtype (accumulating in float32), cast
+to the weights' dtype. Nothing output-sized is saved.
 
 **Traced** (TorchScript, ``torch.compile``, ``torch.export`` and ONNX, ``torch.jit.trace``,
-functorch transforms, tensor subclasses, odd strides, and every call while :data:`enabled` is
-``False``):
-the per-axis coordinate vectors, made with ``torch.arange``, are scaled by ``coord_weight`` and
-broadcast into the output, which compilers fuse into one pointwise kernel. It computes the same
-function (to rounding of the term) and caches nothing.
+functorch transforms, tensor subclasses, meta tensors, odd strides, and every call while
+:data:`enabled` is ``False``): the per-axis coordinate vectors, made with ``torch.arange``,
+are scaled by ``coord_weight`` and broadcast into the output, which compilers fuse into one
+pointwise kernel. It computes the same function (to rounding of the term) and caches nothing.
 
 Room for what comes next: a feature matrix with other rows (``F != D``, e.g. a Fourier basis) only
 changes :func:`coordbias.layers._coords.features`; a coordinate frame that is the same for the
@@ -154,18 +159,31 @@ def _eager_applies(out: Tensor, coord_weight: Tensor) -> bool:
 class _Features(NamedTuple):
     """The cached coordinate features of one geometry, size, dtype, device and layout."""
 
-    grid: Tensor  # (F, N) in the compute dtype: the backward, forward-mode AD, other layouts
-    first: Tensor | None  # channels first: rows (R, F), compute dtype
-    second: Tensor | None  # channels first: cols (F, S); channels last: grid^T (N, F)
-    split: Tensor | None  # half outputs: ``second`` split hi/lo/hi along F, in the output dtype
+    grid: Tensor  # G (F, N), float32 / float64: backward, forward-mode AD, float32 terms
+    rows: Tensor | None  # channels first, G factored: rows^T as (F, 1, R)
+    cols: Tensor | None  # channels first, G factored: cols (F, S)
+    grid_t: Tensor | None  # channels last: G^T (N, F)
+    split: Tensor | None  # half outputs: [G_hi; G_lo; G_hi] (3F, N), or its transpose (N, 3F)
+    grad_grid: Tensor  # G in the gradient's dtype (G_hi for half outputs)
     size: int  # N
+    weights: dict  # id(coord_weight) -> _Parts, for calls without autograd on the CPU
+
+
+class _Parts(NamedTuple):
+    """What a call derives from ``coord_weight``: the operand of the fused product, and the
+    term itself once a batch needed it (``None`` before). Kept, with the weights' values, for
+    calls without autograd (see :func:`_reuse_parts`)."""
+
+    values: Tensor
+    operand: Tensor
+    term: Tensor | None
 
 
 @torch.jit.unused
 def _eager_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
     dims = len(geometry.kernel)
     channel_dim = out.dim() - dims - 1
-    layout = _layout(out, channel_dim)
+    layout = _FIRST if out.is_contiguous() else _layout(out, channel_dim)
     if layout < 0 or out.dtype not in _DTYPES:
         return traced_add(out, coord_weight, geometry)
     feats = _features(geometry, out.shape[channel_dim + 1 :], out.dtype, out.device, layout)
@@ -173,7 +191,7 @@ def _eager_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
         _forward_ad._current_level >= 0  # dual tensors: the node's jvp carries the tangents
     ):
         return _AddCoordTerm.apply(out, coord_weight, feats, layout, channel_dim)
-    _add_(out, coord_weight, feats, layout, channel_dim)
+    _add_(out, coord_weight, feats, layout, channel_dim, _reuse_parts(out.device))
     return out
 
 
@@ -219,30 +237,32 @@ def _build_features(
 ) -> _Features:
     grid = features(geometry, size_out, _coord_dtype(dtype), device)
     size = grid.shape[1]
-    first = second = split = None
+    rows = cols = grid_t = split = None
+    grad_grid = grid
+    if dtype in _HALF:
+        hi = grid.to(dtype)
+        split = torch.cat((hi, (grid - hi.to(grid.dtype)).to(dtype), hi))
+        grad_grid = hi
     if layout == _LAST:
-        second = grid.t().contiguous()
-        if dtype in _HALF:
-            split = _hi_lo_hi(second, 1, dtype)
+        grid_t = grid.t().contiguous()
+        split = None if split is None else split.t().contiguous()
     elif size > 0:
         factors = _factor(grid, size // size_out[-1], size_out[-1])
         if factors is not None:
-            first, second = factors
-            if dtype in _HALF:
-                split = _hi_lo_hi(second, 0, dtype)
-    return _Features(grid, first, second, split, size)
+            rows, cols = factors
+    return _Features(grid, rows, cols, grid_t, split, grad_grid, size, {})
 
 
 def _factor(grid: Tensor, rows: int, cols: int) -> tuple[Tensor, Tensor] | None:
-    # G[f, (r, s)] = first[r, f] * second[f, s] when every feature varies along the rows (all
+    # G[f, (r, s)] = rows[f, r] * cols[f, s] when every feature varies along the rows (all
     # spatial axes but the last) or along the columns (the last axis) only; else None.
     cube = grid.view(-1, rows, cols)
-    first = grid.new_ones(rows, cube.shape[0])
+    first = grid.new_ones(cube.shape[0], 1, rows)
     second = grid.new_ones(cube.shape[0], cols)
     for f in range(cube.shape[0]):
         column, row = cube[f, :, :1], cube[f, :1, :]
         if torch.equal(cube[f], column.expand(rows, cols)):
-            first[:, f] = column[:, 0]
+            first[f, 0] = column[:, 0]
         elif torch.equal(cube[f], row.expand(rows, cols)):
             second[f] = row[0]
         else:
@@ -250,98 +270,146 @@ def _factor(grid: Tensor, rows: int, cols: int) -> tuple[Tensor, Tensor] | None:
     return first, second
 
 
-def _hi_lo_hi(values: Tensor, dim: int, dtype: torch.dtype) -> Tensor:
-    # [hi, lo, hi] along dim, in dtype. Paired with [w_hi, w_hi, w_lo] (_hi_hi_lo) a product
-    # gives the float32 one to about 16 bits: each partial product is exact in float32, and the
-    # matmul accumulates them in float32.
-    hi = values.to(dtype)
-    lo = (values - hi.to(values.dtype)).to(dtype)
-    return torch.cat((hi, lo, hi), dim)
-
-
-def _hi_hi_lo(values: Tensor, dim: int, dtype: torch.dtype) -> Tensor:
-    hi = values.to(dtype)
-    lo = (values - hi.to(values.dtype)).to(dtype)
-    return torch.cat((hi, hi, lo), dim)
-
-
 def _fused_half(device: torch.device) -> bool:
-    # Where a mixed-dtype add is slow (the CPU), one half-precision sample is one fused product
-    # on split operands; elsewhere the float32 term is added directly (rounded once by the add).
-    return fused_half if fused_half is not None else device.type == "cpu"
+    # Where a mixed-dtype add is slow (the CPU), half precision takes the split product in the
+    # output's dtype; elsewhere the float32 term is added directly (rounded once by the add).
+    return device.type == "cpu" if fused_half is None else fused_half
 
 
-#: Test hook: ``True`` / ``False`` forces the choice :func:`_fused_half` makes per device.
+def _reuse_parts(device: torch.device) -> bool:
+    # Without autograd (inference) the weights rarely change between calls: what a call derives
+    # from them is kept, checked against their values each call (torch.equal, which would
+    # synchronise an accelerator: CPU only), so that a batch costs one add, as a learned map.
+    # A call with autograd computes the same parts the same way: the results agree bit for bit.
+    return device.type == "cpu" if reuse_parts is None else reuse_parts
+
+
+#: Test hooks: ``True`` / ``False`` force the choices the two functions above make per device.
 fused_half: bool | None = None
+reuse_parts: bool | None = None
+_PARTS_PER_ENTRY = 32
 
 
-def _rounded(term: Tensor, out: Tensor) -> Tensor:
-    # The float32 term rounded once to a half-precision output's dtype, where a mixed-dtype add
-    # would be slow; elsewhere the add itself rounds it once.
-    if term.dtype != out.dtype and _fused_half(out.device):
-        return term.to(out.dtype)
-    return term
+def _operand(weight: Tensor, feats: _Features, layout: int, dtype: torch.dtype) -> Tensor:
+    """The weight-side operand of the product with the features (see the module docstring)."""
+    if dtype in _HALF and _fused_half(weight.device):
+        # [w_hi, w_hi, w_lo] (C, 3F), the partner of [G_hi; G_lo; G_hi]: the float32 product to
+        # about 16 bits (partial products exact in float32, accumulated in float32). A weight
+        # already in dtype is exact: [w, w] (C, 2F) pairs with the first 2F rows [G_hi; G_lo].
+        if weight.dtype == dtype:
+            return torch.cat((weight, weight), 1)
+        hi = weight.to(dtype)
+        return torch.cat((weight, weight, weight - hi.to(weight.dtype)), 1).to(dtype)
+    w = weight if weight.dtype == feats.grid.dtype else weight.to(feats.grid.dtype)
+    if layout == _LAST or feats.rows is None or w.dtype != dtype:
+        return w
+    # Channels first, factored: (w * rows) (C*R, F), built as (F, C, R) (a batched outer
+    # product, whose innermost dimension is long) and used transposed.
+    rows = feats.rows
+    scaled = torch.empty((rows.shape[0], w.shape[0], rows.shape[2]), dtype=w.dtype, device=w.device)
+    torch.bmm(w.t().unsqueeze(2), rows, out=scaled)  # out=: autocast leaves it alone
+    return scaled.view(rows.shape[0], -1).t()
 
 
-def _add_(out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_dim: int) -> None:
+def _product(a: Tensor, b: Tensor) -> Tensor:
+    # out= products: autocast leaves them alone, so a float32 term stays float32.
+    return torch.mm(a, b, out=torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype, device=a.device))
+
+
+def _full_term(operand: Tensor, feats: _Features, layout: int, out: Tensor) -> Tensor:
+    """The term ``(C, N)`` (channels last ``(N, C)``) in the output's dtype (rounded once) where a
+    mixed-dtype add is slow, else in the compute dtype."""
+    if out.dtype in _HALF and _fused_half(out.device):
+        k = operand.shape[1]
+        if layout == _LAST:
+            return _product(feats.split[:, :k], operand.t())
+        return _product(operand, feats.split[:k])
+    if layout == _LAST:
+        return _product(feats.grid_t, operand.t())
+    if feats.rows is None or operand.dtype != out.dtype:  # features that do not factor
+        return _product(operand, feats.grid)
+    return _product(operand, feats.cols)  # (C*R, S), the same numbers as (C, N)
+
+
+def _add_(
+    out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_dim: int, reuse: bool
+) -> None:
     """``out += coord_weight @ G`` in place, in ``out``'s layout (see the module docstring).
 
-    In-place and ``out=`` products only, which autocast leaves alone: the term stays float32.
+    One sample takes one fused product into the output where its dtype allows; a batch gets
+    the term once, broadcast. In-place and ``out=`` products only, which autocast leaves alone.
     """
     if out.numel() == 0:
         return
     channels, size = weight.shape[0], feats.size
     batch = out.numel() // (channels * size)
-    fused = batch == 1 and (out.dtype not in _HALF or _fused_half(out.device))
-    w = weight if weight.dtype == feats.grid.dtype else weight.to(feats.grid.dtype)
+    parts = _parts(weight, feats, layout, out.dtype) if reuse else None
+    operand = parts.operand if parts is not None else _operand(weight, feats, layout, out.dtype)
+    fused = batch == 1 and (
+        out.dtype == operand.dtype if out.dtype not in _HALF else _fused_half(out.device)
+    )
     if layout == _LAST:
-        flat = out.movedim(channel_dim, -1).view(batch, size, channels)
-        if fused and feats.split is not None:
-            flat[0].addmm_(feats.split, _hi_hi_lo(w, 1, out.dtype).t())
-        elif fused:
-            flat[0].addmm_(feats.second, w.t())
-        else:
-            term = torch.mm(feats.second, w.t(), out=_empty(size, channels, w))
-            flat.add_(_rounded(term, out))
-        return
-    if feats.first is None:  # features that do not factor: the plain product, broadcast
-        term = torch.mm(w, feats.grid, out=_empty(channels, size, w))
-        out.view(batch, channels * size).add_(_rounded(term, out).view(-1))
-        return
-    rows, cols = feats.first.shape[0], feats.second.shape[1]
-    scaled = (w.unsqueeze(1) * feats.first).view(channels * rows, -1)
-    if fused and feats.split is not None:
-        out.view(channels * rows, cols).addmm_(_hi_hi_lo(scaled, 1, out.dtype), feats.split)
+        flat = out.as_strided((batch, size, channels), (size * channels, channels, 1))
+        if fused:
+            features_t = feats.split[:, : operand.shape[1]] if out.dtype in _HALF else feats.grid_t
+            flat[0].addmm_(features_t, operand.t())
+            return
     elif fused:
-        out.view(channels * rows, cols).addmm_(scaled, feats.second)
+        if out.dtype in _HALF:
+            out.view(channels, size).addmm_(operand, feats.split[: operand.shape[1]])
+        elif feats.rows is None:
+            out.view(channels, size).addmm_(operand, feats.grid)
+        else:
+            out.view(operand.shape[0], -1).addmm_(operand, feats.cols)
+        return
     else:
-        term = torch.mm(scaled, feats.second, out=_empty(channels * rows, cols, w))
-        out.view(batch, channels * size).add_(_rounded(term, out).view(-1))
+        flat = out.view(batch, channels, size)
+    term = parts.term if parts is not None else None
+    if term is None:
+        term = _full_term(operand, feats, layout, out)
+        if term.dtype != out.dtype and _fused_half(out.device):
+            term = term.to(out.dtype)
+        if parts is not None:
+            feats.weights[id(weight)] = parts._replace(term=term)
+    flat.add_(term.view(flat.shape[1:]))
 
 
-def _empty(rows: int, cols: int, like: Tensor) -> Tensor:
-    return torch.empty((rows, cols), dtype=like.dtype, device=like.device)
+def _parts(weight: Tensor, feats: _Features, layout: int, dtype: torch.dtype) -> _Parts:
+    hit = feats.weights.get(id(weight))
+    if (
+        hit is not None
+        and hit.values.shape == weight.shape
+        and hit.values.dtype == weight.dtype
+        and torch.equal(hit.values, weight)
+    ):
+        return hit
+    with torch.inference_mode(False), torch.no_grad():
+        parts = _Parts(weight.detach().clone(), _operand(weight, feats, layout, dtype), None)
+    if len(feats.weights) >= _PARTS_PER_ENTRY:
+        feats.weights.clear()
+    feats.weights[id(weight)] = parts
+    return parts
 
 
 def _grad_weight(grad: Tensor, feats: _Features, channel_dim: int, dtype: torch.dtype) -> Tensor:
     """The gradient of ``coord_weight``: ``sum_(b, n) grad[b, c, n] * G[f, n]``, ``(C, F)``.
 
     One reduction of ``grad``: over the batch in its own dtype, then one small matmul with ``G``
-    in the compute dtype. Differentiable (double backward works).
+    (in the gradient's dtype, accumulating in float32). Differentiable (double backward works).
     """
-    grid = feats.grid
-    channels = grad.shape[channel_dim]
+    grid = feats.grad_grid
+    channels, size = grad.shape[channel_dim], feats.size
     if grad.numel() == 0:
         return grad.new_zeros((channels, grid.shape[0]), dtype=dtype)
-    batch = grad.numel() // (channels * feats.size)
+    batch = grad.numel() // (channels * size)
     if not grad.is_contiguous() and _layout(grad, channel_dim) == _LAST:
-        summed = grad.movedim(channel_dim, -1).reshape(batch, feats.size, channels)
-        summed = summed.sum(0) if batch > 1 else summed[0]  # (N, C)
+        flat = grad.as_strided((batch, size, channels), (size * channels, channels, 1))
+        summed = flat[0] if batch == 1 else flat.sum(0)  # (N, C)
     else:
-        summed = grad.reshape(batch, channels, feats.size)
-        summed = (summed.sum(0) if batch > 1 else summed[0]).t()  # (N, C), a transposed view
+        flat = grad.reshape(batch, channels, size)
+        summed = (flat[0] if batch == 1 else flat.sum(0)).t()  # (N, C), a transposed view
     if summed.dtype != grid.dtype:
-        summed = summed.to(grid.dtype)
+        grid = feats.grid if summed.dtype == feats.grid.dtype else grid.to(summed.dtype)
     return torch.mm(grid, summed).t().to(dtype)
 
 
@@ -355,7 +423,7 @@ class _AddCoordTerm(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, out, coord_weight, feats, layout, channel_dim):  # type: ignore[override]
-        _add_(out, coord_weight, feats, layout, channel_dim)
+        _add_(out, coord_weight, feats, layout, channel_dim, False)
         ctx.mark_dirty(out)
         ctx.feats = feats  # a cached constant of the geometry, not a per-call tensor
         ctx.channel_dim = channel_dim
