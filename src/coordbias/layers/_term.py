@@ -305,10 +305,10 @@ def _operand(weight: Tensor, feats: _Features, layout: int, dtype: torch.dtype) 
         return w
     # Channels first, factored: (w * rows) (C*R, F), built as (F, C, R) (a batched outer
     # product, whose innermost dimension is long) and used transposed.
+    # (Reached only with float32 / float64 outputs of float32 / float64 weights, which autocast
+    # never produces: bmm needs no out= here.)
     rows = feats.rows
-    scaled = torch.empty((rows.shape[0], w.shape[0], rows.shape[2]), dtype=w.dtype, device=w.device)
-    torch.bmm(w.t().unsqueeze(2), rows, out=scaled)  # out=: autocast leaves it alone
-    return scaled.view(rows.shape[0], -1).t()
+    return torch.bmm(w.t().unsqueeze(2), rows).view(rows.shape[0], -1).t()
 
 
 def _product(a: Tensor, b: Tensor) -> Tensor:
