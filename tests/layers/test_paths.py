@@ -167,12 +167,29 @@ def test_inference_and_training_give_the_same_output(spec, ref, path):
         again = _run(layer, x, path)  # reuses what the first call derived from the weights
     trained = _run(layer, x, path)
     assert trained.requires_grad
-    assert torch.equal(first, again) and torch.equal(first, trained)
+    assert torch.equal(first, again)
+    if path.out_dtype in HALF:
+        # torch's own half-precision convolution may differ between the two modes (another
+        # kernel); and for one sample inference adds the kept term (rounded), where the call
+        # with autograd fuses the product into the output. So: within the torch layer's own
+        # difference plus one rounding.
+        twin = _convert(ref.torch_twin(layer, spec), spec, path)
+        with torch.no_grad():
+            twin_first = _run(twin, x, path).double()
+        twin_trained = _run(twin, x, path).detach().double()
+        term = trained.detach().double() - twin_trained  # the coordinate term, about
+        eps = torch.finfo(path.out_dtype).eps
+        allowed = (twin_first - twin_trained).abs() + eps * (trained.detach().abs() + term.abs())
+        gap = (first.double() - trained.detach().double()).abs()
+        assert (gap <= allowed).all(), (gap - allowed).max()
+    else:
+        assert torch.equal(first, trained)
     with torch.no_grad():
         layer.coord_weight.data.mul_(-2)  # behind autograd's back: the version does not change
         changed = _run(layer, x, path)
+        fresh = _run(copy.deepcopy(layer), x, path)  # another weight: nothing kept for it
     assert not torch.equal(changed, first), "a change of the weights' values must show"
-    torch.testing.assert_close(changed, _run(layer, x, path).detach())
+    assert torch.equal(changed, fresh)
 
 
 @pytest.mark.parametrize("batch", [1, 2, None], ids=["b1", "b2", "unbatched"])

@@ -280,7 +280,6 @@ def _reuse_parts(device: torch.device) -> bool:
     # Without autograd (inference) the weights rarely change between calls: what a call derives
     # from them is kept, checked against their values each call (torch.equal, which would
     # synchronise an accelerator: CPU only), so that a batch costs one add, as a learned map.
-    # A call with autograd computes the same parts the same way: the results agree bit for bit.
     return device.type == "cpu" if reuse_parts is None else reuse_parts
 
 
@@ -290,9 +289,23 @@ reuse_parts: bool | None = None
 _PARTS_PER_ENTRY = 32
 
 
-def _operand(weight: Tensor, feats: _Features, layout: int, dtype: torch.dtype) -> Tensor:
+# How a call forms its product with the features.
+_SPLIT = 0  # half precision where a mixed-dtype add is slow: split operands, the output's dtype
+_FACTORED = 1  # contiguous float32 / float64: (coord_weight * rows) @ cols
+_PLAIN = 2  # coord_weight @ G (channels last: G^T @ coord_weight^T), float32 / float64
+
+
+def _plan(feats: _Features, layout: int, out: Tensor, weight: Tensor) -> int:
+    if out.dtype in _HALF:
+        return _SPLIT if _fused_half(out.device) else _PLAIN
+    if layout == _FIRST and feats.rows is not None and weight.dtype == out.dtype:
+        return _FACTORED
+    return _PLAIN
+
+
+def _operand(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype) -> Tensor:
     """The weight-side operand of the product with the features (see the module docstring)."""
-    if dtype in _HALF and _fused_half(weight.device):
+    if plan == _SPLIT:
         # [w_hi, w_hi, w_lo] (C, 3F), the partner of [G_hi; G_lo; G_hi]: the float32 product to
         # about 16 bits (partial products exact in float32, accumulated in float32). A weight
         # already in dtype is exact: [w, w] (C, 2F) pairs with the first 2F rows [G_hi; G_lo].
@@ -301,34 +314,27 @@ def _operand(weight: Tensor, feats: _Features, layout: int, dtype: torch.dtype) 
         hi = weight.to(dtype)
         return torch.cat((weight, weight, weight - hi.to(weight.dtype)), 1).to(dtype)
     w = weight if weight.dtype == feats.grid.dtype else weight.to(feats.grid.dtype)
-    if layout == _LAST or feats.rows is None or w.dtype != dtype:
+    if plan == _PLAIN:
         return w
-    # Channels first, factored: (w * rows) (C*R, F), built as (F, C, R) (a batched outer
-    # product, whose innermost dimension is long) and used transposed.
-    # (Reached only with float32 / float64 outputs of float32 / float64 weights, which autocast
-    # never produces: bmm needs no out= here.)
+    # (w * rows) (C*R, F), built as (F, C, R) (a batched outer product, whose innermost
+    # dimension is long) and used transposed. (Only float32 / float64 outputs of weights of
+    # the same dtype come here, which autocast never produces: bmm needs no out=.)
     rows = feats.rows
     return torch.bmm(w.t().unsqueeze(2), rows).view(rows.shape[0], -1).t()
+
+
+def _features_for(feats: _Features, layout: int, plan: int, k: int) -> Tensor:
+    """The feature-side operand: G, G^T, cols, or the first k rows of [G_hi; G_lo; G_hi]."""
+    if plan == _SPLIT:
+        return feats.split[:, :k] if layout == _LAST else feats.split[:k]
+    if plan == _FACTORED:
+        return feats.cols
+    return feats.grid_t if layout == _LAST else feats.grid
 
 
 def _product(a: Tensor, b: Tensor) -> Tensor:
     # out= products: autocast leaves them alone, so a float32 term stays float32.
     return torch.mm(a, b, out=torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype, device=a.device))
-
-
-def _full_term(operand: Tensor, feats: _Features, layout: int, out: Tensor) -> Tensor:
-    """The term ``(C, N)`` (channels last ``(N, C)``) in the output's dtype (rounded once) where a
-    mixed-dtype add is slow, else in the compute dtype."""
-    if out.dtype in _HALF and _fused_half(out.device):
-        k = operand.shape[1]
-        if layout == _LAST:
-            return _product(feats.split[:, :k], operand.t())
-        return _product(operand, feats.split[:k])
-    if layout == _LAST:
-        return _product(feats.grid_t, operand.t())
-    if feats.rows is None or operand.dtype != out.dtype:  # features that do not factor
-        return _product(operand, feats.grid)
-    return _product(operand, feats.cols)  # (C*R, S), the same numbers as (C, N)
 
 
 def _add_(
@@ -339,42 +345,43 @@ def _add_(
     One sample takes one fused product into the output where its dtype allows; a batch gets
     the term once, broadcast. In-place and ``out=`` products only, which autocast leaves alone.
     """
-    if out.numel() == 0:
+    numel = out.numel()
+    if numel == 0:
         return
     channels, size = weight.shape[0], feats.size
-    batch = out.numel() // (channels * size)
-    parts = _parts(weight, feats, layout, out.dtype) if reuse else None
-    operand = parts.operand if parts is not None else _operand(weight, feats, layout, out.dtype)
-    fused = batch == 1 and (
-        out.dtype == operand.dtype if out.dtype not in _HALF else _fused_half(out.device)
-    )
+    batch = numel // (channels * size)
+    plan = _plan(feats, layout, out, weight)
+    parts = _parts(weight, feats, plan, out.dtype) if reuse else None
+    operand = parts.operand if parts is not None else _operand(weight, feats, plan, out.dtype)
+    # One sample: fused into the output, but for a float32 term of a half-precision output, and
+    # for half precision in inference, where adding the kept term is faster than the split
+    # product (it rounds the term once more: within one unit in the last place of the call with
+    # autograd).
+    fused = batch == 1 and (plan != _SPLIT or parts is None) and operand.dtype == out.dtype
     if layout == _LAST:
         flat = out.as_strided((batch, size, channels), (size * channels, channels, 1))
         if fused:
-            features_t = feats.split[:, : operand.shape[1]] if out.dtype in _HALF else feats.grid_t
-            flat[0].addmm_(features_t, operand.t())
+            flat[0].addmm_(_features_for(feats, layout, plan, operand.shape[1]), operand.t())
             return
     elif fused:
-        if out.dtype in _HALF:
-            out.view(channels, size).addmm_(operand, feats.split[: operand.shape[1]])
-        elif feats.rows is None:
-            out.view(channels, size).addmm_(operand, feats.grid)
-        else:
-            out.view(operand.shape[0], -1).addmm_(operand, feats.cols)
+        features_k = _features_for(feats, layout, plan, operand.shape[1])
+        out.view(operand.shape[0], -1).addmm_(operand, features_k)
         return
     else:
         flat = out.view(batch, channels, size)
     term = parts.term if parts is not None else None
     if term is None:
-        term = _full_term(operand, feats, layout, out)
-        if term.dtype != out.dtype and _fused_half(out.device):
-            term = term.to(out.dtype)
+        features_k = _features_for(feats, layout, plan, operand.shape[1])
+        if layout == _LAST:
+            term = _product(features_k, operand.t())  # (N, C)
+        else:
+            term = _product(operand, features_k)  # (C, N), or (C*R, S) factored
         if parts is not None:
             feats.weights[id(weight)] = parts._replace(term=term)
     flat.add_(term.view(flat.shape[1:]))
 
 
-def _parts(weight: Tensor, feats: _Features, layout: int, dtype: torch.dtype) -> _Parts:
+def _parts(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype) -> _Parts:
     hit = feats.weights.get(id(weight))
     if (
         hit is not None
@@ -384,7 +391,7 @@ def _parts(weight: Tensor, feats: _Features, layout: int, dtype: torch.dtype) ->
     ):
         return hit
     with torch.inference_mode(False), torch.no_grad():
-        parts = _Parts(weight.detach().clone(), _operand(weight, feats, layout, dtype), None)
+        parts = _Parts(weight.detach().clone(), _operand(weight, feats, plan, dtype), None)
     if len(feats.weights) >= _PARTS_PER_ENTRY:
         feats.weights.clear()
     feats.weights[id(weight)] = parts
