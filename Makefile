@@ -1,6 +1,9 @@
 # Two commands do everything on a fresh machine (see README, Quick start):
 #   make study   # creates .venv, installs coordbias with its extras, runs the quick study
 #   make test    # creates .venv, installs coordbias with its extras, runs lint and the tests
+# and, for the documentation and the package:
+#   make docs        # + the docs extra; builds the site into site/ (strict: a warning fails it)
+#   make wheel-test  # builds sdist and wheel, checks them, tests the wheel in a fresh venv
 # TORCH selects the torch build: the default is the CPU wheel 2.13.0. On another platform pass the
 # requirement that fits it, e.g. `make test TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"`.
 PYTHON ?= python3
@@ -8,9 +11,10 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 STUDY_ARGS ?=
 
-.PHONY: setup study test lint bench clean
+.PHONY: setup study test lint bench docs wheel-test clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -34,5 +38,16 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/coordbias bench layers --out runs/bench
 
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+# NO_MKDOCS_2_WARNING: Material's start-up banner about MkDocs 2 (not a build warning).
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+wheel-test:
+	PYTHON=$(PYTHON) TORCH="$(TORCH)" bash .ci/wheel
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs site dist

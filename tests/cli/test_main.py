@@ -50,3 +50,25 @@ def test_a_bad_benchmark_option_is_one_clear_line(capsys):
     err = capsys.readouterr().err
     assert err.startswith("coordbias bench layers: error:") and "threads" in err
     assert "Traceback" not in err
+
+
+def test_a_user_error_from_a_data_loader_worker_is_still_one_line(monkeypatch, tmp_path, capsys):
+    """torch re-raises a worker's exception with the worker's traceback in its message."""
+    import torch
+
+    from coordbias._util.errors import UserValueError
+
+    class Broken(torch.utils.data.Dataset):
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, index):
+            raise UserValueError("image 'x.png' cannot be read as a PNG")
+
+    def save_grid(*args, **kwargs):
+        list(torch.utils.data.DataLoader(Broken(), num_workers=1))
+
+    monkeypatch.setattr("coordbias.data.show.save_grid", save_grid)
+    assert main(["data", "show", "--out", str(tmp_path / "g.png")]) == 2
+    err = capsys.readouterr().err
+    assert err == "coordbias data show: error: image 'x.png' cannot be read as a PNG\n"

@@ -68,3 +68,22 @@ def test_unsupported_kinds_are_named(kwargs, message):
     kind = kwargs.pop("kind")
     with pytest.raises(ValueError, match=message):
         make_conv(kind, 3, 4, 3, **kwargs)
+
+
+@pytest.mark.parametrize("kind", list(CONV_KINDS))
+def test_the_deprecated_2d_shorthands_warn_and_build_what_make_conv_builds(kind):
+    from coordbias.models import make_conv2d, make_conv_transpose2d
+
+    args = dict(padding=1, coords="output", coord_init="zeros")
+    with pytest.warns(DeprecationWarning, match="make_conv"):
+        layer = make_conv2d(kind, 3, 4, 3, padding_mode="reflect", **args)
+    assert type(layer) is type(make_conv(kind, 3, 4, 3))
+    assert layer.padding_mode == "reflect" and layer.padding == (1, 1)
+    if kind == "coordbias":
+        assert (layer.coords, layer.coord_init) == ("output", "zeros")
+    if kind == "coordconv":
+        return  # no transposed CoordConv
+    with pytest.warns(DeprecationWarning, match="transposed=True"):
+        up = make_conv_transpose2d(kind, 8, 4, 3, stride=2, output_padding=1, **args)
+    assert type(up) is type(make_conv(kind, 8, 4, 3, transposed=True))
+    assert up.stride == (2, 2) and up.output_padding == (1, 1)

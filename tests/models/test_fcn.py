@@ -121,7 +121,7 @@ def test_circular_padding_makes_encoder_shift_equivariant():
 
 
 def test_decoder_leaks_position_only_at_the_bottom_right_border():
-    # Documented in coordbias.models.fcn: circular padding in the encoder, yet the transposed
+    # Documented in coordbias.models.vgg_fcn: circular padding in the encoder, yet the transposed
     # convolutions' cropped last row/column differ, so equivariance holds away from that seam.
     torch.manual_seed(0)
     model = create_model("fcn", width=16, padding_mode="circular").eval()

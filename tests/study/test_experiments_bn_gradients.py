@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from coordbias.study.experiments import bn_gradients as bn
+from coordbias.study.markdown import fmt_sci
 
 TINY = bn.BNGradConfig(image_size=16, width=2, steps=3, batch_size=2, train_size=4)
 
@@ -75,8 +76,8 @@ def test_markdown_uses_the_numbers(tiny_result):
     text = bn.markdown(result, "figs")
     assert text.startswith("### ")  # a sub-section of the report's open questions
     assert "(figs/bn_gradients.png)" in text
-    assert bn.fmt_sci(result["derivation"]["float64"]["bias_grad_rel"]) in text
-    assert bn.fmt_sci(result["summary"]["bn"][0]["mean_coord_grad"]) in text
+    assert fmt_sci(result["derivation"]["float64"]["bias_grad_rel"]) in text
+    assert fmt_sci(result["summary"]["bn"][0]["mean_coord_grad"]) in text
     assert "The algebra holds" in text and "escapes the cancellation" in text
 
 

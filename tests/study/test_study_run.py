@@ -2,11 +2,12 @@
 
 import json
 import re
+import time
 
 import pytest
 
 from coordbias.study import run_study
-from coordbias.study.report import TIMING_KEYS
+from coordbias.study.results import TIMING_KEYS
 from coordbias.study.runner import ExperimentsFailed
 from coordbias.training import train
 
@@ -108,19 +109,48 @@ def test_resume_skips_finished_runs_and_rebuilds_the_report(study, monkeypatch):
 
 
 def test_resumed_study_trains_only_missing_runs_and_matches_a_single_pass(study, tmp_path):
-    """Seed 0, then seeds 0-1: the second call trains seed 1 alone; numbers equal one pass."""
+    """Seed 0, then seeds 0-1: the second call trains seed 1 alone; numbers equal one pass.
+    The study's wall time counts every invocation (it used to count the last one only)."""
     _, single_pass = study
-    run_study("test", tmp_path, seeds=1, **TINY)
+    start = time.perf_counter()
+    first = run_study("test", tmp_path, seeds=1, **TINY)
+    first_s = time.perf_counter() - start
     calls = []
 
     def counting(config):
         calls.append((config.conv, config.seed))
         return train(config)
 
+    start = time.perf_counter()
     resumed = run_study("test", tmp_path, seeds=2, train_fn=counting, **TINY)
+    second_s = time.perf_counter() - start
     assert sorted(calls) == [("coordbias", 1), ("vanilla", 1)]
     # Same seeds on the same machine: identical numbers apart from timings.
     assert _strip_timing(resumed) == _strip_timing(single_pass)
+    spent = [r["timing"]["study_wall_time_s"] for r in (first, resumed)]
+    assert 0 < spent[0] <= first_s
+    assert spent[0] < spent[1] <= first_s + second_s
+    assert resumed["wall_time_s"] == spent[1]
+    again = run_study("test", tmp_path, seeds=2, train_fn=counting, **TINY)  # nothing to train
+    assert spent[1] < again["timing"]["study_wall_time_s"]
+
+
+def test_more_epochs_train_the_finished_runs_further(study, tmp_path):
+    """A larger epochs is the one change a finished run may take: it trains on (resume=True)."""
+    import shutil
+
+    out, _ = study
+    shutil.copytree(out / "runs", tmp_path / "runs")
+    calls = []
+
+    def record_then_stop(config):
+        calls.append(config)
+        raise RuntimeError("stop here")
+
+    longer = {**TINY["overrides"], "epochs": 2}
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_study("test", tmp_path, overrides=longer, train_fn=record_then_stop, log=TINY["log"])
+    assert [(c.epochs, c.resume) for c in calls] == [(2, True)]
 
 
 def test_changed_settings_do_not_reuse_stale_runs(study):

@@ -1,25 +1,10 @@
 """Training test fixtures: a tiny configuration, and one finished tiny run shared by tests."""
 
-import dataclasses
-
 import pytest
 import torch
 
 from coordbias.training import TrainConfig, train
-
-# Small enough to train in about a second on one core, large enough for the loss to fall.
-TINY = dict(
-    width=8,
-    image_size=32,
-    train_size=32,
-    val_size=8,
-    batch_size=4,
-    epochs=2,
-    optimizer="sgd",
-    lr=0.1,
-    accelerator="cpu",
-    progress=False,
-)
+from tests.training.helpers import TINY
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +33,3 @@ def tiny_run(tmp_path_factory):
         return config, train(config)
     finally:
         torch.set_num_threads(threads)
-
-
-def replace(config, **changes):
-    return dataclasses.replace(config, **changes)

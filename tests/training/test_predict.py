@@ -78,3 +78,26 @@ def test_evaluate_run_counts_every_pixel(saved, tmp_path):
     result = evaluate_run(saved, size=2, image_size=24, device="cpu", out=tmp_path / "e.json")
     assert sum(map(sum, result["metrics"]["confusion"])) == 2 * 24 * 24
     assert (tmp_path / "e.json").is_file()
+
+
+def test_images_of_one_name_in_two_folders_keep_their_folders(saved, tmp_path):
+    """a/x.png and b/x.png used to both write OUT/x.mask.png: the first mask was lost."""
+    for folder, colour in (("a", (200, 10, 10)), ("b", (10, 10, 200))):
+        (tmp_path / "in" / folder).mkdir(parents=True)
+        Image.new("RGB", (16, 16), colour).save(tmp_path / "in" / folder / "x.png")
+    images = [tmp_path / "in" / "a" / "x.png", tmp_path / "in" / "b" / "x.png"]
+    written = predict_files(saved, images, tmp_path / "out", device="cpu")
+    assert written == [tmp_path / "out" / "a" / "x.mask.png", tmp_path / "out" / "b" / "x.mask.png"]
+    assert all(path.is_file() for path in written)
+    flat = predict_files(saved, [images[0]], tmp_path / "flat", device="cpu")
+    assert flat == [tmp_path / "flat" / "x.mask.png"]  # one folder: no subfolders
+
+
+def test_two_images_for_one_mask_are_refused_before_anything_is_written(saved, tmp_path):
+    Image.new("RGB", (16, 16)).save(tmp_path / "x.png")
+    Image.new("RGB", (16, 16)).save(tmp_path / "x.jpg")
+    with pytest.raises(ValueError, match=r"x\.png' and '.*x\.jpg' would both write the mask"):
+        predict_files(saved, [tmp_path / "x.png", tmp_path / "x.jpg"], tmp_path / "out")
+    with pytest.raises(ValueError, match=r"x\.png' is given twice"):
+        predict_files(saved, [tmp_path / "x.png", tmp_path / "./x.png"], tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from coordbias.training import TrainConfig, TrainResult, load_run, train
-from tests.training.conftest import replace
+from tests.training.helpers import assert_same_weights, replace
 
 RUN_FILES = ("config.yaml", "metrics.csv", "model.pt", "eval.json", "env.json", "result.json")
 FIGURES = ("loss_curves.png", "recall.png", "predictions.png")
@@ -76,8 +76,7 @@ def test_resume_after_the_first_epoch_equals_a_straight_run(tiny_run, tmp_path):
     assert resumed.metrics == straight.metrics
     _, a = load_run(straight.run_dir)
     _, b = load_run(folder)
-    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
-        assert torch.equal(x, y), name
+    assert_same_weights(a, b)
     with (tmp_path / "stopped" / "metrics.csv").open() as handle:
         epochs = {r["epoch"] for r in csv.DictReader(handle)}
     assert epochs == {"0", "1"}, "the first epoch's rows must survive the resume"
@@ -91,9 +90,9 @@ def test_an_existing_run_is_not_overwritten(tiny_run):
 
 def test_resume_with_another_model_is_refused(tiny_run):
     config, _ = tiny_run
-    with pytest.raises(ValueError, match=r"different model: it was trained with width=8"):
+    with pytest.raises(ValueError, match=r"resume refused.* records width=8 on disk, 16 asked"):
         train(replace(config, width=16, resume=True))
-    with pytest.raises(ValueError, match=r"conv='vanilla' \(asked for 'coordbias'\)"):
+    with pytest.raises(ValueError, match=r"conv='vanilla' on disk, 'coordbias' asked for"):
         train(replace(config, conv="coordbias", resume=True))
 
 

@@ -63,6 +63,11 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bool = Tr
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
 
+    Raises:
+        OSError: the write failed; the temporary file is gone and the target untouched. An error
+            that names no file (a full disk, from ``write`` or ``fsync``) is raised again with the
+            target's name, so that the message says which file could not be written.
+
     Example:
         >>> import tempfile
         >>> folder = Path(tempfile.mkdtemp())
@@ -79,6 +84,12 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bool = Tr
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if error.filename is None and error.errno is not None:  # a full disk says no file name
+            raise type(error)(error.errno, error.strerror, str(path)) from error
+        raise
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

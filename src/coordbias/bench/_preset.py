@@ -1,4 +1,8 @@
-"""What the data and training benchmarks share: the study's quick preset and its three flags."""
+"""What the data and training benchmarks share: the quick training setting and its three flags.
+
+The setting is ``coordbias.training.settings.QUICK``, the one the study's ``quick`` preset trains
+with; the benchmarks read it from training, not from the study.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,10 @@ from typing import Any
 
 
 def quick_setting() -> dict[str, Any]:
-    """The quick preset's ``TrainConfig`` fields (image size, width, batch, optimizer...)."""
-    from coordbias.study.presets import get_preset
+    """The quick setting's ``TrainConfig`` fields (image size, width, batch, optimizer...)."""
+    from coordbias.training.settings import QUICK
 
-    return dict(get_preset("quick").train)
+    return dict(QUICK)
 
 
 def add_setting_arguments(parser: argparse.ArgumentParser, what: str) -> None:

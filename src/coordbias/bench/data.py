@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sys
 import time
+from inspect import signature
 from pathlib import Path
 from typing import Any
 
@@ -158,19 +158,8 @@ def run(args: argparse.Namespace) -> int:
     from coordbias._util.files import write_json
     from coordbias._version import __version__
 
-    try:
-        result = measure(
-            image_size=args.image_size,
-            width=args.width,
-            batch_size=args.batch_size,
-            sample_size=args.sample_size,
-            gen_batch=args.gen_batch,
-            min_run_time=args.min_run_time,
-            threads=args.threads,
-        )
-    except ValueError as error:
-        print(f"coordbias bench data: error: {error}", file=sys.stderr)
-        return 2
+    # Every parameter of measure() is a flag of the same name.
+    result = measure(**{name: getattr(args, name) for name in signature(measure).parameters})
     result["environment"] = {
         "coordbias": __version__,
         "torch": torch.__version__,

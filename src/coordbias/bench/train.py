@@ -217,9 +217,9 @@ def run(args: argparse.Namespace) -> int:
 
     for name in ("steps", "image_size", "width", "batch_size"):
         if getattr(args, name) < 1:
-            raise SystemExit(f"coordbias bench train: --{name.replace('_', '-')} must be >= 1")
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.warmup < 0:
-        raise SystemExit("coordbias bench train: --warmup must be >= 0")
+        raise ValueError(f"--warmup must be >= 0, got {args.warmup}")
     if args.threads:
         torch.set_num_threads(args.threads)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}

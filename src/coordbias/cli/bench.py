@@ -9,7 +9,6 @@ import argparse
 import functools
 import importlib
 import importlib.util
-import sys
 from collections.abc import Callable
 
 BENCHMARKS = {
@@ -19,16 +18,40 @@ BENCHMARKS = {
 }
 
 
-def _reporting_errors(name: str, run: Callable[[argparse.Namespace], int]):
-    """Wrap a benchmark's ``run`` so that a bad option prints one line and exits 2."""
+def _raised_by_coordbias(error: BaseException) -> bool:
+    """Whether ``error`` was raised by coordbias's own code (a check of an option), not deeper
+    (in torch)."""
+    tb = error.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return str(tb.tb_frame.f_globals.get("__name__", "")).startswith("coordbias.")
+
+
+def _reporting_errors(run: Callable[[argparse.Namespace], int]):
+    """Wrap a benchmark's ``run``: its destination and device are checked before it measures
+    anything, and a bad option that coordbias code refuses (a ``ValueError`` / ``TypeError``
+    raised by coordbias itself, such as ``--rounds 0`` or ``--sample-size 7``) becomes a
+    ``UserError``: one line, exit status 2. The same errors raised inside torch are bugs and keep
+    their traceback."""
 
     @functools.wraps(run)
     def handler(args: argparse.Namespace) -> int:
+        from coordbias._util.devices import resolve_device
+        from coordbias._util.errors import UserTypeError, UserValueError, check_folder_destination
+
+        if getattr(args, "out", None) is not None:
+            check_folder_destination(args.out, "--out")
+        if getattr(args, "device", None) is not None:
+            resolve_device(args.device)
         try:
             return run(args)
         except (ValueError, TypeError) as err:
-            print(f"coordbias bench {name}: error: {err}", file=sys.stderr)
-            return 2
+            if not _raised_by_coordbias(err):
+                raise
+            kind = UserTypeError if isinstance(err, TypeError) else UserValueError
+            raise kind(f"{err}") from err
 
     return handler
 
@@ -42,4 +65,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         module = importlib.import_module(f"coordbias.bench.{name}")
         sub = inner.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(sub)
-        sub.set_defaults(handler=_reporting_errors(name, module.run))
+        sub.set_defaults(handler=_reporting_errors(module.run))

@@ -7,32 +7,30 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from coordbias._util.errors import user_input
 
 
 def _config(args: argparse.Namespace):
     from coordbias.data import CirclesConfig
 
-    return CirclesConfig(image_size=args.size)
+    with user_input():
+        return CirclesConfig(image_size=args.size)
 
 
 def _generate(args: argparse.Namespace) -> int:
     from coordbias.data.export import export_dataset
 
-    try:
-        out = export_dataset(
-            args.out,
-            _config(args),
-            train=args.train,
-            val=args.val,
-            seed=args.seed,
-            overwrite=args.overwrite,
-            workers=args.workers,
-            progress=not args.no_progress,
-        )
-    except (FileExistsError, NotADirectoryError, ValueError) as error:
-        print(f"coordbias data generate: error: {error}", file=sys.stderr)
-        return 2
+    out = export_dataset(
+        args.out,
+        _config(args),
+        train=args.train,
+        val=args.val,
+        seed=args.seed,
+        overwrite=args.overwrite,
+        workers=args.workers,
+        progress=not args.no_progress,
+    )
     print(f"wrote {args.train} train and {args.val} val samples to {out}")
     return 0
 
@@ -40,11 +38,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from coordbias.data.show import save_grid
 
-    try:
-        out = save_grid(args.out, _config(args), count=args.count, seed=args.seed, split=args.split)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"coordbias data show: error: {error}", file=sys.stderr)
-        return 2
+    out = save_grid(args.out, _config(args), count=args.count, seed=args.seed, split=args.split)
     print(f"wrote {out}")
     return 0
 

@@ -4,6 +4,12 @@ Each sub-command lives in its own module of this package, which exposes
 ``register(subparsers) -> None``; the module adds its parser(s) and sets ``handler`` (a callable
 ``(argparse.Namespace) -> int``) as the parser default. Modules import their heavy dependencies
 inside the handler, so ``coordbias --help`` stays fast.
+
+:func:`main` is the one error boundary of the command line. A mistake the user can make (a
+``coordbias._util.errors.UserError``, or an operating-system error on a named file that a user
+causes: missing, exists, is a folder, not a folder, permission, read-only, disk full) is printed as
+one line, ``coordbias COMMAND: error: ...``, and the exit status is 2. Any other exception is a
+bug: it propagates with its traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from coordbias._util.errors import UserError, describe_os_error
 from coordbias._version import __version__
 
 # Modules of coordbias.cli that register sub-commands, in the order --help lists them.
@@ -32,8 +39,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(args: argparse.Namespace) -> str:
+    """``train``, ``data generate``, ``bench layers``: the command as the user typed it."""
+    words = [args.command]
+    words += [
+        getattr(args, name) for name in ("data_command", "benchmark") if getattr(args, name, None)
+    ]
+    return " ".join(words)
+
+
+def _one_line(text: str) -> str:
+    """The message on one line. An error re-raised from a DataLoader worker carries the worker's
+    traceback in its text; its last line is the message."""
+    if "Original Traceback" in text:
+        last = text.strip().splitlines()[-1]
+        text = last.split(": ", 1)[1] if ": " in last else last
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` (default: ``sys.argv[1:]``), run the chosen sub-command, return its code."""
+    """Parse ``argv`` (default: ``sys.argv[1:]``), run the chosen sub-command, return its code.
+
+    Returns 2 with one line on stderr for a mistake the user can fix (see the module doc).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
@@ -45,6 +73,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except UserError as error:
+        message = str(error)
+    except OSError as error:
+        described = describe_os_error(error)
+        if described is None:
+            raise
+        message = described
+    print(f"coordbias {_command(args)}: error: {_one_line(message)}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

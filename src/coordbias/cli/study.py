@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-PRESET_NAMES = ("quick", "seed", "full", "test")
+from coordbias._util.errors import user_input
+from coordbias.study.presets import PRESETS
+
+PRESET_NAMES = tuple(PRESETS)
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -74,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _handle(args: argparse.Namespace) -> int:
     from coordbias.study import run_study
-    from coordbias.study.runner import ExperimentsFailed
+    from coordbias.study.runner import ExperimentsFailed, plan_study
 
     overrides: dict[str, object] = dict(args.overrides)
     for field in ("accelerator", "devices", "workers", "precision"):
@@ -84,20 +87,18 @@ def _handle(args: argparse.Namespace) -> int:
     variants = None
     if args.variants is not None:
         variants = [v.strip() for item in args.variants for v in item.split(",") if v.strip()]
+    options = {"seeds": args.seeds, "variants": variants, "overrides": overrides}
+    with user_input():  # every bad option shows here: the plan writes nothing
+        plan_study(args.preset, args.out, experiments=args.experiments, **options)
     try:
         run_study(
             args.preset,
             args.out,
-            seeds=args.seeds,
-            variants=variants,
-            overrides=overrides,
             experiments=args.experiments,
             dry_run_only=args.dry_run,
             probe=not args.no_probe,
+            **options,
         )
-    except (ValueError, TypeError) as err:
-        print(f"coordbias study: error: {err}", file=sys.stderr)
-        return 2
     except ExperimentsFailed as err:
         print(f"coordbias study: error: {err}", file=sys.stderr)
         return 1

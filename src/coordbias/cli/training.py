@@ -10,13 +10,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import typing
 from typing import Any
 
+from coordbias._util.errors import user_input
 from coordbias.training.config import TrainConfig
-
-_USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError)
 
 
 def _flag_type(hint: Any) -> tuple[type, str]:
@@ -50,21 +48,19 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Defaults, then ``args.config`` (YAML), then the flags given; validated."""
-    base = TrainConfig.from_yaml(args.config) if getattr(args, "config", None) else TrainConfig()
-    given = {
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(TrainConfig)
-        if hasattr(args, f.name)
-    }
-    config = dataclasses.replace(base, **given)
-    config.validate()
+    """Defaults, then ``args.config`` (YAML), then the flags given; validated (a bad value is a
+    ``UserError``)."""
+    with user_input():
+        config_file = getattr(args, "config", None)
+        base = TrainConfig.from_yaml(config_file) if config_file else TrainConfig()
+        given = {
+            f.name: getattr(args, f.name)
+            for f in dataclasses.fields(TrainConfig)
+            if hasattr(args, f.name)
+        }
+        config = dataclasses.replace(base, **given)
+        config.validate()
     return config
-
-
-def _fail(command: str, error: BaseException) -> int:
-    print(f"coordbias {command}: error: {error}", file=sys.stderr)
-    return 2
 
 
 def _recall_line(metrics: dict) -> str:
@@ -74,12 +70,17 @@ def _recall_line(metrics: dict) -> str:
 
 def _train(args: argparse.Namespace) -> int:
     from coordbias.training import train
+    from coordbias.training.run import finished_run
 
-    try:
-        config = config_from_args(args)
-        result = train(config)
-    except _USER_ERRORS as error:
-        return _fail("train", error)
+    config = config_from_args(args)
+    finished = finished_run(config)
+    if finished is not None:
+        print(
+            f"run folder {config.out_dir} already finished its {config.epochs} epoch(s) with "
+            "these settings: nothing to do, nothing written (a larger --epochs trains it further)"
+        )
+        return 0
+    result = train(config)
     if result.metrics:  # process 0 (every process of a DDP run returns here)
         val = ", ".join(f"{v:.4f}" for v in result.val_loss)
         print(f"run folder: {result.run_dir}")
@@ -102,20 +103,18 @@ def _evaluate(args: argparse.Namespace) -> int:
         source = Path(args.source)
         name = f"evaluate_{args.split}.json"
         out = source / name if source.is_dir() else source.with_name(f"{source.stem}.{name}")
-    try:
-        result = evaluate_run(
-            args.source,
-            data_dir=args.data,
-            split=args.split,
-            size=args.size,
-            image_size=args.image_size,
-            data_seed=args.data_seed,
-            batch_size=args.batch_size,
-            device=args.device,
-            out=out,
-        )
-    except _USER_ERRORS as error:
-        return _fail("evaluate", error)
+    result = evaluate_run(
+        args.source,
+        data_dir=args.data,
+        split=args.split,
+        size=args.size,
+        image_size=args.image_size,
+        data_seed=args.data_seed,
+        batch_size=args.batch_size,
+        device=args.device,
+        out=out,
+        own_data=args.own_data,
+    )
     print(json.dumps(result["data"]))
     print(_recall_line(result["metrics"]))
     print(f"written: {out}")
@@ -125,10 +124,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from coordbias.training.predict import predict_files
 
-    try:
-        written = predict_files(args.source, args.images, args.out, device=args.device)
-    except _USER_ERRORS as error:
-        return _fail("predict", error)
+    written = predict_files(args.source, args.images, args.out, device=args.device)
     for path in written:
         print(path)
     return 0
@@ -154,7 +150,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "accuracy, confusion, loss) on data generated like its training data, or on a folder.",
     )
     evaluate.add_argument("source", help=source_help)
-    evaluate.add_argument("--data", metavar="DIR", help="read DIR/<split>/{images,masks}/*.png")
+    evaluate.add_argument(
+        "--data",
+        metavar="DIR",
+        help="read DIR/<split>/{images,masks}/*.png: an export of `coordbias data generate` "
+        "(its metadata.json must be there), or your own folder with --own-data",
+    )
+    evaluate.add_argument(
+        "--own-data",
+        action="store_true",
+        help="the --data folder is your own image/mask folder: use it without metadata.json",
+    )
     evaluate.add_argument(
         "--split", default="val", choices=("train", "val"), help="split (default: val)"
     )
@@ -193,7 +199,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "predict",
         help="write colour-coded predicted masks (PNG) for image files",
         description="Predict a mask for each image (sides divisible by 8) and write it as "
-        "OUT/<name>.mask.png in the label colours: background black, 1 yellow, 2 blue, 3 red.",
+        "OUT/<name>.mask.png in the label colours: background black, 1 yellow, 2 blue, 3 red. "
+        "Images from several folders keep their folders below the one they share "
+        "(a/x.png, b/x.png: OUT/a/x.mask.png, OUT/b/x.mask.png); two images that would write "
+        "one mask are refused.",
     )
     predict.add_argument("source", help=source_help)
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")

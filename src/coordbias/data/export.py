@@ -22,13 +22,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from coordbias._util.errors import (
+    UserFileExistsError,
+    UserNotADirectoryError,
+    UserValueError,
+    check_folder_destination,
+)
 from coordbias._util.files import sync, write_bytes, write_text
 from coordbias._version import __version__
 from coordbias.data.config import CirclesConfig
 from coordbias.data.generate import generate_batch
 from coordbias.data.png import encode_png
 
-__all__ = ["METADATA_NAME", "export_dataset"]
+__all__ = ["METADATA_NAME", "check_export", "export_dataset"]
 
 METADATA_NAME = "metadata.json"
 # PNG zlib level: 1 is several times faster than 6 for a few percent more bytes.
@@ -56,16 +62,17 @@ def _write_pair(image_path: Path, mask_path: Path, image: np.ndarray, mask: np.n
 
 def _check_count(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+        raise UserValueError(f"{name} must be a non-negative int, got {value!r}")
     return value
 
 
 def _prepare(out: Path, overwrite: bool, splits: Iterable[str]) -> None:
     if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"out must be a folder, but {out} is a file")
+        raise UserNotADirectoryError(f"out must be a folder, but {out} is a file")
+    check_folder_destination(out, "out")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
-            raise FileExistsError(
+            raise UserFileExistsError(
                 f"{out} is not empty; pass overwrite=True (--overwrite) to replace its data set"
             )
         # Remove the earlier export's metadata first (written last, it marks a finished export,
@@ -115,7 +122,9 @@ def export_dataset(
 
     Raises:
         FileExistsError: ``out`` is not empty and ``overwrite`` is False.
-        ValueError: a negative count or seed, or ``workers`` < 1.
+        NotADirectoryError: ``out`` is a file.
+        ValueError: a negative count or seed, ``workers`` < 1, or ``out`` cannot be written
+            (checked before the first sample is generated).
     """
     config = CirclesConfig() if config is None else config
     if not isinstance(config, CirclesConfig):
@@ -123,7 +132,7 @@ def export_dataset(
     counts = {"train": _check_count("train", train), "val": _check_count("val", val)}
     _check_count("seed", seed)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+        raise UserValueError(f"workers must be an int >= 1, got {workers!r}")
     out = Path(out)
     _prepare(out, overwrite, counts)
 
@@ -172,3 +181,42 @@ def export_dataset(
     sync()  # every PNG on disk before the marker that says the export is complete
     write_text(out / METADATA_NAME, text)
     return out
+
+
+def check_export(root: str | os.PathLike[str], counts: dict[str, int] | None = None) -> None:
+    """Refuse a folder that is not a complete export: no ``metadata.json`` (an export killed
+    partway writes it last, so it has none), or PNG pairs that disagree with its counts.
+
+    Args:
+        root: the folder given as ``--data``.
+        counts: the PNG pairs found per split, e.g. ``{"train": 5000, "val": 2500}``; ``None``
+            checks only that ``metadata.json`` is there.
+
+    Raises:
+        UserValueError: naming the folder, what is wrong, and the flag for a folder of one's own.
+    """
+    root = Path(root)
+    own = "if it is your own image/mask folder, say so with --own-data (own_data=True)"
+    path = root / METADATA_NAME
+    if not path.is_file():
+        raise UserValueError(
+            f"data folder {str(root)!r} has no {METADATA_NAME}: it is not a finished export of "
+            f"`coordbias data generate` (one killed partway has none; run it again), and {own}"
+        )
+    if counts is None:
+        return
+    try:
+        splits = json.loads(path.read_text())["splits"]
+        expected = {split: int(splits[split]["count"]) for split in counts}
+    except (ValueError, KeyError, TypeError) as error:
+        raise UserValueError(
+            f"data folder {str(root)!r}: {METADATA_NAME} cannot be read ({type(error).__name__}: "
+            f"{error}); export the data set again, or {own}"
+        ) from None
+    for split, found in counts.items():
+        if found != expected[split]:
+            raise UserValueError(
+                f"data folder {str(root)!r}: {split} holds {found} image/mask pairs but its "
+                f"{METADATA_NAME} records {expected[split]}; the export is incomplete or was "
+                f"changed: export it again, or {own}"
+            )

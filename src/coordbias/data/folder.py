@@ -10,29 +10,61 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from coordbias._util.errors import UserFileNotFoundError, UserValueError
 from coordbias.data.config import split_id
 from coordbias.data.generate import uint8_to_float
 
 __all__ = ["FolderDataset"]
 
-
-def _read_image(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        if image.mode not in ("RGB", "RGBA", "L", "P"):
-            raise ValueError(
-                f"{path}: image mode {image.mode!r} is not supported; use 8-bit RGB (or L, P, RGBA)"
-            )
-        return np.asarray(image.convert("RGB"))  # (H, W, 3) uint8
+_IMAGE_MODES = ("RGB", "RGBA", "L", "P")
+_MASK_MODES = ("L", "P")
 
 
-def _read_mask(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        if image.mode not in ("L", "P"):
-            raise ValueError(
-                f"{path}: mask mode {image.mode!r} is not supported; a mask is an 8-bit PNG of "
-                "mode 'L' (or 'P') holding one class index per pixel"
-            )
-        return np.asarray(image)  # (H, W) uint8
+def _unreadable(path: Path, kind: str, error: Exception) -> UserValueError:
+    detail = " ".join(str(error).split()) or type(error).__name__
+    return UserValueError(
+        f"{kind} {str(path)!r} cannot be read as a PNG ({detail}); it is empty, truncated or not "
+        "an image: replace it, or export the data set again"
+    )
+
+
+def _check_mode(path: Path, kind: str, mode: str) -> None:
+    if kind == "image" and mode not in _IMAGE_MODES:
+        raise UserValueError(
+            f"{path}: image mode {mode!r} is not supported; use 8-bit RGB (or L, P, RGBA)"
+        )
+    if kind == "mask" and mode not in _MASK_MODES:
+        raise UserValueError(
+            f"{path}: mask mode {mode!r} is not supported; a mask is an 8-bit PNG of "
+            "mode 'L' (or 'P') holding one class index per pixel"
+        )
+
+
+def _read(path: Path, kind: str) -> np.ndarray:
+    """The pixels of an image (``(H, W, 3)``) or a mask (``(H, W)``), uint8."""
+    try:
+        with Image.open(path) as image:
+            _check_mode(path, kind, image.mode)
+            return np.asarray(image.convert("RGB") if kind == "image" else image)
+    except (OSError, SyntaxError, ValueError) as error:  # PIL: unidentified, truncated, broken
+        if isinstance(error, UserValueError):
+            raise
+        raise _unreadable(path, kind, error) from None
+
+
+def _header(path: Path, kind: str) -> tuple[int, int]:
+    """``(width, height)`` of a PNG after checking that the whole file is intact (its chunks'
+    checksums, without decoding the pixels)."""
+    try:
+        with Image.open(path) as image:
+            _check_mode(path, kind, image.mode)
+            size = image.size
+            image.verify()
+        return size
+    except (OSError, SyntaxError, ValueError) as error:
+        if isinstance(error, UserValueError):
+            raise
+        raise _unreadable(path, kind, error) from None
 
 
 class FolderDataset(Dataset):
@@ -56,7 +88,8 @@ class FolderDataset(Dataset):
 
     Raises:
         FileNotFoundError: the images or masks folder is missing.
-        ValueError: no pairs, or an image without a mask (or the reverse), or a bad num_classes.
+        ValueError: no pairs, or an image without a mask (or the reverse), or a bad num_classes;
+            reading an item: a file that is no intact PNG, a size mismatch, a label out of range.
     """
 
     def __init__(
@@ -73,7 +106,7 @@ class FolderDataset(Dataset):
         folders = {kind: self.root / split / kind for kind in ("images", "masks")}
         for kind, folder in folders.items():
             if not folder.is_dir():
-                raise FileNotFoundError(
+                raise UserFileNotFoundError(
                     f"{kind} folder {folder} is missing; expected the layout "
                     "root/<split>/images/*.png and root/<split>/masks/*.png"
                 )
@@ -82,12 +115,12 @@ class FolderDataset(Dataset):
         for kind, missing in (("mask", images - masks), ("image", masks - images)):
             if missing:
                 first = sorted(missing)[:5]
-                raise ValueError(
+                raise UserValueError(
                     f"{len(missing)} file(s) in {self.root / split} have no {kind} "
                     f"of the same name, e.g. {first}"
                 )
         if not images:
-            raise ValueError(f"no PNG pairs found under {self.root / split}")
+            raise UserValueError(f"no PNG pairs found under {self.root / split}")
         self.names = sorted(images)
 
     def __len__(self) -> int:
@@ -100,16 +133,16 @@ class FolderDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image_path, mask_path = self.paths(index)
-        image = _read_image(image_path)
-        mask = _read_mask(mask_path)
+        image = _read(image_path, "image")
+        mask = _read(mask_path, "mask")
         if image.shape[:2] != mask.shape:
-            raise ValueError(
+            raise UserValueError(
                 f"size mismatch: image {image_path} is {image.shape[1]}x{image.shape[0]} but mask "
                 f"{mask_path} is {mask.shape[1]}x{mask.shape[0]} (width x height)"
             )
         top = int(mask.max())
         if top >= self.num_classes:
-            raise ValueError(
+            raise UserValueError(
                 f"mask {mask_path} holds label {top}, outside [0, {self.num_classes}); "
                 "pass a larger num_classes or fix the mask"
             )
@@ -132,7 +165,7 @@ class FolderDataset(Dataset):
             if first is None:
                 first, first_name = (height, width), image_path.name
             elif (height, width) != first:
-                raise ValueError(
+                raise UserValueError(
                     f"images differ in size: {image_path} is {width}x{height} but {first_name} is "
                     f"{first[1]}x{first[0]} (width x height); resize them to one size, or train "
                     "with batch size 1"
@@ -144,6 +177,22 @@ class FolderDataset(Dataset):
         """Read every pair once, raising the first size or label error."""
         for index in range(len(self)):
             self[index]
+
+    def check_files(self) -> None:
+        """Check every file without decoding its pixels: each is an intact PNG (no empty, text
+        or truncated file) of a supported mode, and each mask has its image's size.
+
+        Meant to run before training, which would otherwise stop at the first bad file; labels
+        outside ``[0, num_classes)`` show only in the pixels (:meth:`validate`).
+
+        Raises:
+            UserValueError: naming the first bad file.
+        """
+        for index in range(len(self)):
+            image_path, mask_path = self.paths(index)
+            size = _header(image_path, "image")
+            if _header(mask_path, "mask") != size:
+                self[index]  # raises the size mismatch with both sizes
 
     def __repr__(self) -> str:
         name = type(self).__name__

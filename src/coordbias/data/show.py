@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from coordbias._util.errors import UserFileNotFoundError, UserValueError, check_file_destination
 from coordbias._util.files import write_bytes
-from coordbias.data.config import CirclesConfig, class_colors
+from coordbias.data.config import CirclesConfig, class_colors, split_id
 from coordbias.data.generate import generate_batch
 
 __all__ = ["colorize", "save_grid"]
@@ -48,7 +49,8 @@ def save_grid(
     """Write a PNG with ``count`` samples: images on the top row, labels below.
 
     Args:
-        out: PNG path to write (atomically); its folder must exist.
+        out: PNG path to write (atomically); its folder must exist. Checked before the
+            samples are drawn.
         config: data set settings (defaults: the original's).
         count: samples to show, 1 to 64 (samples 0..count-1 of ``split``).
         seed: data set seed.
@@ -63,10 +65,14 @@ def save_grid(
 
     config = CirclesConfig() if config is None else config
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
-        raise ValueError(f"count must be an int in [1, 64], got {count!r}")
+        raise UserValueError(f"count must be an int in [1, 64], got {count!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UserValueError(f"seed must be a non-negative int, got {seed!r}")
+    split_id(split)
     out = Path(out)
+    check_file_destination(out, "out")
     if not out.parent.is_dir():
-        raise FileNotFoundError(f"folder {out.parent} of out does not exist")
+        raise UserFileNotFoundError(f"folder {out.parent} of out does not exist")
     images, masks, _ = generate_batch(config, seed, split, list(range(count)))
 
     size = config.image_size

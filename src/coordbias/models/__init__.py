@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
 from coordbias.models.convs import CONV_KINDS, make_conv, make_conv2d, make_conv_transpose2d
-from coordbias.models.fcn import CONV_SCOPES, FCN, FCNConfig, coordinate_layers
 from coordbias.models.registry import create_model, list_models, register_model
+from coordbias.models.vgg_fcn import CONV_SCOPES, FCN, FCNConfig, coordinate_layers
 
 
 @register_model("fcn")
@@ -29,18 +29,11 @@ def fcn(
     coord_init: str = "uniform",
     in_channels: int = 3,
 ) -> FCN:
-    """The original study's VGG9 FCN (see :class:`coordbias.models.fcn.FCN`)."""
-    return FCN(
-        num_classes=num_classes,
-        width=width,
-        conv=conv,
-        conv_scope=conv_scope,
-        batch_norm=batch_norm,
-        padding_mode=padding_mode,
-        coords=coords,
-        coord_init=coord_init,
-        in_channels=in_channels,
-    )
+    """The original study's VGG9 FCN (see :class:`coordbias.models.FCN`).
+
+    The signature names the settings for :func:`create_model`'s check; they pass on unchanged.
+    """
+    return FCN(**locals())  # first statement: locals() holds exactly the parameters
 
 
 __all__ = [

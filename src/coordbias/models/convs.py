@@ -2,17 +2,32 @@
 
 Every part that builds "a convolution of kind X" (the FCN, the open-question experiments, the
 layer benchmark) calls :func:`make_conv`; :data:`CONV_KINDS` lists the kinds. The baseline is
-called ``"vanilla"`` everywhere. The coordinate layers live in :mod:`coordbias` and are imported
-inside the factory, so this module imports with torch alone.
+called ``"vanilla"`` everywhere. The names ``coords`` and ``coord_init`` accept are the layer
+library's (:data:`COORDS`, :data:`COORD_INITS` are its lists); the coordinate layers themselves
+are looked up inside the factory.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from torch import nn
 
+from coordbias.layers.coordbias import COORD_INITS
+from coordbias.layers.functional import COORDS
 from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
+
+__all__ = [
+    "CONV_KINDS",
+    "COORDS",
+    "COORD_INITS",
+    "PADDING_MODES",
+    "check_choice",
+    "make_conv",
+    "make_conv2d",
+    "make_conv_transpose2d",
+]
 
 #: Convolution kinds a model accepts, with what each one is.
 CONV_KINDS: dict[str, str] = {
@@ -21,8 +36,7 @@ CONV_KINDS: dict[str, str] = {
     "coordconv": "coordbias.CoordConv2d (2 coordinate input channels, 2 * out * k * k weights)",
     "param_matched": "ParamMatchedConv2d (2 * out_channels position-free extras, a control)",
 }
-COORDS = ("center", "output")
-COORD_INITS = ("uniform", "zeros")
+#: Padding modes the models accept (the layers accept ``"replicate"`` too).
 PADDING_MODES = ("zeros", "reflect", "circular")
 
 
@@ -103,81 +117,32 @@ def make_conv(
     return cls(in_channels, out_channels, kernel_size, **conv_args)
 
 
-def make_conv2d(
-    kind: str,
-    in_channels: int,
-    out_channels: int,
-    kernel_size: int,
-    *,
-    padding: int = 0,
-    padding_mode: str = "zeros",
-    coords: str = "center",
-    coord_init: str = "uniform",
-) -> nn.Conv2d:
-    """A stride-1 2-D convolution of the given ``kind``: shorthand for :func:`make_conv`.
-
-    Args:
-        kind: one of :data:`CONV_KINDS`.
-        in_channels: input channels ``C_in``.
-        out_channels: output channels ``C_out``.
-        kernel_size: square kernel side ``k``.
-        padding: padding on each side.
-        padding_mode: ``"zeros" | "reflect" | "circular"``.
-        coords: coordinate grid of the coordinate-bias layer (ignored by the other kinds).
-        coord_init: initialisation of the coordinate weights (ignored by the other kinds).
-
-    Returns:
-        A module mapping ``(B, C_in, H, W)`` to ``(B, C_out, H', W')``.
-
-    Example:
-        >>> make_conv2d("vanilla", 3, 4, 3, padding=1, padding_mode="reflect").padding_mode
-        'reflect'
-    """
-    return make_conv(
-        kind,
-        in_channels,
-        out_channels,
-        kernel_size,
-        padding=padding,
-        padding_mode=padding_mode,
-        coords=coords,
-        coord_init=coord_init,
+def _deprecated_shorthand(name: str, call: str) -> None:
+    warnings.warn(
+        f"coordbias.models.{name} is deprecated; the one conv-kind factory is {call}",
+        DeprecationWarning,
+        stacklevel=3,
     )
+
+
+def make_conv2d(
+    kind: str, in_channels: int, out_channels: int, kernel_size: Any, **conv_args: Any
+) -> nn.Module:
+    """Deprecated shorthand: ``make_conv(kind, in_channels, out_channels, kernel_size, ...)``.
+
+    Builds exactly what :func:`make_conv` builds with the same arguments, and warns.
+    """
+    _deprecated_shorthand("make_conv2d", "make_conv(kind, in_channels, out_channels, kernel_size)")
+    return make_conv(kind, in_channels, out_channels, kernel_size, **conv_args)
 
 
 def make_conv_transpose2d(
-    kind: str,
-    in_channels: int,
-    out_channels: int,
-    kernel_size: int,
-    *,
-    stride: int = 1,
-    padding: int = 0,
-    output_padding: int = 0,
-    coords: str = "center",
-    coord_init: str = "uniform",
-) -> nn.ConvTranspose2d:
-    """A 2-D transposed convolution of ``kind`` (zero padding): shorthand for :func:`make_conv`.
+    kind: str, in_channels: int, out_channels: int, kernel_size: Any, **conv_args: Any
+) -> nn.Module:
+    """Deprecated shorthand: ``make_conv(kind, in_channels, out_channels, kernel_size,
+    transposed=True, ...)``.
 
-    ``"coordconv"`` has no transposed form in :mod:`coordbias` and raises ``ValueError``.
-
-    Returns:
-        A module mapping ``(B, C_in, H, W)`` to ``(B, C_out, H_out, W_out)``.
-
-    Example:
-        >>> up = make_conv_transpose2d("vanilla", 8, 4, 3, stride=2, padding=1, output_padding=1)
-        >>> up.stride
-        (2, 2)
+    Builds exactly what :func:`make_conv` builds with ``transposed=True``, and warns.
     """
-    return make_conv(
-        kind,
-        in_channels,
-        out_channels,
-        kernel_size,
-        transposed=True,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        coords=coords,
-        coord_init=coord_init,
-    )
+    _deprecated_shorthand("make_conv_transpose2d", "make_conv(..., transposed=True)")
+    return make_conv(kind, in_channels, out_channels, kernel_size, transposed=True, **conv_args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from typing import Any
 
 from torch import nn
 
@@ -40,7 +41,7 @@ def _accepted_kwargs(builder: Callable[..., nn.Module]) -> list[str] | None:
     return [p.name for p in params if p.kind is not inspect.Parameter.VAR_POSITIONAL]
 
 
-def create_model(name: str = "fcn", **kwargs) -> nn.Module:
+def create_model(name: str = "fcn", **kwargs: Any) -> nn.Module:
     """Build the model registered as ``name`` with keyword arguments ``kwargs``.
 
     Args:

@@ -35,16 +35,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from coordbias.study.experiments import EXPERIMENTS
 from coordbias.study.variants import VARIANTS, variant_fields
+from coordbias.training.settings import ORIGINAL, QUICK
 
 if TYPE_CHECKING:  # pragma: no cover
     from coordbias.training import TrainConfig
-
-EXPERIMENTS = ("bn_gradients", "notsoclevr", "speed")
-
-# Fields of TrainConfig that describe the runtime, not the experiment: the CLI may set them and
-# they never change a result's meaning.
-RUNTIME_FIELDS = ("precision", "accelerator", "devices", "num_nodes", "strategy", "workers")
 
 
 @dataclass(frozen=True)
@@ -80,24 +76,6 @@ class StudyPreset:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-_ORIGINAL = {
-    "model": "fcn",
-    "width": 64,
-    "coords": "output",
-    "coord_init": "uniform",
-    "padding_mode": "zeros",
-    "image_size": 128,
-    "train_size": 5000,
-    "val_size": 2500,
-    "data_seed": 0,
-    "optimizer": "sgd",
-    "lr": 1e-3,
-    "momentum": 0.9,
-    "weight_decay": 0.0,
-    "batch_size": 1,
-    "epochs": 2,
-}
-
 # Probes behind the quick preset: a stand-alone FCN of the same shape, 200 held-out images,
 # recall per class 0..3, one thread of a 2-core CPU shared with other jobs. (setting: vanilla |
 # coordbias)
@@ -113,30 +91,17 @@ QUICK_NOTES = (
     "width 8, batch 16, 2,000 images, 3 epochs: vanilla (0.99, 0.93, 0.97, 0.55); 225 img/s",
 )
 
+#: Every study preset by name (read-only); ``coordbias study --preset NAME`` runs one.
 PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
     {
         "quick": StudyPreset(
             name="quick",
             description="under 10 minutes on a 2-core CPU: 64 px, all 8 variants x 3 seeds",
-            train=MappingProxyType(
-                {
-                    **_ORIGINAL,
-                    "width": 8,
-                    "coords": "center",
-                    "image_size": 64,
-                    "train_size": 1000,
-                    "val_size": 250,
-                    "optimizer": "adam",
-                    "lr": 3e-3,
-                    "batch_size": 8,
-                    "epochs": 2,
-                }
-            ),
+            train=QUICK,
             variants=tuple(VARIANTS),
             seeds=3,
             transfer_sizes=(96, 128),
             transfer_val_size=100,
-            experiments_quick=True,
             est_images_per_s=120.0,
             est_experiments_s=90.0,
             notes=QUICK_NOTES,
@@ -145,19 +110,17 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
             name="seed",
             description="the original's exact setting (128 px, width 64, SGD, batch 1), "
             "vanilla and coordbias; about 25 minutes per model on a 2-core CPU",
-            train=MappingProxyType(dict(_ORIGINAL)),
+            train=ORIGINAL,
             variants=("vanilla", "coordbias"),
             seeds=1,
             transfer_sizes=(192,),
-            transfer_val_size=200,
-            experiments_quick=True,
             est_images_per_s=6.7,
             est_experiments_s=90.0,
         ),
         "full": StudyPreset(
             name="full",
             description="every variant, 5 seeds, 5 epochs of the original's setting (for a GPU)",
-            train=MappingProxyType({**_ORIGINAL, "coords": "center", "epochs": 5}),
+            train=MappingProxyType({**ORIGINAL, "coords": "center", "epochs": 5}),
             variants=tuple(VARIANTS),
             seeds=5,
             transfer_sizes=(96, 192, 256),
@@ -171,13 +134,11 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
             description="a few seconds: 32 px, width 4, 2 variants x 2 seeds (for the tests)",
             train=MappingProxyType(
                 {
-                    **_ORIGINAL,
+                    **QUICK,
                     "width": 4,
-                    "coords": "center",
                     "image_size": 32,
                     "train_size": 16,
                     "val_size": 8,
-                    "optimizer": "adam",
                     "lr": 1e-2,
                     "batch_size": 4,
                     "epochs": 1,

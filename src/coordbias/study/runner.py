@@ -7,6 +7,7 @@ Layout of a study folder ``DIR``::
     DIR/runs/<variant>/seed<k>/transfer.json   evaluation at the preset's transfer sizes
     DIR/experiments/<name>/       one open-question experiment; result.json written last
     DIR/results.json, DIR/report.md, DIR/report.html, DIR/figures/
+    DIR/study_time.json           the study's wall time so far, summed over its invocations
 
 Every file is written atomically, finished runs are never redone, and the report is rebuilt from
 what is on disk, so an interrupted study resumes by running the same command again.
@@ -20,53 +21,19 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coordbias._util.errors import UserValueError, check_folder_destination
 from coordbias._util.files import write_json
-from coordbias.study.presets import RUNTIME_FIELDS, StudyPreset, get_preset, run_config
+from coordbias.study.plan import RunSpec, StudyPlan, recorded_config
+from coordbias.study.presets import StudyPreset, get_preset, run_config
 from coordbias.study.variants import resolve_variants
 
 Log = Callable[[str], None]
 
-# Fields that may differ between a finished run on disk and the plan without making it stale.
-_IGNORED_ON_RESUME = {*RUNTIME_FIELDS, "out_dir", "resume", "progress"}
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One planned training run.
-
-    Attributes:
-        variant: the variant name.
-        seed: the run's seed.
-        run_dir: ``DIR/runs/<variant>/seed<seed>``.
-        config: the resolved ``TrainConfig``.
-    """
-
-    variant: str
-    seed: int
-    run_dir: Path
-    config: Any
-
-    @property
-    def done(self) -> bool:
-        """Whether the run finished: its ``result.json`` exists."""
-        return (self.run_dir / "result.json").is_file()
-
-
-@dataclass(frozen=True)
-class StudyPlan:
-    """Everything ``run_study`` will do, before it does it."""
-
-    preset: StudyPreset
-    out_dir: Path
-    variants: list[str]
-    seeds: list[int]
-    runs: list[RunSpec]
-    experiments: list[str]
-    overrides: dict[str, Any]
+#: The study's own time, summed over every invocation (a resumed study counts them all).
+TIME_FILE = "study_time.json"
 
 
 def _resolve_seeds(seeds: int | Sequence[int] | None, default: int) -> list[int]:
@@ -139,22 +106,16 @@ def plan_study(
 
 
 def _check_not_stale(run: RunSpec) -> None:
-    """Refuse to reuse a run folder whose recorded config differs from the plan."""
-    import yaml
+    """Refuse to reuse a run folder whose recorded settings differ from the plan's in a field
+    that shapes the result (``coordbias.training.config.IDENTITY_FIELDS``, a smaller epochs)."""
+    from coordbias.training.config import resume_conflicts
 
-    path = run.run_dir / "config.yaml"
-    if not path.is_file():
-        return
-    recorded = yaml.safe_load(path.read_text()) or {}
-    planned = dataclasses.asdict(run.config)
-    for key, value in planned.items():
-        if key in _IGNORED_ON_RESUME or key not in recorded:
-            continue
-        if recorded[key] != value:
-            raise ValueError(
-                f"{run.run_dir} holds a run with {key}={recorded[key]!r} but this study plans "
-                f"{key}={value!r}; choose another --out or delete that folder"
-            )
+    conflicts = resume_conflicts(recorded_config(run.run_dir), run.config)
+    if conflicts:
+        raise UserValueError(
+            f"{run.run_dir} holds a run with {'; '.join(conflicts)} by this study's plan; "
+            "choose another --out or delete that folder"
+        )
 
 
 def _fmt_s(seconds: float) -> str:
@@ -306,6 +267,19 @@ def _run_transfer(run: RunSpec, preset: StudyPreset, log: Log) -> None:
         log(f"      transfer evaluated at {', '.join(map(str, preset.transfer_sizes))} px")
 
 
+def _time_spent_before(out_dir: Path) -> float:
+    """Seconds the earlier invocations of this study spent (``TIME_FILE``; 0 for a new study)."""
+    path = out_dir / TIME_FILE
+    if not path.is_file():
+        return 0.0
+    return float(json.loads(path.read_text()).get("wall_time_s", 0.0))
+
+
+def _record_time_spent(out_dir: Path, seconds: float) -> None:
+    """Write the study's time so far, so that an invocation killed later still counts."""
+    write_json(out_dir / TIME_FILE, {"wall_time_s": seconds})
+
+
 class ExperimentsFailed(RuntimeError):
     """Some open-question experiments raised; the report was written without them."""
 
@@ -371,6 +345,7 @@ def run_study(
         overrides=overrides,
         experiments=experiments,
     )
+    check_folder_destination(plan.out_dir, "--out")
     if dry_run_only:
         return dry_run(plan, probe=probe, log=log)
     if train_fn is None:
@@ -381,6 +356,11 @@ def run_study(
     start = time.perf_counter()
     for run in plan.runs:
         _check_not_stale(run)
+    earlier_s = _time_spent_before(plan.out_dir)
+
+    def spent_s() -> float:
+        return earlier_s + time.perf_counter() - start
+
     total = len(plan.runs)
     todo = [r for r in plan.runs if not r.done]
     log(
@@ -401,10 +381,13 @@ def run_study(
                 # An interrupted run continues from its last checkpoint (or starts afresh when
                 # it has none); nothing it wrote is thrown away.
                 config = dataclasses.replace(run.config, resume=run.run_dir.exists())
+                if (run.run_dir / "result.json").is_file():  # trains further: a new transfer
+                    (run.run_dir / "transfer.json").unlink(missing_ok=True)
                 t0 = time.perf_counter()
                 train_fn(config)
                 trained += 1
                 train_time += time.perf_counter() - t0
+                _record_time_spent(plan.out_dir, spent_s())
                 left = sum(1 for r in plan.runs[i:] if not r.done)
                 eta = train_time / trained * left
                 log(
@@ -423,7 +406,8 @@ def run_study(
             name, plan.out_dir, plan.preset.experiments_quick, first_seed, log
         ))
     ]  # fmt: skip
-    results = write_report(plan, wall_time_s=time.perf_counter() - start)
+    results = write_report(plan, wall_time_s=spent_s())
+    _record_time_spent(plan.out_dir, spent_s())
     log(
         f"report written: {plan.out_dir / 'report.md'}, {plan.out_dir / 'report.html'}, "
         f"{plan.out_dir / 'results.json'} (elapsed {_fmt_s(time.perf_counter() - start)})"

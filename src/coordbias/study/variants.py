@@ -32,6 +32,7 @@ def _variant(name: str, description: str, **model: Any) -> Variant:
     return Variant(name, description, MappingProxyType(dict(model)))
 
 
+#: Every variant the study can train, by name (read-only).
 VARIANTS: Mapping[str, Variant] = MappingProxyType(
     {
         v.name: v

@@ -7,12 +7,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coordbias.training.checkpoint import build_model
 from coordbias.training.config import TrainConfig
 from coordbias.training.datamodule import make_datasets
 from coordbias.training.run import TrainResult, load_run, train
+
+if TYPE_CHECKING:  # imported on first use (below); named here for type checkers and the API docs
+    from coordbias.training.metrics import evaluate
 
 __all__ = [
     "TrainConfig",

@@ -15,21 +15,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from coordbias._util.errors import UserFileNotFoundError, UserValueError, user_input
 from coordbias._util.files import write_bytes
-from coordbias.training.config import TrainConfig
+from coordbias.training.config import MODEL_FIELDS, TrainConfig
 
-#: Fields of ``TrainConfig`` that decide the network's architecture.
-MODEL_FIELDS = (
-    "model",
-    "num_classes",
-    "width",
-    "conv",
-    "conv_scope",
-    "batch_norm",
-    "padding_mode",
-    "coords",
-    "coord_init",
-)
 MODEL_FILE = "model.pt"
 LAST_CHECKPOINT = os.path.join("checkpoints", "last.ckpt")
 _FORMAT = "coordbias.model/1"
@@ -59,12 +48,12 @@ def resolve_source(source: str | os.PathLike) -> Path:
         for candidate in (path / MODEL_FILE, path / LAST_CHECKPOINT):
             if candidate.is_file():
                 return candidate
-        raise FileNotFoundError(
+        raise UserFileNotFoundError(
             f"run folder {str(path)!r} holds neither {MODEL_FILE} nor {LAST_CHECKPOINT}; "
             "has a run been trained there?"
         )
     if not path.exists():
-        raise FileNotFoundError(f"checkpoint or run folder {str(path)!r} does not exist")
+        raise UserFileNotFoundError(f"checkpoint or run folder {str(path)!r} does not exist")
     return path
 
 
@@ -72,17 +61,19 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """``torch.load(path, weights_only=True)`` on the CPU, with a clear error when it fails."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+        raise UserFileNotFoundError(f"checkpoint {str(path)!r} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated zip, foreign pickle, unsafe globals, ...
-        raise ValueError(
+        raise UserValueError(
             f"checkpoint {str(path)!r} cannot be read ({type(error).__name__}: "
             f"{str(error).splitlines()[0] if str(error) else 'no detail'}); it is corrupt, "
             "incomplete or not written by coordbias"
         ) from None
     if not isinstance(payload, dict):
-        raise ValueError(f"checkpoint {str(path)!r} holds a {type(payload).__name__}, not a dict")
+        raise UserValueError(
+            f"checkpoint {str(path)!r} holds a {type(payload).__name__}, not a dict"
+        )
     return payload
 
 
@@ -96,11 +87,12 @@ def unpack_checkpoint(payload: dict[str, Any], path: str | os.PathLike) -> tuple
             k[len(_PREFIX) :]: v for k, v in payload["state_dict"].items() if k.startswith(_PREFIX)
         }
     else:
-        raise ValueError(
+        raise UserValueError(
             f"checkpoint {str(path)!r} was not written by coordbias (no config inside); expected "
             f"a run folder's {MODEL_FILE} or checkpoints/*.ckpt"
         )
-    return TrainConfig.from_dict(dict(config)), state
+    with user_input(f"checkpoint {str(path)!r}"):
+        return TrainConfig.from_dict(dict(config)), state
 
 
 def check_same_model(saved: TrainConfig, wanted: TrainConfig, source: str | os.PathLike) -> None:
@@ -111,7 +103,7 @@ def check_same_model(saved: TrainConfig, wanted: TrainConfig, source: str | os.P
         if getattr(saved, name) != getattr(wanted, name)
     ]
     if differ:
-        raise ValueError(
+        raise UserValueError(
             f"checkpoint {str(source)!r} holds a different model: it was trained with "
             f"{', '.join(differ)}; use the same model settings or another run folder"
         )
@@ -137,7 +129,7 @@ def load_weights(model: nn.Module, state_dict: dict, source: str | os.PathLike) 
         if misshapen:
             more = " ..." if len(misshapen) > 3 else ""
             parts.append(f"shapes differ: {', '.join(misshapen[:3])}{more}")
-        raise ValueError(
+        raise UserValueError(
             f"checkpoint {str(source)!r} does not fit this model ({'; '.join(parts)}); "
             "it comes from a different architecture"
         )

@@ -13,14 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coordbias._util.errors import (
+    UserFileNotFoundError,
+    UserValueError,
+    check_readable_file,
+)
 from coordbias._util.files import write_text
+from coordbias.layers.coordbias import COORD_INITS
+from coordbias.layers.functional import COORDS
+from coordbias.models import CONV_KINDS, CONV_SCOPES, list_models
+from coordbias.models.convs import PADDING_MODES
 
-MODELS = ("fcn",)
-CONVS = ("vanilla", "coordbias", "coordconv", "param_matched")
-CONV_SCOPES = ("encoder", "all")
-PADDING_MODES = ("zeros", "reflect", "circular")
-COORDS = ("center", "output")
-COORD_INITS = ("uniform", "zeros")
+# The accepted names come from where each concept lives: the model registry and the conv kinds,
+# scopes and padding modes of coordbias.models; coords and coord_init of the layer library.
+MODELS = tuple(list_models())
+CONVS = tuple(CONV_KINDS)
 OPTIMIZERS = ("sgd", "adam", "adamw")
 PRECISIONS = ("32-true", "32", "64-true", "64", "16-mixed", "bf16-mixed", "16-true", "bf16-true")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
@@ -68,6 +75,11 @@ class TrainConfig:
         "them (an exported data set or your own); --image-size, --train-size and --val-size "
         "are then ignored",
         "--data",
+    )
+    own_data: bool = _f(
+        False,
+        "the --data folder is your own image/mask folder, not a coordbias export: use it "
+        "without the export's metadata.json (an export killed partway has none, and is refused)",
     )
     # optimisation
     optimizer: str = _f("sgd", "optimizer: sgd | adam | adamw")
@@ -192,17 +204,116 @@ class TrainConfig:
         import yaml
 
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+        if not path.exists() and not path.is_symlink():
+            raise UserFileNotFoundError(f"config file {str(path)!r} does not exist")
+        check_readable_file(path, "config file")
         try:
-            values = yaml.safe_load(path.read_text())
+            values = yaml.safe_load(path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise UserValueError(
+                f"config file {str(path)!r} is not a text file (expected YAML in UTF-8)"
+            ) from None
         except yaml.YAMLError as error:
-            raise ValueError(f"config file {str(path)!r} is not valid YAML: {error}") from None
+            detail = " ".join(str(error).split())
+            raise UserValueError(f"config file {str(path)!r} is not valid YAML: {detail}") from None
         if values is None:
             values = {}
         if not isinstance(values, dict):
-            raise ValueError(f"config file {str(path)!r} must hold a mapping of TrainConfig fields")
+            raise UserValueError(
+                f"config file {str(path)!r} must hold a mapping of TrainConfig fields"
+            )
         return cls.from_dict(values)
+
+
+#: The fields that decide the network's architecture: a checkpoint fits only a model built with
+#: the same values.
+MODEL_FIELDS = (
+    "model",
+    "num_classes",
+    "width",
+    "conv",
+    "conv_scope",
+    "batch_norm",
+    "padding_mode",
+    "coords",
+    "coord_init",
+)
+#: A run's identity: every field that shapes its weights or its evaluation (the model, the data,
+#: the optimisation, the seed and the numeric precision). A resumed run (``train --resume``, a
+#: study run again) must agree with the run on disk on every one of them.
+IDENTITY_FIELDS = frozenset(
+    {
+        *MODEL_FIELDS,
+        "image_size",
+        "train_size",
+        "val_size",
+        "data_seed",
+        "data_dir",
+        "optimizer",
+        "lr",
+        "momentum",
+        "weight_decay",
+        "batch_size",
+        "seed",
+        "precision",
+    }
+)
+#: The fields a resume may change, because they decide where and how a run executes but not what
+#: it computes. ``epochs`` may grow (never shrink): a finished run then trains further as one
+#: longer run. How many processes train does shape the result (each takes ``batch_size`` images a
+#: step), so ``train`` compares the world size that ``accelerator``, ``devices``, ``num_nodes`` and
+#: ``strategy`` give with the one recorded in the checkpoint.
+RUNTIME_FIELDS = frozenset(
+    {
+        "epochs",
+        "accelerator",
+        "devices",
+        "num_nodes",
+        "strategy",
+        "workers",
+        "own_data",
+        "out_dir",
+        "resume",
+        "progress",
+    }
+)
+
+
+def resume_conflicts(recorded: TrainConfig | dict[str, Any], wanted: TrainConfig) -> list[str]:
+    """Why a run recorded with ``recorded`` cannot continue as ``wanted`` (empty: it can).
+
+    One entry per differing identity field (and for a smaller ``epochs``), naming the field and
+    both values. Fields missing from ``recorded`` (a config of an older version) are not compared.
+
+    Example:
+        >>> resume_conflicts(TrainConfig(lr=0.1), TrainConfig(lr=0.2, workers=4, epochs=5))
+        ['lr=0.1 on disk, 0.2 asked for']
+        >>> resume_conflicts(TrainConfig(epochs=3), TrainConfig(epochs=2))
+        ['epochs=3 on disk, 2 asked for (a resume cannot shorten a run)']
+    """
+    values = recorded.to_dict() if isinstance(recorded, TrainConfig) else dict(recorded)
+    conflicts = []
+    for f in dataclasses.fields(TrainConfig):
+        if f.name not in values:
+            continue
+        old, new = values[f.name], getattr(wanted, f.name)
+        if f.name in IDENTITY_FIELDS and old != new:
+            conflicts.append(f"{f.name}={old!r} on disk, {new!r} asked for")
+        elif f.name == "epochs" and isinstance(old, int) and new < old:
+            conflicts.append(
+                f"epochs={old!r} on disk, {new!r} asked for (a resume cannot shorten a run)"
+            )
+    return conflicts
+
+
+def refuse_resume(where: str | os.PathLike, conflicts: list[str]) -> None:
+    """Raise the ``UserValueError`` that refuses to resume ``where`` because of ``conflicts``."""
+    runtime = ", ".join(sorted(RUNTIME_FIELDS - {"epochs", "out_dir", "resume"}))
+    raise UserValueError(
+        f"resume refused, nothing was written: {str(where)!r} records {'; '.join(conflicts)}. "
+        f"A resumed run keeps the settings it was trained with; only a larger epochs and the "
+        f"runtime fields ({runtime}) may differ: use another out_dir for new settings"
+    )
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:

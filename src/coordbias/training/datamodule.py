@@ -8,10 +8,15 @@ run sees, and under DDP each process takes its own shard of that same permutatio
 
 from __future__ import annotations
 
+import os
+
 import lightning as L
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from coordbias._util.errors import UserValueError
 from coordbias.training.config import TrainConfig
+
+SPLITS = ("train", "val")
 
 
 def make_datasets(config: TrainConfig) -> tuple[Dataset, Dataset]:
@@ -29,21 +34,53 @@ def make_datasets(config: TrainConfig) -> tuple[Dataset, Dataset]:
         train = data.CirclesDataset(circles, split="train", length=config.train_size, seed=seed)
         val = data.CirclesDataset(circles, split="val", length=config.val_size, seed=seed)
         return train, val
-    train = data.FolderDataset(config.data_dir, split="train", num_classes=config.num_classes)
-    val = data.FolderDataset(config.data_dir, split="val", num_classes=config.num_classes)
-    for split, dataset in (("train", train), ("val", val)):
-        if len(dataset) == 0:
-            raise ValueError(f"data_dir={config.data_dir!r} holds no {split} images")
-        if config.batch_size > 1:
+    return folder_datasets(
+        config.data_dir, config.num_classes, own=config.own_data, batched=config.batch_size > 1
+    )
+
+
+def folder_datasets(
+    root: str | os.PathLike,
+    num_classes: int,
+    *,
+    own: bool = False,
+    batched: bool = False,
+    splits: tuple[str, ...] = SPLITS,
+) -> tuple[Dataset, ...]:
+    """The splits of an image/mask folder, every file checked before training or evaluation.
+
+    Args:
+        root: an export of ``coordbias data generate``, or the user's own folder.
+        num_classes: labels lie in ``[0, num_classes)``.
+        own: the folder is the user's own: no ``metadata.json`` is asked for. Otherwise a folder
+            without one, or whose pairs disagree with it (an export killed partway), is refused.
+        batched: batches of several images are stacked, so every image must have one size.
+        splits: the splits to read.
+
+    Raises:
+        UserValueError: a partial export, a file that is no intact PNG, an image size the FCN
+            cannot take; naming the folder or file.
+    """
+    from coordbias import data
+    from coordbias.data.export import check_export
+
+    if not own:
+        check_export(root)
+    datasets = [data.FolderDataset(root, split=split, num_classes=num_classes) for split in splits]
+    if not own:
+        check_export(root, {split: len(d) for split, d in zip(splits, datasets)})
+    for split, dataset in zip(splits, datasets):
+        dataset.check_files()
+        if batched:
             height, width = dataset.common_size()  # mixed sizes cannot be stacked into batches
         else:
             height, width = dataset[0][0].shape[-2:]
         if height % 8 or width % 8:
-            raise ValueError(
-                f"data_dir={config.data_dir!r}: {split} images are {height} x {width}; "
+            raise UserValueError(
+                f"data_dir={str(root)!r}: {split} images are {height} x {width}; "
                 "the FCN needs sides divisible by 8"
             )
-    return train, val
+    return tuple(datasets)
 
 
 def make_loader(
@@ -135,4 +172,4 @@ class CirclesDataModule(L.LightningDataModule):
         return self._loader(self.datasets[1], shuffle=False)
 
 
-__all__ = ["CirclesDataModule", "make_datasets", "make_loader"]
+__all__ = ["CirclesDataModule", "folder_datasets", "make_datasets", "make_loader"]

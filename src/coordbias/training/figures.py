@@ -1,9 +1,10 @@
 """Figures of a run and of the study: loss curves, per-class recall, predictions.
 
-Every function builds a :class:`matplotlib.figure.Figure` directly (no ``pyplot``, so no window and
-no global figure state), renders it with Agg and writes it atomically: to a temporary file in the
-target folder, then ``os.replace``. The image size is ``figsize * dpi`` pixels exactly (no tight
-bounding box), so callers and tests can rely on it. The format follows the file's suffix
+The project's one figure helper: :func:`new_figure` builds a :class:`matplotlib.figure.Figure`
+directly (no ``pyplot``, so no window and no global figure state) and :func:`save_figure` renders
+it with Agg and writes it atomically (``coordbias._util.files``). The study's figures use them
+too (``coordbias.study.figures``). Here the image size is ``figsize * dpi`` pixels exactly (no
+tight bounding box), so callers and tests can rely on it. The format follows the file's suffix
 (``.png``, ``.pdf`` or ``.svg``).
 """
 
@@ -25,6 +26,7 @@ from coordbias.data import CLASS_COLORS, CLASS_NAMES, class_colors
 
 __all__ = [
     "ema",
+    "new_figure",
     "plot_loss_curves",
     "plot_predictions",
     "plot_recall",
@@ -40,12 +42,17 @@ _RUN_COLORS = (
 )  # fmt: skip
 
 
-def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
-    """Render ``fig`` and write it to ``path`` atomically; create the parent folder if needed.
+def save_figure(fig: Figure, path: str | os.PathLike, *, tight: bool = False) -> Path:
+    """Render ``fig`` at its own dpi and write it to ``path`` atomically (parent folder created).
+
+    The one way the project writes a figure (runs, study report, open-question experiments).
 
     Args:
         fig: the figure.
         path: target file; its suffix picks the format (``.png``, ``.pdf``, ``.svg``).
+        tight: crop the image to the drawn content (``bbox_inches="tight"``), so that legends
+            and labels outside the axes are kept whatever the size; the image is then not
+            ``figsize * dpi`` pixels.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -57,11 +64,17 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
             f"path={str(path)!r} has an unsupported suffix; expected one of {', '.join(_FORMATS)}"
         )
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=fig.dpi)
+    fig.savefig(buffer, format=fmt, dpi=fig.dpi, bbox_inches="tight" if tight else None)
     return write_bytes(path, buffer.getvalue())
 
 
-def _new_figure(figsize: tuple[float, float], dpi: int) -> Figure:
+def new_figure(figsize: tuple[float, float] = (6.4, 4.8), dpi: float = 100) -> Figure:
+    """A new :class:`~matplotlib.figure.Figure`, without ``pyplot`` (no window, no global state).
+
+    Args:
+        figsize: width and height in inches.
+        dpi: pixels per inch (the image is ``figsize * dpi`` pixels unless saved ``tight``).
+    """
     if len(figsize) != 2 or min(figsize) <= 0:
         raise ValueError(f"figsize={figsize!r} must be two positive numbers (inches)")
     if dpi <= 0:
@@ -162,7 +175,7 @@ def plot_loss_curves(
     extra = sorted(set(val) - set(train))
     if extra:
         raise ValueError(f"val_loss has runs {extra} that train_loss lacks")
-    fig = _new_figure(figsize, dpi)
+    fig = new_figure(figsize, dpi)
     ax = fig.add_subplot()
     positive = True
     for i, (name, steps) in enumerate(train.items()):
@@ -242,7 +255,7 @@ def plot_recall(
     """
     values = _check_recall(recall, "recall")
     k = values.size
-    fig = _new_figure(figsize, dpi)
+    fig = new_figure(figsize, dpi)
     ax = fig.add_subplot()
     x = np.arange(k)
     bars = ax.bar(x, np.nan_to_num(values), color=class_colors(k), edgecolor="0.3", linewidth=0.8)
@@ -284,14 +297,18 @@ def plot_recall_groups(
     figsize: tuple[float, float] = (9.0, 4.8),
     dpi: int = 100,
 ) -> Path:
-    """Per-class recall of several variants side by side, with standard-deviation error bars.
+    """Per-class recall of several variants: one group of bars per variant, one bar per class.
+
+    The bars take the classes' label colours (the legend names them), carry their value and,
+    where given, a standard-deviation error bar; the variants' names run along the x axis, so
+    many variants stay readable. The study's recall figure is this chart.
 
     Args:
         groups: ``{variant name: recall}`` where ``recall`` is ``(K,)`` values, a tuple
             ``(mean (K,), std (K,))`` or a dict ``{"mean": (K,), "std": (K,)}``.
         path: output file.
         title: figure title.
-        class_names: names under the class numbers (default: the circles data set's).
+        class_names: names of the classes in the legend (default: the circles data set's).
         figsize: size in inches; the image is ``figsize * dpi`` pixels.
         dpi: pixels per inch.
 
@@ -310,43 +327,43 @@ def plot_recall_groups(
             if std.shape != (k,) or np.any(std[np.isfinite(std)] < 0):
                 raise ValueError(f"groups[{name!r}] std must be {k} non-negative values")
         stds[name] = std
-    fig = _new_figure(figsize, dpi)
+    names = list(means)
+    fig = new_figure(figsize, dpi)
     ax = fig.add_subplot()
-    n = len(means)
-    width = 0.8 / n
-    x = np.arange(k)
-    for i, name in enumerate(means):
-        offset = x - 0.4 + width * (i + 0.5)
-        color = _RUN_COLORS[i % len(_RUN_COLORS)]
-        bars = ax.bar(
-            offset,
-            np.nan_to_num(means[name]),
+    width = 0.8 / k
+    legend = [label.replace("\n", " ") for label in _class_labels(k, class_names)]
+    has_std = any(std is not None for std in stds.values())
+    for c, color in enumerate(class_colors(k)):
+        values = np.array([means[n][c] for n in names])
+        errors = [np.nan if stds[n] is None else stds[n][c] for n in names] if has_std else None
+        xs = np.arange(len(names)) + (c - (k - 1) / 2) * width
+        ax.bar(
+            xs,
+            np.nan_to_num(values),
             width,
+            yerr=errors,
+            capsize=2,
             color=color,
-            label=str(name),
-            yerr=stds[name],
-            capsize=3,
-            error_kw={"elinewidth": 0.8},
+            edgecolor="0.3",
+            error_kw={"ecolor": "0.45", "elinewidth": 1},
+            label=legend[c],
         )
-        for bar, v in zip(bars, means[name]):
-            if math.isfinite(v) and n <= 6:
-                ax.annotate(
-                    f"{v:.2f}",
-                    (bar.get_x() + bar.get_width() / 2, 0.01),
-                    rotation=90,
-                    ha="center",
-                    va="bottom",
-                    fontsize="x-small",
-                    color="white" if v > 0.15 else "0.2",
-                )
-    ax.set_xticks(x, _class_labels(k, class_names))
-    for tick, color in zip(ax.get_xticklabels(), class_colors(k)):
-        # The class colour as a frame, so yellow stays legible.
-        tick.set_bbox({"facecolor": "none", "edgecolor": color, "linewidth": 2.0, "pad": 2.0})
-    ax.set_ylim(0, 1.22)
-    ax.set_yticks(np.linspace(0, 1, 6))
-    ax.set_ylabel("recall")
-    ax.legend(loc="upper center", fontsize="small", ncol=min(n, 5), frameon=False)
+        text_color = "black" if sum(color) > 1.5 else "white"  # readable on yellow and on black
+        for x, v in zip(xs, values):
+            ax.text(
+                x,
+                0.03,
+                f"{v:.2f}" if math.isfinite(v) else "n/a",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                rotation=90,
+                color=text_color if math.isfinite(v) else "0.2",
+            )
+    ax.set_xticks(np.arange(len(names)), [str(n) for n in names], rotation=15)
+    ylabel = "recall (mean ± std over seeds)" if has_std else "recall"
+    ax.set(ylim=(0, 1.05), ylabel=ylabel)
+    ax.legend(fontsize=7, ncols=min(k, 4), loc="upper center", bbox_to_anchor=(0.5, -0.18))
     if title:
         ax.set_title(title)
     fig.tight_layout()
@@ -414,7 +431,7 @@ def plot_predictions(
     if shown.shape[-1] == 1:
         shown = np.repeat(shown, 3, axis=-1)
 
-    fig = _new_figure((3 * cell_inches, n * cell_inches), dpi)
+    fig = new_figure((3 * cell_inches, n * cell_inches), dpi)
     axes = fig.subplots(n, 3, squeeze=False)
     for row in range(n):
         for col, (panel, heading) in enumerate(

@@ -150,6 +150,9 @@ class SegmentationModule(L.LightningModule):
             "config": self.config.to_dict(),
             "train_loss": list(self.train_loss_history),
             "val_loss": list(self.val_loss_history),
+            # Processes that trained: each takes batch_size images a step, so a resume must
+            # run as many (coordbias.training.run).
+            "world_size": self._trainer.world_size if self._trainer is not None else 1,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -3,22 +3,28 @@
 The run folder (``config.out_dir``) holds:
 
 - ``config.yaml``: the resolved ``TrainConfig``;
-- ``metrics.csv``: Lightning's CSVLogger (train loss every few steps, val loss per epoch), and
-  ``tensorboard/`` when TensorBoard is installed;
+- ``metrics.csv``: train loss every few steps, val loss per epoch (Lightning's CSV format, kept
+  whole across any number of resumptions: ``coordbias.training.logs``), and ``tensorboard/``
+  when TensorBoard is installed;
 - ``checkpoints/``: ``epoch=N.ckpt`` after every epoch (N counts from 0, Lightning's way) and
   ``last.ckpt``, from which ``resume=True`` continues;
 - ``model.pt``: the final ``state_dict`` with the config; ``eval.json``: ``evaluate()`` on the
   validation split; ``env.json``: versions, device, threads; ``figures/``: loss curves, recall,
   predictions;
 - ``result.json``: the ``TrainResult``, written last: its presence means the run finished.
+
+A run's settings are its identity (``coordbias.training.config.IDENTITY_FIELDS``): ``resume=True``
+refuses, before it writes anything, a config that differs from the run on disk in any field that
+shapes the weights or the evaluation, or in the number of training processes. A finished run
+resumed with the same settings is left alone; one resumed with a larger ``epochs`` trains further,
+and every file it then writes describes the longer run (its ``result.json`` is removed first, so
+that an interrupted continuation does not pass for a finished run).
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import io
 import json
 import logging
 import math
@@ -34,35 +40,31 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from coordbias._util.files import write_json, write_text
+from coordbias._util.errors import (
+    UserFileExistsError,
+    UserValueError,
+    check_folder_destination,
+    user_input,
+)
+from coordbias._util.files import write_json
 from coordbias.training.checkpoint import (
     LAST_CHECKPOINT,
     MODEL_FILE,
     build_model,
-    check_same_model,
     load_model,
     read_checkpoint,
     save_model,
     unpack_checkpoint,
 )
-from coordbias.training.config import TrainConfig, parse_devices
+from coordbias.training.config import TrainConfig, parse_devices, refuse_resume, resume_conflicts
 from coordbias.training.datamodule import CirclesDataModule, make_datasets, make_loader
 from coordbias.training.env import environment
+from coordbias.training.logs import run_loggers
 
 log = logging.getLogger(__name__)
 
 RESULT_FILE = "result.json"
-# Fields that may change between a run and its resumption without changing what it computes.
-_RUNTIME_FIELDS = (
-    "accelerator",
-    "devices",
-    "num_nodes",
-    "strategy",
-    "workers",
-    "resume",
-    "progress",
-    "out_dir",
-)
+CONFIG_FILE = "config.yaml"
 _FIGURE_SAMPLES = 4
 # Lightning warnings that say nothing useful for this package's runs.
 _QUIET = (
@@ -132,19 +134,33 @@ def load_run(run_dir: str | os.PathLike) -> tuple[TrainConfig, nn.Module]:
 def resolve_accelerator(accelerator: str) -> str:
     """The concrete accelerator ``auto`` / ``gpu`` stand for on this machine.
 
+    Raises:
+        UserValueError: ``gpu``, ``cuda`` or ``mps`` asked for on a machine without one.
+
     Example:
         >>> resolve_accelerator("cpu")
         'cpu'
     """
+    cuda = torch.cuda.is_available()
+    mps_backend = getattr(torch.backends, "mps", None)
+    mps = mps_backend is not None and mps_backend.is_available()
+    here = ", ".join(["auto", "cpu", *(["gpu", "cuda"] if cuda else []), *(["mps"] if mps else [])])
     if accelerator in ("auto", "gpu"):
-        if torch.cuda.is_available():
+        if cuda:
             return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
+        if mps:
             return "mps"
         if accelerator == "gpu":
-            raise ValueError("accelerator='gpu' but neither CUDA nor MPS is available here")
+            raise UserValueError(
+                f"accelerator='gpu' but neither CUDA nor MPS is available here; accepted on this "
+                f"machine: {here}"
+            )
         return "cpu"
+    if (accelerator == "cuda" and not cuda) or (accelerator == "mps" and not mps):
+        raise UserValueError(
+            f"accelerator={accelerator!r} but {accelerator.upper()} is not available here; "
+            f"accepted on this machine: {here}"
+        )
     return accelerator
 
 
@@ -172,72 +188,110 @@ def _progress_bar(config: TrainConfig, steps: int) -> list:
     return [TQDMProgressBar(refresh_rate=max(1, min(20, steps // 100)))]
 
 
-def _finished_result(config: TrainConfig, run_dir: Path) -> TrainResult | None:
-    """The stored result when ``resume`` asks for a run that already finished as configured."""
-    if not (config.resume and (run_dir / RESULT_FILE).is_file()):
-        return None
-    if not (run_dir / "config.yaml").is_file():
-        return None
-    saved = TrainConfig.from_yaml(run_dir / "config.yaml")
-    runtime = {name: getattr(config, name) for name in _RUNTIME_FIELDS}
-    if dataclasses.replace(saved, **runtime) != config:
-        return None
-    log.info("%s already finished with this config: nothing to train", run_dir)
-    return TrainResult.load(run_dir)
+@dataclass(frozen=True)
+class _RunDir:
+    """What ``config.out_dir`` holds, once checked against the config (nothing written yet).
+
+    Attributes:
+        finished: the stored result of a run that already finished with these very settings.
+        checkpoint: the checkpoint to resume from, if any.
+        first_step: optimizer steps done in ``checkpoint`` (0 without one).
+        world_size: training processes recorded in ``checkpoint`` (``None``: not recorded).
+        continues_finished: a finished run that trains further (a larger ``epochs``).
+    """
+
+    finished: TrainResult | None = None
+    checkpoint: Path | None = None
+    first_step: int = 0
+    world_size: int | None = None
+    continues_finished: bool = False
 
 
-def _prepare_run_dir(config: TrainConfig, run_dir: Path) -> str | None:
-    """Check the folder against ``config.resume``; return the checkpoint to resume from."""
+def _inspect_run_dir(config: TrainConfig, run_dir: Path) -> _RunDir:
+    """Check ``run_dir`` against ``config`` and say what ``train`` will do there; writes nothing.
+
+    Raises:
+        UserFileExistsError: a run is there and ``resume`` is false.
+        UserValueError: ``resume`` asks for settings the run on disk was not trained with, or a
+            longer run of a finished one whose checkpoint is gone.
+    """
     last = run_dir / LAST_CHECKPOINT
-    if config.resume:
-        if not last.is_file():
-            log.info("no %s in %s: starting the run from scratch", LAST_CHECKPOINT, run_dir)
-            return None
-        saved, _ = unpack_checkpoint(read_checkpoint(last), last)
-        check_same_model(saved, config, last)
-        return str(last)
-    ckpt_dir = run_dir / "checkpoints"
-    if (run_dir / RESULT_FILE).exists() or (ckpt_dir.is_dir() and any(ckpt_dir.iterdir())):
-        raise FileExistsError(
-            f"out_dir={str(run_dir)!r} already holds a run; pass resume=True (--resume) to "
-            "continue it, or choose another out_dir"
+    result_file = run_dir / RESULT_FILE
+    if not config.resume:
+        ckpt_dir = run_dir / "checkpoints"
+        if result_file.exists() or (ckpt_dir.is_dir() and any(ckpt_dir.iterdir())):
+            raise UserFileExistsError(
+                f"out_dir={str(run_dir)!r} already holds a run; pass resume=True (--resume) to "
+                "continue it, or choose another out_dir"
+            )
+        return _RunDir()
+    recorded: list[tuple[Path, TrainConfig]] = []
+    config_file = run_dir / CONFIG_FILE
+    if config_file.is_file():
+        with user_input(f"the run's {CONFIG_FILE}"):
+            recorded.append((config_file, TrainConfig.from_yaml(config_file)))
+    payload: dict[str, Any] = {}
+    if last.is_file():
+        payload = read_checkpoint(last)
+        recorded.append((last, unpack_checkpoint(payload, last)[0]))
+    for source, saved in recorded:
+        conflicts = resume_conflicts(saved, config)
+        if conflicts:
+            refuse_resume(source, conflicts)
+    planned_epochs = max((saved.epochs for _, saved in recorded), default=config.epochs)
+    finished = result_file.is_file()
+    if finished and config.epochs == planned_epochs:
+        return _RunDir(finished=TrainResult.load(run_dir))
+    if not payload:
+        if finished:
+            raise UserValueError(
+                f"out_dir={str(run_dir)!r} holds a finished run of {planned_epochs} epochs but no "
+                f"{LAST_CHECKPOINT} to continue it from to epochs={config.epochs}"
+            )
+        log.info("no %s in %s: starting the run from scratch", LAST_CHECKPOINT, run_dir)
+        return _RunDir()
+    world = payload.get("coordbias", {}).get("world_size")
+    return _RunDir(
+        checkpoint=last,
+        first_step=int(payload.get("global_step", 0)),
+        world_size=int(world) if world is not None else None,
+        continues_finished=finished,
+    )
+
+
+def finished_run(config: TrainConfig) -> TrainResult | None:
+    """The stored result when ``config`` resumes a run that already finished with the same
+    settings (``train(config)`` would then do nothing), else ``None``.
+
+    Raises:
+        UserFileExistsError, UserValueError: as ``train`` would, before it writes anything.
+    """
+    config.validate()
+    return _inspect_run_dir(config, Path(config.out_dir)).finished
+
+
+def _make_trainer(config: TrainConfig, accelerator: str, **kwargs: Any) -> Any:
+    """``lightning.Trainer`` for ``config``'s runtime fields; a combination Lightning refuses
+    (strategy, devices, precision on this accelerator) is the user's to fix."""
+    import lightning as L
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    runtime = {
+        "accelerator": accelerator,
+        "devices": parse_devices(config.devices),
+        "num_nodes": config.num_nodes,
+        "strategy": config.strategy,
+        "precision": config.precision,
+    }
+    try:
+        return L.Trainer(**runtime, **kwargs)
+    except (MisconfigurationException, ValueError, TypeError) as error:
+        given = ", ".join(
+            f"{name}={getattr(config, name)!r}"
+            for name in ("accelerator", "devices", "num_nodes", "strategy", "precision")
         )
-    return None
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _merge_metrics_csv(path: Path, earlier: list[dict[str, str]], first_step: int) -> None:
-    """Put back the rows of the interrupted run before ``first_step`` (CSVLogger drops them)."""
-    if not earlier:
-        return
-    later = _read_csv(path)
-    kept = [row for row in earlier if row.get("step") and int(row["step"]) < first_step]
-    rows = kept + later
-    columns: list[str] = []
-    for row in rows:
-        columns += [key for key in row if key not in columns]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(path, buffer.getvalue())
-
-
-def _loggers(run_dir: Path) -> list:
-    import importlib.util
-
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-
-    loggers: list = [CSVLogger(save_dir=str(run_dir), name="", version="")]
-    if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX"):
-        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""))
-    return loggers
+        detail = " ".join(str(error).split())
+        raise UserValueError(f"Lightning cannot run {given}: {detail}") from None
 
 
 def _write_figures(
@@ -266,8 +320,29 @@ def _write_figures(
     )
 
 
+def _begin(trainer: Any, config: TrainConfig, run_dir: Path, state: _RunDir) -> None:
+    """The last check (the number of processes), then the first writes of the run folder."""
+    if state.world_size is not None and trainer.world_size != state.world_size:
+        raise UserValueError(
+            f"out_dir={str(run_dir)!r} holds a run trained by {state.world_size} process(es), "
+            f"but devices={config.devices!r} and num_nodes={config.num_nodes!r} give "
+            f"{trainer.world_size}; each process takes batch_size images a step, so that would "
+            "change the run: resume it with as many processes (nothing was written)"
+        )
+    if not trainer.is_global_zero:
+        return
+    if state.continues_finished:  # the marker first: the folder now holds a run underway
+        (run_dir / RESULT_FILE).unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.to_yaml(run_dir / CONFIG_FILE)
+
+
 def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) -> TrainResult:
     """Train the network ``config`` describes and write the run folder ``config.out_dir``.
+
+    Every check runs before the first file is written: the settings, the run folder (a run
+    there, the settings it was trained with), that the folder can be written, the accelerator and
+    the data.
 
     Args:
         config: every setting of the run; validated first.
@@ -275,12 +350,15 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
 
     Returns:
         The ``TrainResult`` (also in ``result.json``). Under DDP every process returns one; only
-        process 0's has ``metrics`` and wrote the folder.
+        process 0's has ``metrics`` and wrote the folder. ``resume`` on a run that finished with
+        the same settings returns its stored result and writes nothing.
 
     Raises:
-        ValueError, TypeError: a bad setting, or ``resume`` on a checkpoint of another model.
-            ``resume`` on a run that finished with the same settings returns its stored result.
-        FileExistsError: ``out_dir`` holds a run and ``resume`` is false.
+        ValueError, TypeError: a bad setting.
+        UserValueError: ``resume`` with settings the run on disk was not trained with (naming
+            each field and both values), a folder that cannot be written, an accelerator this
+            machine lacks, bad data.
+        UserFileExistsError: ``out_dir`` holds a run and ``resume`` is false.
     """
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -291,9 +369,11 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
     start = time.perf_counter()
     config.validate()
     run_dir = Path(config.out_dir)
-    finished = _finished_result(config, run_dir)
-    if finished is not None:
-        return finished
+    state = _inspect_run_dir(config, run_dir)
+    if state.finished is not None:
+        log.info("%s already finished with this config: nothing to train", run_dir)
+        return state.finished
+    check_folder_destination(run_dir, "out_dir")
     accelerator = resolve_accelerator(config.accelerator)
     if accelerator == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -314,48 +394,35 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
         save_on_train_epoch_end=True,
     )
     was_deterministic = torch.are_deterministic_algorithms_enabled()
-    with warnings.catch_warnings(), _quiet_lightning(not config.progress):
-        for pattern in _QUIET:
-            warnings.filterwarnings("ignore", message=pattern)
-        trainer = L.Trainer(
-            max_epochs=config.epochs,
-            accelerator=accelerator,
-            devices=parse_devices(config.devices),
-            num_nodes=config.num_nodes,
-            strategy=config.strategy,
-            precision=config.precision,
-            # Bitwise reproducible on the CPU; elsewhere some kernels have no deterministic
-            # version, so ask for them but only warn.
-            deterministic=True if accelerator == "cpu" else "warn",
-            logger=_loggers(run_dir),
-            callbacks=[checkpoints, *_progress_bar(config, steps)],
-            enable_progress_bar=config.progress,
-            enable_model_summary=config.progress,
-            log_every_n_steps=min(50, steps),
-            num_sanity_val_steps=0,
-            # Under DDP on GPUs, BatchNorm statistics span all processes' images, so that N
-            # processes with batch B train like one process with batch N * B. torch has no
-            # SyncBatchNorm on the CPU: there each process normalises over its own B images.
-            sync_batchnorm=accelerator == "cuda",
-            use_distributed_sampler=False,  # CirclesDataModule shards with (seed, epoch) order
-            default_root_dir=str(run_dir),
-        )
-        ckpt_path = None
-        earlier_rows: list[dict[str, str]] = []
-        if trainer.is_global_zero:
-            ckpt_path = _prepare_run_dir(config, run_dir)
-            run_dir.mkdir(parents=True, exist_ok=True)
-            config.to_yaml(run_dir / "config.yaml")
-            earlier_rows = _read_csv(run_dir / "metrics.csv") if ckpt_path else []
-        elif config.resume and (run_dir / LAST_CHECKPOINT).is_file():
-            ckpt_path = str(run_dir / LAST_CHECKPOINT)
-        first_step = 0
-        if ckpt_path:
-            first_step = int(read_checkpoint(ckpt_path).get("global_step", 0))
-        try:
+    try:
+        with warnings.catch_warnings(), _quiet_lightning(not config.progress):
+            for pattern in _QUIET:
+                warnings.filterwarnings("ignore", message=pattern)
+            trainer = _make_trainer(
+                config,
+                accelerator,
+                max_epochs=config.epochs,
+                # Bitwise reproducible on the CPU; elsewhere some kernels have no deterministic
+                # version, so ask for them but only warn.
+                deterministic=True if accelerator == "cpu" else "warn",
+                logger=run_loggers(run_dir, state.first_step),
+                callbacks=[checkpoints, *_progress_bar(config, steps)],
+                enable_progress_bar=config.progress,
+                enable_model_summary=config.progress,
+                log_every_n_steps=min(50, steps),
+                num_sanity_val_steps=0,
+                # Under DDP on GPUs, BatchNorm statistics span all processes' images, so that N
+                # processes with batch B train like one process with batch N * B. torch has no
+                # SyncBatchNorm on the CPU: there each process normalises over its own B images.
+                sync_batchnorm=accelerator == "cuda",
+                use_distributed_sampler=False,  # CirclesDataModule shards with (seed, epoch) order
+                default_root_dir=str(run_dir),
+            )
+            _begin(trainer, config, run_dir, state)
+            ckpt_path = str(state.checkpoint) if state.checkpoint else None
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-        finally:
-            torch.use_deterministic_algorithms(was_deterministic)
+    finally:  # Lightning switched deterministic algorithms on for the whole process
+        torch.use_deterministic_algorithms(was_deterministic)
 
     # Process 0 evaluates alone: leave the process group so that no metric tries to sync.
     if torch.distributed.is_available() and torch.distributed.is_initialized():
@@ -381,7 +448,6 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
     metrics = evaluate(net, loader, num_classes=config.num_classes, device=device)
     write_json(run_dir / "eval.json", metrics)
     _write_figures(run_dir, config, net, val_set, metrics, train_loss, val_loss, device)
-    _merge_metrics_csv(run_dir / "metrics.csv", earlier_rows, first_step)
     write_json(
         run_dir / "env.json",
         environment(device, accelerator=accelerator, world_size=world, precision=config.precision),
@@ -399,4 +465,4 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
     return result
 
 
-__all__ = ["TrainResult", "build_model", "load_run", "make_datasets", "train"]
+__all__ = ["TrainResult", "build_model", "finished_run", "load_run", "make_datasets", "train"]

@@ -1,18 +1,41 @@
-"""Small helpers shared by the open-question experiments: atomic figure output, tables, seeding."""
+"""Small helpers shared by the open-question experiments: setting checks, seeding, threads.
+
+The experiments' figures and Markdown come from the study's own modules; the names below stay
+importable from here as well (``new_figure`` is :func:`coordbias.study.figures.subplots`,
+``save_figure`` is :func:`coordbias.study.figures.save`, ``md_table``, ``fmt_sci`` and
+``fmt_pct`` are :mod:`coordbias.study.markdown`'s).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from coordbias._util.files import write_bytes
+from coordbias.study.figures import save as save_figure
+from coordbias.study.figures import subplots as new_figure
+from coordbias.study.markdown import fmt_pct, fmt_sci, md_table
+
+__all__ = [
+    "check_image_size",
+    "check_out_dir",
+    "check_positive",
+    "check_positive_int",
+    "choose_setting",
+    "count_parameters",
+    "fmt_pct",
+    "fmt_sci",
+    "md_table",
+    "new_figure",
+    "save_figure",
+    "seeded",
+    "torch_threads",
+]
 
 
 def check_out_dir(out_dir: Any) -> Path:
@@ -33,68 +56,42 @@ def check_positive_int(name: str, value: Any) -> int:
     return value
 
 
-def save_figure(fig: Any, path: Path) -> None:
-    """Write a matplotlib figure to ``path`` (PNG) atomically, then close it.
+def choose_setting(
+    config: Any, quick: bool, seed: Any, quick_setting: Any, full_setting: Any
+) -> Any:
+    """The setting an experiment's ``run`` uses, checked: ``config``, else the quick or full one.
 
-    The figure is rendered into a temporary file in the same folder and moved into place with
-    :func:`os.replace`, so a reader never sees a half-written image.
+    Args:
+        config: the caller's setting or None; must be of the quick setting's type.
+        quick: choose ``quick_setting`` (else ``full_setting``) when ``config`` is None.
+        seed: the run's seed, checked to be an int.
+        quick_setting: the experiment's ``QUICK``.
+        full_setting: the experiment's ``FULL``.
+
+    Raises:
+        TypeError: ``config`` of another type, or a ``seed`` that is not an int.
+        ValueError: a field of the setting out of range (its ``validate``).
     """
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    write_bytes(path, buffer.getvalue())
-
-
-def new_figure(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
-    """``plt.subplots`` on the headless Agg backend (never opens a window)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(*args, **kwargs)
+    config = config or (quick_setting if quick else full_setting)
+    kind = type(quick_setting).__name__
+    if not isinstance(config, type(quick_setting)):
+        raise TypeError(f"config must be a {kind}, got {type(config).__name__}")
+    config.validate()
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    return config
 
 
-def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub-flavoured Markdown table.
-
-    Example:
-        >>> print(md_table(["a", "b"], [[1, "x"]]))
-        | a | b |
-        |---|---|
-        | 1 | x |
-    """
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+def check_positive(name: str, value: Any) -> None:
+    """Raise a ValueError naming ``name`` unless ``value > 0``."""
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
 
 
-def fmt_sci(value: float) -> str:
-    """Format a magnitude compactly: ``0`` stays ``0``, else 3 significant digits.
-
-    Example:
-        >>> fmt_sci(0.0), fmt_sci(1.234e-9), fmt_sci(0.5)
-        ('0', '1.23e-09', '0.5')
-    """
-    if value == 0:
-        return "0"
-    if 1e-3 <= abs(value) < 1e4:
-        return f"{value:.3g}"
-    return f"{value:.2e}"
-
-
-def fmt_pct(value: float) -> str:
-    """Format a fraction in [0, 1] as a percentage with one decimal.
-
-    Example:
-        >>> fmt_pct(0.8567)
-        '85.7%'
-    """
-    return f"{100.0 * value:.1f}%"
+def check_image_size(value: int) -> None:
+    """Raise a ValueError unless the image side ``value`` is divisible by 8 (the FCN pools 3x)."""
+    if value % 8:
+        raise ValueError(f"image_size must be divisible by 8, got {value}")
 
 
 @contextlib.contextmanager

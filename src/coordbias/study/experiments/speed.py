@@ -17,8 +17,8 @@ weights on the two coordinate channels are the coordinate weights), and a 3 x 3 
 padding equals a coordinate bias plus a per-filter constant away from the border, with artefacts
 on the border where the padding cuts the ramps.
 
-``run(out_dir, quick=True, seed=0)`` returns a JSON-able dict and writes ``speed.png``;
-``markdown(result, fig_dir_rel)`` renders the report section.
+Its figure is ``speed.png``; ``run`` and ``markdown`` are the interface every experiment has
+(:mod:`coordbias.study.experiments`).
 """
 
 from __future__ import annotations
@@ -36,15 +36,16 @@ from torch import Tensor, nn
 from coordbias._util.timing import interleaved, median_ratios, round_ratios
 from coordbias.models.convs import make_conv
 from coordbias.study.experiments._common import (
+    check_image_size,
     check_out_dir,
+    check_positive,
     check_positive_int,
+    choose_setting,
     count_parameters,
-    fmt_sci,
-    md_table,
-    new_figure,
-    save_figure,
     seeded,
 )
+from coordbias.study.figures import save, subplots
+from coordbias.study.markdown import fmt_sci, md_table
 
 FIGURE = "speed.png"
 VARIANTS = ("vanilla", "coordbias", "coordconv")
@@ -72,12 +73,10 @@ class SpeedConfig:
         """Raise ``ValueError`` / ``TypeError`` naming the first bad field."""
         for name in ("image_size", "width", "batch_size", "rounds"):
             check_positive_int(name, getattr(self, name))
-        if self.image_size % 8:
-            raise ValueError(f"image_size must be divisible by 8, got {self.image_size}")
+        check_image_size(self.image_size)
         if self.width % 2:
             raise ValueError(f"width must be even, got {self.width}")
-        if not self.target_ms > 0:
-            raise ValueError(f"target_ms must be > 0, got {self.target_ms}")
+        check_positive("target_ms", self.target_ms)
 
 
 #: The quick study preset's network (64 px, width 8, batch 8).
@@ -284,7 +283,7 @@ def coordconv_as_coordbias(kernel_size: int, seed: int = 0) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 def _figure(result: dict[str, Any], path: Path) -> None:
     layers = result["layers"]
-    fig, ax = new_figure(figsize=(8, 3.6))
+    fig, ax = subplots(figsize=(8, 3.6))
     xs = range(len(layers))
     for off, kind in ((-0.2, "coordbias"), (0.2, "coordconv")):
         ax.bar([x + off for x in xs], [r["ratio"][kind] for r in layers], 0.38, label=kind)
@@ -308,7 +307,7 @@ def _figure(result: dict[str, Any], path: Path) -> None:
     )
     ax.set_ylim(0, 1.25 * max(max(r["ratio"].values()) for r in layers))
     ax.legend(fontsize=7, ncol=2, loc="upper center")
-    save_figure(fig, path)
+    save(fig, path)
 
 
 def run(
@@ -330,12 +329,7 @@ def run(
         results of :func:`coordconv_as_coordbias`), ``torch``, ``figure``, ``seconds``.
     """
     out = check_out_dir(out_dir)
-    config = config or (QUICK if quick else FULL)
-    if not isinstance(config, SpeedConfig):
-        raise TypeError(f"config must be a SpeedConfig, got {type(config).__name__}")
-    config.validate()
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r}")
+    config = choose_setting(config, quick, seed, QUICK, FULL)
     start = time.perf_counter()
     result = {
         "config": asdict(config),
@@ -357,14 +351,10 @@ def run(
 
 
 def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
-    """The report section of the speed experiment, computed from ``result``.
+    """Markdown of the speed experiment from :func:`run`'s ``result``: heading, tables, conclusion.
 
-    Args:
-        result: the dict :func:`run` returned.
-        fig_dir_rel: folder of the figure relative to the report (``""`` for the same folder).
-
-    Returns:
-        Markdown text with a heading, tables and a conclusion.
+    The figure is linked under ``fig_dir_rel``, its folder relative to the report (``""``: the
+    report's own folder).
     """
     cfg = result["config"]
     fig = f"{fig_dir_rel.rstrip('/')}/{result['figure']}" if fig_dir_rel else result["figure"]

@@ -37,10 +37,10 @@ from coordbias.models.convs import (
     COORDS,
     PADDING_MODES,
     check_choice,
-    make_conv2d,
-    make_conv_transpose2d,
+    make_conv,
 )
 
+#: Where ``conv`` applies: ``"encoder"`` (the original) or ``"all"`` (decoder and classifier too).
 CONV_SCOPES = ("encoder", "all")
 
 
@@ -129,7 +129,7 @@ class FCN(nn.Module):
             layers: list[nn.Module] = []
             for c in (c_in, c_out):
                 layers.append(
-                    make_conv2d(
+                    make_conv(
                         config.conv,
                         c,
                         c_out,
@@ -152,14 +152,14 @@ class FCN(nn.Module):
 
         dec = config.conv if config.conv_scope == "all" else "vanilla"
         coord_kw = {"coords": config.coords, "coord_init": config.coord_init}
-        up_kw = {"stride": 2, "padding": 1, "output_padding": 1, **coord_kw}
-        self.up3 = make_conv_transpose2d(dec, 4 * w, 2 * w, 3, **up_kw)
+        up_kw = {"transposed": True, "stride": 2, "padding": 1, "output_padding": 1, **coord_kw}
+        self.up3 = make_conv(dec, 4 * w, 2 * w, 3, **up_kw)
         self.bn3 = nn.BatchNorm2d(2 * w)
-        self.up2 = make_conv_transpose2d(dec, 2 * w, w, 3, **up_kw)
+        self.up2 = make_conv(dec, 2 * w, w, 3, **up_kw)
         self.bn2 = nn.BatchNorm2d(w)
-        self.up1 = make_conv_transpose2d(dec, w, w // 2, 3, **up_kw)
+        self.up1 = make_conv(dec, w, w // 2, 3, **up_kw)
         self.bn1 = nn.BatchNorm2d(w // 2)
-        self.classifier = make_conv2d(dec, w // 2, config.num_classes, 1, **coord_kw)
+        self.classifier = make_conv(dec, w // 2, config.num_classes, 1, **coord_kw)
         self.relu = nn.ReLU(inplace=True)
 
     def check_input(self, x: torch.Tensor) -> None:

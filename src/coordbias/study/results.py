@@ -1,0 +1,213 @@
+"""The study's results: ``results.json`` built from what is on disk.
+
+Everything comes from the study folder (each run's ``result.json`` and ``transfer.json``, each
+experiment's ``result.json``), so the results of a resumed study are those of an uninterrupted
+one. Timings live apart from the metrics (``TIMING_KEYS``: ``timing`` and the
+``train_images_per_s`` / ``wall_time_s`` fields) so that two runs of one seed on one machine give
+identical numbers elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+from coordbias.data import CLASS_NAMES
+from coordbias.study.plan import StudyPlan
+from coordbias.study.stats import mean_std, welch_test
+from coordbias.study.variants import VARIANTS
+
+#: The report's label of each class: its index and what it means (``data.CLASS_NAMES``).
+CLASS_LABELS = ("background", *(f"{c} {name}" for c, name in enumerate(CLASS_NAMES) if c))
+
+# The original's figures (FACTS.md, "Reported results").
+ORIGINAL = {
+    "vanilla": {"recall": [0.992, 0.428, 0.572, 0.523], "val_loss_final": 0.118},
+    "coordbias": {"recall": [0.997, 0.997, 0.996, 0.978], "val_loss_final": 0.012},
+}
+
+# Comparisons tested when both variants ran: (variant, reference, the question it answers).
+COMPARISONS = (
+    ("coordbias", "vanilla", "does the coordinate bias help?"),
+    ("coordconv", "vanilla", "does CoordConv help?"),
+    ("param_matched", "vanilla", "do extra parameters alone help?"),
+    ("coordbias", "param_matched", "is the gain more than the extra parameters? (question 2)"),
+    ("coordbias", "coordconv", "coordinate bias against CoordConv (question 3)"),
+    ("coordbias_bn", "vanilla_bn", "does the coordinate bias survive BatchNorm? (question 1)"),
+    ("vanilla", "vanilla_circular", "how much position does zero padding leak?"),
+)
+
+# Keys that hold timings; everything else in results.json is deterministic.
+TIMING_KEYS = ("wall_time_s", "train_images_per_s", "timing")
+
+
+def _load_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def collect(plan: StudyPlan) -> dict[str, list[dict[str, Any]]]:
+    """Finished runs per variant: ``{variant: [{"seed", "result", "transfer", "run_dir"}]}``."""
+    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in plan.variants}
+    for run in plan.runs:
+        if not run.done:
+            continue
+        transfer_path = run.run_dir / "transfer.json"
+        runs[run.variant].append(
+            {
+                "seed": run.seed,
+                "run_dir": run.run_dir,
+                "result": _load_json(run.run_dir / "result.json"),
+                "transfer": _load_json(transfer_path) if transfer_path.is_file() else {},
+            }
+        )
+    return {v: r for v, r in runs.items() if r}
+
+
+def _variant_summary(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    results = [r["result"] for r in runs]
+    recall = [res["metrics"]["recall"] for res in results]
+    miou = [res["metrics"]["miou"] for res in results]
+    epochs = min(len(res["val_loss"]) for res in results)
+    val_loss = [res["val_loss"][:epochs] for res in results]
+    summary: dict[str, Any] = {
+        "description": VARIANTS[name].description,
+        "seeds": [r["seed"] for r in runs],
+        "recall": mean_std(recall),
+        "miou": mean_std(miou),
+        "pixel_accuracy": mean_std([res["metrics"]["pixel_accuracy"] for res in results]),
+        "val_loss": mean_std(val_loss) if epochs else {"mean": [], "std": []},
+        "params": int(results[0]["params"]),
+        "train_images_per_s": float(
+            sum(res["train_images_per_s"] for res in results) / len(results)
+        ),
+        "per_seed": [
+            {"seed": r["seed"], "recall": rec, "miou": m, "val_loss": res["val_loss"]}
+            for r, rec, m, res in zip(runs, recall, miou, results)
+        ],
+    }
+    transfer: dict[str, Any] = {}
+    sizes = sorted({int(k) for r in runs for k in r["transfer"]})
+    for size in sizes:
+        got = [(r, r["transfer"].get(str(size))) for r in runs]
+        got = [(r, t) for r, t in got if t]
+        if not got:
+            continue
+        t_miou = [t["metrics"]["miou"] for _, t in got]
+        drops = [r["result"]["metrics"]["miou"] - t["metrics"]["miou"] for r, t in got]
+        transfer[str(size)] = {
+            "trained_size": got[0][1]["trained_size"],
+            "val_size": got[0][1]["val_size"],
+            "recall": mean_std([t["metrics"]["recall"] for _, t in got]),
+            "miou": mean_std(t_miou),
+            "miou_drop": mean_std(drops),
+        }
+    summary["transfer"] = transfer
+    return summary
+
+
+def _tests(variants: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for a, b, question in COMPARISONS:
+        if a not in variants or b not in variants:
+            continue
+        va, vb = variants[a]["per_seed"], variants[b]["per_seed"]
+        out.append(
+            {
+                "a": a,
+                "b": b,
+                "question": question,
+                "miou": welch_test([s["miou"] for s in va], [s["miou"] for s in vb]),
+                "recall": [
+                    welch_test([s["recall"][c] for s in va], [s["recall"][c] for s in vb])
+                    for c in range(len(va[0]["recall"]))
+                ],
+            }
+        )
+    return out
+
+
+def _environment() -> dict[str, Any]:
+    import numpy
+    import torch
+
+    versions = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+    }
+    for name in ("lightning", "torchmetrics", "scipy"):
+        try:
+            versions[name] = importlib.import_module(name).__version__
+        except ImportError:  # pragma: no cover - the study extra installs them
+            versions[name] = None
+    import os
+
+    return {
+        "machine": platform.machine(),
+        "system": f"{platform.system()} {platform.release()}",
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "versions": versions,
+    }
+
+
+def coord_weight_summary(runs: dict[str, list]) -> dict[str, dict[str, dict[str, float]]]:
+    """Mean |coord_weight| per layer, y and x columns, of each coordinate-bias variant's seed 0."""
+    from coordbias.models import coordinate_layers
+    from coordbias.training import load_run
+
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name, rs in runs.items():
+        _, model = load_run(rs[0]["run_dir"])
+        layers = {
+            layer: {
+                "y": float(w.detach().abs()[:, 0].mean()),
+                "x": float(w.detach().abs()[:, 1].mean()),
+            }
+            for layer, w in coordinate_layers(model)
+            if w.dim() == 2 and w.shape[1] == 2
+        }
+        if layers:
+            out[name] = layers
+    return out
+
+
+def build_results(plan: StudyPlan, wall_time_s: float) -> dict[str, Any]:
+    """The ``results.json`` dict of a study from what is on disk."""
+    runs = collect(plan)
+    variants = {name: _variant_summary(name, r) for name, r in runs.items()}
+    experiments = {}
+    for name in plan.experiments:
+        path = plan.out_dir / "experiments" / name / "result.json"
+        if path.is_file():
+            experiments[name] = _load_json(path)
+    settings = dict(plan.preset.train)
+    settings.update({k: v for k, v in plan.overrides.items()})
+    return {
+        "preset": plan.preset.name,
+        "description": plan.preset.description,
+        "settings": settings,
+        "seeds": plan.seeds,
+        "transfer_sizes": list(plan.preset.transfer_sizes),
+        "variants": variants,
+        "tests": _tests(variants),
+        "original": ORIGINAL,
+        "coord_weights": coord_weight_summary(runs) if runs else {},
+        "experiments": experiments,
+        "missing_runs": [f"{r.variant}/seed{r.seed}" for r in plan.runs if not r.done],
+        "environment": _environment(),
+        "wall_time_s": float(wall_time_s),
+        "timing": {
+            "study_wall_time_s": float(wall_time_s),
+            "run_wall_time_s": {
+                f"{name}/seed{r['seed']}": r["result"].get("wall_time_s")
+                for name, rs in runs.items()
+                for r in rs
+            },
+        },
+    }

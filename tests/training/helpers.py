@@ -1,0 +1,30 @@
+"""Importable helpers of the training tests (conftest.py builds its fixtures from them)."""
+
+import dataclasses
+
+import torch
+
+# Small enough to train in about a second on one core, large enough for the loss to fall.
+TINY = dict(
+    width=8,
+    image_size=32,
+    train_size=32,
+    val_size=8,
+    batch_size=4,
+    epochs=2,
+    optimizer="sgd",
+    lr=0.1,
+    accelerator="cpu",
+    progress=False,
+)
+
+
+def replace(config, **changes):
+    """``config`` with ``changes`` (``dataclasses.replace``)."""
+    return dataclasses.replace(config, **changes)
+
+
+def assert_same_weights(a, b):
+    """Two networks hold the very same parameters and buffers, bit for bit."""
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(x, y), name
