@@ -48,10 +48,8 @@ import functools
 import os
 import platform
 import statistics
-import tempfile
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 #: Grid of (batch, in_channels, out_channels, size): first layers, then middle layers.
@@ -397,36 +395,12 @@ def _table(name: str, path: PathSetup, results: list[dict], summary: dict[str, A
     return "\n".join(lines)
 
 
-def _check_out(out: str) -> Path:
-    """The output folder, created; a ValueError (one line) when it cannot be written."""
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        raise ValueError(f"--out {out!r} is not a writable folder ({err.strerror or err})") from err
-    return folder
-
-
-def _check_device(name: str) -> Any:
-    import torch
-
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise ValueError(f"--device {name!r} is not a torch device ({err})") from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {name!r}: CUDA is not available on this machine")
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"--device must be cpu or cuda, got {name!r}")
-    return device
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print the tables, write ``bench_layers.json``; return 0."""
     import torch
 
+    from coordbias._util.devices import resolve_device
+    from coordbias._util.errors import check_folder_destination
     from coordbias._util.files import write_json
 
     # Every option is checked before the first timing.
@@ -437,8 +411,8 @@ def run(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
     names = parse_paths(args.paths)
-    device = _check_device(args.device)
-    folder = _check_out(args.out)
+    device = resolve_device(args.device)
+    folder = check_folder_destination(args.out, "--out")
     torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
     grid = QUICK_GRID if args.quick else DEFAULT_GRID
