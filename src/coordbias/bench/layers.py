@@ -52,21 +52,12 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-#: Grid of (batch, in_channels, out_channels, size): first layers, then middle layers.
+#: Grid of (batch, in_channels, out_channels, size): first layers (3 -> 64 channels at batch 1
+#: and 16, 32 to 128 pixels), then middle layers.
 DEFAULT_GRID: tuple[tuple[int, int, int, int], ...] = (
-    (1, 3, 64, 32),
-    (1, 3, 64, 64),
-    (1, 3, 64, 128),
-    (16, 3, 64, 32),
-    (16, 3, 64, 64),
-    (16, 3, 64, 128),
-    (1, 64, 64, 64),
-    (1, 64, 64, 128),
-    (16, 64, 64, 64),
-    (1, 128, 128, 32),
-    (16, 128, 128, 32),
-    (1, 256, 256, 32),
-    (16, 256, 256, 32),
+    *((batch, 3, 64, size) for batch in (1, 16) for size in (32, 64, 128)),
+    *((1, 64, 64, 64), (1, 64, 64, 128), (16, 64, 64, 64)),
+    *((batch, channels, channels, 32) for channels in (128, 256) for batch in (1, 16)),
 )
 QUICK_GRID: tuple[tuple[int, int, int, int], ...] = ((1, 3, 8, 16), (2, 8, 8, 12))
 
