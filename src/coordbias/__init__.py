@@ -6,30 +6,19 @@ study live in sub-packages that need the ``study`` extra.
 
 from coordbias import functional
 from coordbias._version import __version__
+from coordbias.layers import coordbias as _coordbias
 from coordbias.layers.addcoords import AddCoords
 from coordbias.layers.convert import convert
-from coordbias.layers.coordbias import (
-    CoordBiasConv1d,
-    CoordBiasConv2d,
-    CoordBiasConv3d,
-    CoordBiasConvTranspose1d,
-    CoordBiasConvTranspose2d,
-    CoordBiasConvTranspose3d,
-)
+from coordbias.layers.coordbias import *  # noqa: F403 (the six coordinate-bias classes)
 from coordbias.layers.coordconv import CoordConv1d, CoordConv2d, CoordConv3d
 
 __all__ = [
     "AddCoords",
-    "CoordBiasConv1d",
-    "CoordBiasConv2d",
-    "CoordBiasConv3d",
-    "CoordBiasConvTranspose1d",
-    "CoordBiasConvTranspose2d",
-    "CoordBiasConvTranspose3d",
     "CoordConv1d",
     "CoordConv2d",
     "CoordConv3d",
     "__version__",
     "convert",
     "functional",
+    *_coordbias.__all__,
 ]

@@ -1,6 +1,7 @@
 """Functional API of the coordinate-bias convolutions, and CoordConv's ``add_coords``.
 
-Re-exports :mod:`coordbias.layers.functional` and :func:`coordbias.layers.addcoords.add_coords`.
+Re-exports :mod:`coordbias.layers.functional` (whose docstring states the coordinate rule) and
+:func:`coordbias.layers.addcoords.add_coords`.
 
 Example:
     >>> import torch
@@ -11,32 +12,8 @@ Example:
     torch.Size([2, 4, 8, 8])
 """
 
+from coordbias.layers import functional as _functional
 from coordbias.layers.addcoords import add_coords
-from coordbias.layers.functional import (
-    COORDS,
-    center_coords,
-    coord_bias,
-    coord_bias_conv1d,
-    coord_bias_conv2d,
-    coord_bias_conv3d,
-    coord_bias_conv_transpose1d,
-    coord_bias_conv_transpose2d,
-    coord_bias_conv_transpose3d,
-    coordinate_grid,
-    output_coords,
-)
+from coordbias.layers.functional import *  # noqa: F403 (the names of its __all__)
 
-__all__ = [
-    "COORDS",
-    "add_coords",
-    "center_coords",
-    "coord_bias",
-    "coord_bias_conv1d",
-    "coord_bias_conv2d",
-    "coord_bias_conv3d",
-    "coord_bias_conv_transpose1d",
-    "coord_bias_conv_transpose2d",
-    "coord_bias_conv_transpose3d",
-    "coordinate_grid",
-    "output_coords",
-]
+__all__ = [*_functional.__all__, "add_coords"]

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import coordbias as cb
-from coordbias.layers import _eager
+from coordbias.layers import _term
 
 
 @dataclass(frozen=True)
@@ -89,18 +89,8 @@ def output_positions_reference(size_out: int, centered: bool) -> list[float]:
     return [o / max(size_out - 1, 1) for o in range(size_out)]
 
 
-def reference_forward(layer: nn.Module, spec: LayerSpec, x: torch.Tensor) -> torch.Tensor:
-    """Naive float64 forward: torch's conv for the filter part, then the coordinate term added
-    by a Python loop over every output position."""
-    twin = torch_twin(layer, spec).double()
-    unbatched = x.dim() == spec.dims + 1
-    with torch.no_grad():
-        base = twin(x.double())
-    if unbatched:
-        base = base.unsqueeze(0)
-    out = base.clone()
-    size_out = list(base.shape[2:])
-    size_in = list(x.shape[-spec.dims :])
+def reference_axes(layer: nn.Module, spec: LayerSpec, size_in: list[int], size_out: list[int]):
+    """The coordinate of every output index along each axis, straight from the documented rule."""
     per_axis = []
     for i in range(spec.dims):
         if spec.transposed or layer.coords == "output":
@@ -118,12 +108,42 @@ def reference_forward(layer: nn.Module, spec: LayerSpec, x: torch.Tensor) -> tor
         per_axis.append(
             conv_positions_reference(size_in[i], size_out[i], k, layer.stride[i], pad_left, d)
         )
+    return per_axis
+
+
+def reference_forward(layer: nn.Module, spec: LayerSpec, x: torch.Tensor) -> torch.Tensor:
+    """Naive float64 forward: torch's conv for the filter part, then the coordinate term added
+    by a Python loop over every output position."""
+    twin = torch_twin(layer, spec).double()
+    unbatched = x.dim() == spec.dims + 1
+    with torch.no_grad():
+        base = twin(x.double())
+    if unbatched:
+        base = base.unsqueeze(0)
+    out = base.clone()
+    size_out = list(base.shape[2:])
+    per_axis = reference_axes(layer, spec, list(x.shape[-spec.dims :]), size_out)
     cw = layer.coord_weight.detach().double()
     for position in itertools.product(*(range(n) for n in size_out)):
         for f in range(base.shape[1]):
             value = sum(cw[f, i].item() * per_axis[i][position[i]] for i in range(spec.dims))
             out[(slice(None), f, *position)] += value
     return out.squeeze(0) if unbatched else out
+
+
+def reference_coord_grad(layer, spec, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """The float64 gradient of ``coord_weight`` for the output gradient ``grad``:
+    ``sum over samples and positions of grad[:, f, *p] * c_i(p_i)``."""
+    grad = grad.double() if grad.dim() == spec.dims + 2 else grad.double().unsqueeze(0)
+    size_out = list(grad.shape[2:])
+    per_axis = reference_axes(layer, spec, list(x.shape[-spec.dims :]), size_out)
+    columns = []
+    for i, coords in enumerate(per_axis):
+        shape = [1] * spec.dims
+        shape[i] = -1
+        c = torch.tensor(coords, dtype=torch.float64).reshape(shape)
+        columns.append((grad * c).sum(dim=[0, *range(2, 2 + spec.dims)]))
+    return torch.stack(columns, 1)
 
 
 def make_layer(spec: LayerSpec, in_channels=4, out_channels=6, kernel_size=3, **kwargs):
@@ -137,15 +157,16 @@ def random_input(spec: LayerSpec, batch=2, channels=4, size=7, dtype=torch.float
 
 @contextlib.contextmanager
 def use_path(path: str) -> Iterator[None]:
-    """Run the modules on their eager fast path (``"fast"``) or on the general path."""
+    """Add the coordinate term by its eager implementation (``"fast"``) or by the traced one
+    (``"general"``, what TorchScript, compilers and exporters run) in every eager call."""
     if path not in ("fast", "general"):
         raise ValueError(f"path must be 'fast' or 'general', got {path!r}")
-    saved = _eager.enabled
-    _eager.enabled = path == "fast"
+    saved = _term.enabled
+    _term.enabled = path == "fast"
     try:
         yield
     finally:
-        _eager.enabled = saved
+        _term.enabled = saved
 
 
 PATHS = ("fast", "general")
@@ -153,7 +174,7 @@ PATHS = ("fast", "general")
 
 @pytest.fixture(params=PATHS)
 def path(request) -> Iterator[str]:
-    """Each module path in turn: the eager fast path and the general (functional) path."""
+    """Each implementation of the coordinate term in turn: the eager one and the traced one."""
     with use_path(request.param):
         yield request.param
 
@@ -166,6 +187,7 @@ def ref() -> SimpleNamespace:
         TOLERANCES=TOLERANCES,
         torch_twin=torch_twin,
         reference_forward=reference_forward,
+        reference_coord_grad=reference_coord_grad,
         make_layer=make_layer,
         random_input=random_input,
         conv_positions=conv_positions_reference,

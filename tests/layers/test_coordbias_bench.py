@@ -8,17 +8,13 @@ import torch
 from coordbias.bench import layers as bench
 from coordbias.cli.main import build_parser, main
 
+# The eager paths; compile has a test of its own (it compiles every layer: slow).
+QUICK_PATHS = ("fp32", "channels_last", "autocast", "half")
 
-def test_quick_benchmark_writes_the_json(tmp_path, capsys):
-    assert main(["bench", "layers", "--quick", "--out", str(tmp_path)]) == 0
-    printed = capsys.readouterr().out
-    assert "median" in printed and "worst" in printed
-    data = json.loads((tmp_path / "bench_layers.json").read_text())
-    assert data["benchmark"] == "layers"
-    assert data["torch"] == torch.__version__
-    assert data["threads"] == 1 and data["device"] == "cpu" and data["quick"] is True
-    assert len(data["results"]) == len(bench.QUICK_GRID)
-    for result, case in zip(data["results"], bench.QUICK_GRID):
+
+def _check_path(name, entry):
+    assert len(entry["results"]) == len(bench.QUICK_GRID)
+    for result, case in zip(entry["results"], bench.QUICK_GRID):
         assert (result["batch"], result["in_channels"], result["out_channels"], result["size"]) == (
             case
         )
@@ -31,20 +27,53 @@ def test_quick_benchmark_writes_the_json(tmp_path, capsys):
             assert set(best) == {"coordbias", "coordconv", "floor"}
             assert all(r > 0 for r in best.values())
         # The coordinate bias keeps no output-sized tensor for backward.
-        assert result["saved_extra"]["coordbias"] < 0.5
-    summary = data["summary"]
+        assert result["saved_extra"]["coordbias"] < 0.5, name
+    summary = entry["summary"]
     for mode in ("train", "infer"):
-        for name in ("coordbias", "coordconv", "floor"):
-            ratios = [r["ratio"][mode][name] for r in data["results"]]
-            assert summary[mode][name]["worst"] == max(ratios)
-            assert min(ratios) <= summary[mode][name]["median"] <= max(ratios)
-            best = [r["ratio_of_best"][mode][name] for r in data["results"]]
-            assert summary[mode][name]["worst_of_best"] == max(best)
-    assert set(summary["targets_met"]) == {"train_median", "train_worst", "infer_median"}
-    assert summary["coordbias_below_coordconv_in_training"] == all(
-        r["ratio"]["train"]["coordbias"] < r["ratio"]["train"]["coordconv"] for r in data["results"]
+        for layer in ("coordbias", "coordconv", "floor"):
+            ratios = [r["ratio"][mode][layer] for r in entry["results"]]
+            assert summary[mode][layer]["worst"] == max(ratios)
+            assert min(ratios) <= summary[mode][layer]["median"] <= max(ratios)
+            best = [r["ratio_of_best"][mode][layer] for r in entry["results"]]
+            assert summary[mode][layer]["worst_of_best"] == max(best)
+        checks = summary["targets"][mode]
+        expected = {"median", "shape_above_floor", "median_vs_coordconv"}
+        if name in bench.TARGETS["below_coordconv_paths"]:
+            expected.add("below_coordconv_share")
+        assert set(checks) == expected
+        gaps = [r["ratio"][mode]["coordbias"] - r["ratio"][mode]["floor"] for r in entry["results"]]
+        assert checks["shape_above_floor"]["value"] == max(gaps)
+        assert checks["shape_above_floor"]["met"] == (max(gaps) <= 0.15)
+    assert summary["targets_met"] == all(
+        c["met"] for mode in ("train", "infer") for c in summary["targets"][mode].values()
     )
+
+
+def test_quick_benchmark_writes_the_json(tmp_path, capsys):
+    paths = ",".join(QUICK_PATHS)
+    assert main(["bench", "layers", "--quick", "--paths", paths, "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "median" in printed and "worst" in printed
+    for name in QUICK_PATHS:
+        assert f"path {name} (" in printed
+    data = json.loads((tmp_path / "bench_layers.json").read_text())
+    assert data["benchmark"] == "layers"
+    assert data["torch"] == torch.__version__
+    assert data["threads"] == 1 and data["device"] == "cpu" and data["quick"] is True
+    assert list(data["paths"]) == list(QUICK_PATHS)
+    assert "bfloat16" in data["paths"]["half"]["setup"]
+    assert "autocast bfloat16" in data["paths"]["autocast"]["setup"]
+    for name, entry in data["paths"].items():
+        _check_path(name, entry)
     assert not list(tmp_path.glob(".*.tmp")), "the temporary file must be renamed away"
+
+
+def test_quick_benchmark_compile_path(tmp_path):
+    assert main(["bench", "layers", "--quick", "--paths", "compile", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "bench_layers.json").read_text())
+    _check_path("compile", data["paths"]["compile"])
+    assert "torch.compile aot_eager" in data["paths"]["compile"]["setup"]
+    torch._dynamo.reset()
 
 
 def test_default_grid_covers_first_and_middle_layers():
@@ -55,12 +84,38 @@ def test_default_grid_covers_first_and_middle_layers():
     assert min(s for *_, s in grid) == 32 and max(s for *_, s in grid) == 128
 
 
+def test_paths_default_to_all_and_parse_in_order():
+    args = build_parser().parse_args(["bench", "layers"])
+    assert bench.parse_paths(args.paths) == list(bench.PATHS)
+    assert bench.parse_paths("half, fp32") == ["fp32", "half"]
+
+
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
-    [("--rounds", "0", "--rounds must be at least 1, got 0"), ("--threads", "0", "--threads")],
+    [
+        ("--rounds", "0", "--rounds must be at least 1, got 0"),
+        ("--threads", "0", "--threads"),
+        ("--paths", "fp32,fp8", "--paths must be a comma-separated subset of"),
+        ("--paths", "", "--paths must be a comma-separated subset of"),
+        ("--device", "tpu", "device 'tpu' is not a device name"),
+        ("--device", "cuda:0" if not torch.cuda.is_available() else "tpu", "device '"),
+    ],
 )
 def test_bad_flags_raise_clear_errors(tmp_path, flag, value, message):
     parser = build_parser()
     args = parser.parse_args(["bench", "layers", "--quick", "--out", str(tmp_path), flag, value])
     with pytest.raises(ValueError, match=message):
         bench.run(args)
+    assert not (tmp_path / "bench_layers.json").exists()
+
+
+def test_unwritable_out_is_one_line_before_any_timing(tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    timed = []
+    monkeypatch.setattr(bench, "_measure", lambda *a, **k: timed.append(a))
+    assert main(["bench", "layers", "--quick", "--out", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("coordbias bench layers: error: --out") and "Traceback" not in err
+    assert err.count("\n") == 1
+    assert timed == [], "no timing may start before the options are checked"

@@ -257,3 +257,13 @@ def test_same_padded_coordconv_is_a_plane_away_from_the_border():
     assert inner.diff(n=2, dim=1).abs().max() < 1e-12  # affine down the rows
     assert inner.diff(n=2, dim=2).abs().max() < 1e-12  # and along the columns
     assert out.diff(n=2, dim=1).abs().max() > 1e-3  # the border breaks the plane
+
+
+def test_coord_channel_weight_and_its_deprecated_alias():
+    conv = CoordConv2d(3, 4, 3, groups=1, with_r=True)
+    view = conv.coord_channel_weight
+    assert view.shape == (4, 3, 3, 3)
+    assert view.data_ptr() == conv.weight[:, 3:].data_ptr()  # a view of weight, not a copy
+    with pytest.warns(DeprecationWarning, match=r"CoordConv2d\.coord_weight is deprecated"):
+        old = conv.coord_weight
+    assert torch.equal(old, view)

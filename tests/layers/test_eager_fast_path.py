@@ -1,6 +1,7 @@
-"""The modules' eager fast path: when it runs, that it computes what the general path computes,
-and that its cached grid follows the layer and stays out of pickles."""
+"""The eager implementation of the coordinate term: when it runs, that it computes what the traced
+one computes, and that its cached features follow the layer and stay out of pickles."""
 
+import contextlib
 import copy
 import io
 
@@ -8,27 +9,31 @@ import pytest
 import torch
 
 import coordbias as cb
-from coordbias.layers import functional as CF
+from coordbias.layers import _term
 
 
 @pytest.fixture
 def general_calls(monkeypatch):
-    """Count the calls that reach the general path (the functional implementation)."""
+    """Count the calls that reach the traced implementation of the coordinate term."""
     calls = []
-    for name in ("_coord_bias_conv", "_coord_bias_conv_transpose"):
-        original = getattr(CF, name)
+    original = _term.traced_add
 
-        def spy(*args, _original=original, _name=name, **kwargs):
-            calls.append(_name)
-            return _original(*args, **kwargs)
+    def spy(*args, **kwargs):
+        calls.append("traced_add")
+        return original(*args, **kwargs)
 
-        monkeypatch.setattr(CF, name, spy)
+    monkeypatch.setattr(_term, "traced_add", spy)
     return calls
+
+
+def _cached_grids():
+    return [feats.grid for feats in _term._CACHE.values()]
 
 
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("grad", [True, False], ids=["train", "no_grad"])
 def test_common_inputs_take_the_fast_path(spec, ref, general_calls, batch, grad):
+    _term._CACHE.clear()
     layer = ref.make_layer(spec, padding=1)
     x = ref.random_input(spec, batch=batch)
     with torch.set_grad_enabled(grad):
@@ -36,18 +41,19 @@ def test_common_inputs_take_the_fast_path(spec, ref, general_calls, batch, grad)
     if grad:
         out.sum().backward()
     assert general_calls == []
-    assert layer._coord_grid_cache[1].shape == (spec.dims, out[0, 0].numel())
+    assert [g.shape for g in _cached_grids()] == [(spec.dims, out[0, 0].numel())]
 
 
-def _special_inputs(spec, ref):
+def _other_inputs(spec, ref):
     layer = ref.make_layer(spec, padding=1)
     x = ref.random_input(spec)
     yield "unbatched", layer, x[0], None
     yield "float16", copy.deepcopy(layer).half(), x.half(), None
+    yield "bfloat16", copy.deepcopy(layer).bfloat16(), x.bfloat16(), None
     yield "non-contiguous", layer, x.transpose(-1, -2).contiguous().transpose(-1, -2), None
     yield "autocast", layer, x, torch.autocast("cpu", dtype=torch.bfloat16)
-    if spec.dims == 2:
-        fmt = torch.channels_last
+    if spec.dims > 1:
+        fmt = torch.channels_last if spec.dims == 2 else torch.channels_last_3d
         yield (
             "channels_last",
             copy.deepcopy(layer).to(memory_format=fmt),
@@ -56,15 +62,24 @@ def _special_inputs(spec, ref):
         )
 
 
-def test_special_inputs_take_the_general_path(spec, ref, general_calls):
-    for label, layer, x, context in _special_inputs(spec, ref):
+def test_every_dtype_layout_and_autocast_takes_the_fast_path(spec, ref, general_calls):
+    # Issue 9: half precision, channels_last, autocast and unbatched inputs get the eager
+    # implementation too (they took the traced one before), forward and backward.
+    for label, layer, x, context in _other_inputs(spec, ref):
         general_calls.clear()
-        if context is None:
-            layer(x)
-        else:
-            with context:
-                layer(x)
-        assert general_calls, f"{label} input should run the general path"
+        with context or contextlib.nullcontext():
+            out = layer(x)
+        out.float().sum().backward()
+        assert general_calls == [], f"{label} input should run the eager implementation"
+        assert layer.coord_weight.grad is not None, label
+        layer.zero_grad()
+
+
+def test_meta_tensors_take_the_traced_implementation(ref, general_calls):
+    spec = ref.SPECS[1]
+    layer = ref.make_layer(spec, padding=1, device="meta")
+    layer(ref.random_input(spec).to("meta"))
+    assert general_calls
 
 
 def test_functorch_transforms_take_the_general_path(ref, general_calls):
@@ -149,14 +164,19 @@ def test_cache_stays_out_of_pickles_and_copies(ref):
     spec = ref.SPECS[1]
     layer = ref.make_layer(spec, padding=1)
     x = ref.random_input(spec)
+
+    def pickled() -> bytes:
+        buffer = io.BytesIO()
+        torch.save(layer, buffer)
+        return buffer.getvalue()
+
+    before = pickled()
+    _term._CACHE.clear()
     out = layer(x)
-    assert "_coord_grid_cache" in layer.__dict__
-    assert "_coord_grid_cache" not in copy.deepcopy(layer).__dict__
-    buffer = io.BytesIO()
-    torch.save(layer, buffer)
-    buffer.seek(0)
-    loaded = torch.load(buffer, weights_only=False)
-    assert "_coord_grid_cache" not in loaded.__dict__
+    assert _cached_grids(), "the call should have cached its features"
+    assert len(pickled()) == len(before), "the forward must not add to what is pickled"
+    assert not [v for v in vars(copy.deepcopy(layer)).values() if isinstance(v, torch.Tensor)]
+    loaded = torch.load(io.BytesIO(pickled()), weights_only=False)
     assert torch.equal(loaded(x), out)
     assert set(layer.state_dict()) == {"weight", "bias", "coord_weight"}
 

@@ -1,9 +1,15 @@
-"""coordbias.layers: coordinate-aware convolutions (coordinate bias and CoordConv)."""
+"""coordbias.layers: coordinate-aware convolutions (coordinate bias and CoordConv).
+
+The option lists ``COORDS`` (values of ``coords``) and ``COORD_INITS`` (values of ``coord_init``)
+are defined here once; the rest of the package imports them from this module.
+"""
 
 from coordbias.layers import functional as functional
+from coordbias.layers._coords import COORDS as COORDS
 from coordbias.layers.addcoords import AddCoords as AddCoords
 from coordbias.layers.addcoords import add_coords as add_coords
 from coordbias.layers.convert import convert as convert
+from coordbias.layers.coordbias import COORD_INITS as COORD_INITS
 from coordbias.layers.coordbias import CoordBiasConv1d as CoordBiasConv1d
 from coordbias.layers.coordbias import CoordBiasConv2d as CoordBiasConv2d
 from coordbias.layers.coordbias import CoordBiasConv3d as CoordBiasConv3d

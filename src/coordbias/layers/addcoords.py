@@ -1,12 +1,9 @@
 """AddCoords (Liu et al. 2018): coordinate channels concatenated to a tensor.
 
-For a spatial side of length ``n`` the coordinate of index ``i`` is
-
-    c(i) = (2 * i - (n - 1)) / max(n - 1, 1)
-
-so it runs from -1 at the first index to +1 at the last, is 0 in the middle, and is 0 (not NaN)
-for a side of length 1. One channel is added per spatial dim in torch's order: for a 2-D input
-``(B, C, H, W)`` first the row (height) coordinate, then the column (width) coordinate. With
+One channel is added per spatial dim in torch's order: for a 2-D input ``(B, C, H, W)`` first the
+row (height) coordinate, then the column (width) coordinate. Each follows the output-grid rule of
+:mod:`coordbias.layers.functional` (that of the transposed coordinate-bias layers): -1 at the
+first index, +1 at the last, 0 in the middle, and 0 (not NaN) for a side of length 1. With
 ``with_r=True`` one more channel holds the distance from the centre,
 
     r = sqrt(c_0^2 + ... + c_{d-1}^2) / sqrt(d),
@@ -22,6 +19,8 @@ import math
 
 import torch
 from torch import Tensor, nn
+
+from coordbias.layers._coords import coordinate_grid, output_coords
 
 __all__ = ["AddCoords", "add_coords", "coord_channels"]
 
@@ -66,14 +65,7 @@ def _coordinate_grid(
     """
     d = len(shape)
     work = torch.float64 if dtype == torch.float64 else torch.float32
-    channels: list[Tensor] = []
-    for dim in range(d):
-        n = shape[dim]
-        c = (2.0 * torch.arange(n, device=device, dtype=work) - (n - 1)) / max(n - 1, 1)
-        view = [1] * d
-        view[dim] = n
-        channels.append(c.reshape(view).expand(shape))
-    grid = torch.stack(channels, 0)
+    grid = coordinate_grid([output_coords(n, True, work, device) for n in shape])
     if with_r:
         r = torch.sqrt(torch.sum(grid * grid, dim=0, keepdim=True)) / math.sqrt(d)
         grid = torch.cat([grid, r], 0)

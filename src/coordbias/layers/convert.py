@@ -43,6 +43,8 @@ import torch
 from torch import nn
 
 from coordbias.layers import coordbias as cb
+from coordbias.layers._coords import COORDS
+from coordbias.layers.coordbias import COORD_INITS
 from coordbias.layers.coordconv import CoordConv1d, CoordConv2d, CoordConv3d
 
 __all__ = ["KINDS", "convert"]
@@ -195,9 +197,9 @@ def convert(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if coord_init not in ("zeros", "uniform"):
+    if coord_init not in COORD_INITS:
         raise ValueError(f"coord_init must be 'zeros' or 'uniform', got {coord_init!r}")
-    if coords not in ("center", "output"):
+    if coords not in COORDS:
         raise ValueError(f"coords must be 'center' or 'output', got {coords!r}")
     if kind == "coordconv" and coords != "center":
         raise ValueError(

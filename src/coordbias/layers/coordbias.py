@@ -1,8 +1,24 @@
 """Coordinate-bias convolutions: a torch convolution plus a learned plane in the coordinates.
 
-Each class subclasses the torch layer it replaces, takes the same arguments in the same order
-(plus keyword-only ``coords`` and ``coord_init``) and adds one parameter, ``coord_weight`` of shape
-``(out_channels, spatial_dims)``. Its forward is one call to :mod:`coordbias.layers.functional`.
+Each class subclasses the torch layer it replaces, takes the same arguments in the same order,
+plus keyword-only
+
+- ``coords``: ``"center"`` (default) or ``"output"``, the coordinate rule of
+  :mod:`coordbias.layers.functional` (where the formula is written out);
+- ``coord_init``: ``"uniform"`` (default; ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, the bound of
+  torch's bias init, also with ``bias=False``) or ``"zeros"`` (the layer starts as exactly the
+  torch layer),
+
+and adds one parameter, ``coord_weight`` of shape ``(out_channels, spatial_dims)``, whose column
+``i`` multiplies the coordinate of spatial dimension ``i`` in torch's order (2-D: y, then x).
+
+Shapes are the torch layer's: ``(B, C_in, *spatial)`` or unbatched ``(C_in, *spatial)`` in,
+``(B, C_out, *spatial_out)`` or unbatched out. The forward is torch's own convolution (bias
+inside it, so a zero ``coord_weight`` gives the torch layer bit for bit, outputs and gradients),
+then the coordinate term added in place (``coordbias.layers._term``: cached features in eager
+mode, a traceable form under TorchScript, ``torch.compile`` and export). In float16 / bfloat16
+and under autocast the output has the torch layer's dtype and the term is computed in float32
+and rounded once; ``coord_weight`` keeps its own dtype.
 """
 
 import math
@@ -10,11 +26,11 @@ import math
 import torch
 from torch import Tensor, nn
 
-from coordbias.layers import functional as CF
-from coordbias.layers._eager import eager_forward
+from coordbias.layers import _conv
+from coordbias.layers._coords import COORDS, Geometry, same_padding, transposed_geometry
+from coordbias.layers._term import add_coord_term
 
-__all__ = [
-    "COORD_INITS",
+__all__ = [  # COORD_INITS is exported by coordbias.layers
     "CoordBiasConv1d",
     "CoordBiasConv2d",
     "CoordBiasConv3d",
@@ -28,8 +44,8 @@ COORD_INITS = ("uniform", "zeros")
 
 
 def _check_options(layer: str, coords: str, coord_init: str) -> None:
-    if coords not in CF.COORDS:
-        raise ValueError(f"{layer}: coords must be one of {CF.COORDS}, got {coords!r}")
+    if coords not in COORDS:
+        raise ValueError(f"{layer}: coords must be one of {COORDS}, got {coords!r}")
     if coord_init not in COORD_INITS:
         raise ValueError(f"{layer}: coord_init must be one of {COORD_INITS}, got {coord_init!r}")
 
@@ -46,13 +62,19 @@ def _check_groups(layer: str, in_channels: int, out_channels: int, groups: int) 
 
 
 class _CoordBiasMixin:
-    """Shared parameter handling: creation, initialisation, repr."""
+    """What both kinds share: the parameter's creation and initialisation, checks, repr."""
 
     coord_weight: Tensor
 
-    def _init_coord_weight(self, coords: str, coord_init: str, dims: int, device, dtype) -> None:
+    def _setup(self, coords: str, coord_init: str, in_channels, out_channels, groups) -> None:
+        # Before torch's __init__, so that a bad argument gets this module's message.
+        _check_options(type(self).__name__, coords, coord_init)
+        _check_groups(type(self).__name__, in_channels, out_channels, groups)
+
+    def _init_coord_weight(self, coords: str, coord_init: str, device, dtype) -> None:
         self.coords = coords
         self.coord_init = coord_init
+        dims = len(self.kernel_size)
         self.coord_weight = nn.Parameter(
             torch.empty((self.out_channels, dims), device=device, dtype=dtype)
         )
@@ -79,49 +101,17 @@ class _CoordBiasMixin:
             nn.init.uniform_(self.coord_weight, -bound, bound)
 
     @torch.jit.unused
-    def _eager_forward(self, input: Tensor, output_size: list[int] | None) -> Tensor | None:
-        # The eager fast path (coordbias.layers._eager); None where the general path must run.
-        return eager_forward(self, input, output_size)
-
-    def __getstate__(self) -> dict:
-        # The cached coordinate grid is derived data: not pickled, not deep-copied.
-        state = self.__dict__.copy()
-        state.pop("_coord_grid_cache", None)
-        return state
+    def _check_input(self, input: Tensor) -> None:
+        dims = len(self.kernel_size)
+        if input.dim() - dims not in (1, 2) or input.shape[-dims - 1] != self.in_channels:
+            _conv._check_input(input, dims, self.in_channels, type(self).__name__)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, coords={self.coords!r}, coord_init={self.coord_init!r}"
 
 
-class CoordBiasConv1d(_CoordBiasMixin, nn.Conv1d):
-    """:class:`torch.nn.Conv1d` plus a learned linear function of the kernel-centre position.
-
-    For each output filter ``f``::
-
-        out[b, f, *o] = conv1d(x)[b, f, *o] + bias[f] + sum_i coord_weight[f, i] * c_i(o_i)
-
-    Column ``i`` of ``coord_weight`` ``(out_channels, 1)`` multiplies the coordinate along
-    spatial dimension ``i`` in torch's order (``(L,)``).
-
-    With ``coords="center"`` (default) the coordinate is the position, in the input's frame, of the
-    kernel centre that produced output index ``o``,
-    ``p = o * stride - pad_left + dilation * (kernel_size - 1) / 2`` (``pad_left =
-    dilation * (kernel_size - 1) // 2`` for ``padding="same"``), mapped so that the first input
-    pixel is -1 and the last +1: ``c = (p - (n_in - 1) / 2) * 2 / max(n_in - 1, 1)``; padding falls
-    outside ``[-1, 1]`` and a side of length 1 gives 0. With ``coords="output"`` it is the original
-    study's ``o / max(n_out - 1, 1)`` in ``[0, 1]``.
-
-    Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype: as :class:`torch.nn.Conv1d`.
-        coords: ``"center"`` or ``"output"``.
-        coord_init: ``"uniform"`` (``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, the bound of torch's
-            bias init; also with ``bias=False``) or ``"zeros"`` (starts as the torch layer).
-
-    Shape:
-        - Input: ``(B, C_in, L)`` or unbatched without ``B``.
-        - Output: ``(B, C_out, L_out)`` or unbatched without ``B``.
-    """
+class _CoordBiasConvNd(_CoordBiasMixin):
+    """Base of the coordinate-bias convolutions (not transposed)."""
 
     def __init__(
         self,
@@ -140,55 +130,147 @@ class CoordBiasConv1d(_CoordBiasMixin, nn.Conv1d):
         coords: str = "center",
         coord_init: str = "uniform",
     ) -> None:
-        _check_options(type(self).__name__, coords, coord_init)
-        _check_groups(type(self).__name__, in_channels, out_channels, groups)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype,
-        )  # fmt: skip
-        self._init_coord_weight(coords, coord_init, 1, device, dtype)
+        """See the module docstring; the other arguments are the torch layer's."""
+        self._setup(coords, coord_init, in_channels, out_channels, groups)
+        options = (stride, padding, dilation, groups, bias, padding_mode, device, dtype)
+        super().__init__(in_channels, out_channels, kernel_size, *options)  # type: ignore[call-arg]
+        self._init_coord_weight(coords, coord_init, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        """``(B, C_in, L)`` or ``(C_in, L)`` -> ``(B, C_out, L_out)`` or ``(C_out, L_out)``."""
-        if not torch.jit.is_scripting():
-            fast = self._eager_forward(input, None)
-            if fast is not None:
-                return fast
-        return CF.coord_bias_conv1d(
-            input, self.weight, self.bias, self.coord_weight, list(self.stride),
-            self.padding if isinstance(self.padding, str) else list(self.padding),
-            list(self.dilation), self.groups, self.coords, self.padding_mode,
-        )  # fmt: skip
+        """The torch layer's convolution plus the coordinate term.
+
+        Args:
+            input: ``(B, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``.
+
+        Returns:
+            ``(B, C_out, *spatial_out)`` (or unbatched), as the torch layer's.
+        """
+        if torch.jit.is_scripting():
+            padding = self.padding if isinstance(self.padding, str) else list(self.padding)
+            return _conv._coord_bias_conv(
+                input,
+                self.weight,
+                self.bias,
+                self.coord_weight,
+                list(self.stride),
+                padding,
+                list(self.dilation),
+                self.groups,
+                self.coords,
+                self.padding_mode,
+            )
+        return self._forward(input)
+
+    @torch.jit.unused
+    def _forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
+        out = super().forward(input)  # type: ignore[misc]
+        return add_coord_term(out, self.coord_weight, self._geometry(input))
+
+    def _geometry(self, input: Tensor) -> Geometry:
+        # Any int sequences do in eager code; the cache key turns them into tuples.
+        dims = len(self.kernel_size)
+        pad_left = self.padding
+        if pad_left == "same":
+            pad_left = same_padding(self.kernel_size, self.dilation)[0]
+        elif pad_left == "valid":
+            pad_left = (0,) * dims
+        size_in = input.shape[-dims:]
+        return Geometry(
+            False, self.coords, size_in, self.kernel_size, self.stride, pad_left, self.dilation
+        )
 
 
-class CoordBiasConv2d(_CoordBiasMixin, nn.Conv2d):
-    """:class:`torch.nn.Conv2d` plus a learned linear function of the kernel-centre position.
+class _CoordBiasConvTransposeNd(_CoordBiasMixin):
+    """Base of the transposed coordinate-bias convolutions."""
 
-    For each output filter ``f``::
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+        *,
+        coords: str = "center",
+        coord_init: str = "uniform",
+    ) -> None:
+        """See the module docstring; the other arguments are the torch layer's."""
+        self._setup(coords, coord_init, in_channels, out_channels, groups)
+        options = (stride, padding, output_padding, groups, bias, dilation, padding_mode)
+        super().__init__(  # type: ignore[call-arg]
+            in_channels, out_channels, kernel_size, *options, device, dtype
+        )
+        self._init_coord_weight(coords, coord_init, device, dtype)
 
-        out[b, f, *o] = conv2d(x)[b, f, *o] + bias[f] + sum_i coord_weight[f, i] * c_i(o_i)
+    def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
+        """The torch layer's transposed convolution plus the coordinate term.
 
-    Column ``i`` of ``coord_weight`` ``(out_channels, 2)`` multiplies the coordinate along
-    spatial dimension ``i`` in torch's order: column 0 is y (height), column 1 is x (width).
+        Args:
+            input: ``(B, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``.
+            output_size: As for the torch layer: the wanted output size, which picks the
+                ``output_padding``.
 
-    With ``coords="center"`` (default) the coordinate is the position, in the input's frame, of the
-    kernel centre that produced output index ``o``,
-    ``p = o * stride - pad_left + dilation * (kernel_size - 1) / 2`` (``pad_left =
-    dilation * (kernel_size - 1) // 2`` for ``padding="same"``), mapped so that the first input
-    pixel is -1 and the last +1: ``c = (p - (n_in - 1) / 2) * 2 / max(n_in - 1, 1)``; padding falls
-    outside ``[-1, 1]`` and a side of length 1 gives 0. With ``coords="output"`` it is the original
-    study's ``o / max(n_out - 1, 1)`` in ``[0, 1]``.
+        Returns:
+            ``(B, C_out, *spatial_out)`` (or unbatched), as the torch layer's.
+        """
+        if torch.jit.is_scripting():
+            output_padding = self._output_padding(
+                input,
+                output_size,
+                list(self.stride),
+                list(self.padding),
+                list(self.kernel_size),
+                len(self.kernel_size),
+                list(self.dilation),
+            )
+            return _conv._coord_bias_conv_transpose(
+                input,
+                self.weight,
+                self.bias,
+                self.coord_weight,
+                list(self.stride),
+                list(self.padding),
+                output_padding,
+                self.groups,
+                list(self.dilation),
+                self.coords,
+            )
+        return self._forward(input, output_size)
 
-    Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype: as :class:`torch.nn.Conv2d`.
-        coords: ``"center"`` or ``"output"``.
-        coord_init: ``"uniform"`` (``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, the bound of torch's
-            bias init; also with ``bias=False``) or ``"zeros"`` (starts as the torch layer).
+    @torch.jit.unused
+    def _forward(self, input: Tensor, output_size: list[int] | None) -> Tensor:
+        self._check_input(input)
+        out = super().forward(input, output_size)  # type: ignore[misc]
+        geometry = transposed_geometry(self.coords, len(self.kernel_size))
+        return add_coord_term(out, self.coord_weight, geometry)
 
-    Shape:
-        - Input: ``(B, C_in, H, W)`` or unbatched without ``B``.
-        - Output: ``(B, C_out, H_out, W_out)`` or unbatched without ``B``.
+
+class CoordBiasConv1d(_CoordBiasConvNd, nn.Conv1d):
+    """:class:`torch.nn.Conv1d` plus ``coord_weight (out_channels, 1)`` times the coordinate.
+
+    The arguments and options are in the module docstring, the rule in
+    :mod:`coordbias.layers.functional`.
+
+    Example:
+        >>> layer = CoordBiasConv1d(3, 8, 5, padding=2)
+        >>> layer.coord_weight.shape, layer(torch.randn(2, 3, 40)).shape
+        (torch.Size([8, 1]), torch.Size([2, 8, 40]))
+    """
+
+
+class CoordBiasConv2d(_CoordBiasConvNd, nn.Conv2d):
+    """:class:`torch.nn.Conv2d` plus ``coord_weight (out_channels, 2)`` times (y, x).
+
+    The arguments and options are in the module docstring, the rule in
+    :mod:`coordbias.layers.functional`.
 
     Example:
         >>> layer = CoordBiasConv2d(3, 8, 3, padding=1)
@@ -204,208 +286,40 @@ class CoordBiasConv2d(_CoordBiasMixin, nn.Conv2d):
         True
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-        *,
-        coords: str = "center",
-        coord_init: str = "uniform",
-    ) -> None:
-        _check_options(type(self).__name__, coords, coord_init)
-        _check_groups(type(self).__name__, in_channels, out_channels, groups)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype,
-        )  # fmt: skip
-        self._init_coord_weight(coords, coord_init, 2, device, dtype)
 
-    def forward(self, input: Tensor) -> Tensor:
-        """``(B, C_in, H, W)`` or ``(C_in, H, W)`` -> ``(B, C_out, H_out, W_out)`` or unbatched."""
-        if not torch.jit.is_scripting():
-            fast = self._eager_forward(input, None)
-            if fast is not None:
-                return fast
-        return CF.coord_bias_conv2d(
-            input, self.weight, self.bias, self.coord_weight, list(self.stride),
-            self.padding if isinstance(self.padding, str) else list(self.padding),
-            list(self.dilation), self.groups, self.coords, self.padding_mode,
-        )  # fmt: skip
+class CoordBiasConv3d(_CoordBiasConvNd, nn.Conv3d):
+    """:class:`torch.nn.Conv3d` plus ``coord_weight (out_channels, 3)`` times (z, y, x).
 
+    The arguments and options are in the module docstring, the rule in
+    :mod:`coordbias.layers.functional`.
 
-class CoordBiasConv3d(_CoordBiasMixin, nn.Conv3d):
-    """:class:`torch.nn.Conv3d` plus a learned linear function of the kernel-centre position.
-
-    For each output filter ``f``::
-
-        out[b, f, *o] = conv3d(x)[b, f, *o] + bias[f] + sum_i coord_weight[f, i] * c_i(o_i)
-
-    Column ``i`` of ``coord_weight`` ``(out_channels, 3)`` multiplies the coordinate along
-    spatial dimension ``i`` in torch's order (depth, height, width).
-
-    With ``coords="center"`` (default) the coordinate is the position, in the input's frame, of the
-    kernel centre that produced output index ``o``,
-    ``p = o * stride - pad_left + dilation * (kernel_size - 1) / 2`` (``pad_left =
-    dilation * (kernel_size - 1) // 2`` for ``padding="same"``), mapped so that the first input
-    pixel is -1 and the last +1: ``c = (p - (n_in - 1) / 2) * 2 / max(n_in - 1, 1)``; padding falls
-    outside ``[-1, 1]`` and a side of length 1 gives 0. With ``coords="output"`` it is the original
-    study's ``o / max(n_out - 1, 1)`` in ``[0, 1]``.
-
-    Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype: as :class:`torch.nn.Conv3d`.
-        coords: ``"center"`` or ``"output"``.
-        coord_init: ``"uniform"`` (``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, the bound of torch's
-            bias init; also with ``bias=False``) or ``"zeros"`` (starts as the torch layer).
-
-    Shape:
-        - Input: ``(B, C_in, D, H, W)`` or unbatched without ``B``.
-        - Output: ``(B, C_out, D_out, H_out, W_out)`` or unbatched without ``B``.
+    Example:
+        >>> layer = CoordBiasConv3d(2, 4, 3, padding=1)
+        >>> layer.coord_weight.shape, layer(torch.randn(1, 2, 5, 6, 7)).shape
+        (torch.Size([4, 3]), torch.Size([1, 4, 5, 6, 7]))
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-        *,
-        coords: str = "center",
-        coord_init: str = "uniform",
-    ) -> None:
-        _check_options(type(self).__name__, coords, coord_init)
-        _check_groups(type(self).__name__, in_channels, out_channels, groups)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype,
-        )  # fmt: skip
-        self._init_coord_weight(coords, coord_init, 3, device, dtype)
 
-    def forward(self, input: Tensor) -> Tensor:
-        """``(B, C_in, D, H, W)`` or unbatched ``(C_in, D, H, W)`` -> ``(B, C_out, *out)``."""
-        if not torch.jit.is_scripting():
-            fast = self._eager_forward(input, None)
-            if fast is not None:
-                return fast
-        return CF.coord_bias_conv3d(
-            input, self.weight, self.bias, self.coord_weight, list(self.stride),
-            self.padding if isinstance(self.padding, str) else list(self.padding),
-            list(self.dilation), self.groups, self.coords, self.padding_mode,
-        )  # fmt: skip
+class CoordBiasConvTranspose1d(_CoordBiasConvTransposeNd, nn.ConvTranspose1d):
+    """:class:`torch.nn.ConvTranspose1d` plus ``coord_weight (out_channels, 1)`` times the
+    coordinate of the output grid.
 
+    The arguments and options are in the module docstring, the rule in
+    :mod:`coordbias.layers.functional`.
 
-class CoordBiasConvTranspose1d(_CoordBiasMixin, nn.ConvTranspose1d):
-    """:class:`torch.nn.ConvTranspose1d` plus a learned linear function of the output position.
-
-    For each output filter ``f``::
-
-        out[b, f, *o] = conv_transpose1d(x)[b, f, *o] + bias[f]
-                        + sum_i coord_weight[f, i] * c_i(o_i)
-
-    Column ``i`` of ``coord_weight`` ``(out_channels, 1)`` multiplies the coordinate along
-    spatial dimension ``i`` in torch's order (``(L,)``).
-
-    With ``coords="center"`` (default) the coordinate is the output location's own position,
-    ``c = (o - (n_out - 1) / 2) * 2 / max(n_out - 1, 1)``, so the first output pixel is -1 and the
-    last +1; with ``coords="output"`` it is the original study's
-    ``o / max(n_out - 1, 1)`` in ``[0, 1]``. A side of length 1 gives 0.
-
-    Args:
-        in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
-            dilation, padding_mode, device, dtype: as :class:`torch.nn.ConvTranspose1d`.
-        coords: ``"center"`` or ``"output"``.
-        coord_init: ``"uniform"`` (``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, the bound of torch's
-            bias init; also with ``bias=False``) or ``"zeros"`` (starts as the torch layer).
-
-    Shape:
-        - Input: ``(B, C_in, L)`` or unbatched without ``B``.
-        - Output: ``(B, C_out, L_out)`` or unbatched without ``B``.
+    Example:
+        >>> up = CoordBiasConvTranspose1d(4, 2, 2, stride=2)
+        >>> up(torch.randn(3, 4, 10)).shape
+        torch.Size([3, 2, 20])
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation=1,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-        *,
-        coords: str = "center",
-        coord_init: str = "uniform",
-    ) -> None:
-        _check_options(type(self).__name__, coords, coord_init)
-        _check_groups(type(self).__name__, in_channels, out_channels, groups)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
-            bias, dilation, padding_mode, device, dtype,
-        )  # fmt: skip
-        self._init_coord_weight(coords, coord_init, 1, device, dtype)
 
-    def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
-        """``(B, C_in, L)`` or ``(C_in, L)`` -> ``(B, C_out, L_out)`` or ``(C_out, L_out)``."""
-        if not torch.jit.is_scripting():
-            fast = self._eager_forward(input, output_size)
-            if fast is not None:
-                return fast
-        output_padding = self._output_padding(
-            input, output_size, list(self.stride), list(self.padding), list(self.kernel_size),
-            1, list(self.dilation),
-        )  # fmt: skip
-        return CF.coord_bias_conv_transpose1d(
-            input, self.weight, self.bias, self.coord_weight, list(self.stride),
-            list(self.padding), output_padding, self.groups, list(self.dilation), self.coords,
-        )  # fmt: skip
+class CoordBiasConvTranspose2d(_CoordBiasConvTransposeNd, nn.ConvTranspose2d):
+    """:class:`torch.nn.ConvTranspose2d` plus ``coord_weight (out_channels, 2)`` times the (y, x)
+    coordinates of the output grid.
 
-
-class CoordBiasConvTranspose2d(_CoordBiasMixin, nn.ConvTranspose2d):
-    """:class:`torch.nn.ConvTranspose2d` plus a learned linear function of the output position.
-
-    For each output filter ``f``::
-
-        out[b, f, *o] = conv_transpose2d(x)[b, f, *o] + bias[f]
-                        + sum_i coord_weight[f, i] * c_i(o_i)
-
-    Column ``i`` of ``coord_weight`` ``(out_channels, 2)`` multiplies the coordinate along
-    spatial dimension ``i`` in torch's order: column 0 is y (height), column 1 is x (width).
-
-    With ``coords="center"`` (default) the coordinate is the output location's own position,
-    ``c = (o - (n_out - 1) / 2) * 2 / max(n_out - 1, 1)``, so the first output pixel is -1 and the
-    last +1; with ``coords="output"`` it is the original study's
-    ``o / max(n_out - 1, 1)`` in ``[0, 1]``. A side of length 1 gives 0.
-
-    Args:
-        in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
-            dilation, padding_mode, device, dtype: as :class:`torch.nn.ConvTranspose2d`.
-        coords: ``"center"`` or ``"output"``.
-        coord_init: ``"uniform"`` (``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, the bound of torch's
-            bias init; also with ``bias=False``) or ``"zeros"`` (starts as the torch layer).
-
-    Shape:
-        - Input: ``(B, C_in, H, W)`` or unbatched without ``B``.
-        - Output: ``(B, C_out, H_out, W_out)`` or unbatched without ``B``.
+    The arguments and options are in the module docstring, the rule in
+    :mod:`coordbias.layers.functional`.
 
     Example:
         >>> up = CoordBiasConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)
@@ -413,113 +327,16 @@ class CoordBiasConvTranspose2d(_CoordBiasMixin, nn.ConvTranspose2d):
         torch.Size([2, 4, 10, 14])
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation=1,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-        *,
-        coords: str = "center",
-        coord_init: str = "uniform",
-    ) -> None:
-        _check_options(type(self).__name__, coords, coord_init)
-        _check_groups(type(self).__name__, in_channels, out_channels, groups)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
-            bias, dilation, padding_mode, device, dtype,
-        )  # fmt: skip
-        self._init_coord_weight(coords, coord_init, 2, device, dtype)
 
-    def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
-        """``(B, C_in, H, W)`` or ``(C_in, H, W)`` -> ``(B, C_out, H_out, W_out)`` or unbatched."""
-        if not torch.jit.is_scripting():
-            fast = self._eager_forward(input, output_size)
-            if fast is not None:
-                return fast
-        output_padding = self._output_padding(
-            input, output_size, list(self.stride), list(self.padding), list(self.kernel_size),
-            2, list(self.dilation),
-        )  # fmt: skip
-        return CF.coord_bias_conv_transpose2d(
-            input, self.weight, self.bias, self.coord_weight, list(self.stride),
-            list(self.padding), output_padding, self.groups, list(self.dilation), self.coords,
-        )  # fmt: skip
+class CoordBiasConvTranspose3d(_CoordBiasConvTransposeNd, nn.ConvTranspose3d):
+    """:class:`torch.nn.ConvTranspose3d` plus ``coord_weight (out_channels, 3)`` times the
+    (z, y, x) coordinates of the output grid.
 
+    The arguments and options are in the module docstring, the rule in
+    :mod:`coordbias.layers.functional`.
 
-class CoordBiasConvTranspose3d(_CoordBiasMixin, nn.ConvTranspose3d):
-    """:class:`torch.nn.ConvTranspose3d` plus a learned linear function of the output position.
-
-    For each output filter ``f``::
-
-        out[b, f, *o] = conv_transpose3d(x)[b, f, *o] + bias[f]
-                        + sum_i coord_weight[f, i] * c_i(o_i)
-
-    Column ``i`` of ``coord_weight`` ``(out_channels, 3)`` multiplies the coordinate along
-    spatial dimension ``i`` in torch's order (depth, height, width).
-
-    With ``coords="center"`` (default) the coordinate is the output location's own position,
-    ``c = (o - (n_out - 1) / 2) * 2 / max(n_out - 1, 1)``, so the first output pixel is -1 and the
-    last +1; with ``coords="output"`` it is the original study's
-    ``o / max(n_out - 1, 1)`` in ``[0, 1]``. A side of length 1 gives 0.
-
-    Args:
-        in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
-            dilation, padding_mode, device, dtype: as :class:`torch.nn.ConvTranspose3d`.
-        coords: ``"center"`` or ``"output"``.
-        coord_init: ``"uniform"`` (``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, the bound of torch's
-            bias init; also with ``bias=False``) or ``"zeros"`` (starts as the torch layer).
-
-    Shape:
-        - Input: ``(B, C_in, D, H, W)`` or unbatched without ``B``.
-        - Output: ``(B, C_out, D_out, H_out, W_out)`` or unbatched without ``B``.
+    Example:
+        >>> up = CoordBiasConvTranspose3d(2, 2, 2, stride=2)
+        >>> up(torch.randn(1, 2, 3, 3, 3)).shape
+        torch.Size([1, 2, 6, 6, 6])
     """
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation=1,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-        *,
-        coords: str = "center",
-        coord_init: str = "uniform",
-    ) -> None:
-        _check_options(type(self).__name__, coords, coord_init)
-        _check_groups(type(self).__name__, in_channels, out_channels, groups)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
-            bias, dilation, padding_mode, device, dtype,
-        )  # fmt: skip
-        self._init_coord_weight(coords, coord_init, 3, device, dtype)
-
-    def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
-        """``(B, C_in, D, H, W)`` or unbatched ``(C_in, D, H, W)`` -> ``(B, C_out, *out)``."""
-        if not torch.jit.is_scripting():
-            fast = self._eager_forward(input, output_size)
-            if fast is not None:
-                return fast
-        output_padding = self._output_padding(
-            input, output_size, list(self.stride), list(self.padding), list(self.kernel_size),
-            3, list(self.dilation),
-        )  # fmt: skip
-        return CF.coord_bias_conv_transpose3d(
-            input, self.weight, self.bias, self.coord_weight, list(self.stride),
-            list(self.padding), output_padding, self.groups, list(self.dilation), self.coords,
-        )  # fmt: skip

@@ -34,7 +34,8 @@ size); the coordinates come from ``torch.arange``, never ``linspace`` or ``meshg
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import ClassVar
 
 from torch import Tensor, nn
 
@@ -45,6 +46,9 @@ __all__ = ["CoordConv1d", "CoordConv2d", "CoordConv3d"]
 
 class _CoordConvMixin:
     """Shared constructor checks, ``forward`` and ``extra_repr`` of the CoordConv layers."""
+
+    # Python-only properties (the deprecated alias warns), not compiled by TorchScript.
+    __jit_unused_properties__: ClassVar = ("coord_channel_weight", "coord_weight")
 
     _spatial_dims = 0
     # Below this many (batch size x input channels per group) the forward concatenates the
@@ -110,52 +114,63 @@ class _CoordConvMixin:
         return super().extra_repr() + f", with_r={self.with_r}"  # type: ignore[misc]
 
     @property
-    def coord_weight(self) -> Tensor:
-        """View of ``weight`` on the coordinate channels: ``(C_out, k, *kernel_size)``."""
+    def coord_channel_weight(self) -> Tensor:
+        """View of ``weight`` on the coordinate channels: ``(C_out, k, *kernel_size)``.
+
+        With ``groups > 1`` this is the last group's slice (every group has its own ``k``
+        coordinate channels; see the module docstring for the layout of ``weight``).
+        """
         k = coord_channels(self._spatial_dims, self.with_r)
         return self.weight[:, -k:]  # type: ignore[attr-defined]
 
+    @property
+    def coord_weight(self) -> Tensor:
+        """Deprecated name of :attr:`coord_channel_weight`.
 
-def _init(
-    layer: Any,
-    parent: type,
-    in_channels: int,
-    out_channels: int,
-    kernel_size: Any,
-    stride: Any,
-    padding: Any,
-    dilation: Any,
-    groups: int,
-    bias: bool,
-    padding_mode: str,
-    device: Any,
-    dtype: Any,
-    with_r: bool,
-) -> None:
-    total = layer._setup(in_channels, groups, with_r)
-    parent.__init__(
-        layer,
-        total,
-        out_channels,
+        On the coordinate-bias layers ``coord_weight`` is a ``(C_out, spatial_dims)`` parameter;
+        here it was a kernel-shaped slice of ``weight``, hence the new name.
+        """
+        warnings.warn(
+            f"{type(self).__name__}.coord_weight is deprecated; use coord_channel_weight (a "
+            "slice of weight; coord_weight names the (C_out, D) parameter of CoordBias layers)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.coord_channel_weight
+
+
+class _CoordConvNd(_CoordConvMixin):
+    """Base of the CoordConv layers: the torch layer's constructor, with the extra channels."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
         kernel_size,
-        stride,
-        padding,
-        dilation,
-        groups,
-        bias,
-        padding_mode,
-        device,
-        dtype,
-    )
-    # The user's channel count; the weight holds ``groups * k`` more input channels.
-    layer.in_channels = in_channels
-    layer.with_r = with_r
-    # Instance attributes, seen by TorchScript.
-    layer._spatial_dims = layer._spatial_dims
-    layer._split_min = layer._split_min
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+        *,
+        with_r: bool = False,
+    ) -> None:
+        """Arguments as the torch layer's, plus ``with_r`` (also append the radius channel)."""
+        total = self._setup(in_channels, groups, with_r)
+        options = (stride, padding, dilation, groups, bias, padding_mode, device, dtype)
+        super().__init__(total, out_channels, kernel_size, *options)  # type: ignore[call-arg]
+        # The user's channel count; the weight holds ``groups * k`` more input channels.
+        self.in_channels = in_channels
+        self.with_r = with_r
+        # Instance attributes, seen by TorchScript.
+        self._spatial_dims = self._spatial_dims
+        self._split_min = self._split_min
 
 
-class CoordConv1d(_CoordConvMixin, nn.Conv1d):
+class CoordConv1d(_CoordConvNd, nn.Conv1d):
     """1-D CoordConv: ``nn.Conv1d`` over the input plus one coordinate channel (plus r).
 
     Takes ``nn.Conv1d``'s arguments in the same order, plus keyword ``with_r``; see the module
@@ -174,29 +189,8 @@ class CoordConv1d(_CoordConvMixin, nn.Conv1d):
 
     _spatial_dims = 1
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-        *,
-        with_r: bool = False,
-    ) -> None:
-        _init(
-            self, nn.Conv1d, in_channels, out_channels, kernel_size, stride, padding, dilation,
-            groups, bias, padding_mode, device, dtype, with_r,
-        )  # fmt: skip
 
-
-class CoordConv2d(_CoordConvMixin, nn.Conv2d):
+class CoordConv2d(_CoordConvNd, nn.Conv2d):
     """2-D CoordConv: ``nn.Conv2d`` over the input plus row and column coordinates (plus r).
 
     Takes ``nn.Conv2d``'s arguments in the same order, plus keyword ``with_r``; see the module
@@ -217,29 +211,8 @@ class CoordConv2d(_CoordConvMixin, nn.Conv2d):
 
     _spatial_dims = 2
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-        *,
-        with_r: bool = False,
-    ) -> None:
-        _init(
-            self, nn.Conv2d, in_channels, out_channels, kernel_size, stride, padding, dilation,
-            groups, bias, padding_mode, device, dtype, with_r,
-        )  # fmt: skip
 
-
-class CoordConv3d(_CoordConvMixin, nn.Conv3d):
+class CoordConv3d(_CoordConvNd, nn.Conv3d):
     """3-D CoordConv: ``nn.Conv3d`` over the input plus depth, row and column coordinates (plus r).
 
     Takes ``nn.Conv3d``'s arguments in the same order, plus keyword ``with_r``; see the module
@@ -257,24 +230,3 @@ class CoordConv3d(_CoordConvMixin, nn.Conv3d):
     """
 
     _spatial_dims = 3
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-        *,
-        with_r: bool = False,
-    ) -> None:
-        _init(
-            self, nn.Conv3d, in_channels, out_channels, kernel_size, stride, padding, dilation,
-            groups, bias, padding_mode, device, dtype, with_r,
-        )  # fmt: skip

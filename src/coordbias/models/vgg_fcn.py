@@ -231,7 +231,7 @@ def coordinate_layers(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
         []
     """
     for name, module in model.named_modules():
-        weight = getattr(module, "coord_weight", None)
-        # CoordConv exposes a kernel-shaped view named coord_weight too; skip it (not a Parameter).
+        # Parameters only: CoordConv's deprecated coord_weight is a property (a kernel slice).
+        weight = module._parameters.get("coord_weight")
         if isinstance(weight, nn.Parameter) and weight.dim() == 2:
             yield name, weight

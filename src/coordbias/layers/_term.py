@@ -1,0 +1,459 @@
+"""The coordinate term ``coord_weight @ features``, added to a convolution's fresh output.
+
+The rule is written out in :mod:`coordbias.layers.functional`. :func:`add_coord_term` is the one
+entry point: the functional convolutions and the modules call it on the output of their
+convolution (torch's own, with the bias inside it, so that a zero ``coord_weight`` gives the torch
+layer bit for bit, forward and backward). It has two implementations of one function:
+
+**Eager** (plain eager mode; any dtype, contiguous or channels-last output, batched or not,
+autocast, forward- and reverse-mode autograd). The layer's coordinate features, an ``(F, N)``
+matrix ``G`` over the ``N`` output locations (``F = D``, the linear coordinates), are built once
+per geometry, output size, dtype, device and memory format and kept in one module-level cache
+(never in a module's state, so never pickled). The term is added into the output in place, in
+the output's own layout:
+
+* channels-last output, viewed ``(B, N, C)``: one sample is one fused ``addmm_`` of
+  ``G^T (N, F) @ coord_weight^T (F, C)``; a batch gets the ``(N, C)`` term once, broadcast.
+* contiguous output: BLAS is slow on the ``(C, N) += (C, F) @ (F, N)`` orientation, so the
+  features are factored over the output's rows (all spatial axes but the last) and columns (the
+  last axis), ``G[f, (r, s)] = rows[r, f] * cols[f, s]``, and one sample is one fused ``addmm_``
+  of ``(coord_weight * rows) (C*R, F) @ cols (F, S)`` into the output viewed ``(C*R, S)``; a batch
+  gets that product once, broadcast.
+* float16 / bfloat16 output (a half model, or autocast): the term is computed in float32 and
+  rounded once. On the CPU the product runs in the output's dtype on operands split as
+  ``hi + lo`` (``a*b ~ a_hi*b_hi + a_hi*b_lo + a_lo*b_hi``: each partial product exact in float32,
+  the matmul accumulating in float32, about 16 bits in all), fused into the output for one
+  sample, rounded once into a term for a batch; a mixed-dtype add is slow there. On other
+  devices the float32 term is added directly (the add rounds it once).
+
+Without autograd (inference) what a call derives from ``coord_weight`` (the operand of the fused
+product, the term of a batch) is kept with the features and reused while the weights keep their
+values (checked with ``torch.equal`` each call; CPU only, where that costs no synchronisation):
+a batch then costs one add, as a learned map would. A call with autograd computes the same
+parts the same way, so the two agree bit for bit.
+
+With autograd the addition is one node (:class:`_AddCoordTerm`): its backward passes the output
+gradient through untouched and reduces it once for ``coord_weight``: a sum over the batch in the
+gradient's dtype, then one small matmul with ``G`` in that dtype (accumulating in float32), cast
+to the weights' dtype. Nothing output-sized is saved.
+
+**Traced** (TorchScript, ``torch.compile``, ``torch.export`` and ONNX, ``torch.jit.trace``,
+functorch transforms, tensor subclasses, meta tensors, odd strides, and every call while
+:data:`enabled` is ``False``): the per-axis coordinate vectors, made with ``torch.arange``,
+are scaled by ``coord_weight`` and broadcast into the output, which compilers fuse into one
+pointwise kernel. It computes the same function (to rounding of the term) and caches nothing.
+
+Room for what comes next: a feature matrix with other rows (``F != D``, e.g. a Fourier basis) only
+changes :func:`coordbias.layers._coords.features`; a coordinate frame that is the same for the
+whole batch belongs in the cache key, and a per-sample one would make ``G`` a ``(B, F, N)``
+tensor with a batched product in place of the broadcast.
+"""
+
+from typing import NamedTuple
+
+import torch
+import torch.autograd.forward_ad as _forward_ad
+from torch import Tensor
+
+from coordbias.layers._coords import Geometry, _coord_dtype, features, layer_axes
+
+__all__ = ["add_broadcast_term", "add_coord_term", "enabled", "shape_axes"]
+
+#: ``False`` sends every call through the traced implementation (the tests compare the two).
+enabled = True
+
+_FIRST, _LAST = 0, 1  # layouts of a dense output: channels first (contiguous), channels last
+_HALF = (torch.float16, torch.bfloat16)
+_CACHE: dict = {}
+_CACHE_SIZE = 256
+
+
+def add_coord_term(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
+    """Add the coordinate term of ``geometry`` to a convolution's fresh output, in place.
+
+    Args:
+        out: ``(B, C, *spatial)`` or unbatched ``(C, *spatial)``; a tensor no other autograd node
+            needs (a convolution's output), modified in place.
+        coord_weight: ``(C, F)``.
+        geometry: Where the output locations lie (:class:`coordbias.layers._coords.Geometry`).
+
+    Returns:
+        ``out``, of unchanged shape, dtype and memory layout.
+    """
+    if not torch.jit.is_scripting() and _eager_applies(out, coord_weight):
+        return _eager_add(out, coord_weight, geometry)
+    return traced_add(out, coord_weight, geometry)
+
+
+def traced_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
+    """:func:`add_coord_term` from per-axis vectors broadcast, for compilers and exporters."""
+    dims = len(geometry.kernel)
+    size_out: list[int] = list(out.shape[out.dim() - dims :])
+    axes = layer_axes(geometry, size_out, _coord_dtype(coord_weight.dtype), out.device)
+    batched = out.dim() == dims + 2
+    channels_last = batched and out.shape[1] > 1 and out.stride(1) == 1
+    shaped = shape_axes(axes, 1 if batched else 0, channels_last)
+    return add_broadcast_term(out, coord_weight, shaped, channels_last, True)
+
+
+def shape_axes(axes: list[Tensor], lead: int, channels_last: bool) -> list[Tensor]:
+    """Axis ``i`` as ``(lead, 1, .., n_i, .., 1)`` with the channel slot first, or, channels
+    last, ``(lead, .., n_i, .., 1)`` with the channel slot last, ready to broadcast."""
+    dims = len(axes)
+    shaped: list[Tensor] = []
+    for i, axis in enumerate(axes):
+        shape = [1] * (lead + dims + 1)
+        shape[lead + i if channels_last else lead + 1 + i] = axis.shape[0]
+        shaped.append(axis.reshape(shape))
+    return shaped
+
+
+def add_broadcast_term(
+    out: Tensor, coord_weight: Tensor, shaped: list[Tensor], channels_last: bool, inplace: bool
+) -> Tensor:
+    """``out + sum_i coord_weight[:, i] * shaped[i]``, the term a ``(C, *spatial)`` map.
+
+    An outer sum of per-axis terms broadcast elementwise (a K = D matmul is slower on the CPU),
+    with a batch dimension of size 1 so that for one sample the backward needs no reduction. For
+    a channels-last output the map is built as ``(1, *spatial, C)``, so that the add streams both
+    tensors. The term is computed in the coordinates' dtype and rounded once to ``out``'s.
+    """
+    dims = len(shaped)
+    lead = shaped[0].dim() - dims - 1
+    wshape = [1] * (lead + dims + 1)
+    wshape[lead + dims if channels_last else lead] = coord_weight.shape[0]
+    weight = coord_weight
+    if weight.dtype != shaped[0].dtype:
+        weight = weight.to(shaped[0].dtype)
+    columns = weight.unbind(1)
+    term = columns[0].reshape(wshape) * shaped[0]
+    for i in range(1, dims):
+        # mul then add: addcmul with three broadcast operands is ~4x slower on CPU.
+        term = term + columns[i].reshape(wshape) * shaped[i]
+    if channels_last:
+        term = term.movedim(-1, lead)
+    if term.dtype != out.dtype:
+        term = term.to(out.dtype)
+    if inplace:
+        return out.add_(term)
+    return out + term
+
+
+# --- the eager implementation ------------------------------------------------------------------
+
+
+@torch.jit.unused
+def _eager_applies(out: Tensor, coord_weight: Tensor) -> bool:
+    # Compilation and tracing first: they must see the traced implementation and nothing else.
+    return (
+        enabled
+        and not torch.compiler.is_compiling()
+        and not torch.jit.is_tracing()
+        and type(out) is Tensor
+        and not out.is_meta  # shape inference: nothing to cache
+        and not torch.overrides.has_torch_function((out, coord_weight))
+        and not torch._C._are_functorch_transforms_active()
+    )
+
+
+class _Features(NamedTuple):
+    """The cached coordinate features of one geometry, size, dtype, device and layout."""
+
+    grid: Tensor  # G (F, N), float32 / float64: backward, forward-mode AD, float32 terms
+    rows: Tensor | None  # channels first, G factored: rows^T as (F, 1, R)
+    cols: Tensor | None  # channels first, G factored: cols (F, S)
+    grid_t: Tensor | None  # channels last: G^T (N, F)
+    split: Tensor | None  # half outputs: [G_hi; G_lo; G_hi] (3F, N), or its transpose (N, 3F)
+    grad_grid: Tensor  # G in the gradient's dtype (G_hi for half outputs)
+    size: int  # N
+    weights: dict  # id(coord_weight) -> _Parts, for calls without autograd on the CPU
+
+
+class _Parts(NamedTuple):
+    """What a call derives from ``coord_weight``: the operand of the fused product, and the
+    term itself once a batch needed it (``None`` before). Kept, with the weights' values, for
+    calls without autograd (see :func:`_reuse_parts`)."""
+
+    values: Tensor
+    operand: Tensor
+    term: Tensor | None
+
+
+@torch.jit.unused
+def _eager_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
+    dims = len(geometry.kernel)
+    channel_dim = out.dim() - dims - 1
+    layout = _FIRST if out.is_contiguous() else _layout(out, channel_dim)
+    if layout < 0 or out.dtype not in _DTYPES:
+        return traced_add(out, coord_weight, geometry)
+    feats = _features(geometry, out.shape[channel_dim + 1 :], out.dtype, out.device, layout)
+    if (torch.is_grad_enabled() and (out.requires_grad or coord_weight.requires_grad)) or (
+        _forward_ad._current_level >= 0  # dual tensors: the node's jvp carries the tangents
+    ):
+        return _AddCoordTerm.apply(out, coord_weight, feats, layout, channel_dim)
+    _add_(out, coord_weight, feats, layout, channel_dim, _reuse_parts(out.device))
+    return out
+
+
+_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+
+def _layout(out: Tensor, channel_dim: int) -> int:
+    if out.is_contiguous():
+        return _FIRST
+    if out.stride(channel_dim) == 1 and out.movedim(channel_dim, -1).is_contiguous():
+        return _LAST
+    return -1
+
+
+def _features(geometry: Geometry, size_out, dtype: torch.dtype, device, layout: int) -> _Features:
+    g = geometry
+    key = (
+        g.transposed,
+        g.coords,
+        tuple(g.size_in),
+        tuple(g.kernel),
+        tuple(g.stride),
+        tuple(g.pad_left),
+        tuple(g.dilation),
+        tuple(size_out),
+        dtype,
+        device,
+        layout,
+    )
+    hit = _CACHE.get(key)
+    if hit is None:
+        # Normal tensors even under inference_mode, so that later autograd calls may use them.
+        with torch.inference_mode(False), torch.no_grad():
+            hit = _build_features(geometry, list(size_out), dtype, device, layout)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = hit
+    return hit
+
+
+def _build_features(
+    geometry: Geometry, size_out: list[int], dtype: torch.dtype, device, layout: int
+) -> _Features:
+    grid = features(geometry, size_out, _coord_dtype(dtype), device)
+    size = grid.shape[1]
+    rows = cols = grid_t = split = None
+    grad_grid = grid
+    if dtype in _HALF:
+        hi = grid.to(dtype)
+        split = torch.cat((hi, (grid - hi.to(grid.dtype)).to(dtype), hi))
+        grad_grid = hi
+    if layout == _LAST:
+        grid_t = grid.t().contiguous()
+        split = None if split is None else split.t().contiguous()
+    elif size > 0:
+        factors = _factor(grid, size // size_out[-1], size_out[-1])
+        if factors is not None:
+            rows, cols = factors
+    return _Features(grid, rows, cols, grid_t, split, grad_grid, size, {})
+
+
+def _factor(grid: Tensor, rows: int, cols: int) -> tuple[Tensor, Tensor] | None:
+    # G[f, (r, s)] = rows[f, r] * cols[f, s] when every feature varies along the rows (all
+    # spatial axes but the last) or along the columns (the last axis) only; else None.
+    cube = grid.view(-1, rows, cols)
+    first = grid.new_ones(cube.shape[0], 1, rows)
+    second = grid.new_ones(cube.shape[0], cols)
+    for f in range(cube.shape[0]):
+        column, row = cube[f, :, :1], cube[f, :1, :]
+        if torch.equal(cube[f], column.expand(rows, cols)):
+            first[f, 0] = column[:, 0]
+        elif torch.equal(cube[f], row.expand(rows, cols)):
+            second[f] = row[0]
+        else:
+            return None
+    return first, second
+
+
+def _fused_half(device: torch.device) -> bool:
+    # Where a mixed-dtype add is slow (the CPU), half precision takes the split product in the
+    # output's dtype; elsewhere the float32 term is added directly (rounded once by the add).
+    return device.type == "cpu" if fused_half is None else fused_half
+
+
+def _reuse_parts(device: torch.device) -> bool:
+    # Without autograd (inference) the weights rarely change between calls: what a call derives
+    # from them is kept, checked against their values each call (torch.equal, which would
+    # synchronise an accelerator: CPU only), so that a batch costs one add, as a learned map.
+    return device.type == "cpu" if reuse_parts is None else reuse_parts
+
+
+#: Test hooks: ``True`` / ``False`` force the choices the two functions above make per device.
+fused_half: bool | None = None
+reuse_parts: bool | None = None
+_PARTS_PER_ENTRY = 32
+
+
+# How a call forms its product with the features.
+_SPLIT = 0  # half precision where a mixed-dtype add is slow: split operands, the output's dtype
+_FACTORED = 1  # contiguous float32 / float64: (coord_weight * rows) @ cols
+_PLAIN = 2  # coord_weight @ G (channels last: G^T @ coord_weight^T), float32 / float64
+
+
+def _plan(feats: _Features, layout: int, out: Tensor, weight: Tensor) -> int:
+    if out.dtype in _HALF:
+        return _SPLIT if _fused_half(out.device) else _PLAIN
+    if layout == _FIRST and feats.rows is not None and weight.dtype == out.dtype:
+        return _FACTORED
+    return _PLAIN
+
+
+def _operand(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype) -> Tensor:
+    """The weight-side operand of the product with the features (see the module docstring)."""
+    if plan == _SPLIT:
+        # [w_hi, w_hi, w_lo] (C, 3F), the partner of [G_hi; G_lo; G_hi]: the float32 product to
+        # about 16 bits (partial products exact in float32, accumulated in float32). A weight
+        # already in dtype is exact: [w, w] (C, 2F) pairs with the first 2F rows [G_hi; G_lo].
+        if weight.dtype == dtype:
+            return torch.cat((weight, weight), 1)
+        hi = weight.to(dtype)
+        return torch.cat((weight, weight, weight - hi.to(weight.dtype)), 1).to(dtype)
+    w = weight if weight.dtype == feats.grid.dtype else weight.to(feats.grid.dtype)
+    if plan == _PLAIN:
+        return w
+    # (w * rows) (C*R, F), built as (F, C, R) (a batched outer product, whose innermost
+    # dimension is long) and used transposed. (Only float32 / float64 outputs of weights of
+    # the same dtype come here, which autocast never produces: bmm needs no out=.)
+    rows = feats.rows
+    return torch.bmm(w.t().unsqueeze(2), rows).view(rows.shape[0], -1).t()
+
+
+def _features_for(feats: _Features, layout: int, plan: int, k: int) -> Tensor:
+    """The feature-side operand: G, G^T, cols, or the first k rows of [G_hi; G_lo; G_hi]."""
+    if plan == _SPLIT:
+        return feats.split[:, :k] if layout == _LAST else feats.split[:k]
+    if plan == _FACTORED:
+        return feats.cols
+    return feats.grid_t if layout == _LAST else feats.grid
+
+
+def _product(a: Tensor, b: Tensor) -> Tensor:
+    # out= products: autocast leaves them alone, so a float32 term stays float32.
+    return torch.mm(a, b, out=torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype, device=a.device))
+
+
+def _add_(
+    out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_dim: int, reuse: bool
+) -> None:
+    """``out += coord_weight @ G`` in place, in ``out``'s layout (see the module docstring).
+
+    One sample takes one fused product into the output where its dtype allows; a batch gets
+    the term once, broadcast. In-place and ``out=`` products only, which autocast leaves alone.
+    """
+    numel = out.numel()
+    if numel == 0:
+        return
+    channels, size = weight.shape[0], feats.size
+    batch = numel // (channels * size)
+    plan = _plan(feats, layout, out, weight)
+    parts = _parts(weight, feats, plan, out.dtype) if reuse else None
+    operand = parts.operand if parts is not None else _operand(weight, feats, plan, out.dtype)
+    # One sample: fused into the output, but for a float32 term of a half-precision output, and
+    # for half precision in inference, where adding the kept term is faster than the split
+    # product (it rounds the term once more: within one unit in the last place of the call with
+    # autograd).
+    fused = batch == 1 and (plan != _SPLIT or parts is None) and operand.dtype == out.dtype
+    if layout == _LAST:
+        flat = out.as_strided((batch, size, channels), (size * channels, channels, 1))
+        if fused:
+            flat[0].addmm_(_features_for(feats, layout, plan, operand.shape[1]), operand.t())
+            return
+    elif fused:
+        features_k = _features_for(feats, layout, plan, operand.shape[1])
+        out.view(operand.shape[0], -1).addmm_(operand, features_k)
+        return
+    else:
+        flat = out.view(batch, channels, size)
+    term = parts.term if parts is not None else None
+    if term is None:
+        features_k = _features_for(feats, layout, plan, operand.shape[1])
+        if layout == _LAST:
+            term = _product(features_k, operand.t())  # (N, C)
+        else:
+            term = _product(operand, features_k)  # (C, N), or (C*R, S) factored
+        if parts is not None:
+            feats.weights[id(weight)] = parts._replace(term=term)
+    flat.add_(term.view(flat.shape[1:]))
+
+
+def _parts(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype) -> _Parts:
+    hit = feats.weights.get(id(weight))
+    if (
+        hit is not None
+        and hit.values.shape == weight.shape
+        and hit.values.dtype == weight.dtype
+        and torch.equal(hit.values, weight)
+    ):
+        return hit
+    with torch.inference_mode(False), torch.no_grad():
+        parts = _Parts(weight.detach().clone(), _operand(weight, feats, plan, dtype), None)
+    if len(feats.weights) >= _PARTS_PER_ENTRY:
+        feats.weights.clear()
+    feats.weights[id(weight)] = parts
+    return parts
+
+
+def _grad_weight(grad: Tensor, feats: _Features, channel_dim: int, dtype: torch.dtype) -> Tensor:
+    """The gradient of ``coord_weight``: ``sum_(b, n) grad[b, c, n] * G[f, n]``, ``(C, F)``.
+
+    One reduction of ``grad``: over the batch in its own dtype, then one small matmul with ``G``
+    (in the gradient's dtype, accumulating in float32). Differentiable (double backward works).
+    """
+    grid = feats.grad_grid
+    channels, size = grad.shape[channel_dim], feats.size
+    if grad.numel() == 0:
+        return grad.new_zeros((channels, grid.shape[0]), dtype=dtype)
+    batch = grad.numel() // (channels * size)
+    if not grad.is_contiguous() and _layout(grad, channel_dim) == _LAST:
+        flat = grad.as_strided((batch, size, channels), (size * channels, channels, 1))
+        summed = flat[0] if batch == 1 else flat.sum(0)  # (N, C)
+    else:
+        flat = grad.reshape(batch, channels, size)
+        summed = (flat[0] if batch == 1 else flat.sum(0)).t()  # (N, C), a transposed view
+    if summed.dtype != grid.dtype:
+        grid = feats.grid if summed.dtype == feats.grid.dtype else grid.to(summed.dtype)
+    return torch.mm(grid, summed).t().to(dtype)
+
+
+class _AddCoordTerm(torch.autograd.Function):
+    """``out += coord_weight @ G`` in place (:func:`_add_`), as one autograd node.
+
+    The output gradient passes through untouched (so the convolution's gradients are torch's, bit
+    for bit); the gradient of ``coord_weight`` is one reduction of it (:func:`_grad_weight`). Only
+    the cached features are kept for backward.
+    """
+
+    @staticmethod
+    def forward(ctx, out, coord_weight, feats, layout, channel_dim):  # type: ignore[override]
+        _add_(out, coord_weight, feats, layout, channel_dim, False)
+        ctx.mark_dirty(out)
+        ctx.feats = feats  # a cached constant of the geometry, not a per-call tensor
+        ctx.channel_dim = channel_dim
+        ctx.weight_dtype = coord_weight.dtype
+        ctx.out_shape, ctx.out_dtype = out.shape, out.dtype
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        grad_weight = None
+        if ctx.needs_input_grad[1]:
+            grad_weight = _grad_weight(grad, ctx.feats, ctx.channel_dim, ctx.weight_dtype)
+        return grad, grad_weight, None, None, None
+
+    @staticmethod
+    def jvp(ctx, out_dot, weight_dot, *_):  # type: ignore[override]
+        # Forward-mode AD: the output's tangent gets the term of the weight's tangent, in place
+        # (out was modified in place). Tangents may have any strides and dtype.
+        if weight_dot is None:
+            return out_dot
+        grid = ctx.feats.grid
+        term = torch.mm(weight_dot.to(grid.dtype), grid)  # (C, N)
+        if out_dot is None:
+            out_dot = weight_dot.new_zeros(ctx.out_shape, dtype=ctx.out_dtype)
+        shape = [term.shape[0]] + list(out_dot.shape[ctx.channel_dim + 1 :])  # noqa: RUF005
+        return out_dot.add_(term.view(shape).to(out_dot.dtype))
