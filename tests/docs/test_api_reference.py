@@ -11,7 +11,6 @@ import importlib
 import zlib
 
 import api_names
-import known_warnings
 import pytest
 import yaml
 
@@ -67,15 +66,3 @@ def test_the_site_check_names_a_public_name_the_inventory_lacks(package, tmp_pat
     assert api_names.missing_from_site(package, tmp_path) == []
     _write_inventory(tmp_path, [n for n in names if n != "coordbias.data.CirclesDataset"])
     assert api_names.missing_from_site(package, tmp_path) == ["coordbias.data.CirclesDataset"]
-
-
-def test_known_warnings_are_exact_and_only_from_the_layer_files():
-    # The downgrade list is a stopgap for docstrings being rewritten elsewhere, not a way to
-    # silence warnings of other packages.
-    allowed = ("src/coordbias/layers/", "src/coordbias/functional.py")
-    for file, message in known_warnings.KNOWN_WARNINGS:
-        assert file.startswith(allowed), file
-        logged = f"griffe: {file}:600: {message}"
-        assert known_warnings.known_warning(logged) == (file, message)
-        assert known_warnings.known_warning(f"griffe: {file}:600: {message} (and more)") is None
-    assert known_warnings.known_warning("griffe: src/coordbias/data/config.py:1: anything") is None
