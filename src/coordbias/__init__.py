@@ -7,18 +7,17 @@ study live in sub-packages that need the ``study`` extra.
 from coordbias import functional
 from coordbias._version import __version__
 from coordbias.layers import coordbias as _coordbias
+from coordbias.layers import coordconv as _coordconv
 from coordbias.layers.addcoords import AddCoords
 from coordbias.layers.convert import convert
 from coordbias.layers.coordbias import *  # noqa: F403 (the six coordinate-bias classes)
-from coordbias.layers.coordconv import CoordConv1d, CoordConv2d, CoordConv3d
+from coordbias.layers.coordconv import *  # noqa: F403 (the six CoordConv classes)
 
 __all__ = [
     "AddCoords",
-    "CoordConv1d",
-    "CoordConv2d",
-    "CoordConv3d",
     "__version__",
     "convert",
     "functional",
     *_coordbias.__all__,
+    *_coordconv.__all__,
 ]

@@ -13,6 +13,7 @@ from coordbias import (
     CoordBiasConvTranspose2d,
     CoordConv1d,
     CoordConv2d,
+    CoordConvTranspose2d,
     convert,
 )
 
@@ -92,15 +93,16 @@ def test_coordconv_round_trip_keeps_weights_and_outputs():
     biases = {n: m.bias.detach().clone() for n, m in net.named_modules() if n in ("stem", "head")}
     convert(net, "coordconv")
     assert type(net.stem) is CoordConv2d and type(net.head) is CoordConv2d
-    assert type(net.up) is nn.ConvTranspose2d  # no transposed CoordConv
+    assert type(net.up) is CoordConvTranspose2d
     torch.testing.assert_close(net(x), before, rtol=1e-12, atol=1e-12)
     for name, (weight, requires_grad, training) in state.items():
-        if name == "up":
-            continue
         layer = net.get_submodule(name)
         per_group = layer.in_channels // layer.groups
-        assert torch.equal(layer.weight[:, :per_group], weight)
-        assert not layer.weight[:, per_group:].any()
+        # A transposed weight has its input channels first: (C_in + k, C_out, *kernel).
+        user = layer.weight[:per_group] if name == "up" else layer.weight[:, :per_group]
+        coord = layer.weight[per_group:] if name == "up" else layer.weight[:, per_group:]
+        assert torch.equal(user, weight)
+        assert coord.numel() > 0 and not coord.any()
         assert layer.weight.dtype == torch.float64
         assert layer.weight.requires_grad == requires_grad
         assert layer.training == training
@@ -204,3 +206,45 @@ def test_bad_arguments_raise_clear_errors(kwargs, error, match):
 def test_non_module_raises():
     with pytest.raises(TypeError, match=r"model must be a torch\.nn\.Module, got dict"):
         convert({"conv": nn.Conv2d(1, 1, 1)})
+
+
+class UNet(nn.Module):
+    """A two-level U-Net: convolutions down, transposed convolutions up, skips concatenated."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc1 = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.enc2 = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU())
+        self.bottom = nn.Sequential(nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU())
+        self.up2 = nn.ConvTranspose2d(32, 16, 2, stride=2)
+        self.dec2 = nn.Sequential(nn.Conv2d(32, 16, 3, padding=1, groups=2), nn.ReLU())
+        self.up1 = nn.ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1, groups=4)
+        self.dec1 = nn.Sequential(nn.Conv2d(16, 8, 3, padding=1), nn.ReLU())
+        self.head = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e1 = self.enc1(x)
+        e2 = self.enc2(e1)
+        y = self.dec2(torch.cat([self.up2(self.bottom(e2)), e2], 1))
+        return self.head(self.dec1(torch.cat([self.up1(y), e1], 1)))
+
+
+@pytest.mark.parametrize("with_r", [False, True])
+def test_unet_coordconv_conversion_keeps_outputs_to_1e5(with_r):
+    # Issue 12's figure: every plain convolution, transposed included, becomes a CoordConv and
+    # the float32 outputs do not move at zero init (measured: 0.0, zero terms add exactly).
+    torch.manual_seed(3)
+    net = UNet().eval()
+    x = torch.randn(2, 3, 32, 24)
+    before = net(x)
+    convert(net, "coordconv", with_r=with_r)
+    kinds = {type(m).__name__ for m in net.modules() if isinstance(m, nn.modules.conv._ConvNd)}
+    assert kinds == {"CoordConv2d", "CoordConvTranspose2d"}
+    after = net(x)
+    assert (after - before).abs().max() <= 1e-5
+    # The coordinate channels are live: a uniform init moves the outputs.
+    moved = convert(UNet().eval(), "coordconv", coord_init="uniform", with_r=with_r)
+    moved.load_state_dict(net.state_dict(), strict=False)
+    with torch.no_grad():
+        moved.up1.coord_channel_weight.fill_(0.5)
+    assert (moved(x) - before).abs().max() > 1e-3

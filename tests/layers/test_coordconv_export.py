@@ -1,4 +1,4 @@
-"""CoordConv1d/2d/3d and AddCoords under torch.compile, TorchScript, torch.export and ONNX.
+"""CoordConv and CoordConvTranspose (1-D to 3-D) and AddCoords: compile, TorchScript, export, ONNX.
 
 The exported programs are checked against eager at a second input size, different from the one
 used for export, so that a size baked in as a constant would fail. ONNX uses torch 2.13's dynamo
@@ -11,7 +11,15 @@ import pytest
 import torch
 from torch.export import Dim
 
-from coordbias import AddCoords, CoordConv1d, CoordConv2d, CoordConv3d
+from coordbias import (
+    AddCoords,
+    CoordConv1d,
+    CoordConv2d,
+    CoordConv3d,
+    CoordConvTranspose1d,
+    CoordConvTranspose2d,
+    CoordConvTranspose3d,
+)
 
 # torch 2.13 deprecates TorchScript (script and script_method) but still ships it.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")
@@ -33,6 +41,19 @@ CASES = {
     ),
     "conv3d": (lambda: CoordConv3d(2, 3, 3, padding=1), (1, 2, 4, 5, 6), (1, 2, 3, 1, 7)),
     "addcoords": (lambda: AddCoords(with_r=True), (2, 3, 6, 8), (2, 3, 1, 9)),
+    "conv_transpose1d": (lambda: CoordConvTranspose1d(3, 4, 2, stride=2), (2, 3, 12), (2, 3, 1)),
+    "conv_transpose2d": (
+        lambda: CoordConvTranspose2d(
+            8, 6, 3, stride=2, padding=1, output_padding=1, groups=2, with_r=True
+        ),
+        (2, 8, 5, 7),
+        (2, 8, 3, 1),
+    ),
+    "conv_transpose3d": (
+        lambda: CoordConvTranspose3d(2, 3, 3, padding=1),
+        (1, 2, 4, 5, 6),
+        (1, 2, 3, 1, 7),
+    ),
 }
 
 
@@ -72,6 +93,8 @@ def test_torch_export_with_dynamic_spatial_sizes(name):
         ("conv1d", "aot_eager"),
         ("conv3d", "aot_eager"),
         ("addcoords", "aot_eager"),
+        ("conv_transpose2d", "aot_eager"),
+        ("conv_transpose3d", "aot_eager"),
     ],
 )
 def test_compile_fullgraph_equals_eager(name, backend):
@@ -83,7 +106,7 @@ def test_compile_fullgraph_equals_eager(name, backend):
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
-@pytest.mark.parametrize("name", ["conv1d", "conv2d", "conv2d_groups", "conv3d", "addcoords"])
+@pytest.mark.parametrize("name", list(CASES))
 def test_onnx_with_dynamic_spatial_sizes_in_onnxruntime(name, tmp_path):
     import onnxruntime  # in the dev extra
 

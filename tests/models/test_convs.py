@@ -17,6 +17,8 @@ EXPECTED = {
     ("coordbias", 3, False): coordbias.CoordBiasConv3d,
     ("coordconv", 2, False): coordbias.CoordConv2d,
     ("coordconv", 3, False): coordbias.CoordConv3d,
+    ("coordconv", 1, True): coordbias.CoordConvTranspose1d,
+    ("coordconv", 2, True): coordbias.CoordConvTranspose2d,
     ("param_matched", 2, False): ParamMatchedConv2d,
     ("param_matched", 2, True): ParamMatchedConvTranspose2d,
 }
@@ -60,7 +62,6 @@ def test_torch_arguments_and_coordinate_options_reach_the_layer():
     ("kwargs", "message"),
     [
         ({"kind": "plain"}, "conv='plain' is not supported"),
-        ({"kind": "coordconv", "transposed": True}, "no transposed convolution"),
         ({"kind": "param_matched", "dims": 3}, "2-D only"),
     ],
 )
@@ -81,8 +82,6 @@ def test_the_deprecated_2d_shorthands_warn_and_build_what_make_conv_builds(kind)
     assert layer.padding_mode == "reflect" and layer.padding == (1, 1)
     if kind == "coordbias":
         assert (layer.coords, layer.coord_init) == ("output", "zeros")
-    if kind == "coordconv":
-        return  # no transposed CoordConv
     with pytest.warns(DeprecationWarning, match="transposed=True"):
         up = make_conv_transpose2d(kind, 8, 4, 3, stride=2, output_padding=1, **args)
     assert type(up) is type(make_conv(kind, 8, 4, 3, transposed=True))

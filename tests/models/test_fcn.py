@@ -73,7 +73,6 @@ def test_unknown_keyword_lists_accepted_ones():
         ({"coords": "corner"}, ValueError, "coords='corner'"),
         ({"coord_init": "normal"}, ValueError, "coord_init='normal'"),
         ({"batch_norm": "yes"}, TypeError, "batch_norm"),
-        ({"conv": "coordconv", "conv_scope": "all"}, ValueError, "no transposed"),
     ],
 )
 def test_bad_settings_raise_clear_errors(kwargs, error, match):
@@ -151,6 +150,12 @@ def test_coordconv_counts():
     model = create_model("fcn", width=W, conv="coordconv")
     assert _n_params(model) == base + 2 * 3 * 3 * sum(enc_out)
     assert model(torch.rand(1, 3, 16, 8)).shape == (1, 4, 16, 8)
+    # conv_scope="all": the three 3x3 transposed convolutions and the 1x1 classifier too.
+    dec_out = [2 * W, W, W // 2]
+    everywhere = create_model("fcn", width=W, conv="coordconv", conv_scope="all")
+    extra = 2 * 3 * 3 * (sum(enc_out) + sum(dec_out)) + 2 * 4
+    assert _n_params(everywhere) == base + extra
+    assert everywhere(torch.rand(1, 3, 16, 8)).shape == (1, 4, 16, 8)
 
 
 def test_vanilla_scope_all_equals_encoder_scope():
@@ -197,6 +202,7 @@ CONV_SCOPES = [
     ("param_matched", "encoder"),
     ("param_matched", "all"),
     ("coordconv", "encoder"),
+    ("coordconv", "all"),
     ("coordbias", "encoder"),
     ("coordbias", "all"),
 ]

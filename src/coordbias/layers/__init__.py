@@ -19,3 +19,6 @@ from coordbias.layers.coordbias import CoordBiasConvTranspose3d as CoordBiasConv
 from coordbias.layers.coordconv import CoordConv1d as CoordConv1d
 from coordbias.layers.coordconv import CoordConv2d as CoordConv2d
 from coordbias.layers.coordconv import CoordConv3d as CoordConv3d
+from coordbias.layers.coordconv import CoordConvTranspose1d as CoordConvTranspose1d
+from coordbias.layers.coordconv import CoordConvTranspose2d as CoordConvTranspose2d
+from coordbias.layers.coordconv import CoordConvTranspose3d as CoordConvTranspose3d

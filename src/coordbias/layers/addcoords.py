@@ -61,7 +61,7 @@ def _coordinate_grid(
         dtype: Dtype of the result.
 
     Returns:
-        Tensor of shape ``(d (+1), S_0, ..., S_{d-1})``.
+        Tensor of shape ``(1, d (+1), S_0, ..., S_{d-1})``.
     """
     d = len(shape)
     work = torch.float64 if dtype == torch.float64 else torch.float32
@@ -69,7 +69,7 @@ def _coordinate_grid(
     if with_r:
         r = torch.sqrt(torch.sum(grid * grid, dim=0, keepdim=True)) / math.sqrt(d)
         grid = torch.cat([grid, r], 0)
-    return grid.to(dtype)
+    return grid.to(dtype).unsqueeze(0)
 
 
 def add_coords(
@@ -151,12 +151,12 @@ def _add_coords(x: Tensor, with_r: bool, spatial_dims: int | None, groups: int) 
     # TorchScript has no starred list literals, hence the list concatenations (RUF005) below.
     spatial = list(x.shape[2:])
     grid = _coordinate_grid(spatial, with_r, x.device, x.dtype)
-    k = grid.shape[0]
+    k = grid.shape[1]
     if groups == 1:
-        out = torch.cat([x, grid.unsqueeze(0).expand([b, k] + spatial)], 1)  # noqa: RUF005
+        out = torch.cat([x, grid.expand([b, k] + spatial)], 1)  # noqa: RUF005
     else:
         xg = x.reshape([b, groups, c // groups] + spatial)  # noqa: RUF005
-        coords = grid.reshape([1, 1, k] + spatial).expand([b, groups, k] + spatial)  # noqa: RUF005
+        coords = grid.unsqueeze(1).expand([b, groups, k] + spatial)  # noqa: RUF005
         out = torch.cat([xg, coords], 2).reshape([b, c + groups * k] + spatial)  # noqa: RUF005
     if not batched:
         out = out.squeeze(0)

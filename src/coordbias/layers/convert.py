@@ -4,8 +4,7 @@ Which modules are converted:
 
 - ``kind="coordbias"``: modules whose type is exactly ``nn.Conv1d/2d/3d`` or
   ``nn.ConvTranspose1d/2d/3d`` become ``CoordBiasConv*`` / ``CoordBiasConvTranspose*``.
-- ``kind="coordconv"``: modules whose type is exactly ``nn.Conv1d/2d/3d`` become ``CoordConv*``
-  (there is no transposed CoordConv; transposed convolutions are left alone).
+- ``kind="coordconv"``: the same modules become ``CoordConv*`` / ``CoordConvTranspose*``.
 
 Subclasses of the torch convolutions (the layers of this package, so already-converted models, and
 any other custom convolution) are left alone, since their ``forward`` may differ.
@@ -43,17 +42,24 @@ import torch
 from torch import nn
 
 from coordbias.layers import coordbias as cb
+from coordbias.layers import coordconv as cc
 from coordbias.layers._coords import COORDS
+from coordbias.layers.addcoords import coord_channels
 from coordbias.layers.coordbias import COORD_INITS
-from coordbias.layers.coordconv import CoordConv1d, CoordConv2d, CoordConv3d
 
 __all__ = ["KINDS", "convert"]
 
 #: Accepted values of ``kind``.
 KINDS = ("coordbias", "coordconv")
 
-_COORDCONV = {nn.Conv1d: CoordConv1d, nn.Conv2d: CoordConv2d, nn.Conv3d: CoordConv3d}
-
+_COORDCONV = {
+    nn.Conv1d: cc.CoordConv1d,
+    nn.Conv2d: cc.CoordConv2d,
+    nn.Conv3d: cc.CoordConv3d,
+    nn.ConvTranspose1d: cc.CoordConvTranspose1d,
+    nn.ConvTranspose2d: cc.CoordConvTranspose2d,
+    nn.ConvTranspose3d: cc.CoordConvTranspose3d,
+}
 
 _COORDBIAS = {
     nn.Conv1d: cb.CoordBiasConv1d,
@@ -101,9 +107,10 @@ def _check_patterns(patterns: list[str] | None, arg: str, names: list[str]) -> N
         )
 
 
-def _new_coordbias(old: nn.Module, cls: type, coords: str, coord_init: str) -> nn.Module:
+def _torch_arguments(old: nn.Module) -> dict:
+    """The constructor arguments of ``old`` but for the channel counts and the kernel size."""
     w = old.weight
-    common = {
+    arguments = {
         "stride": old.stride,
         "padding": old.padding,
         "dilation": old.dilation,
@@ -112,34 +119,42 @@ def _new_coordbias(old: nn.Module, cls: type, coords: str, coord_init: str) -> n
         "padding_mode": old.padding_mode,
         "device": w.device,
         "dtype": w.dtype,
-        "coords": coords,
-        "coord_init": coord_init,
     }
     if old.transposed:
-        common["output_padding"] = old.output_padding
-    new = cls(old.in_channels, old.out_channels, old.kernel_size, **common)
-    new.weight = w
+        arguments["output_padding"] = old.output_padding
+    return arguments
+
+
+def _new_coordbias(old: nn.Module, cls: type, coords: str, coord_init: str) -> nn.Module:
+    arguments = {**_torch_arguments(old), "coords": coords, "coord_init": coord_init}
+    new = cls(old.in_channels, old.out_channels, old.kernel_size, **arguments)
+    new.weight = old.weight
     new.bias = old.bias
-    new.coord_weight.requires_grad_(w.requires_grad)
+    new.coord_weight.requires_grad_(old.weight.requires_grad)
     return new
 
 
 def _new_coordconv(old: nn.Module, cls: type, coord_init: str, with_r: bool) -> nn.Module:
     w = old.weight
-    new = cls(
-        old.in_channels, old.out_channels, old.kernel_size, old.stride, old.padding,
-        old.dilation, old.groups, old.bias is not None, old.padding_mode,
-        device=w.device, dtype=w.dtype, with_r=with_r,
-    )  # fmt: skip
+    arguments = {**_torch_arguments(old), "with_r": with_r}
+    new = cls(old.in_channels, old.out_channels, old.kernel_size, **arguments)
     per_group = old.in_channels // old.groups
     with torch.no_grad():
+        if old.transposed:
+            # (C_in + groups * k, C_out / groups, *kernel): the groups along dim 0.
+            k = coord_channels(len(old.kernel_size), with_r)
+            grouped = new.weight.view(old.groups, per_group + k, *w.shape[1:])
+            user, coord = grouped[:, :per_group], grouped[:, per_group:]
+            w = w.view(old.groups, per_group, *w.shape[1:])
+        else:
+            user, coord = new.weight[:, :per_group], new.weight[:, per_group:]
         # The fresh layer's coordinate slice holds torch's default init, which is "uniform".
         if coord_init == "zeros":
-            new.weight[:, per_group:].zero_()
-        new.weight[:, :per_group].copy_(w)
+            coord.zero_()
+        user.copy_(w)
         if old.bias is not None:
             new.bias.copy_(old.bias)
-    new.weight.requires_grad_(w.requires_grad)
+    new.weight.requires_grad_(old.weight.requires_grad)
     if old.bias is not None:
         new.bias.requires_grad_(old.bias.requires_grad)
     return new
@@ -163,7 +178,7 @@ def convert(
     Args:
         model: The model (any ``nn.Module``, also a single convolution).
         kind: ``"coordbias"`` (``CoordBiasConv*`` and ``CoordBiasConvTranspose*``) or
-            ``"coordconv"`` (``CoordConv*``).
+            ``"coordconv"`` (``CoordConv*`` and ``CoordConvTranspose*``).
         include: Pattern or patterns of qualified module names to convert; ``None``: all.
         exclude: Pattern or patterns of qualified module names to leave alone.
         coord_init: ``"zeros"`` (the model's outputs do not change) or ``"uniform"`` (the new
@@ -224,9 +239,9 @@ def convert(
     _check_patterns(include_p, "include", names)
     _check_patterns(exclude_p, "exclude", names)
     if not candidates and not any(isinstance(m, tuple(classes)) for m in model.modules()):
-        wanted = "Conv1d/2d/3d" + (" or ConvTranspose1d/2d/3d" if kind == "coordbias" else "")
         warnings.warn(
-            f"convert(kind={kind!r}) found no module of type {wanted} to convert",
+            f"convert(kind={kind!r}) found no module of type Conv1d/2d/3d or "
+            f"ConvTranspose1d/2d/3d to convert",
             UserWarning,
             stacklevel=2,
         )

@@ -26,7 +26,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from coordbias.layers import _conv
+from coordbias.layers import _conv, _signature
 from coordbias.layers._coords import COORDS, Geometry, same_padding, transposed_geometry
 from coordbias.layers._term import add_coord_term
 
@@ -66,17 +66,26 @@ class _CoordBiasMixin:
 
     coord_weight: Tensor
 
-    def _setup(self, coords: str, coord_init: str, in_channels, out_channels, groups) -> None:
-        # Before torch's __init__, so that a bad argument gets this module's message.
-        _check_options(type(self).__name__, coords, coord_init)
-        _check_groups(type(self).__name__, in_channels, out_channels, groups)
+    # inspect.signature: the torch layer's parameters, then the keyword-only options.
+    __signature__ = _signature.TorchSignature(coords="center", coord_init="uniform")
 
-    def _init_coord_weight(self, coords: str, coord_init: str, device, dtype) -> None:
+    def __init__(self, *args, coords: str = "center", coord_init: str = "uniform", **kwargs):
+        """The torch layer's arguments, in its order, plus ``coords`` and ``coord_init``."""
+        layer = type(self).__name__
+        arguments = _signature.bind(type(self), args, kwargs)
+        # Before torch's __init__, so that a bad argument gets this module's message.
+        _check_options(layer, coords, coord_init)
+        _check_groups(
+            layer, arguments["in_channels"], arguments["out_channels"], arguments["groups"]
+        )
+        super().__init__(*args, **kwargs)
         self.coords = coords
         self.coord_init = coord_init
         dims = len(self.kernel_size)
         self.coord_weight = nn.Parameter(
-            torch.empty((self.out_channels, dims), device=device, dtype=dtype)
+            torch.empty(
+                (self.out_channels, dims), device=arguments["device"], dtype=arguments["dtype"]
+            )
         )
         self.reset_coord_parameters()
 
@@ -112,29 +121,6 @@ class _CoordBiasMixin:
 
 class _CoordBiasConvNd(_CoordBiasMixin):
     """Base of the coordinate-bias convolutions (not transposed)."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-        *,
-        coords: str = "center",
-        coord_init: str = "uniform",
-    ) -> None:
-        """See the module docstring; the other arguments are the torch layer's."""
-        self._setup(coords, coord_init, in_channels, out_channels, groups)
-        options = (stride, padding, dilation, groups, bias, padding_mode, device, dtype)
-        super().__init__(in_channels, out_channels, kernel_size, *options)  # type: ignore[call-arg]
-        self._init_coord_weight(coords, coord_init, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         """The torch layer's convolution plus the coordinate term.
@@ -183,32 +169,6 @@ class _CoordBiasConvNd(_CoordBiasMixin):
 
 class _CoordBiasConvTransposeNd(_CoordBiasMixin):
     """Base of the transposed coordinate-bias convolutions."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation=1,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-        *,
-        coords: str = "center",
-        coord_init: str = "uniform",
-    ) -> None:
-        """See the module docstring; the other arguments are the torch layer's."""
-        self._setup(coords, coord_init, in_channels, out_channels, groups)
-        options = (stride, padding, output_padding, groups, bias, dilation, padding_mode)
-        super().__init__(  # type: ignore[call-arg]
-            in_channels, out_channels, kernel_size, *options, device, dtype
-        )
-        self._init_coord_weight(coords, coord_init, device, dtype)
 
     def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
         """The torch layer's transposed convolution plus the coordinate term.

@@ -59,13 +59,9 @@ def _conv_class(kind: str, dims: int, transposed: bool) -> type[nn.Module]:
             coordbias, ("CoordBiasConvTranspose" if transposed else "CoordBiasConv") + f"{dims}d"
         )
     if kind == "coordconv":
-        name = f"CoordConv{dims}d" if not transposed else f"CoordConvTranspose{dims}d"
-        if not hasattr(coordbias, name):
-            raise ValueError(
-                "conv='coordconv' has no transposed convolution; use conv_scope='encoder' with "
-                "coordconv, or conv='coordbias' / 'param_matched' / 'vanilla' with conv_scope='all'"
-            )
-        return getattr(coordbias, name)
+        return getattr(
+            coordbias, ("CoordConvTranspose" if transposed else "CoordConv") + f"{dims}d"
+        )
     if dims != 2:
         raise ValueError(f"conv={kind!r} exists in 2-D only; got {dims}-D")
     return ParamMatchedConvTranspose2d if transposed else ParamMatchedConv2d

@@ -13,9 +13,9 @@ Decoder (as the original: transposed convolutions k3, s2, p1, output_padding 1):
     classifier: 1 x 1 conv w/2 -> num_classes                  ->  logits (B, num_classes, H, W)
 
 ``conv`` picks the encoder's convolution; ``conv_scope="all"`` also converts the decoder's
-transposed convolutions and the classifier (``conv="coordconv"`` has no transposed form and is
-refused with ``conv_scope="all"``). ``padding_mode`` applies to the encoder's convolutions only:
-torch's transposed convolutions support zero padding alone. Zero padding leaks absolute position
+transposed convolutions and the classifier (for ``conv="coordconv"``: ``CoordConvTranspose2d``).
+``padding_mode`` applies to the encoder's convolutions only: torch's transposed convolutions
+support zero padding alone. Zero padding leaks absolute position
 to a plain CNN near the borders (Islam et al. 2020; Kayhan and van Gemert 2020); circular padding
 removes that leak from the encoder. The decoder keeps a small one: a transposed convolution with
 ``output_padding`` gives its last row and column one input tap fewer, so even with circular
@@ -96,11 +96,6 @@ class FCNConfig:
         check_choice("padding_mode", self.padding_mode, PADDING_MODES)
         check_choice("coords", self.coords, COORDS)
         check_choice("coord_init", self.coord_init, COORD_INITS)
-        if self.conv == "coordconv" and self.conv_scope == "all":
-            raise ValueError(
-                "conv='coordconv' with conv_scope='all' is not supported: there is no transposed "
-                "CoordConv; use conv_scope='encoder' (the original's scope) with coordconv"
-            )
 
 
 class FCN(nn.Module):
