@@ -12,11 +12,13 @@ from coordbias.layers.addcoords import AddCoords
 from coordbias.layers.convert import convert
 from coordbias.layers.coordbias import *  # noqa: F403 (the six coordinate-bias classes)
 from coordbias.layers.coordconv import *  # noqa: F403 (the six CoordConv classes)
+from coordbias.layers.frame import coordinate_frame
 
 __all__ = [
     "AddCoords",
     "__version__",
     "convert",
+    "coordinate_frame",
     "functional",
     *_coordbias.__all__,
     *_coordconv.__all__,

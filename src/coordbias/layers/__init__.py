@@ -22,3 +22,4 @@ from coordbias.layers.coordconv import CoordConv3d as CoordConv3d
 from coordbias.layers.coordconv import CoordConvTranspose1d as CoordConvTranspose1d
 from coordbias.layers.coordconv import CoordConvTranspose2d as CoordConvTranspose2d
 from coordbias.layers.coordconv import CoordConvTranspose3d as CoordConvTranspose3d
+from coordbias.layers.frame import coordinate_frame as coordinate_frame

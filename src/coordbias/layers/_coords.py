@@ -12,11 +12,13 @@ from torch import Tensor
 
 __all__ = [
     "COORDS",
+    "Frame",
     "Geometry",
     "center_coords",
     "conv_geometry",
     "coordinate_grid",
     "features",
+    "framed_axes",
     "layer_axes",
     "output_coords",
     "same_padding",
@@ -265,3 +267,79 @@ def features(g: Geometry, size_out: list[int], dtype: torch.dtype, device: torch
     """
     grid = coordinate_grid(layer_axes(g, size_out, dtype, device))
     return grid.reshape(len(size_out), -1)
+
+
+# --- the coordinate frame (coordbias.coordinate_frame) ------------------------------------------
+
+
+class Frame(NamedTuple):
+    """Where a model's input (a tile) lies in a larger image; built by ``coordinate_frame``.
+
+    Attributes:
+        origin: ``(G, D)`` float64, the image pixel of the tile's first pixel per spatial
+            dimension; ``G`` is 1 (one place for the batch) or the batch size (one per sample).
+        size: ``(G, D)`` float64, the image's size in pixels.
+        tile: The tile's size in pixels (the spatial size of the model's input).
+    """
+
+    origin: Tensor
+    size: Tensor
+    tile: list[int]
+
+
+#: The frame in force, or ``None`` (then every layer sees the coordinates of its own tensor). Set
+#: only by :func:`coordbias.layers.frame.coordinate_frame`; the layers read it once per call.
+active: Frame | None = None
+
+
+def _place(frame: Frame, dim: int, n: int, dtype: torch.dtype, device) -> tuple[Tensor, Tensor]:
+    # A grid of n pixels spanning the tile: at scale n / tile, it starts at origin * n / tile of
+    # an image grid of size * n / tile pixels. Integer-valued for tiles aligned to the stride.
+    tile = frame.tile[dim]
+    origin = frame.origin[:, dim].to(device=device, dtype=dtype)
+    size = frame.size[:, dim].to(device=device, dtype=dtype)
+    return origin * n / tile, size * n / tile
+
+
+def framed_axes(
+    g: Geometry, size_out: list[int], frame: Frame, dtype: torch.dtype, device: torch.device
+) -> list[Tensor]:
+    """:func:`layer_axes` inside a coordinate frame: vector ``i`` of shape ``(G, size_out[i])``.
+
+    Each rule of :mod:`coordbias.layers.functional` is applied to the image the tile lies in:
+    the layer's grid (its input grid for ``"center"`` on a convolution, its output grid
+    otherwise) spans the tile, so at its resolution it starts at ``origin * n / tile`` of an
+    image of ``size * n / tile`` pixels (``n`` the grid's length). The numerators stay integers
+    for tiles aligned to the network's stride, so a tile's coordinates equal, bit for bit, those
+    of the same locations in the whole image.
+
+    Example:
+        >>> frame = Frame(torch.tensor([[4.0]]), torch.tensor([[8.0]]), [4])
+        >>> framed_axes(transposed_geometry("center", 1), [4], frame, torch.float32, None)[0]
+        tensor([[0.1429, 0.4286, 0.7143, 1.0000]])
+        >>> output_coords(8)[4:]
+        tensor([0.1429, 0.4286, 0.7143, 1.0000])
+    """
+    if len(frame.tile) != len(size_out):
+        raise ValueError(
+            f"coordinate_frame has {len(frame.tile)} spatial dims (tile={frame.tile}), but a "
+            f"layer's output has {len(size_out)} (spatial size {size_out})"
+        )
+    dtype = _coord_dtype(dtype)
+    axes: list[Tensor] = []
+    for i, n in enumerate(size_out):
+        if g.coords == "output":
+            offset, full = _place(frame, i, n, dtype, device)
+            numerator = torch.arange(n, dtype=dtype, device=device) + offset[:, None]
+        elif g.transposed:
+            offset, full = _place(frame, i, n, dtype, device)
+            index = torch.arange(1 - n, n, 2, dtype=dtype, device=device)  # 2o - (n - 1)
+            numerator = index + (2 * offset + n - full)[:, None]
+        else:
+            offset, full = _place(frame, i, g.size_in[i], dtype, device)
+            start = g.dilation[i] * (g.kernel[i] - 1) - 2 * g.pad_left[i]
+            step = 2 * g.stride[i]
+            centre = torch.arange(start, start + step * n, step, dtype=dtype, device=device)
+            numerator = centre + (2 * offset - (full - 1))[:, None]
+        axes.append(numerator / (full - 1).clamp_min(1)[:, None])
+    return axes

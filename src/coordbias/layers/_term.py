@@ -43,10 +43,13 @@ functorch transforms, tensor subclasses, meta tensors, odd strides, and every ca
 are scaled by ``coord_weight`` and broadcast into the output, which compilers fuse into one
 pointwise kernel. It computes the same function (to rounding of the term) and caches nothing.
 
+**Framed** (inside ``coordbias.coordinate_frame``, eager or compiled:
+``coordbias.layers.frame.framed_add``): the per-axis vectors of the frame's geometry, ``(G, n_i)``
+with one row per sample of a per-sample frame, broadcast as in the traced implementation. Outside
+a frame the only cost is one read of ``_coords.active``.
+
 Room for what comes next: a feature matrix with other rows (``F != D``, e.g. a Fourier basis) only
-changes :func:`coordbias.layers._coords.features`; a coordinate frame that is the same for the
-whole batch belongs in the cache key, and a per-sample one would make ``G`` a ``(B, F, N)``
-tensor with a batched product in place of the broadcast.
+changes :func:`coordbias.layers._coords.features`.
 """
 
 from typing import NamedTuple
@@ -55,7 +58,10 @@ import torch
 import torch.autograd.forward_ad as _forward_ad
 from torch import Tensor
 
+from coordbias.layers import _coords
+from coordbias.layers._broadcast import add_broadcast_term, shape_axes
 from coordbias.layers._coords import Geometry, _coord_dtype, features, layer_axes
+from coordbias.layers.frame import framed_add
 
 __all__ = ["add_broadcast_term", "add_coord_term", "enabled", "shape_axes"]
 
@@ -80,8 +86,8 @@ def add_coord_term(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Ten
     Returns:
         ``out``, of unchanged shape, dtype and memory layout.
     """
-    if not torch.jit.is_scripting() and _eager_applies(out, coord_weight):
-        return _eager_add(out, coord_weight, geometry)
+    if not torch.jit.is_scripting():
+        return _python_add(out, coord_weight, geometry)
     return traced_add(out, coord_weight, geometry)
 
 
@@ -96,56 +102,16 @@ def traced_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
     return add_broadcast_term(out, coord_weight, shaped, channels_last, True)
 
 
-def shape_axes(axes: list[Tensor], lead: int, channels_last: bool) -> list[Tensor]:
-    """Axis ``i`` as ``(lead, 1, .., n_i, .., 1)`` with the channel slot first, or, channels
-    last, ``(lead, .., n_i, .., 1)`` with the channel slot last, ready to broadcast."""
-    dims = len(axes)
-    shaped: list[Tensor] = []
-    for i, axis in enumerate(axes):
-        shape = [1] * (lead + dims + 1)
-        shape[lead + i if channels_last else lead + 1 + i] = axis.shape[0]
-        shaped.append(axis.reshape(shape))
-    return shaped
-
-
-def add_broadcast_term(
-    out: Tensor, coord_weight: Tensor, shaped: list[Tensor], channels_last: bool, inplace: bool
-) -> Tensor:
-    """``out + sum_i coord_weight[:, i] * shaped[i]``, the term a ``(C, *spatial)`` map.
-
-    An outer sum of per-axis terms broadcast elementwise (a K = D matmul is slower on the CPU),
-    with a batch dimension of size 1 so that for one sample the backward needs no reduction. For
-    a channels-last output the map is built as ``(1, *spatial, C)``, so that the add streams both
-    tensors. The term is computed in the coordinates' dtype and rounded once to ``out``'s.
-    """
-    dims = len(shaped)
-    lead = shaped[0].dim() - dims - 1
-    wshape = [1] * (lead + dims + 1)
-    wshape[lead + dims if channels_last else lead] = coord_weight.shape[0]
-    weight = coord_weight
-    if weight.dtype != shaped[0].dtype:
-        weight = weight.to(shaped[0].dtype)
-    columns = weight.unbind(1)
-    term = columns[0].reshape(wshape) * shaped[0]
-    for i in range(1, dims):
-        # mul then add: addcmul with three broadcast operands is ~4x slower on CPU.
-        term = term + columns[i].reshape(wshape) * shaped[i]
-    if channels_last:
-        term = term.movedim(-1, lead)
-    if term.dtype != out.dtype:
-        term = term.to(out.dtype)
-    if inplace:
-        return out.add_(term)
-    return out + term
-
-
 # --- the eager implementation ------------------------------------------------------------------
 
 
 @torch.jit.unused
-def _eager_applies(out: Tensor, coord_weight: Tensor) -> bool:
+def _python_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
+    """:func:`add_coord_term` in Python: inside a coordinate frame, else eager when it applies."""
+    if _coords.active is not None:  # the one check a call outside any frame pays
+        return framed_add(out, coord_weight, geometry, _coords.active)
     # Compilation and tracing first: they must see the traced implementation and nothing else.
-    return (
+    if (
         enabled
         and not torch.compiler.is_compiling()
         and not torch.jit.is_tracing()
@@ -153,7 +119,9 @@ def _eager_applies(out: Tensor, coord_weight: Tensor) -> bool:
         and not out.is_meta  # shape inference: nothing to cache
         and not torch.overrides.has_torch_function((out, coord_weight))
         and not torch._C._are_functorch_transforms_active()
-    )
+    ):
+        return _eager_add(out, coord_weight, geometry)
+    return traced_add(out, coord_weight, geometry)
 
 
 class _Features(NamedTuple):

@@ -20,7 +20,9 @@ import math
 import torch
 from torch import Tensor, nn
 
+from coordbias.layers import _coords
 from coordbias.layers._coords import coordinate_grid, output_coords
+from coordbias.layers.frame import refuse_export
 
 __all__ = ["AddCoords", "add_coords", "coord_channels"]
 
@@ -52,7 +54,7 @@ def _check_spatial_dims(spatial_dims: int) -> None:
 def _coordinate_grid(
     shape: list[int], with_r: bool, device: torch.device, dtype: torch.dtype
 ) -> Tensor:
-    """Coordinate channels for one sample.
+    """Coordinate channels, for one sample or, inside a per-sample coordinate frame, for each.
 
     Args:
         shape: Spatial sizes ``[S_0, ..., S_{d-1}]``.
@@ -61,15 +63,50 @@ def _coordinate_grid(
         dtype: Dtype of the result.
 
     Returns:
-        Tensor of shape ``(1, d (+1), S_0, ..., S_{d-1})``.
+        Tensor of shape ``(G, d (+1), S_0, ..., S_{d-1})``: ``G = 1``, or inside a coordinate
+        frame with one origin per sample, the batch size.
     """
     d = len(shape)
     work = torch.float64 if dtype == torch.float64 else torch.float32
-    grid = coordinate_grid([output_coords(n, True, work, device) for n in shape])
+    grid = torch.empty(0)
+    framed = False
+    if not torch.jit.is_scripting():
+        framed_grid = _framed_grid(shape, work, device)
+        if framed_grid is not None:
+            grid, framed = framed_grid, True
+    if not framed:
+        grid = coordinate_grid([output_coords(n, True, work, device) for n in shape]).unsqueeze(0)
     if with_r:
-        r = torch.sqrt(torch.sum(grid * grid, dim=0, keepdim=True)) / math.sqrt(d)
-        grid = torch.cat([grid, r], 0)
-    return grid.to(dtype).unsqueeze(0)
+        r = torch.sqrt(torch.sum(grid * grid, dim=1, keepdim=True)) / math.sqrt(d)
+        grid = torch.cat([grid, r], 1)
+    return grid.to(dtype)
+
+
+@torch.jit.unused
+def _framed_grid(shape: list[int], dtype: torch.dtype, device: torch.device) -> Tensor | None:
+    # Inside coordbias.coordinate_frame: the input grid's coordinates in the image, (G, d, *shape).
+    frame = _coords.active
+    if frame is None:
+        return None
+    refuse_export()
+    geometry = _coords.transposed_geometry("center", len(shape))  # the grid's own positions
+    axes = _coords.framed_axes(geometry, shape, frame, dtype, device)
+    rows = axes[0].shape[0]
+    planes: list[Tensor] = []
+    for i, axis in enumerate(axes):
+        view = [rows] + [1] * len(shape)
+        view[1 + i] = shape[i]
+        planes.append(axis.reshape(view).expand([rows] + shape))  # noqa: RUF005
+    return torch.stack(planes, 1)
+
+
+def _check_batch(grid: Tensor, batch: int) -> None:
+    rows = grid.shape[0]
+    if rows != 1 and rows != batch:
+        raise ValueError(
+            f"coordinate_frame has {rows} per-sample origins, but the input has batch size "
+            f"{batch}; give one origin per sample, or D numbers for the whole batch"
+        )
 
 
 def add_coords(
@@ -151,6 +188,7 @@ def _add_coords(x: Tensor, with_r: bool, spatial_dims: int | None, groups: int) 
     # TorchScript has no starred list literals, hence the list concatenations (RUF005) below.
     spatial = list(x.shape[2:])
     grid = _coordinate_grid(spatial, with_r, x.device, x.dtype)
+    _check_batch(grid, b)
     k = grid.shape[1]
     if groups == 1:
         out = torch.cat([x, grid.expand([b, k] + spatial)], 1)  # noqa: RUF005

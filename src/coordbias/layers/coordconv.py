@@ -47,7 +47,7 @@ from torch import Tensor, nn
 
 from coordbias.layers import _signature
 from coordbias.layers._conv import _convolution
-from coordbias.layers.addcoords import _add_coords, _coordinate_grid, coord_channels
+from coordbias.layers.addcoords import _add_coords, _check_batch, _coordinate_grid, coord_channels
 
 __all__ = [
     "CoordConv1d",
@@ -121,6 +121,7 @@ class _CoordConvMixin:
         # conv(cat(x, coords), W) == conv(x, W_x) + conv(coords, W_c): the coordinate term is the
         # same for every sample, so it is computed once on a batch of one and broadcast.
         coords = _coordinate_grid(list(x.shape[2:]), self.with_r, x.device, x.dtype)
+        _check_batch(coords, x.shape[0])  # a per-sample coordinate frame: one row per sample
         if self.groups > 1:
             coords = coords.repeat([1, self.groups] + [1] * d)
         weight_x, weight_c = self._split_weight(per_group)

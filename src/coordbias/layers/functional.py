@@ -41,9 +41,9 @@ are cached (see ``coordbias.layers._term``).
 import torch  # noqa: F401 (the examples use it)
 from torch import Tensor
 
+from coordbias.layers._broadcast import add_broadcast_term, shape_axes
 from coordbias.layers._conv import _coord_bias_conv, _coord_bias_conv_transpose
 from coordbias.layers._coords import COORDS, center_coords, coordinate_grid, output_coords
-from coordbias.layers._term import add_broadcast_term, shape_axes
 
 __all__ = [
     "COORDS",
