@@ -197,16 +197,10 @@ class _CoordConvTransposeNd(_CoordConvMixin):
     """Base of the transposed CoordConv layers."""
 
     def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
-        """Append coordinates of the input grid (to every group), then the transposed convolution.
+        """Append the input grid's coordinates (to every group), then transpose-convolve.
 
-        Args:
-            input: ``(B, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``.
-            output_size: As for the torch layer: the wanted output size, which picks the
-                ``output_padding``.
-
-        Returns:
-            ``(B, C_out, *spatial_out)`` (or unbatched ``(C_out, *spatial_out)``), as the torch
-            transposed convolution with the same arguments.
+        The arguments (``output_size`` picks the ``output_padding``) and the shapes, batched
+        ``(B, C, *spatial)`` or unbatched, are the torch layer's.
         """
         output_padding = self._output_padding(  # type: ignore[attr-defined]
             input,
@@ -304,10 +298,10 @@ class CoordConvTranspose1d(_CoordConvTransposeNd, nn.ConvTranspose1d):
     ``with_r``; the coordinates are those of the input grid ``(B, C_in, L)``, as CoordConv's.
 
     Example:
-        >>> import torch
-        >>> up = CoordConvTranspose1d(3, 8, 2, stride=2)
-        >>> up.weight.shape, up(torch.randn(2, 3, 40)).shape
-        (torch.Size([4, 8, 2]), torch.Size([2, 8, 80]))
+        >>> from torch import randn
+        >>> up = CoordConvTranspose1d(3, 8, 2, stride=2)  # weight: (3 + 1, 8, 2)
+        >>> up(randn(2, 3, 40)).shape
+        torch.Size([2, 8, 80])
     """
 
     _spatial_dims = 1
