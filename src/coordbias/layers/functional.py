@@ -49,9 +49,11 @@ __all__ = [
     "COORDS",
     "center_coords",
     "coord_bias",
+    "coord_bias_conv",
     "coord_bias_conv1d",
     "coord_bias_conv2d",
     "coord_bias_conv3d",
+    "coord_bias_conv_transpose",
     "coord_bias_conv_transpose1d",
     "coord_bias_conv_transpose2d",
     "coord_bias_conv_transpose3d",
@@ -114,7 +116,7 @@ def coord_bias(
     return add_broadcast_term(out, coord_weight, shaped, channels_last, inplace)
 
 
-def coord_bias_conv1d(
+def coord_bias_conv(
     input: Tensor,
     weight: Tensor,
     bias: Tensor | None,
@@ -126,115 +128,45 @@ def coord_bias_conv1d(
     coords: str = "center",
     padding_mode: str = "zeros",
 ) -> Tensor:
-    """1-D coordinate-bias convolution: ``conv1d(input) + coord_weight[:, 0] * c_0``.
+    """Coordinate-bias convolution, ``convNd(input) + sum_i coord_weight[:, i] * c_i``.
 
-    ``stride``, ``padding``, ``dilation`` and ``groups`` are as in
-    :func:`torch.nn.functional.conv1d`; the rule and the precision are in the module docstring.
+    One function for 1-D, 2-D and 3-D (``D = weight.dim() - 2``); ``coord_bias_conv1d``,
+    ``coord_bias_conv2d`` and ``coord_bias_conv3d`` are its names per dimension, as
+    :func:`torch.nn.functional.conv1d` to ``conv3d`` are torch's. ``stride``, ``padding``,
+    ``dilation`` and ``groups`` are as there; the rule and the precision are in the module
+    docstring.
 
     Args:
-        input: ``(B, C_in, L)`` or unbatched ``(C_in, L)``.
-        weight: ``(C_out, C_in / groups, k)``.
+        input: ``(B, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``, ``D`` spatial dims
+            (2-D: ``(H, W)``).
+        weight: ``(C_out, C_in / groups, *kernel)``.
         bias: ``(C_out,)`` or ``None``.
-        coord_weight: ``(C_out, 1)``.
+        coord_weight: ``(C_out, D)``; column ``i`` multiplies the coordinate of spatial dim
+            ``i`` (2-D: column 0 the height (y), column 1 the width (x) coordinate).
+        stride: Stride, an int or ``D`` ints.
+        padding: ``"same"``, ``"valid"``, an int or ``D`` ints.
+        dilation: Dilation, an int or ``D`` ints.
+        groups: Number of groups.
         coords: ``"center"`` or ``"output"``.
         padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
 
     Returns:
-        ``(B, C_out, L_out)`` (or ``(C_out, L_out)`` for unbatched input).
+        ``(B, C_out, *spatial_out)`` (or without ``B`` for unbatched input).
 
     Raises:
         ValueError: An unknown option, or shapes that do not fit together.
 
     Example:
         >>> x = torch.zeros(1, 1, 5)
-        >>> y = coord_bias_conv1d(x, torch.ones(1, 1, 3), None, torch.ones(1, 1), padding=1)
-        >>> y
+        >>> coord_bias_conv1d(x, torch.ones(1, 1, 3), None, torch.ones(1, 1), padding=1)
         tensor([[[-1.0000, -0.5000,  0.0000,  0.5000,  1.0000]]])
-    """
-    return _coord_bias_conv(
-        input, weight, bias, coord_weight, stride, padding, dilation, groups, coords, padding_mode
-    )
-
-
-def coord_bias_conv2d(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    coord_weight: Tensor,
-    stride: int | list[int] = 1,
-    padding: str | int | list[int] = 0,
-    dilation: int | list[int] = 1,
-    groups: int = 1,
-    coords: str = "center",
-    padding_mode: str = "zeros",
-) -> Tensor:
-    """2-D coordinate-bias convolution: ``conv2d(input) + cw[:, 0] * y + cw[:, 1] * x``.
-
-    ``stride``, ``padding``, ``dilation`` and ``groups`` are as in
-    :func:`torch.nn.functional.conv2d`; the rule and the precision are in the module docstring.
-
-    Args:
-        input: ``(B, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
-        weight: ``(C_out, C_in / groups, kH, kW)``.
-        bias: ``(C_out,)`` or ``None``.
-        coord_weight: ``(C_out, 2)``; column 0 multiplies the height (y) coordinate, column 1
-            the width (x) coordinate.
-        coords: ``"center"`` or ``"output"``.
-        padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
-
-    Returns:
-        ``(B, C_out, H_out, W_out)`` (or ``(C_out, H_out, W_out)`` for unbatched input).
-
-    Raises:
-        ValueError: An unknown option, or shapes that do not fit together.
-
-    Example:
-        >>> x = torch.zeros(1, 1, 3, 3)
         >>> cw = torch.tensor([[0.0, 1.0]])  # x (width) coordinate only
-        >>> coord_bias_conv2d(x, torch.ones(1, 1, 3, 3), None, cw, padding=1)
+        >>> coord_bias_conv2d(torch.zeros(1, 1, 3, 3), torch.ones(1, 1, 3, 3), None, cw, padding=1)
         tensor([[[[-1.,  0.,  1.],
                   [-1.,  0.,  1.],
                   [-1.,  0.,  1.]]]])
-    """
-    return _coord_bias_conv(
-        input, weight, bias, coord_weight, stride, padding, dilation, groups, coords, padding_mode
-    )
-
-
-def coord_bias_conv3d(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    coord_weight: Tensor,
-    stride: int | list[int] = 1,
-    padding: str | int | list[int] = 0,
-    dilation: int | list[int] = 1,
-    groups: int = 1,
-    coords: str = "center",
-    padding_mode: str = "zeros",
-) -> Tensor:
-    """3-D coordinate-bias convolution: ``conv3d(input) + sum_i cw[:, i] * c_i`` over (D, H, W).
-
-    ``stride``, ``padding``, ``dilation`` and ``groups`` are as in
-    :func:`torch.nn.functional.conv3d`; the rule and the precision are in the module docstring.
-
-    Args:
-        input: ``(B, C_in, D, H, W)`` or unbatched ``(C_in, D, H, W)``.
-        weight: ``(C_out, C_in / groups, kD, kH, kW)``.
-        bias: ``(C_out,)`` or ``None``.
-        coord_weight: ``(C_out, 3)``; columns multiply the depth, height and width coordinates.
-        coords: ``"center"`` or ``"output"``.
-        padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
-
-    Returns:
-        ``(B, C_out, D_out, H_out, W_out)`` (or without ``B`` for unbatched input).
-
-    Raises:
-        ValueError: An unknown option, or shapes that do not fit together.
-
-    Example:
-        >>> x = torch.zeros(2, 1, 4, 4, 4)
         >>> cw = torch.tensor([[1.0, 0.0, 0.0]])
+        >>> x = torch.zeros(2, 1, 4, 4, 4)
         >>> coord_bias_conv3d(x, torch.ones(1, 1, 1, 1, 1), None, cw)[0, 0, :, 0, 0]
         tensor([-1.0000, -0.3333,  0.3333,  1.0000])
     """
@@ -243,7 +175,16 @@ def coord_bias_conv3d(
     )
 
 
-def coord_bias_conv_transpose1d(
+#: 1-D coordinate-bias convolution, :func:`coord_bias_conv` for ``(B, C_in, L)`` inputs.
+coord_bias_conv1d = coord_bias_conv
+#: 2-D coordinate-bias convolution, :func:`coord_bias_conv` for ``(B, C_in, H, W)`` inputs:
+#: ``conv2d(input) + coord_weight[:, 0] * y + coord_weight[:, 1] * x``.
+coord_bias_conv2d = coord_bias_conv
+#: 3-D coordinate-bias convolution, :func:`coord_bias_conv` for ``(B, C_in, D, H, W)`` inputs.
+coord_bias_conv3d = coord_bias_conv
+
+
+def coord_bias_conv_transpose(
     input: Tensor,
     weight: Tensor,
     bias: Tensor | None,
@@ -255,20 +196,28 @@ def coord_bias_conv_transpose1d(
     dilation: int | list[int] = 1,
     coords: str = "center",
 ) -> Tensor:
-    """1-D transposed coordinate-bias convolution (coordinates of the output grid).
+    """Transposed coordinate-bias convolution (coordinates of the output grid).
 
-    ``stride``, ``padding``, ``output_padding``, ``groups`` and ``dilation`` are as in
-    :func:`torch.nn.functional.conv_transpose1d`; the rule is in the module docstring.
+    One function for 1-D, 2-D and 3-D (``D = weight.dim() - 2``); ``coord_bias_conv_transpose1d``
+    to ``coord_bias_conv_transpose3d`` are its names per dimension. ``stride``, ``padding``,
+    ``output_padding``, ``groups`` and ``dilation`` are as in
+    :func:`torch.nn.functional.conv_transpose2d`; the rule is in the module docstring.
 
     Args:
-        input: ``(B, C_in, L)`` or unbatched ``(C_in, L)``.
-        weight: ``(C_in, C_out / groups, k)``.
+        input: ``(B, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``.
+        weight: ``(C_in, C_out / groups, *kernel)``.
         bias: ``(C_out,)`` or ``None``.
-        coord_weight: ``(C_out, 1)``.
+        coord_weight: ``(C_out, D)``; column ``i`` multiplies the coordinate of spatial dim
+            ``i`` (2-D: y, then x).
+        stride: Stride, an int or ``D`` ints.
+        padding: Padding, an int or ``D`` ints.
+        output_padding: Extra size on one side of the output, an int or ``D`` ints.
+        groups: Number of groups.
+        dilation: Dilation, an int or ``D`` ints.
         coords: ``"center"`` (output grid in ``[-1, 1]``) or ``"output"`` (in ``[0, 1]``).
 
     Returns:
-        ``(B, C_out, L_out)`` (or ``(C_out, L_out)`` for unbatched input).
+        ``(B, C_out, *spatial_out)`` (or without ``B`` for unbatched input).
 
     Raises:
         ValueError: An unknown option, or shapes that do not fit together.
@@ -277,90 +226,24 @@ def coord_bias_conv_transpose1d(
         >>> x = torch.zeros(1, 1, 2)
         >>> coord_bias_conv_transpose1d(x, torch.ones(1, 1, 2), None, torch.ones(1, 1), stride=2)
         tensor([[[-1.0000, -0.3333,  0.3333,  1.0000]]])
-    """
-    return _coord_bias_conv_transpose(
-        input, weight, bias, coord_weight, stride, padding, output_padding, groups, dilation, coords
-    )
-
-
-def coord_bias_conv_transpose2d(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    coord_weight: Tensor,
-    stride: int | list[int] = 1,
-    padding: int | list[int] = 0,
-    output_padding: int | list[int] = 0,
-    groups: int = 1,
-    dilation: int | list[int] = 1,
-    coords: str = "center",
-) -> Tensor:
-    """2-D transposed coordinate-bias convolution (coordinates of the output grid).
-
-    ``stride``, ``padding``, ``output_padding``, ``groups`` and ``dilation`` are as in
-    :func:`torch.nn.functional.conv_transpose2d`; the rule is in the module docstring.
-
-    Args:
-        input: ``(B, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
-        weight: ``(C_in, C_out / groups, kH, kW)``.
-        bias: ``(C_out,)`` or ``None``.
-        coord_weight: ``(C_out, 2)``; column 0 multiplies y (height), column 1 x (width).
-        coords: ``"center"`` (output grid in ``[-1, 1]``) or ``"output"`` (in ``[0, 1]``).
-
-    Returns:
-        ``(B, C_out, H_out, W_out)`` (or without ``B`` for unbatched input).
-
-    Raises:
-        ValueError: An unknown option, or shapes that do not fit together.
-
-    Example:
-        >>> x = torch.zeros(1, 1, 1, 1)
         >>> cw = torch.tensor([[1.0, 0.0]])  # y (height) coordinate only
+        >>> x = torch.zeros(1, 1, 1, 1)
         >>> coord_bias_conv_transpose2d(x, torch.ones(1, 1, 2, 2), None, cw, coords="output")
         tensor([[[[0., 0.],
                   [1., 1.]]]])
-    """
-    return _coord_bias_conv_transpose(
-        input, weight, bias, coord_weight, stride, padding, output_padding, groups, dilation, coords
-    )
-
-
-def coord_bias_conv_transpose3d(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    coord_weight: Tensor,
-    stride: int | list[int] = 1,
-    padding: int | list[int] = 0,
-    output_padding: int | list[int] = 0,
-    groups: int = 1,
-    dilation: int | list[int] = 1,
-    coords: str = "center",
-) -> Tensor:
-    """3-D transposed coordinate-bias convolution (coordinates of the output grid).
-
-    ``stride``, ``padding``, ``output_padding``, ``groups`` and ``dilation`` are as in
-    :func:`torch.nn.functional.conv_transpose3d`; the rule is in the module docstring.
-
-    Args:
-        input: ``(B, C_in, D, H, W)`` or unbatched ``(C_in, D, H, W)``.
-        weight: ``(C_in, C_out / groups, kD, kH, kW)``.
-        bias: ``(C_out,)`` or ``None``.
-        coord_weight: ``(C_out, 3)``; columns multiply the depth, height and width coordinates.
-        coords: ``"center"`` (output grid in ``[-1, 1]``) or ``"output"`` (in ``[0, 1]``).
-
-    Returns:
-        ``(B, C_out, D_out, H_out, W_out)`` (or without ``B`` for unbatched input).
-
-    Raises:
-        ValueError: An unknown option, or shapes that do not fit together.
-
-    Example:
-        >>> x = torch.zeros(1, 1, 1, 1, 1)
         >>> cw = torch.tensor([[0.0, 0.0, 1.0]])
+        >>> x = torch.zeros(1, 1, 1, 1, 1)
         >>> coord_bias_conv_transpose3d(x, torch.ones(1, 1, 1, 1, 3), None, cw)[0, 0, 0, 0]
         tensor([-1.,  0.,  1.])
     """
     return _coord_bias_conv_transpose(
         input, weight, bias, coord_weight, stride, padding, output_padding, groups, dilation, coords
     )
+
+
+#: 1-D transposed coordinate-bias convolution, :func:`coord_bias_conv_transpose` in 1-D.
+coord_bias_conv_transpose1d = coord_bias_conv_transpose
+#: 2-D transposed coordinate-bias convolution, :func:`coord_bias_conv_transpose` in 2-D.
+coord_bias_conv_transpose2d = coord_bias_conv_transpose
+#: 3-D transposed coordinate-bias convolution, :func:`coord_bias_conv_transpose` in 3-D.
+coord_bias_conv_transpose3d = coord_bias_conv_transpose
