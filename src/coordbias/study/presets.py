@@ -23,7 +23,8 @@ images per second, forward + backward, and recall per class 0..3 on held-out ima
   1-thread processes in 43 and 45 minutes (about 0.25 s per training step each); alone with two
   threads a step takes about 0.105 s, so about 30 minutes per model with validation.
 * ``full``: 8 variants x 5 seeds x 5 epochs of the original's data: about 50 hours on a 2-core
-  CPU by the same per-image cost; meant for a GPU (not measured here).
+  CPU by the same per-image cost; meant for a GPU (not measured here). It runs every variant,
+  so also the four position methods of ``METHOD_VARIANTS`` (12 variants, not timed).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from coordbias.study.experiments import EXPERIMENTS
-from coordbias.study.variants import VARIANTS, variant_fields
+from coordbias.study.variants import STUDY_VARIANTS, VARIANTS, variant_fields
 from coordbias.training.settings import ORIGINAL, QUICK
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,9 +101,9 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
     {
         "quick": StudyPreset(
             name="quick",
-            description="under 10 minutes on a 2-core CPU: 64 px, all 8 variants x 3 seeds",
+            description="under 10 minutes on a 2-core CPU: 64 px, the study's 8 variants x 3 seeds",
             train=QUICK,
-            variants=tuple(VARIANTS),
+            variants=STUDY_VARIANTS,
             seeds=3,
             transfer_sizes=(96, 128),
             transfer_val_size=100,
