@@ -12,10 +12,18 @@ from coordbias.layers.addcoords import AddCoords
 from coordbias.layers.convert import convert
 from coordbias.layers.coordbias import *  # noqa: F403 (the six coordinate-bias classes)
 from coordbias.layers.coordconv import *  # noqa: F403 (the six CoordConv classes)
+from coordbias.layers.coordgate import CoordGateConv2d
+from coordbias.layers.fourier import FourierCoordBiasConv2d
+from coordbias.layers.fourier_coordconv import FourierCoordConv2d
 from coordbias.layers.frame import coordinate_frame
+from coordbias.layers.position_map import PositionMapConv2d
 
 __all__ = [
     "AddCoords",
+    "CoordGateConv2d",
+    "FourierCoordBiasConv2d",
+    "FourierCoordConv2d",
+    "PositionMapConv2d",
     "__version__",
     "convert",
     "coordinate_frame",

@@ -306,6 +306,10 @@ def test_a_frame_of_other_dimensions_than_the_layer_is_named():
         cb.CoordBiasConv2d(2, 3, 3)(torch.randn(1, 2, 4, 4))
 
 
-def test_frame_module_lists_every_coordinate_layer():
-    names = {n for n in cb.__all__ if n.startswith("Coord") or n == "AddCoords"}
+def test_frame_module_lists_every_layer_that_honours_it():
+    # The classes of this module's tests; the position layers added beside them (Fourier,
+    # position map, CoordGate, Fourier CoordConv) compute their own features and do not.
+    families = ("CoordBiasConv", "CoordBiasConvTranspose", "CoordConv", "CoordConvTranspose")
+    names = {f"{f}{d}d" for f in families for d in (1, 2, 3)} | {"AddCoords"}
+    assert names <= set(cb.__all__)
     assert names == set(frame_module._FRAMED_LAYERS)

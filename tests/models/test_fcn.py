@@ -195,7 +195,7 @@ def _biases_fed_to_batch_norm(model):
     return names
 
 
-# coordconv with scope "all" is refused by design (test_bad_settings_raise_clear_errors).
+# The position kinds with scope "all" are refused by design (test_bad_settings_raise_clear_errors).
 CONV_SCOPES = [
     ("vanilla", "encoder"),
     ("vanilla", "all"),
