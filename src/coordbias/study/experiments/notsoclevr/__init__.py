@@ -119,9 +119,10 @@ the table about 27 minutes of CPU, the seeds 13 more; the file makes it resumabl
 ``run(out_dir, quick=True, seed=0)`` returns a JSON-able dict and writes ``notsoclevr.png``;
 ``markdown(result, fig_dir_rel)`` renders the report section.
 
-The modules: :mod:`.data` (centres, splits, encoding), :mod:`.models` (the tiled FCN, the
-deconvolution baselines, their optimiser), :mod:`.training` (the settings, the training loop),
-:mod:`.ablation` (the ablation and its command line), :mod:`.section` (figure and Markdown).
+The data (centres, splits, encoding) are :mod:`coordbias.data.notsoclevr`'s; the modules here:
+:mod:`.models` (the tiled FCN, the deconvolution baselines, their optimiser), :mod:`.training`
+(the settings, the training loop), :mod:`.ablation` (the ablation and its command line),
+:mod:`.section` (figure and Markdown).
 """
 
 from __future__ import annotations
@@ -131,15 +132,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from coordbias.study.experiments._common import check_out_dir, fmt_pct, torch_threads
-from coordbias.study.experiments.notsoclevr.ablation import (
-    ABLATION,
-    ABLATION_BASE,
-    ablation,
-    ablation_markdown,
-    main,
-)
-from coordbias.study.experiments.notsoclevr.data import (
+from coordbias.data.notsoclevr import (
     CANVAS,
     CENTRE_MAX,
     CENTRE_MIN,
@@ -150,6 +143,14 @@ from coordbias.study.experiments.notsoclevr.data import (
     quadrant_mask,
     split_indices,
     targets,
+)
+from coordbias.study.experiments._common import check_out_dir, fmt_pct, torch_threads
+from coordbias.study.experiments.notsoclevr.ablation import (
+    ABLATION,
+    ABLATION_BASE,
+    ablation,
+    ablation_markdown,
+    main,
 )
 from coordbias.study.experiments.notsoclevr.models import (
     BASELINES,

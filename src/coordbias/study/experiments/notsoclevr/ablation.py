@@ -10,8 +10,8 @@ from typing import Any
 
 import torch
 
+from coordbias.data.notsoclevr import SPLITS
 from coordbias.study.experiments._common import fmt_pct, md_table, torch_threads
-from coordbias.study.experiments.notsoclevr.data import SPLITS
 from coordbias.study.experiments.notsoclevr.models import recipe
 from coordbias.study.experiments.notsoclevr.training import NotSoClevrConfig, fit
 

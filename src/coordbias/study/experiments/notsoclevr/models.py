@@ -11,11 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from coordbias.data.notsoclevr import CANVAS
 from coordbias.models.convs import make_conv
-from coordbias.study.experiments.notsoclevr.data import CANVAS
 
 MODELS = ("vanilla", "deconv", "deconv_paper", "coordconv", "coordbias")
-_TILED_CONVS = ("vanilla", "coordconv", "coordbias")
 #: The deconvolution baselines (coordinates as a 1 x 1 input), trained longer in :data:`FULL`.
 BASELINES = ("deconv", "deconv_paper")
 
@@ -24,7 +23,9 @@ class TiledFCN(nn.Module):
     """Four-layer fully convolutional net on the coordinates tiled to a 64 x 64 map.
 
     Args:
-        conv: ``"vanilla" | "coordconv" | "coordbias"``: the convolution used in every layer.
+        conv: the convolution used in every layer: a kind of :data:`coordbias.models.CONV_KINDS`
+            (the experiment trains ``"vanilla"``, ``"coordconv"`` and ``"coordbias"``; the
+            benchmark every method).
         width: hidden channels.
 
     Shape:
@@ -34,8 +35,6 @@ class TiledFCN(nn.Module):
 
     def __init__(self, conv: str, width: int) -> None:
         super().__init__()
-        if conv not in _TILED_CONVS:
-            raise ValueError(f"conv must be one of {', '.join(_TILED_CONVS)}; got {conv!r}")
         make = functools.partial(make_conv, conv)
         self.layers = nn.ModuleList(
             [

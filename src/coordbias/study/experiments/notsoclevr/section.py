@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from coordbias.data.notsoclevr import SPLITS
 from coordbias.study.experiments._common import fmt_pct, md_table, new_figure, save_figure
-from coordbias.study.experiments.notsoclevr.data import SPLITS
 from coordbias.study.experiments.notsoclevr.models import BASELINES
 
 FIGURE = "notsoclevr.png"

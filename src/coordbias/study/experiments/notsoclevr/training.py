@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from coordbias.data.notsoclevr import centres, encode, split_indices, targets
 from coordbias.study.experiments._common import check_positive_int, seeded
-from coordbias.study.experiments.notsoclevr.data import centres, encode, split_indices, targets
 from coordbias.study.experiments.notsoclevr.models import (
     BASELINES,
     MODELS,

@@ -1,4 +1,18 @@
-"""The Not-so-Clevr data: the square centres, the two splits, the input encoding, the targets."""
+"""The Not-so-Clevr data (Liu et al. 2018): square centres, the two splits, inputs, targets.
+
+A 64 x 64 canvas holds one 9 x 9 square whose centre ``(i, j)`` runs over 4..59 on each axis
+(56 x 56 = 3,136 examples). Liu et al.'s two supervised tasks read it both ways:
+
+- coordinate *classification*: the centre's coordinates in (:func:`encode`), the centre pixel out
+  (:func:`targets`, an index into the flattened canvas);
+- coordinate *regression*: a one-hot image of the centre in (:func:`onehot_images`), the
+  coordinates out (:func:`encode`).
+
+Splits (:func:`split_indices`; deterministic): ``uniform``, a seeded random quarter held out;
+``quadrant``, the centres whose normalised coordinates both exceed 0.5 held out.
+Everything is a pure function of its arguments: nothing random outside the uniform split's
+seeded permutation, nothing read from disk.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +24,20 @@ SQUARE = 9
 CENTRE_MIN = SQUARE // 2  # 4
 CENTRE_MAX = CANVAS - SQUARE // 2 - 1  # 59
 SPLITS = ("uniform", "quadrant")
+
+__all__ = [
+    "CANVAS",
+    "CENTRE_MAX",
+    "CENTRE_MIN",
+    "SPLITS",
+    "SQUARE",
+    "centres",
+    "encode",
+    "onehot_images",
+    "quadrant_mask",
+    "split_indices",
+    "targets",
+]
 
 
 def centres() -> Tensor:
@@ -89,3 +117,22 @@ def encode(c: Tensor) -> Tensor:
 def targets(c: Tensor) -> Tensor:
     """Index of the centre pixel in the flattened 64 x 64 canvas: ``i * 64 + j``, shape ``(N,)``."""
     return c[:, 0] * CANVAS + c[:, 1]
+
+
+def onehot_images(c: Tensor) -> Tensor:
+    """One-hot images of the centres: 1 at pixel ``(i, j)``, 0 elsewhere (the regression input).
+
+    Args:
+        c: centres ``(N, 2)``, int.
+
+    Returns:
+        float32 ``(N, 1, 64, 64)``.
+
+    Example:
+        >>> img = onehot_images(torch.tensor([[4, 59]]))
+        >>> img.shape, float(img.sum()), float(img[0, 0, 4, 59])
+        (torch.Size([1, 1, 64, 64]), 1.0, 1.0)
+    """
+    out = torch.zeros(c.shape[0], CANVAS * CANVAS)
+    out[torch.arange(c.shape[0]), targets(c)] = 1.0
+    return out.view(-1, 1, CANVAS, CANVAS)
