@@ -37,7 +37,7 @@ from typing import Any
 
 from coordbias._util.errors import UserValueError
 from coordbias.study.presets import StudyPreset
-from coordbias.study.tasks import ExperimentTask, RunTask, Task, TaskOutcome, execute_task
+from coordbias.study.tasks import ExperimentTask, Task, TaskOutcome, execute_task
 
 Log = Callable[[str], None]
 
@@ -58,6 +58,7 @@ __all__ = [
 # What the fork server imports once, so that each child starts with it loaded.
 _PRELOAD = [
     "coordbias.study.tasks",
+    "coordbias.study.benchmark.cells",
     "coordbias.study.transfer",
     "coordbias.study.experiments._common",
     "coordbias.training.run",
@@ -280,7 +281,7 @@ class Progress:
     def finished(self, task: Task, outcome: TaskOutcome | None = None) -> None:
         """``task`` finished; ``outcome`` says what it did."""
         seconds = self._stop(task)
-        kind = "run" if isinstance(task, RunTask) else "exp"
+        kind = "exp" if isinstance(task, ExperimentTask) else "run"
         self._seconds[kind].append(seconds)
         if kind == "run":
             self.done_runs += 1
@@ -308,7 +309,7 @@ class Progress:
         self.log(f"{task.label}: another process is doing it; this study waits for it at the end")
 
     def _estimate(self, task: Task) -> float | None:
-        kind = "run" if isinstance(task, RunTask) else "exp"
+        kind = "exp" if isinstance(task, ExperimentTask) else "run"
         own = self._seconds[kind]
         every = self._seconds["run"] + self._seconds["exp"]
         chosen = own or every
