@@ -9,12 +9,13 @@ import pytest
 from filelock import FileLock
 
 from coordbias.study import plan_study, run_study
-from coordbias.study.launch import Failure, Parallelism, Progress, resolve_parallelism
+from coordbias.study.estimate import makespan
+from coordbias.study.launch import Parallelism, resolve_parallelism
 from coordbias.study.presets import get_preset
+from coordbias.study.progress import Failure, Progress
 from coordbias.study.runner import (
     ExperimentsFailed,
     StudyFailed,
-    _makespan,
     _pool_order,
     _raise_failures,
     dry_run,
@@ -146,11 +147,11 @@ def _spec(i):
 
 
 def test_makespan_places_each_task_on_the_first_free_job():
-    assert _makespan([], 2) == 0.0
-    assert _makespan([3, 3, 3, 3], 1) == 12
-    assert _makespan([3, 3, 3, 3], 2) == 6
-    assert _makespan([5, 1, 1, 1], 2) == 5
-    assert _makespan([1, 1], 8) == 1
+    assert makespan([], 2) == 0.0
+    assert makespan([3, 3, 3, 3], 1) == 12
+    assert makespan([3, 3, 3, 3], 2) == 6
+    assert makespan([5, 1, 1, 1], 2) == 5
+    assert makespan([1, 1], 8) == 1
 
 
 def test_the_dry_run_estimate_divides_by_the_jobs(tmp_path):

@@ -23,7 +23,7 @@ from inspect import signature
 from pathlib import Path
 from typing import Any
 
-from coordbias.bench._preset import add_setting_arguments
+from coordbias.bench._preset import add_setting_arguments, add_timing_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,15 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_setting_arguments(parser, "the training step whose share is measured")
     parser.add_argument("--sample-size", type=int, default=128, help="side for per-sample timing")
     parser.add_argument("--gen-batch", type=int, default=64, help="batch for amortised timing")
-    parser.add_argument(
-        "--min-run-time", type=float, default=1.0, help="seconds per measurement (default 1)"
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch threads for the training step (default 1: steady on a shared machine)",
-    )
+    add_timing_arguments(parser, min_run_time=1.0, threads_for=" for the training step")
     parser.add_argument("--out", default="runs/bench", help="folder for bench_data.json")
 
 

@@ -52,6 +52,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from coordbias.bench._preset import add_timing_arguments
+
 #: Grid of (batch, in_channels, out_channels, size): first layers (3 -> 64 channels at batch 1
 #: and 16, 32 to 128 pixels), then middle layers.
 DEFAULT_GRID: tuple[tuple[int, int, int, int], ...] = (
@@ -165,18 +167,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rounds", type=int, default=5, help="interleaved rounds per shape (default 5)"
     )
-    parser.add_argument(
-        "--min-run-time",
-        type=float,
-        default=0.25,
-        help="seconds per measurement in torch.utils.benchmark (default 0.25)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch threads (default 1: on a shared machine two OpenMP threads stall each other)",
-    )
+    add_timing_arguments(parser, min_run_time=0.25)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
 
 

@@ -96,25 +96,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(every job at once as a subprocess here, to try the path)",
     )
     cluster.add_argument("--partition", default=None, help="SLURM partition")
-    cluster.add_argument(
-        "--gpus-per-run", type=int, default=None, help="GPUs per job: 0 (default) or 1"
-    )
-    cluster.add_argument(
-        "--time-min",
-        type=int,
-        default=None,
-        help="time limit per job in minutes (default 120); a job that reaches it is requeued "
-        "and resumes from its last checkpoint",
-    )
-    cluster.add_argument(
-        "--cpus-per-run", type=int, default=None, help="CPUs per job (default: --threads, or 1)"
-    )
-    cluster.add_argument(
-        "--array-parallelism",
-        type=int,
-        default=None,
-        help="most jobs of the array running at once (default 64)",
-    )
+    # ClusterOptions' counts; unset (None), each keeps the default its help names.
+    for flag, help_text in (
+        ("--gpus-per-run", "GPUs per job: 0 (default) or 1"),
+        (
+            "--time-min",
+            "time limit per job in minutes (default 120); a job that reaches it is requeued "
+            "and resumes from its last checkpoint",
+        ),
+        ("--cpus-per-run", "CPUs per job (default: --threads, or 1)"),
+        ("--array-parallelism", "most jobs of the array running at once (default 64)"),
+    ):
+        cluster.add_argument(flag, type=int, default=None, help=help_text)
     cluster.add_argument(
         "--job-logs",
         default=None,

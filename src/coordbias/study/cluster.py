@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from coordbias._util.errors import UserValueError
-from coordbias.study.launch import Failure, Log, Progress, last_line
+from coordbias.study.progress import Failure, Log, Progress, last_line
 from coordbias.study.tasks import Task, TaskOutcome, execute_task
 
 __all__ = ["CLUSTERS", "ClusterOptions", "make_executor", "require_submitit", "run_submitit"]

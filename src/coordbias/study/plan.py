@@ -1,17 +1,22 @@
-"""What a study will do, before it does it: ``StudyPlan`` and its runs (``RunSpec``).
+"""What a study will do, before it does it: ``plan_study`` and its ``StudyPlan`` of runs
+(``RunSpec``).
 
-``coordbias.study.runner.plan_study`` builds a plan; the runner carries it out and the report's
-modules (results, figures, markdown) read it back. They import these types from here, so the
-report never imports the runner.
+``plan_study`` resolves the preset, variants, seeds, overrides and experiments into a plan and
+writes nothing; ``coordbias.study.runner`` carries it out, ``coordbias.study.estimate`` costs it,
+and the report's modules (results, figures, markdown) read it back. They import these types
+from here, so the report never imports the runner.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coordbias.study.presets import StudyPreset
+from coordbias._util.errors import UserValueError
+from coordbias.study.presets import StudyPreset, coerce_overrides, get_preset, run_config
+from coordbias.study.variants import resolve_variants
 
 
 def recorded_config(run_dir: Path) -> dict[str, Any]:
@@ -62,3 +67,83 @@ class StudyPlan:
     runs: list[RunSpec]
     experiments: list[str]
     overrides: dict[str, Any]
+
+
+def _resolve_seeds(seeds: int | Sequence[int] | None, default: int) -> list[int]:
+    if seeds is None:
+        seeds = default
+    if isinstance(seeds, bool):
+        raise TypeError(f"seeds must be an int count or a list of ints; got {seeds!r}")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise ValueError(f"seeds must be at least 1; got {seeds}")
+        return list(range(seeds))
+    out = []
+    for s in seeds:
+        if not isinstance(s, int) or isinstance(s, bool) or s < 0:
+            raise ValueError(f"seeds must be non-negative ints; got {s!r} in {list(seeds)!r}")
+        if s not in out:
+            out.append(s)
+    if not out:
+        raise ValueError("seeds must name at least one seed; got an empty list")
+    return out
+
+
+def _resolve_experiments(experiments: Sequence[str] | None, default: Sequence[str]) -> list[str]:
+    from coordbias.study.presets import EXPERIMENTS
+
+    names = list(default if experiments is None else experiments)
+    for name in names:
+        if name not in EXPERIMENTS:
+            raise ValueError(f"experiments must be among {', '.join(EXPERIMENTS)}; got {name!r}")
+    return names
+
+
+def plan_study(
+    preset: str | StudyPreset = "quick",
+    out_dir: str | Path = "runs/study",
+    *,
+    seeds: int | Sequence[int] | None = None,
+    variants: Sequence[str] | str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    experiments: Sequence[str] | None = None,
+) -> StudyPlan:
+    """Resolve a study's runs without running or writing anything.
+
+    Args:
+        preset: ``quick``, ``seed``, ``full``, ``test`` or a ``StudyPreset``.
+        out_dir: the study folder.
+        seeds: a count (seeds 0..n-1) or a list of seeds; ``None``: the preset's count.
+        variants: variant names (list or comma-separated); ``None``: the preset's.
+        overrides: ``TrainConfig`` fields to change in every run (e.g. ``{"epochs": 1}``).
+        experiments: experiments to run; ``None``: the preset's, ``[]``: none.
+
+    Raises:
+        ValueError: an unknown preset, variant, experiment or field, or an invalid value.
+    """
+    preset = get_preset(preset)
+    out = Path(out_dir)
+    names = resolve_variants(variants, preset.variants)
+    seed_list = _resolve_seeds(seeds, preset.seeds)
+    clean = coerce_overrides(overrides)
+    runs = []
+    for name in names:
+        for seed in seed_list:
+            run_dir = out / "runs" / name / f"seed{seed}"
+            config = run_config(preset, name, seed, run_dir, clean)
+            runs.append(RunSpec(name, seed, run_dir, config))
+    exps = _resolve_experiments(experiments, preset.experiments)
+    return StudyPlan(preset, out, names, seed_list, runs, exps, clean)
+
+
+def check_not_stale(run: RunSpec) -> None:
+    """Refuse to reuse a run folder whose recorded settings differ from the plan's in a field
+    that shapes the result (``coordbias.training.config.IDENTITY_FIELDS``, a smaller epochs)."""
+    from coordbias.training.config import resume_conflicts
+
+    conflicts = resume_conflicts(recorded_config(run.run_dir), run.config)
+    if conflicts:
+        raise UserValueError(
+            f"{run.run_dir} holds a run with {'; '.join(conflicts)} by this study's plan; "
+            "choose another --out or delete that folder"
+        )

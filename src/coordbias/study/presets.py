@@ -3,27 +3,24 @@
 A preset fixes everything about a study except where it is written and the runtime (devices,
 workers). ``run_config`` turns (preset, variant, seed) into the ``TrainConfig`` of one run.
 
-Measured settings (2-core CPU, shared with other jobs, so pessimistic; figures are training
-images per second, forward + backward, and recall per class 0..3 on held-out images):
+How the settings were chosen (2-core CPU, shared with other jobs, so pessimistic; figures are
+training images per second, forward + backward, and recall per class 0..3 on held-out images).
+What each preset costs and gives is measured once, in the README (the preset table of *The
+study*, *Results of the quick preset*, *Results of the seed preset*); read the figures there
+rather than repeat them here, where they went stale.
 
 * ``quick`` (64 px, width 8, batch 8, Adam 3e-3, 1,000 training images, 2 epochs): the bare
   network trains at about 350 img/s on one thread; coordbias beats vanilla clearly on classes
   1-3, but the gap narrows with more training, because at 64 px zero padding and the receptive
   field tell vanilla a lot about position. ``QUICK_NOTES`` lists the probes it was chosen from.
-  The whole preset (8 variants x 3 seeds = 24 runs, transfer to 96 and 128 px, the three
-  experiments, the report) took 3 min 44 s on a quiet 2-core CPU with torch's default 2 threads,
-  twice, with identical results.json metrics. Result over 3 seeds, mIoU: vanilla 0.598 +- 0.109,
-  coordbias 0.936 +- 0.010 (Welch p = 0.032), coordconv 0.943 +- 0.016, param_matched
-  0.571 +- 0.052, vanilla_bn 0.742 +- 0.143, coordbias_bn 0.916 +- 0.049, coordbias_all
-  0.927 +- 0.020, vanilla_circular 0.471 +- 0.030. At 128 px vanilla loses 0.12 mIoU, coordbias
-  gains 0.02. On a busy machine two torch threads per process can run 15x slower than one
+  On a busy machine two torch threads per process can run 15x slower than one
   (oversubscription): there set OMP_NUM_THREADS=1. The thread count changes float reduction
   order, so results are identical only between runs with the same number of threads.
-* ``seed``: the original's setting. Measured: the two models trained side by side as two
-  1-thread processes in 43 and 45 minutes (about 0.25 s per training step each); alone with two
-  threads a step takes about 0.105 s, so about 30 minutes per model with validation.
-* ``full``: 8 variants x 5 seeds x 5 epochs of the original's data: about 50 hours on a 2-core
-  CPU by the same per-image cost; meant for a GPU (not measured here).
+* ``seed``: the original's setting, run by default as one 1-thread process per model (the
+  README's measurement of two such processes side by side against one with two threads is
+  behind ``threads_per_run``).
+* ``full``: 8 variants x 5 seeds x 5 epochs of the original's data, meant for a GPU (not
+  measured here; the README's preset table estimates it from the seed preset's per-image cost).
 """
 
 from __future__ import annotations
@@ -95,6 +92,22 @@ QUICK_NOTES = (
     "width 8, batch 16, 2,000 images, 3 epochs: vanilla (0.99, 0.93, 0.97, 0.55); 225 img/s",
 )
 
+# The original's setting; the full preset scales it up.
+_SEED = StudyPreset(
+    name="seed",
+    description="the original's exact setting (128 px, width 64, SGD, batch 1), "
+    "vanilla and coordbias; about 25 minutes per model on a 2-core CPU",
+    train=ORIGINAL,
+    variants=("vanilla", "coordbias"),
+    seeds=1,
+    transfer_sizes=(192,),
+    est_images_per_s=6.7,
+    est_experiments_s=90.0,
+    # Measured: two 1-thread processes side by side, one per variant, took 28 and 29 min;
+    # one process with 2 threads takes about 30 min per model (60 min for the two).
+    threads_per_run=1,
+)
+
 #: Every study preset by name (read-only); ``coordbias study --preset NAME`` runs one.
 PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
     {
@@ -114,21 +127,10 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
             threads_per_run=1,
             notes=QUICK_NOTES,
         ),
-        "seed": StudyPreset(
-            name="seed",
-            description="the original's exact setting (128 px, width 64, SGD, batch 1), "
-            "vanilla and coordbias; about 25 minutes per model on a 2-core CPU",
-            train=ORIGINAL,
-            variants=("vanilla", "coordbias"),
-            seeds=1,
-            transfer_sizes=(192,),
-            est_images_per_s=6.7,
-            est_experiments_s=90.0,
-            # Measured: two 1-thread processes side by side, one per variant, took 28 and 29 min;
-            # one process with 2 threads takes about 30 min per model (60 min for the two).
-            threads_per_run=1,
-        ),
-        "full": StudyPreset(
+        "seed": _SEED,
+        # The seed preset's network and batch, so its throughput and threads per run hold.
+        "full": dataclasses.replace(
+            _SEED,
             name="full",
             description="every variant, 5 seeds, 5 epochs of the original's setting (for a GPU)",
             train=MappingProxyType({**ORIGINAL, "coords": "center", "epochs": 5}),
@@ -137,10 +139,7 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
             transfer_sizes=(96, 192, 256),
             transfer_val_size=500,
             experiments_quick=False,
-            est_images_per_s=6.7,
             est_experiments_s=600.0,
-            # The seed preset's network and batch, so its measurement holds on a CPU.
-            threads_per_run=1,
         ),
         "test": StudyPreset(
             name="test",

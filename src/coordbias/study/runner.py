@@ -15,8 +15,9 @@ Layout of a study folder ``DIR``::
     DIR/study_time.json           the study's wall time so far, summed over its invocations
 
 Every file is written atomically, finished runs are never redone, and the report is rebuilt from
-what is on disk, so an interrupted study resumes by running the same command again. The work is
-a list of tasks (``coordbias.study.tasks``: a run with its transfer evaluation, or an
+what is on disk, so an interrupted study resumes by running the same command again. The plan
+comes from ``coordbias.study.plan.plan_study`` (``--dry-run``: ``coordbias.study.estimate``); the
+work is a list of tasks (``coordbias.study.tasks``: a run with its transfer evaluation, or an
 experiment); ``coordbias.study.launch`` runs them in this process (``jobs=1``) or in child
 processes (``jobs > 1``), ``coordbias.study.cluster`` through submitit. Two studies on one folder
 share the work: each skips what the other holds the lock of, then waits for it before writing
@@ -26,7 +27,6 @@ its report.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import json
 import logging
 import time
@@ -36,178 +36,37 @@ from typing import Any
 
 from coordbias._util.errors import UserValueError, check_folder_destination
 from coordbias._util.files import write_json
+from coordbias.study.estimate import dry_run, estimate_run_s, probe_images_per_s
 from coordbias.study.launch import (
-    Failure,
     Parallelism,
-    Progress,
     check_count,
     resolve_parallelism,
     run_in_process,
     run_local,
     wait_for_others,
 )
-from coordbias.study.launch import fmt_duration as _fmt_s
-from coordbias.study.plan import RunSpec, StudyPlan, recorded_config
-from coordbias.study.presets import StudyPreset, get_preset, run_config
+from coordbias.study.plan import StudyPlan, check_not_stale, plan_study
+from coordbias.study.presets import StudyPreset
+from coordbias.study.progress import Failure, Log, Progress, fmt_duration
 from coordbias.study.tasks import ExperimentTask, plan_tasks
-from coordbias.study.variants import resolve_variants
 
-Log = Callable[[str], None]
+# Planning and estimating live in coordbias.study.plan and coordbias.study.estimate; their
+# public names stay importable from here, where they were first defined.
+__all__ = [
+    "LAUNCHERS",
+    "TIME_FILE",
+    "ExperimentsFailed",
+    "StudyFailed",
+    "StudyPlan",
+    "dry_run",
+    "estimate_run_s",
+    "plan_study",
+    "probe_images_per_s",
+    "run_study",
+]
 
 #: The study's own time, summed over every invocation (a resumed study counts them all).
 TIME_FILE = "study_time.json"
-
-
-def _resolve_seeds(seeds: int | Sequence[int] | None, default: int) -> list[int]:
-    if seeds is None:
-        seeds = default
-    if isinstance(seeds, bool):
-        raise TypeError(f"seeds must be an int count or a list of ints; got {seeds!r}")
-    if isinstance(seeds, int):
-        if seeds < 1:
-            raise ValueError(f"seeds must be at least 1; got {seeds}")
-        return list(range(seeds))
-    out = []
-    for s in seeds:
-        if not isinstance(s, int) or isinstance(s, bool) or s < 0:
-            raise ValueError(f"seeds must be non-negative ints; got {s!r} in {list(seeds)!r}")
-        if s not in out:
-            out.append(s)
-    if not out:
-        raise ValueError("seeds must name at least one seed; got an empty list")
-    return out
-
-
-def _resolve_experiments(experiments: Sequence[str] | None, default: Sequence[str]) -> list[str]:
-    from coordbias.study.presets import EXPERIMENTS
-
-    names = list(default if experiments is None else experiments)
-    for name in names:
-        if name not in EXPERIMENTS:
-            raise ValueError(f"experiments must be among {', '.join(EXPERIMENTS)}; got {name!r}")
-    return names
-
-
-def plan_study(
-    preset: str | StudyPreset = "quick",
-    out_dir: str | Path = "runs/study",
-    *,
-    seeds: int | Sequence[int] | None = None,
-    variants: Sequence[str] | str | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    experiments: Sequence[str] | None = None,
-) -> StudyPlan:
-    """Resolve a study's runs without running or writing anything.
-
-    Args:
-        preset: ``quick``, ``seed``, ``full``, ``test`` or a ``StudyPreset``.
-        out_dir: the study folder.
-        seeds: a count (seeds 0..n-1) or a list of seeds; ``None``: the preset's count.
-        variants: variant names (list or comma-separated); ``None``: the preset's.
-        overrides: ``TrainConfig`` fields to change in every run (e.g. ``{"epochs": 1}``).
-        experiments: experiments to run; ``None``: the preset's, ``[]``: none.
-
-    Raises:
-        ValueError: an unknown preset, variant, experiment or field, or an invalid value.
-    """
-    from coordbias.study.presets import coerce_overrides
-
-    preset = get_preset(preset)
-    out = Path(out_dir)
-    names = resolve_variants(variants, preset.variants)
-    seed_list = _resolve_seeds(seeds, preset.seeds)
-    clean = coerce_overrides(overrides)
-    runs = []
-    for name in names:
-        for seed in seed_list:
-            run_dir = out / "runs" / name / f"seed{seed}"
-            config = run_config(preset, name, seed, run_dir, clean)
-            runs.append(RunSpec(name, seed, run_dir, config))
-    exps = _resolve_experiments(experiments, preset.experiments)
-    return StudyPlan(preset, out, names, seed_list, runs, exps, clean)
-
-
-def _check_not_stale(run: RunSpec) -> None:
-    """Refuse to reuse a run folder whose recorded settings differ from the plan's in a field
-    that shapes the result (``coordbias.training.config.IDENTITY_FIELDS``, a smaller epochs)."""
-    from coordbias.training.config import resume_conflicts
-
-    conflicts = resume_conflicts(recorded_config(run.run_dir), run.config)
-    if conflicts:
-        raise UserValueError(
-            f"{run.run_dir} holds a run with {'; '.join(conflicts)} by this study's plan; "
-            "choose another --out or delete that folder"
-        )
-
-
-def probe_images_per_s(config: Any, seconds: float = 1.0, max_steps: int = 20) -> float:
-    """Measure training images per second of ``config`` on this machine, writing nothing.
-
-    Times optimiser steps (after one warm-up step) of the run's model on batches drawn from its
-    real training data set, so data generation is counted and Lightning's own overhead is not;
-    stops after ``seconds`` or ``max_steps`` steps, at least two. Runs on the GPU when one is
-    available and ``config.accelerator`` allows it.
-
-    Args:
-        config: a ``TrainConfig``.
-        seconds: time budget of the timed steps.
-        max_steps: most timed steps.
-    """
-    import torch
-    from torch.utils.data import default_collate
-
-    from coordbias.training import build_model, make_datasets
-
-    use_cuda = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
-    device = torch.device("cuda" if use_cuda else "cpu")
-    train_set, _ = make_datasets(config)
-    model = build_model(config).to(device)
-    model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=1e-6)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    n = min(config.batch_size, len(train_set))
-    elapsed, images, step = 0.0, 0, 0
-    while step < 3 or (elapsed < seconds and step <= max_steps):
-        start = time.perf_counter()
-        batch = [train_set[(step * n + i) % len(train_set)] for i in range(n)]
-        inputs, masks = default_collate(batch)
-        loss = loss_fn(model(inputs.to(device)), masks.to(device))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if use_cuda:
-            torch.cuda.synchronize()
-        if step:
-            elapsed += time.perf_counter() - start
-            images += n
-        step += 1
-    return images / max(elapsed, 1e-9)
-
-
-# Seconds Lightning needs per run beyond the images (trainer set-up, checkpoints, figures),
-# measured on a 2-core CPU with tiny runs.
-RUN_OVERHEAD_S = 3.0
-
-
-def estimate_run_s(config: Any, images_per_s: float, transfer_images: int = 0) -> float:
-    """Estimated seconds of one run: training, one validation per epoch, transfer evaluation.
-
-    Evaluation (forward only) is counted at three times the training rate, plus
-    ``RUN_OVERHEAD_S`` per run.
-    """
-    train_images = config.train_size * config.epochs
-    eval_images = config.val_size * (config.epochs + 1) + transfer_images
-    return RUN_OVERHEAD_S + train_images / images_per_s + eval_images / (3 * images_per_s)
-
-
-def _makespan(costs: Sequence[float], jobs: int) -> float:
-    """Seconds to run ``costs`` in order on ``jobs`` slots, each task on the first free slot."""
-    if not costs:
-        return 0.0
-    slots = [0.0] * max(1, min(jobs, len(costs)))
-    for cost in costs:
-        heapq.heappush(slots, heapq.heappop(slots) + cost)
-    return max(slots)
 
 
 def _cluster_options(cluster: Any) -> Any:
@@ -283,128 +142,6 @@ def _pool_order(tasks: list[Any], parallel: bool) -> list[Any]:
     return [t for t in tasks if isinstance(t, ExperimentTask)] + [
         t for t in tasks if not isinstance(t, ExperimentTask)
     ]
-
-
-def dry_run(
-    plan: StudyPlan,
-    *,
-    probe: bool = True,
-    log: Log = print,
-    parallelism: Parallelism | None = None,
-    cluster: Any = None,
-) -> dict[str, Any]:
-    """List what ``run_study`` would run, how many at once, and estimate its cost; writes nothing.
-
-    Each task is costed alone (probed or from the preset) at the torch threads it will run with;
-    the tasks are then placed in the order the study starts them, each on the first free job,
-    and the experiments that run alone (``RUN_ALONE``) are added after them.
-
-    Args:
-        plan: from ``plan_study``.
-        probe: measure throughput with ``probe_images_per_s`` (a few seconds per variant) rather
-            than use the preset's recorded figure.
-        log: where lines go.
-        parallelism: jobs and threads (default: ``resolve_parallelism`` of the preset here).
-        cluster: the ``ClusterOptions`` of launcher ``submitit``, or ``None`` for ``local``.
-
-    Returns:
-        ``{"runs": [...], "estimated_s": total, "basis": "probe" | "preset", "jobs",
-        "threads", "launcher"}``.
-    """
-    from coordbias.study.experiments import RUN_ALONE
-    from coordbias.study.experiments._common import torch_threads
-
-    if parallelism is None:
-        parallelism = resolve_parallelism(plan.preset)
-    threads = parallelism.threads
-    # Runs side by side keep their own speed while there is a core for each of their threads.
-    share = min(1.0, parallelism.cores / (parallelism.jobs * (threads or parallelism.cores)))
-    if cluster is not None:
-        share = 1.0
-    transfer_images = plan.preset.transfer_val_size * len(plan.preset.transfer_sizes)
-    rates: dict[str, float] = {}
-    rows = []
-    for run in plan.runs:
-        if run.variant not in rates:
-            if probe:
-                with torch_threads(threads) if threads else contextlib.nullcontext():
-                    rates[run.variant] = probe_images_per_s(run.config)
-            else:
-                rates[run.variant] = plan.preset.est_images_per_s
-        rate = rates[run.variant] * share
-        cost = 0.0 if run.done else estimate_run_s(run.config, rate, transfer_images)
-        c = run.config
-        rows.append(
-            {
-                "variant": run.variant,
-                "seed": run.seed,
-                "status": "done" if run.done else "to run",
-                "estimated_s": cost,
-                "settings": (
-                    f"{c.image_size}px w{c.width} {c.conv}/{c.conv_scope} bn={c.batch_norm} "
-                    f"pad={c.padding_mode} {c.optimizer} lr={c.lr} b{c.batch_size} "
-                    f"{c.train_size}x{c.epochs}ep val{c.val_size}"
-                ),
-            }
-        )
-    per_experiment = plan.preset.est_experiments_s / max(len(plan.preset.experiments), 1)
-    pool_exp, alone_exp = [], []
-    for name in plan.experiments:
-        if not (plan.out_dir / "experiments" / name / "result.json").is_file():
-            (alone_exp if name in RUN_ALONE else pool_exp).append((name, per_experiment))
-    parallel = parallelism.jobs > 1 or cluster is not None
-    run_costs = [r["estimated_s"] for r in rows if r["status"] == "to run"]
-    exp_costs = [cost for _, cost in pool_exp]
-    pool = exp_costs + run_costs if parallel else run_costs + exp_costs
-    pool_s = _makespan(pool, parallelism.jobs)
-    alone_s = sum(cost for _, cost in alone_exp)
-    total = pool_s + alone_s
-    basis = "probe" if probe else "preset"
-    launcher = "submitit" if cluster is not None else "local"
-    log(
-        f"study {plan.preset.name!r} into {plan.out_dir}: {len(rows)} runs, "
-        f"experiments: {', '.join(plan.experiments) or 'none'}"
-    )
-    log(f"launcher {launcher}: {parallelism.describe() if cluster is None else parallelism.why}")
-    for i, row in enumerate(rows, 1):
-        log(
-            f"  [{i}/{len(rows)}] {row['variant']:<16} seed {row['seed']}  {row['status']:<6} "
-            f"~{_fmt_s(row['estimated_s'])}  {row['settings']}"
-        )
-    thread_text = f"{threads} thread(s)" if threads else "this process's threads"
-    if probe:
-        rate_text = ", ".join(f"{k} {v:.0f}" for k, v in rates.items())
-        log(
-            f"throughput probe at {thread_text} (img/s per run, bare model + data, no "
-            f"Lightning): {rate_text}"
-        )
-    else:
-        log(
-            f"throughput from the preset: {plan.preset.est_images_per_s:g} img/s per run "
-            "(2-core CPU)"
-        )
-    if share < 1.0:
-        log(f"more threads than cores: each run counted at {share:.2f} of that speed")
-    at_once = "one at a time" if not parallel else f"up to {parallelism.jobs} at once"
-    tasks_text = f"{len(run_costs)} runs" + (
-        f" and {', '.join(n for n, _ in pool_exp)}" if pool_exp else ""
-    )
-    alone_text = (
-        f", then {', '.join(n for n, _ in alone_exp)} alone ~{_fmt_s(alone_s)}" if alone_exp else ""
-    )
-    log(
-        f"estimated total ~{_fmt_s(total)}: {tasks_text} {at_once} ~{_fmt_s(pool_s)}{alone_text} "
-        f"(basis: {basis}; experiments from the preset estimate; evaluation counted at 3x the "
-        f"training rate, plus {RUN_OVERHEAD_S:g} s per run for Lightning)"
-    )
-    return {
-        "runs": rows,
-        "estimated_s": total,
-        "basis": basis,
-        "jobs": parallelism.jobs,
-        "threads": threads,
-        "launcher": launcher,
-    }
 
 
 class StudyFailed(RuntimeError):
@@ -557,7 +294,7 @@ def run_study(
 
     start = time.perf_counter()
     for run in plan.runs:
-        _check_not_stale(run)
+        check_not_stale(run)
     tasks, alone = plan_tasks(plan, parallelism.threads)
     parallel = options is not None or parallelism.jobs > 1
     tasks = _pool_order(tasks, parallel)
@@ -619,7 +356,7 @@ def run_study(
     log(
         f"report written: {plan.out_dir / 'report.md'}, {plan.out_dir / 'report.html'}, "
         f"{plan.out_dir / 'results.json'} ({complete}; elapsed "
-        f"{_fmt_s(time.perf_counter() - start)})"
+        f"{fmt_duration(time.perf_counter() - start)})"
     )
     _raise_failures(failures)
     return results

@@ -65,8 +65,27 @@ TASK_LOG = "task.log"
 _LAST_CHECKPOINT = os.path.join("checkpoints", "last.ckpt")
 
 
+class _TaskFiles:
+    """Where a task keeps its lock and its log, from its folder (the same rule for every kind)."""
+
+    @property
+    def folder(self) -> Path:  # pragma: no cover - each task names its own
+        raise NotImplementedError
+
+    @property
+    def lock_file(self) -> Path:
+        """``<folder>.lock``, beside the task's folder (``runs/<variant>/seed<k>.lock``,
+        ``experiments/<name>.lock``), so the folder itself is untouched."""
+        return self.folder.with_name(self.folder.name + ".lock")
+
+    @property
+    def log_file(self) -> Path:
+        """``<folder>/task.log``."""
+        return self.folder / TASK_LOG
+
+
 @dataclass(frozen=True)
-class RunTask:
+class RunTask(_TaskFiles):
     """One training run and its transfer evaluation.
 
     Attributes:
@@ -92,23 +111,13 @@ class RunTask:
         return self.run.run_dir
 
     @property
-    def lock_file(self) -> Path:
-        """``runs/<variant>/seed<k>.lock``, beside the run folder (the run itself is untouched)."""
-        return self.folder.with_name(self.folder.name + ".lock")
-
-    @property
-    def log_file(self) -> Path:
-        """``<run folder>/task.log``."""
-        return self.folder / TASK_LOG
-
-    @property
     def done(self) -> bool:
         """The run finished as planned and every transfer size is evaluated."""
         return self.run.done and not _missing_transfer(self)
 
 
 @dataclass(frozen=True)
-class ExperimentTask:
+class ExperimentTask(_TaskFiles):
     """One open-question experiment (``coordbias.study.experiments.<name>``).
 
     Attributes:
@@ -137,23 +146,13 @@ class ExperimentTask:
         return self.study_dir / "experiments" / self.name
 
     @property
-    def lock_file(self) -> Path:
-        """``<study>/experiments/<name>.lock``."""
-        return self.folder.with_name(self.name + ".lock")
-
-    @property
-    def log_file(self) -> Path:
-        """``<study>/experiments/<name>/task.log``."""
-        return self.folder / TASK_LOG
-
-    @property
     def done(self) -> bool:
         """Its ``result.json`` exists."""
         return (self.folder / "result.json").is_file()
 
 
 @dataclass(frozen=True)
-class CellTask:
+class CellTask(_TaskFiles):
     """One cell of the benchmark, or (``task == TIMING``) its step timing of ``methods``.
 
     Attributes:
@@ -185,16 +184,6 @@ class CellTask:
         if self.task == TIMING:
             return self.study_dir / "cells" / TIMING
         return self.study_dir / "cells" / self.task / self.method / f"seed{self.seed}"
-
-    @property
-    def lock_file(self) -> Path:
-        """Beside the folder: ``.../seed<k>.lock``."""
-        return self.folder.with_name(self.folder.name + ".lock")
-
-    @property
-    def log_file(self) -> Path:
-        """``<folder>/task.log``."""
-        return self.folder / TASK_LOG
 
     @property
     def done(self) -> bool:

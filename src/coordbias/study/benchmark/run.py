@@ -39,13 +39,12 @@ from coordbias.study.benchmark.spec import (
 )
 from coordbias.study.benchmark.table import collect, markdown_table
 from coordbias.study.launch import (
-    Progress,
-    fmt_duration,
     resolve_parallelism,
     run_in_process,
     run_local,
     wait_for_others,
 )
+from coordbias.study.progress import Progress, fmt_duration
 from coordbias.study.tasks import TIMING, CellTask
 
 __all__ = ["BenchmarkFailed", "BenchmarkPlan", "plan_benchmark", "run_benchmark"]
