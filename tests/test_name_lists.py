@@ -21,12 +21,12 @@ from coordbias.cli.main import build_parser
 from coordbias.layers.coordbias import COORD_INITS
 from coordbias.layers.functional import COORDS
 from coordbias.models import CONV_KINDS, CONV_SCOPES, FCNConfig, create_model, list_models
-from coordbias.models.convs import PADDING_MODES
+from coordbias.models.convs import PADDING_MODES, POSITION_KINDS
 from coordbias.study import presets
 from coordbias.study.experiments import EXPERIMENTS
 from coordbias.study.presets import PRESETS
 from coordbias.study.runner import plan_study
-from coordbias.study.variants import VARIANTS, variant_fields
+from coordbias.study.variants import METHOD_VARIANTS, STUDY_VARIANTS, VARIANTS, variant_fields
 from coordbias.training import config as train_config
 from coordbias.training.config import TrainConfig
 
@@ -96,6 +96,15 @@ def test_the_variants_use_only_accepted_names():
         for field, value in fields.items():
             if field in CONFIG_LISTS:
                 assert value in CONFIG_LISTS[field][0], (name, field, value)
+
+
+def test_every_position_kind_has_one_variant_and_the_study_keeps_the_others():
+    # One variant per position method, each in the encoder, and the two lists split VARIANTS.
+    by_kind = {variant_fields(name)["conv"]: name for name in METHOD_VARIANTS}
+    assert sorted(by_kind) == sorted(POSITION_KINDS)
+    assert all(variant_fields(n)["conv_scope"] == "encoder" for n in METHOD_VARIANTS)
+    assert sorted(STUDY_VARIANTS + METHOD_VARIANTS) == sorted(VARIANTS)
+    assert not {variant_fields(n)["conv"] for n in STUDY_VARIANTS} & set(POSITION_KINDS)
 
 
 def test_the_experiments_are_the_modules_of_the_experiments_package():

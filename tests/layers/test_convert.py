@@ -183,7 +183,7 @@ def test_model_without_convolutions_warns():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"kind": "coordconvs"}, ValueError, r"kind must be one of \('coordbias', 'coordconv'\)"),
+        ({"kind": "coordconvs"}, ValueError, r"kind must be one of \('coordbias', 'coordconv', "),
         ({"coord_init": "normal"}, ValueError, "coord_init must be 'zeros' or 'uniform'"),
         ({"coords": "corner"}, ValueError, "coords must be 'center' or 'output'"),
         ({"kind": "coordconv", "coords": "output"}, ValueError, "applies to kind='coordbias'"),

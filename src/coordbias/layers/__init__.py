@@ -1,4 +1,6 @@
-"""coordbias.layers: coordinate-aware convolutions (coordinate bias and CoordConv).
+"""coordbias.layers: coordinate-aware convolutions (coordinate bias and CoordConv), and more ways
+to give a convolution position (the Fourier coordinate bias, a learned position map, CoordGate,
+Fourier-feature CoordConv).
 
 The option lists ``COORDS`` (values of ``coords``) and ``COORD_INITS`` (values of ``coord_init``)
 are defined here once; the rest of the package imports them from this module.
@@ -19,3 +21,8 @@ from coordbias.layers.coordbias import CoordBiasConvTranspose3d as CoordBiasConv
 from coordbias.layers.coordconv import CoordConv1d as CoordConv1d
 from coordbias.layers.coordconv import CoordConv2d as CoordConv2d
 from coordbias.layers.coordconv import CoordConv3d as CoordConv3d
+from coordbias.layers.coordgate import CoordGateConv2d as CoordGateConv2d
+from coordbias.layers.fourier import FourierCoordBiasConv2d as FourierCoordBiasConv2d
+from coordbias.layers.fourier import fourier_basis as fourier_basis
+from coordbias.layers.fourier_coordconv import FourierCoordConv2d as FourierCoordConv2d
+from coordbias.layers.position_map import PositionMapConv2d as PositionMapConv2d

@@ -6,6 +6,11 @@ Which modules are converted:
   ``nn.ConvTranspose1d/2d/3d`` become ``CoordBiasConv*`` / ``CoordBiasConvTranspose*``.
 - ``kind="coordconv"``: modules whose type is exactly ``nn.Conv1d/2d/3d`` become ``CoordConv*``
   (there is no transposed CoordConv; transposed convolutions are left alone).
+- ``kind="fourier"``, ``"coordgate"``, ``"fourier_coordconv"``: modules whose type is exactly
+  ``nn.Conv2d`` become ``FourierCoordBiasConv2d``, ``CoordGateConv2d`` or ``FourierCoordConv2d``
+  (2-D only; ``frequencies`` sets ``K`` of the two Fourier kinds). The learned position map has
+  no ``convert``: its maps are sized for each layer's output, which a model does not know before
+  it sees an input.
 
 Subclasses of the torch convolutions (the layers of this package, so already-converted models, and
 any other custom convolution) are left alone, since their ``forward`` may differ.
@@ -29,8 +34,10 @@ stays frozen). Hooks registered on the old convolutions are not carried over, an
 built before the conversion does not know the new parameters: build it afterwards.
 
 With ``coord_init="zeros"`` (the default) the converted model computes what it computed before:
-bitwise for ``"coordbias"`` (the coordinate term is exactly 0), and to rounding for
-``"coordconv"`` (the zero-weighted coordinate channels change the convolution's summation).
+bitwise for ``"coordbias"`` and ``"fourier"`` (the coordinate term is exactly 0), for
+``"coordgate"`` (every gate is exactly 1) and ``"fourier_coordconv"`` (its coordinate channels are
+convolved apart, and their zero term added), and to rounding for ``"coordconv"`` where it
+concatenates (the zero-weighted coordinate channels change the convolution's summation).
 """
 
 from __future__ import annotations
@@ -46,13 +53,24 @@ from coordbias.layers import coordbias as cb
 from coordbias.layers._coords import COORDS
 from coordbias.layers.coordbias import COORD_INITS
 from coordbias.layers.coordconv import CoordConv1d, CoordConv2d, CoordConv3d
+from coordbias.layers.coordgate import CoordGateConv2d
+from coordbias.layers.fourier import FourierCoordBiasConv2d
+from coordbias.layers.fourier_coordconv import FourierCoordConv2d
 
 __all__ = ["KINDS", "convert"]
 
 #: Accepted values of ``kind``.
-KINDS = ("coordbias", "coordconv")
+KINDS = ("coordbias", "coordconv", "fourier", "coordgate", "fourier_coordconv")
 
 _COORDCONV = {nn.Conv1d: CoordConv1d, nn.Conv2d: CoordConv2d, nn.Conv3d: CoordConv3d}
+
+
+# The 2-D position kinds: the class and whether it takes coords (else it is a CoordConv).
+_POSITION = {
+    "fourier": ({nn.Conv2d: FourierCoordBiasConv2d}, True),
+    "coordgate": ({nn.Conv2d: CoordGateConv2d}, True),
+    "fourier_coordconv": ({nn.Conv2d: FourierCoordConv2d}, False),
+}
 
 
 _COORDBIAS = {
@@ -124,12 +142,31 @@ def _new_coordbias(old: nn.Module, cls: type, coords: str, coord_init: str) -> n
     return new
 
 
-def _new_coordconv(old: nn.Module, cls: type, coord_init: str, with_r: bool) -> nn.Module:
+def _new_position(old: nn.Module, cls: type, coords: str, coord_init: str, options) -> nn.Module:
+    # The layer's own position parameters, then the very same weight and bias Parameters.
     w = old.weight
     new = cls(
         old.in_channels, old.out_channels, old.kernel_size, old.stride, old.padding,
         old.dilation, old.groups, old.bias is not None, old.padding_mode,
-        device=w.device, dtype=w.dtype, with_r=with_r,
+        device=w.device, dtype=w.dtype, coords=coords, coord_init=coord_init, **options,
+    )  # fmt: skip
+    new.weight = w
+    new.bias = old.bias
+    for name, p in new.named_parameters():
+        if name not in ("weight", "bias"):
+            p.requires_grad_(w.requires_grad)
+    return new
+
+
+def _new_coordconv(
+    old: nn.Module, cls: type, coord_init: str, with_r: bool, options: dict | None = None
+) -> nn.Module:
+    w = old.weight
+    extra = {"with_r": with_r} if options is None else options
+    new = cls(
+        old.in_channels, old.out_channels, old.kernel_size, old.stride, old.padding,
+        old.dilation, old.groups, old.bias is not None, old.padding_mode,
+        device=w.device, dtype=w.dtype, **extra,
     )  # fmt: skip
     per_group = old.in_channels // old.groups
     with torch.no_grad():
@@ -154,6 +191,7 @@ def convert(
     coords: str = "center",
     *,
     with_r: bool = False,
+    frequencies: int = 2,
 ) -> nn.Module:
     """Replace the convolutions of ``model`` with coordinate-aware layers (in place).
 
@@ -162,15 +200,19 @@ def convert(
 
     Args:
         model: The model (any ``nn.Module``, also a single convolution).
-        kind: ``"coordbias"`` (``CoordBiasConv*`` and ``CoordBiasConvTranspose*``) or
-            ``"coordconv"`` (``CoordConv*``).
+        kind: ``"coordbias"`` (``CoordBiasConv*`` and ``CoordBiasConvTranspose*``),
+            ``"coordconv"`` (``CoordConv*``), or a 2-D position kind: ``"fourier"``
+            (``FourierCoordBiasConv2d``), ``"coordgate"`` (``CoordGateConv2d``) or
+            ``"fourier_coordconv"`` (``FourierCoordConv2d``).
         include: Pattern or patterns of qualified module names to convert; ``None``: all.
         exclude: Pattern or patterns of qualified module names to leave alone.
         coord_init: ``"zeros"`` (the model's outputs do not change) or ``"uniform"`` (the new
             layers' own default initialisation of the coordinate weights).
-        coords: Coordinate convention of the CoordBias layers, ``"center"`` or ``"output"``;
-            CoordConv only has ``"center"``.
+        coords: Coordinate convention of the CoordBias, Fourier and CoordGate layers,
+            ``"center"`` or ``"output"``; the CoordConvs only have ``"center"``.
         with_r: For ``kind="coordconv"``: also add the radius channel.
+        frequencies: For ``kind="fourier"`` and ``"fourier_coordconv"``: ``K``, the number of
+            frequencies per axis.
 
     Returns:
         ``model`` with its convolutions replaced, or the new layer when ``model`` is itself a
@@ -201,7 +243,7 @@ def convert(
         raise ValueError(f"coord_init must be 'zeros' or 'uniform', got {coord_init!r}")
     if coords not in COORDS:
         raise ValueError(f"coords must be 'center' or 'output', got {coords!r}")
-    if kind == "coordconv" and coords != "center":
+    if kind in ("coordconv", "fourier_coordconv") and coords != "center":
         raise ValueError(
             f"coords={coords!r} applies to kind='coordbias' only; CoordConv's coordinates are "
             f"always on the input grid (leave coords='center')"
@@ -212,7 +254,11 @@ def convert(
         raise ValueError("with_r=True applies to kind='coordconv' only")
     include_p = _patterns(include, "include")
     exclude_p = _patterns(exclude, "exclude")
-    classes = _COORDCONV if kind == "coordconv" else _COORDBIAS
+    if kind in _POSITION:
+        classes = _POSITION[kind][0]
+    else:
+        classes = _COORDCONV if kind == "coordconv" else _COORDBIAS
+    options = {"frequencies": frequencies} if kind in ("fourier", "fourier_coordconv") else {}
 
     # Every name of every convertible module (a shared module has several).
     candidates = [
@@ -224,7 +270,8 @@ def convert(
     _check_patterns(include_p, "include", names)
     _check_patterns(exclude_p, "exclude", names)
     if not candidates and not any(isinstance(m, tuple(classes)) for m in model.modules()):
-        wanted = "Conv1d/2d/3d" + (" or ConvTranspose1d/2d/3d" if kind == "coordbias" else "")
+        wanted = "Conv2d" if kind in _POSITION else "Conv1d/2d/3d"
+        wanted += " or ConvTranspose1d/2d/3d" if kind == "coordbias" else ""
         warnings.warn(
             f"convert(kind={kind!r}) found no module of type {wanted} to convert",
             UserWarning,
@@ -244,6 +291,12 @@ def convert(
             cls = classes[type(old)]
             if kind == "coordconv":
                 new = _new_coordconv(old, cls, coord_init, with_r)
+            elif kind == "fourier_coordconv":
+                new = _new_coordconv(
+                    old, cls, coord_init, False, {**options, "coord_init": coord_init}
+                )
+            elif kind in _POSITION:
+                new = _new_position(old, cls, coords, coord_init, options)
             else:
                 new = _new_coordbias(old, cls, coords, coord_init)
             new.train(old.training)

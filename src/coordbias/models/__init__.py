@@ -28,6 +28,7 @@ def fcn(
     coords: str = "center",
     coord_init: str = "uniform",
     in_channels: int = 3,
+    map_size: int = 64,
 ) -> FCN:
     """The original study's VGG9 FCN (see :class:`coordbias.models.FCN`).
 

@@ -23,6 +23,7 @@ __all__ = [
     "COORDS",
     "COORD_INITS",
     "PADDING_MODES",
+    "POSITION_KINDS",
     "check_choice",
     "make_conv",
     "make_conv2d",
@@ -35,6 +36,22 @@ CONV_KINDS: dict[str, str] = {
     "coordbias": "coordbias.CoordBiasConv2d (adds 2 * out_channels coordinate weights)",
     "coordconv": "coordbias.CoordConv2d (2 coordinate input channels, 2 * out * k * k weights)",
     "param_matched": "ParamMatchedConv2d (2 * out_channels position-free extras, a control)",
+    "fourier": "coordbias.FourierCoordBiasConv2d, K=2 (y, x and sin/cos of 2 frequencies per "
+    "axis: 10 * out_channels coordinate weights)",
+    "position_map": "coordbias.PositionMapConv2d (a learned per-channel row and column map: "
+    "out_channels * (H + W) weights, interpolated at other sizes)",
+    "coordgate": "coordbias.CoordGateConv2d (output times a per-channel gate of (y, x) from a "
+    "2-16-C MLP: 48 + 17 * out_channels weights)",
+    "fourier_coordconv": "coordbias.FourierCoordConv2d, K=2 (10 Fourier coordinate input "
+    "channels, 10 * out * k * k weights)",
+}
+#: The kinds that exist as a 2-D, not transposed, convolution only, with their class's name in
+#: ``coordbias``, and the options of :func:`make_conv` that each takes.
+POSITION_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "fourier": ("FourierCoordBiasConv2d", ("coords", "coord_init")),
+    "position_map": ("PositionMapConv2d", ("coord_init", "map_size")),
+    "coordgate": ("CoordGateConv2d", ("coords", "coord_init")),
+    "fourier_coordconv": ("FourierCoordConv2d", ("coord_init",)),
 }
 #: Padding modes the models accept (the layers accept ``"replicate"`` too).
 PADDING_MODES = ("zeros", "reflect", "circular")
@@ -68,6 +85,12 @@ def _conv_class(kind: str, dims: int, transposed: bool) -> type[nn.Module]:
         return getattr(coordbias, name)
     if dims != 2:
         raise ValueError(f"conv={kind!r} exists in 2-D only; got {dims}-D")
+    if kind in POSITION_KINDS:
+        if transposed:
+            raise ValueError(
+                f"conv={kind!r} has no transposed convolution; use conv_scope='encoder' with it"
+            )
+        return getattr(coordbias, POSITION_KINDS[kind][0])
     return ParamMatchedConvTranspose2d if transposed else ParamMatchedConv2d
 
 
@@ -81,6 +104,7 @@ def make_conv(
     transposed: bool = False,
     coords: str = "center",
     coord_init: str = "uniform",
+    map_size: Any = None,
     **conv_args: Any,
 ) -> nn.Module:
     """A convolution of the given ``kind``: the one factory of the project.
@@ -92,8 +116,12 @@ def make_conv(
         kernel_size: kernel size, as for the torch layer.
         dims: spatial dimensions, 1 to 3 (``param_matched`` exists in 2-D only).
         transposed: a transposed convolution instead.
-        coords: coordinate convention of the coordinate-bias layer (ignored by the other kinds).
-        coord_init: initialisation of its coordinate weights (ignored by the other kinds).
+        coords: coordinate convention of the coordinate-bias, ``fourier`` and ``coordgate``
+            layers (ignored by the other kinds).
+        coord_init: initialisation of the position weights of every kind that has them
+            (``coordbias``, ``fourier``, ``position_map``, ``coordgate``, ``fourier_coordconv``).
+        map_size: the output size ``(H, W)`` (or one int) the learned maps of ``position_map``
+            are sized for; required by that kind, ignored by the others.
         **conv_args: the torch layer's other arguments (``stride``, ``padding``,
             ``padding_mode``, ``output_padding``, ``dilation``, ``groups``, ``bias``, ``device``,
             ``dtype``).
@@ -102,7 +130,8 @@ def make_conv(
         The module, mapping ``(B, C_in, *spatial)`` to ``(B, C_out, *spatial_out)``.
 
     Raises:
-        ValueError: an unknown kind, or a kind that has no form for ``dims`` / ``transposed``.
+        ValueError: an unknown kind, a kind that has no form for ``dims`` / ``transposed``, or
+            ``position_map`` without ``map_size``.
 
     Example:
         >>> make_conv("vanilla", 3, 4, 3, padding=1, padding_mode="reflect").padding_mode
@@ -114,6 +143,13 @@ def make_conv(
     cls = _conv_class(kind, dims, transposed)
     if kind == "coordbias":
         conv_args = {**conv_args, "coords": coords, "coord_init": coord_init}
+    elif kind in POSITION_KINDS:
+        if kind == "position_map" and map_size is None:
+            raise ValueError(
+                "conv='position_map' needs map_size, the output (H, W) its maps are sized for"
+            )
+        options = {"coords": coords, "coord_init": coord_init, "map_size": map_size}
+        conv_args = {**conv_args, **{k: options[k] for k in POSITION_KINDS[kind][1]}}
     return cls(in_channels, out_channels, kernel_size, **conv_args)
 
 

@@ -36,6 +36,7 @@ from coordbias.models.convs import (
     COORD_INITS,
     COORDS,
     PADDING_MODES,
+    POSITION_KINDS,
     check_choice,
     make_conv,
 )
@@ -58,7 +59,9 @@ class FCNConfig:
     Attributes:
         num_classes: number of output classes (logit channels).
         width: channels of the first stage ``w`` (original: 64); even, at least 2.
-        conv: ``"vanilla" | "coordbias" | "coordconv" | "param_matched"``.
+        conv: a kind of :data:`~coordbias.models.CONV_KINDS` (``"vanilla"``, ``"coordbias"``,
+            ``"coordconv"``, ``"param_matched"``, and the position methods ``"fourier"``,
+            ``"position_map"``, ``"coordgate"``, ``"fourier_coordconv"``).
         conv_scope: ``"encoder"`` (the original) or ``"all"`` (decoder and classifier too).
         batch_norm: BatchNorm between each encoder convolution and its ReLU. The convolutions
             keep their bias, which BatchNorm then cancels (zero gradient), so the study can
@@ -67,6 +70,10 @@ class FCNConfig:
         coords: coordinate grid of the coordinate-bias layers (``"center"`` or ``"output"``).
         coord_init: initialisation of the coordinate weights (``"uniform"`` or ``"zeros"``).
         in_channels: input image channels.
+        map_size: the image side the learned maps of ``conv="position_map"`` are sized for
+            (the quick study's 64 by default): an encoder convolution of stage ``s`` has maps of
+            ``map_size / 2**(s - 1)`` entries per axis, resized by linear interpolation at any
+            other image size. A multiple of 8; ignored by the other kinds.
     """
 
     num_classes: int = 4
@@ -78,6 +85,7 @@ class FCNConfig:
     coords: str = "center"
     coord_init: str = "uniform"
     in_channels: int = 3
+    map_size: int = 64
 
     def validate(self) -> None:
         """Raise ``ValueError`` / ``TypeError`` naming the first bad field."""
@@ -100,6 +108,17 @@ class FCNConfig:
             raise ValueError(
                 "conv='coordconv' with conv_scope='all' is not supported: there is no transposed "
                 "CoordConv; use conv_scope='encoder' (the original's scope) with coordconv"
+            )
+        if self.conv in POSITION_KINDS and self.conv_scope == "all":
+            raise ValueError(
+                f"conv={self.conv!r} with conv_scope='all' is not supported: it has no transposed "
+                f"convolution; use conv_scope='encoder' with {self.conv}"
+            )
+        _check_int("map_size", self.map_size, 8)
+        if self.map_size % 8:
+            raise ValueError(
+                f"map_size={self.map_size} is not supported; expected a multiple of 8 (the image "
+                "side the position maps are sized for)"
             )
 
 
@@ -125,8 +144,9 @@ class FCN(nn.Module):
         self.config = config
         w = config.width
 
-        def encoder_stage(c_in: int, c_out: int) -> nn.Sequential:
+        def encoder_stage(c_in: int, c_out: int, stage: int) -> nn.Sequential:
             layers: list[nn.Module] = []
+            side = config.map_size >> (stage - 1)  # the stage's output side at map_size
             for c in (c_in, c_out):
                 layers.append(
                     make_conv(
@@ -138,6 +158,7 @@ class FCN(nn.Module):
                         padding_mode=config.padding_mode,
                         coords=config.coords,
                         coord_init=config.coord_init,
+                        map_size=side,
                     )
                 )
                 if config.batch_norm:
@@ -146,9 +167,9 @@ class FCN(nn.Module):
             layers.append(nn.MaxPool2d(2))
             return nn.Sequential(*layers)
 
-        self.stage1 = encoder_stage(config.in_channels, w)
-        self.stage2 = encoder_stage(w, 2 * w)
-        self.stage3 = encoder_stage(2 * w, 4 * w)
+        self.stage1 = encoder_stage(config.in_channels, w, 1)
+        self.stage2 = encoder_stage(w, 2 * w, 2)
+        self.stage3 = encoder_stage(2 * w, 4 * w, 3)
 
         dec = config.conv if config.conv_scope == "all" else "vanilla"
         coord_kw = {"coords": config.coords, "coord_init": config.coord_init}

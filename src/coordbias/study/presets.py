@@ -21,6 +21,7 @@ rather than repeat them here, where they went stale.
   behind ``threads_per_run``).
 * ``full``: 8 variants x 5 seeds x 5 epochs of the original's data, meant for a GPU (not
   measured here; the README's preset table estimates it from the seed preset's per-image cost).
+  It runs every variant, so also the four position methods of ``METHOD_VARIANTS`` (12 variants).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from coordbias.study.experiments import EXPERIMENTS
-from coordbias.study.variants import VARIANTS, variant_fields
+from coordbias.study.variants import STUDY_VARIANTS, VARIANTS, variant_fields
 from coordbias.training.settings import ORIGINAL, QUICK
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,9 +114,9 @@ PRESETS: Mapping[str, StudyPreset] = MappingProxyType(
     {
         "quick": StudyPreset(
             name="quick",
-            description="under 10 minutes on a 2-core CPU: 64 px, all 8 variants x 3 seeds",
+            description="under 10 minutes on a 2-core CPU: 64 px, the study's 8 variants x 3 seeds",
             train=QUICK,
-            variants=tuple(VARIANTS),
+            variants=STUDY_VARIANTS,
             seeds=3,
             transfer_sizes=(96, 128),
             transfer_val_size=100,

@@ -77,9 +77,42 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
                 "vanilla with circular encoder padding, which leaks no position (a lower bound)",
                 padding_mode="circular",
             ),
+            _variant(
+                "fourier",
+                "Fourier coordinate bias (y, x and sin/cos of 2 frequencies per axis) in every "
+                "encoder conv",
+                conv="fourier",
+                conv_scope="encoder",
+            ),
+            _variant(
+                "position_map",
+                "a learned per-channel row + column position map in every encoder conv, "
+                "interpolated at other sizes",
+                conv="position_map",
+                conv_scope="encoder",
+            ),
+            _variant(
+                "coordgate",
+                "CoordGate (Howard et al. 2024): every encoder conv gated per channel by an MLP "
+                "of (y, x)",
+                conv="coordgate",
+                conv_scope="encoder",
+            ),
+            _variant(
+                "fourier_coordconv",
+                "Fourier-feature CoordConv (sin/cos coordinate channels, as Xu et al. 2021) in "
+                "every encoder conv",
+                conv="fourier_coordconv",
+                conv_scope="encoder",
+            ),
         )
     }
 )
+
+#: The position methods beyond the original study's (issue 11), one variant each.
+METHOD_VARIANTS = ("fourier", "position_map", "coordgate", "fourier_coordconv")
+#: The variants of the original study's questions: every variant but :data:`METHOD_VARIANTS`.
+STUDY_VARIANTS = tuple(name for name in VARIANTS if name not in METHOD_VARIANTS)
 
 # Fields a variant may set; everything else a variant leaves at the preset's value.
 MODEL_FIELDS = ("conv", "conv_scope", "batch_norm", "padding_mode")

@@ -58,7 +58,7 @@ class TrainConfig:
         4, "classes per pixel: 4 for the circles data set; set it for your own --data folder"
     )
     width: int = _f(64, "channels of the first encoder block (the original: 64)")
-    conv: str = _f("vanilla", "convolution: vanilla | coordbias | coordconv | param_matched")
+    conv: str = _f("vanilla", "convolution: " + " | ".join(CONVS))
     conv_scope: str = _f("encoder", "where the chosen convolution replaces nn.Conv2d: encoder|all")
     batch_norm: bool = _f(False, "batch norm after each encoder convolution")
     padding_mode: str = _f("zeros", "padding of the 3 x 3 convolutions: zeros|reflect|circular")

@@ -1,0 +1,135 @@
+"""What the 2-D position layers share: a module's output coordinates, and a separable term.
+
+The position layers of this package that wrap :class:`torch.nn.Conv2d` (the Fourier coordinate
+bias, the learned position map, CoordGate) read the coordinates of their output grid from the
+one coordinate geometry of :mod:`coordbias.layers._coords` (the ``"center"`` and ``"output"``
+rules of :mod:`coordbias.layers.functional`), through :func:`module_axes`. Two of them add a term
+that is a sum of a per-row and a per-column part, ``term[c, h, w] = rows[c, h] + cols[c, w]``,
+which :func:`add_axis_terms` adds in the output's own memory layout. Everything here builds its
+tensors with ``torch.arange`` on the output's device, so it traces and exports.
+"""
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from coordbias.layers._coords import COORDS, Geometry, _coord_dtype, layer_axes, same_padding
+
+__all__ = [
+    "add_axis_terms",
+    "channels_last",
+    "check_coord_options",
+    "init_position_weights",
+    "module_axes",
+    "module_geometry",
+]
+
+
+def check_coord_options(layer: str, coords: str | None, coord_init: str, inits: tuple) -> None:
+    """Raise a ``ValueError`` naming ``layer`` for an unknown ``coords`` or ``coord_init``.
+
+    Args:
+        layer: The class name, for the message.
+        coords: A value of :data:`~coordbias.layers._coords.COORDS`, or ``None`` where the layer
+            has no coordinate rule.
+        coord_init: A value of ``inits``.
+        inits: The accepted initialisations.
+    """
+    if coords is not None and coords not in COORDS:
+        raise ValueError(f"{layer}: coords must be one of {COORDS}, got {coords!r}")
+    if coord_init not in inits:
+        raise ValueError(f"{layer}: coord_init must be one of {inits}, got {coord_init!r}")
+
+
+def init_position_weights(values: list[Tensor], weight: Tensor, coord_init: str) -> None:
+    """Initialise position parameters: zeros, or ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
+
+    The bound is the one torch uses for a convolution's bias (that of the coordinate-bias
+    layers' ``coord_weight``), from the fan-in of ``weight``, also when the layer has no bias.
+
+    Args:
+        values: The parameters to initialise, in place.
+        weight: The convolution's weight (its fan-in sets the bound).
+        coord_init: ``"zeros"`` or ``"uniform"``.
+    """
+    fan_in, _ = nn.init._calculate_fan_in_and_fan_out(weight)
+    bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+    with torch.no_grad():
+        for value in values:
+            if coord_init == "zeros":
+                value.zero_()
+            else:
+                nn.init.uniform_(value, -bound, bound)
+
+
+def module_geometry(conv: nn.Module, coords: str, size_in: list[int]) -> Geometry:
+    """The coordinate geometry of a (not transposed) torch convolution module.
+
+    Args:
+        conv: An ``nn.Conv1d/2d/3d`` (or subclass): its kernel, stride, padding and dilation.
+        coords: ``"center"`` or ``"output"``.
+        size_in: Spatial size of the input.
+
+    Returns:
+        The :class:`~coordbias.layers._coords.Geometry` of the layer's output.
+    """
+    dims = len(conv.kernel_size)
+    kernel, dilation = list(conv.kernel_size), list(conv.dilation)
+    pad_left = conv.padding
+    if pad_left == "same":
+        pad_left = same_padding(kernel, dilation)[0]
+    elif pad_left == "valid":
+        pad_left = [0] * dims
+    stride = list(conv.stride)
+    return Geometry(False, coords, list(size_in), kernel, stride, list(pad_left), dilation)
+
+
+def module_axes(conv: nn.Module, coords: str, x: Tensor, out: Tensor) -> list[Tensor]:
+    """The per-axis output coordinates of ``conv`` for input ``x`` and its output ``out``.
+
+    Args:
+        conv: The convolution module.
+        coords: ``"center"`` or ``"output"``.
+        x: Its input ``(B, C, *spatial)`` or unbatched.
+        out: Its output.
+
+    Returns:
+        One vector per spatial axis, in float32 (float64 for a float64 output) on ``out``'s
+        device.
+    """
+    dims = len(conv.kernel_size)
+    size_in = list(x.shape[x.dim() - dims :])
+    size_out = list(out.shape[out.dim() - dims :])
+    geometry = module_geometry(conv, coords, size_in)
+    return layer_axes(geometry, size_out, _coord_dtype(out.dtype), out.device)
+
+
+def channels_last(out: Tensor) -> bool:
+    """Whether a 4-D ``out`` is laid out channels last (and not also contiguous)."""
+    return out.dim() == 4 and out.shape[1] > 1 and out.stride(1) == 1 and not out.is_contiguous()
+
+
+def add_axis_terms(out: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
+    """``out += rows[:, :, None] + cols[:, None, :]``, in place, in ``out``'s layout.
+
+    The ``(C, H, W)`` term is formed in the dtype of ``rows`` and ``cols`` (float32 for a
+    half-precision output: it is rounded once), broadcast over the batch, and built channels last
+    for a channels-last output, so that the add streams both tensors.
+
+    Args:
+        out: A 2-D convolution's fresh output ``(B, C, H, W)`` or ``(C, H, W)``, which no other
+            autograd node needs (its in-place change is safe).
+        rows: ``(C, H)``.
+        cols: ``(C, W)``.
+
+    Returns:
+        ``out``.
+    """
+    if channels_last(out):
+        term = (rows.t().unsqueeze(1) + cols.t().unsqueeze(0)).permute(2, 0, 1)
+    else:
+        term = rows.unsqueeze(2) + cols.unsqueeze(1)
+    if term.dtype != out.dtype:
+        term = term.to(out.dtype)
+    return out.add_(term)
