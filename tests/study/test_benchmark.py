@@ -125,10 +125,10 @@ def test_cell_is_a_pure_function_of_its_arguments():
 def test_a_method_that_cannot_run_says_so_in_its_cell(tmp_path, monkeypatch):
     real = cells_module.build_network
 
-    def no_regression_form(family, method, width, num_classes=4):
+    def no_regression_form(family, method, width, *args, **kwargs):
         if family == "nsc_reg" and method == "coordbias":
             raise ValueError("conv='coordbias' has no form for this network")
-        return real(family, method, width, num_classes)
+        return real(family, method, width, *args, **kwargs)
 
     monkeypatch.setattr(cells_module, "build_network", no_regression_form)
     with torch_threads(1):

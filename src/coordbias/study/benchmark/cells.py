@@ -55,7 +55,7 @@ def run_cell(task: str, method: str, seed: int, scale: BenchmarkScale) -> dict[s
     spec = TASKS[task]
     head = {"task": task, "method": method, "seed": seed}
     try:
-        build_network(spec.family, method, 4)
+        build_network(spec.family, method, 4, image_size=scale.image_size)
     except ValueError as err:
         return {**head, "na": str(err)}
     start = time.perf_counter()
@@ -124,7 +124,7 @@ def _circles(variant: str, method: str, seed: int, scale: BenchmarkScale) -> dic
     images, masks, _ = generate_batch(train_cfg, DATA_SEED, "train", range(scale.train_size))
     test_x, test_y, _ = generate_batch(test_cfg, DATA_SEED, "val", range(scale.test_size))
     with seeded(seed):
-        model = build_network("circles", method, scale.width, classes)
+        model = build_network("circles", method, scale.width, classes, scale.image_size)
     opt = torch.optim.Adam(model.parameters(), lr=scale.lr)
 
     def loss_of(net: nn.Module, idx: Tensor) -> Tensor:
@@ -265,12 +265,16 @@ def run_timing(methods: list[str], scale: BenchmarkScale) -> dict[str, Any]:
     steps, na = {}, {}
     params: dict[str, dict[str, int]] = {"circles": {}, "nsc_class": {}, "nsc_reg": {}}
     for name in names:
+        for family in params:
+            width = scale.width if family == "circles" else scale.nsc_width
+            try:
+                net = build_network(family, name, width, image_size=scale.image_size)
+            except ValueError:  # that family's cell says why
+                continue
+            params[family][name] = count_parameters(net)
         try:
             with seeded(0):
-                for family in params:
-                    width = scale.width if family == "circles" else scale.nsc_width
-                    params[family][name] = count_parameters(build_network(family, name, width))
-                model = build_network("circles", name, scale.width)
+                model = build_network("circles", name, scale.width, image_size=scale.image_size)
         except ValueError as err:
             na[name] = str(err)
             continue

@@ -22,6 +22,7 @@ import functools
 import torch
 from torch import Tensor, nn
 
+from coordbias.data.notsoclevr import CANVAS
 from coordbias.models import create_model, make_conv
 from coordbias.study.experiments.notsoclevr import TiledFCN
 from coordbias.study.variants import variant_fields
@@ -43,7 +44,7 @@ class OneHotRegressor(nn.Module):
 
     def __init__(self, conv: str, width: int) -> None:
         super().__init__()
-        make = functools.partial(make_conv, conv)
+        make = functools.partial(make_conv, conv, map_size=CANVAS)
         self.layers = nn.ModuleList(
             [
                 make(1, width, 3, padding=1),
@@ -61,8 +62,11 @@ class OneHotRegressor(nn.Module):
         return x.amax(dim=(2, 3))
 
 
-def build_network(family: str, method: str, width: int, num_classes: int = 4) -> nn.Module:
-    """The network of a task family for ``method`` (a study variant), at ``width``.
+def build_network(
+    family: str, method: str, width: int, num_classes: int = 4, image_size: int = 64
+) -> nn.Module:
+    """The network of a task family for ``method`` (a study variant), at ``width``; a learned
+    position map is sized for ``image_size`` (circles) or the 64 x 64 canvas (Not-so-Clevr).
 
     Raises:
         ValueError: the method's convolution has no form this network needs (the cell is then
@@ -70,7 +74,9 @@ def build_network(family: str, method: str, width: int, num_classes: int = 4) ->
     """
     fields = variant_fields(method)
     if family == "circles":
-        return create_model("fcn", num_classes=num_classes, width=width, **fields)
+        return create_model(
+            "fcn", num_classes=num_classes, width=width, map_size=image_size, **fields
+        )
     if family == "nsc_class":
         return TiledFCN(fields["conv"], width).to(memory_format=torch.channels_last)
     if family == "nsc_reg":

@@ -35,7 +35,8 @@ class TiledFCN(nn.Module):
 
     def __init__(self, conv: str, width: int) -> None:
         super().__init__()
-        make = functools.partial(make_conv, conv)
+        # map_size: the canvas, for a learned position map (the other kinds ignore it).
+        make = functools.partial(make_conv, conv, map_size=CANVAS)
         self.layers = nn.ModuleList(
             [
                 make(2, width, 3, padding=1),
