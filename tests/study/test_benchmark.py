@@ -115,7 +115,7 @@ def test_cell_is_a_pure_function_of_its_arguments():
         a = cells_module.run_cell("colour", "coordbias", 1, TEST)
         b = cells_module.run_cell("colour", "coordbias", 1, TEST)
         c = cells_module.run_cell("colour", "coordbias", 0, TEST)
-    timings = ("seconds", "step_s")
+    timings = ("seconds", "cpu_seconds", "step_s")
     assert {k: v for k, v in a.items() if k not in timings} == {
         k: v for k, v in b.items() if k not in timings
     }
@@ -152,6 +152,7 @@ def test_a_method_that_cannot_run_says_so_in_its_cell(tmp_path, monkeypatch):
 def test_cells_and_their_text():
     assert format_cell({"mean": 0.5, "std": 0.25, "welch": {"p": 0.2}}) == "0.500 ± 0.250"
     assert format_cell({"mean": 21.25, "std": 0.5, "welch": {"p": 0.001}}, 1) == "21.2 ± 0.5*"
+    assert format_cell({"mean": 0.5, "std": 0.0, "n": 1}) == "0.500"
     assert format_cell({"missing": True}) == "not run"
     assert format_cell({"na": "a | b\n c"}) == "n/a: a / b c"
     ok = [{"metric": 0.5, "transfer": {"metric": 0.25}}, {"metric": 0.7, "transfer": {"na": "x"}}]

@@ -115,8 +115,8 @@ def collect(
 
 
 def format_cell(cell: dict[str, Any], unit_digits: int = 3) -> str:
-    """A cell's text: ``0.936 ± 0.010`` (``*`` when p < :data:`SIGNIFICANCE` against vanilla),
-    ``n/a: reason``, or ``not run``.
+    """A cell's text: ``0.936 ± 0.010`` (``*`` when p < :data:`SIGNIFICANCE` against vanilla;
+    the mean alone from one seed), ``n/a: reason``, or ``not run``.
 
     Example:
         >>> format_cell({"mean": 0.9361, "std": 0.0104, "welch": {"p": 0.01}})
@@ -128,6 +128,8 @@ def format_cell(cell: dict[str, Any], unit_digits: int = 3) -> str:
         return "n/a: " + " ".join(str(cell["na"]).split()).replace("|", "/")
     if cell.get("missing"):
         return "not run"
+    if cell.get("n") == 1:  # one seed: no spread to show
+        return f"{cell['mean']:.{unit_digits}f}"
     p = (cell.get("welch") or {}).get("p")
     mark = "*" if p is not None and p < SIGNIFICANCE else ""
     return f"{cell['mean']:.{unit_digits}f} ± {cell['std']:.{unit_digits}f}{mark}"
