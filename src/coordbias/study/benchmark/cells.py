@@ -62,10 +62,8 @@ def run_cell(task: str, method: str, seed: int, scale: BenchmarkScale) -> dict[s
     start, cpu_start = time.perf_counter(), time.process_time()
     if spec.family == "circles":
         body = _circles(spec.variant, method, seed, scale)
-    elif spec.family == "nsc_class":
-        body = _nsc_class(spec.variant, method, seed, scale)
     else:
-        body = _nsc_reg(spec.variant, method, seed, scale)
+        body = _nsc(spec.family, spec.variant, method, seed, scale)
     seconds = {
         "seconds": time.perf_counter() - start,
         "cpu_seconds": time.process_time() - cpu_start,
@@ -164,38 +162,6 @@ def _circles(variant: str, method: str, seed: int, scale: BenchmarkScale) -> dic
     }
 
 
-def _nsc_class(split: str, method: str, seed: int, scale: BenchmarkScale) -> dict[str, Any]:
-    from coordbias.study.experiments.notsoclevr import accuracy
-
-    train_c, test_c = _nsc_split(split, seed)
-    with seeded(seed):
-        model = build_network("nsc_class", method, scale.nsc_width)
-    opt = torch.optim.Adam(model.parameters(), lr=scale.nsc_lr, weight_decay=scale.nsc_weight_decay)
-
-    def loss_of(net: nn.Module, idx: Tensor) -> Tensor:
-        batch = train_c[idx]
-        return F.cross_entropy(net(encode(batch)), targets(batch))
-
-    run = _fit(
-        model,
-        train_c,
-        loss_of,
-        epochs=scale.nsc_epochs,
-        batch_size=scale.nsc_batch_size,
-        optimizer=opt,
-        seed=seed,
-        max_steps=scale.nsc_max_steps,
-    )
-    test_acc = accuracy(model, _evaluated(test_c, scale))
-    return {
-        "metric": test_acc,
-        "test_acc": test_acc,
-        "train_acc": accuracy(model, _evaluated(train_c, scale)),
-        "params": count_parameters(model),
-        **run,
-    }
-
-
 def _nsc_split(split: str, seed: int) -> tuple[Tensor, Tensor]:
     c = centres()
     train_idx, test_idx = split_indices(split, seed)
@@ -218,14 +184,20 @@ def _error_px(model: nn.Module, c: Tensor, batch_size: int = 256) -> float:
     return total / max(c.shape[0], 1)
 
 
-def _nsc_reg(split: str, method: str, seed: int, scale: BenchmarkScale) -> dict[str, Any]:
+def _nsc(family: str, split: str, method: str, seed: int, scale: BenchmarkScale) -> dict:
+    """A Not-so-Clevr cell: classification (coordinates in, cross-entropy over the pixels,
+    accuracy) or regression (one-hot image in, squared error, distance in pixels)."""
+    from coordbias.study.experiments.notsoclevr import accuracy
+
     train_c, test_c = _nsc_split(split, seed)
     with seeded(seed):
-        model = build_network("nsc_reg", method, scale.nsc_width)
+        model = build_network(family, method, scale.nsc_width)
     opt = torch.optim.Adam(model.parameters(), lr=scale.nsc_lr, weight_decay=scale.nsc_weight_decay)
 
     def loss_of(net: nn.Module, idx: Tensor) -> Tensor:
         batch = train_c[idx]
+        if family == "nsc_class":
+            return F.cross_entropy(net(encode(batch)), targets(batch))
         return F.mse_loss(net(onehot_images(batch)), encode(batch))
 
     run = _fit(
@@ -238,11 +210,12 @@ def _nsc_reg(split: str, method: str, seed: int, scale: BenchmarkScale) -> dict[
         seed=seed,
         max_steps=scale.nsc_max_steps,
     )
-    test_err = _error_px(model, _evaluated(test_c, scale))
+    score, name = (accuracy, "acc") if family == "nsc_class" else (_error_px, "error_px")
+    test = score(model, _evaluated(test_c, scale))
     return {
-        "metric": test_err,
-        "test_error_px": test_err,
-        "train_error_px": _error_px(model, _evaluated(train_c, scale)),
+        "metric": test,
+        f"test_{name}": test,
+        f"train_{name}": score(model, _evaluated(train_c, scale)),
         "params": count_parameters(model),
         **run,
     }
