@@ -23,5 +23,5 @@ def test_every_command_has_a_section_with_its_help():
 def test_subcommands_lists_each_parser_once():
     parser = build_parser()
     names = [name for name, _ in cli_page.subcommands(parser)]
-    assert names == ["study", "data", "train", "evaluate", "predict", "bench"]
+    assert names == ["study", "benchmark", "data", "train", "evaluate", "predict", "bench"]
     assert cli_page.subcommands(dict(cli_page.subcommands(parser))["train"]) == []

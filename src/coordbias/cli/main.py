@@ -23,7 +23,7 @@ from coordbias._util.errors import UserError, describe_os_error
 from coordbias._version import __version__
 
 # Modules of coordbias.cli that register sub-commands, in the order --help lists them.
-COMMAND_MODULES = ("study", "data", "training", "bench")
+COMMAND_MODULES = ("study", "benchmark", "data", "training", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

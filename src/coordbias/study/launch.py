@@ -57,6 +57,7 @@ __all__ = [
 # What the fork server imports once, so that each child starts with it loaded.
 _PRELOAD = [
     "coordbias.study.tasks",
+    "coordbias.study.benchmark.cells",
     "coordbias.study.transfer",
     "coordbias.study.experiments._common",
     "coordbias.training.run",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coordbias.study.tasks import RunTask, Task, TaskOutcome
+from coordbias.study.tasks import ExperimentTask, Task, TaskOutcome
 
 Log = Callable[[str], None]
 
@@ -95,7 +95,7 @@ class Progress:
     def finished(self, task: Task, outcome: TaskOutcome | None = None) -> None:
         """``task`` finished; ``outcome`` says what it did."""
         seconds = self._stop(task)
-        kind = "run" if isinstance(task, RunTask) else "exp"
+        kind = "exp" if isinstance(task, ExperimentTask) else "run"
         self._seconds[kind].append(seconds)
         if kind == "run":
             self.done_runs += 1
@@ -123,7 +123,7 @@ class Progress:
         self.log(f"{task.label}: another process is doing it; this study waits for it at the end")
 
     def _estimate(self, task: Task) -> float | None:
-        kind = "run" if isinstance(task, RunTask) else "exp"
+        kind = "exp" if isinstance(task, ExperimentTask) else "run"
         own = self._seconds[kind]
         every = self._seconds["run"] + self._seconds["exp"]
         chosen = own or every

@@ -5,7 +5,9 @@ runs with:
 
 - :class:`RunTask`: one training run (variant x seed) followed by its resolution-transfer
   evaluation (which depends on that run alone);
-- :class:`ExperimentTask`: one open-question experiment.
+- :class:`ExperimentTask`: one open-question experiment;
+- :class:`CellTask`: one cell of the benchmark (``coordbias.study.benchmark``: a method trained
+  on a task with one seed), or its timing of every method.
 
 Every launcher calls :func:`execute_task`: the study's own process (``--jobs 1``), a child
 process per task (``coordbias.study.launch``), a SLURM job through submitit
@@ -14,7 +16,8 @@ launcher's memory, so any launcher resumes what another one left:
 
 - a run is finished when its ``result.json`` says so (``RunSpec.done``) and its ``transfer.json``
   holds every planned size;
-- an experiment is finished when ``experiments/<name>/result.json`` exists.
+- an experiment is finished when ``experiments/<name>/result.json`` exists, a benchmark cell
+  when ``cells/<task>/<method>/seed<k>/result.json`` does.
 
 Whoever does a task first takes its lock (``filelock``, a file beside the task's folder:
 ``runs/<variant>/seed<k>.lock``, ``experiments/<name>.lock``), so two studies on one folder never
@@ -44,6 +47,7 @@ from coordbias.study.plan import RunSpec, StudyPlan
 
 __all__ = [
     "TASK_LOG",
+    "CellTask",
     "ExperimentTask",
     "RunTask",
     "Task",
@@ -147,7 +151,56 @@ class ExperimentTask(_TaskFiles):
         return (self.folder / "result.json").is_file()
 
 
-Task = RunTask | ExperimentTask
+@dataclass(frozen=True)
+class CellTask(_TaskFiles):
+    """One cell of the benchmark, or (``task == TIMING``) its step timing of ``methods``.
+
+    Attributes:
+        task: a task of ``coordbias.study.benchmark.TASKS``, or :data:`TIMING`.
+        method: the method (a study variant); ``""`` for the timing.
+        seed: the cell's seed.
+        study_dir: the benchmark folder; the cell writes ``cells/<task>/<method>/seed<k>/``.
+        scale: the name of the benchmark scale (``coordbias.study.benchmark.SCALES``).
+        threads: torch intra-op threads while it runs; ``None`` keeps the process's own.
+        methods: the methods the timing compares (empty for a cell).
+    """
+
+    task: str
+    method: str
+    seed: int
+    study_dir: Path
+    scale: str
+    threads: int | None = None
+    methods: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """``<task>/<method>/seed<k>``, or ``timing``."""
+        return TIMING if self.task == TIMING else f"{self.task}/{self.method}/seed{self.seed}"
+
+    @property
+    def folder(self) -> Path:
+        """``<benchmark>/cells/<task>/<method>/seed<k>`` (``<benchmark>/cells/timing``)."""
+        if self.task == TIMING:
+            return self.study_dir / "cells" / TIMING
+        return self.study_dir / "cells" / self.task / self.method / f"seed{self.seed}"
+
+    @property
+    def done(self) -> bool:
+        """Its ``result.json`` exists (and, for the timing, covers ``methods``)."""
+        path = self.folder / "result.json"
+        if not path.is_file():
+            return False
+        if self.task != TIMING:
+            return True
+        timed = json.loads(path.read_text())
+        return set(self.methods) <= set(timed.get("ratio", {})) | set(timed.get("na", {}))
+
+
+#: The task name of a benchmark's timing (:class:`CellTask`).
+TIMING = "timing"
+
+Task = RunTask | ExperimentTask | CellTask
 
 
 @dataclass(frozen=True)
@@ -252,6 +305,8 @@ def execute_task(
             log = _TaskLog(task.log_file)
             if isinstance(task, RunTask):
                 did = _execute_run(task, train_fn, log, threads)
+            elif isinstance(task, CellTask):
+                did = _execute_cell(task, log)
             else:
                 did = _execute_experiment(task, log)
     finally:
@@ -328,3 +383,20 @@ def _execute_experiment(task: ExperimentTask, log: _TaskLog) -> str:
     write_json(task.folder / "result.json", result)
     log(f"{task.label} finished")
     return "ran"
+
+
+def _execute_cell(task: CellTask, log: _TaskLog) -> str:
+    if task.done:
+        return "finished earlier"
+    from coordbias.study.benchmark import cells
+    from coordbias.study.benchmark.spec import get_scale
+
+    scale = get_scale(task.scale)
+    log(f"running {task.label} at scale {task.scale} (pid {os.getpid()})")
+    if task.task == TIMING:
+        result = cells.run_timing(list(task.methods), scale)
+    else:
+        result = cells.run_cell(task.task, task.method, task.seed, scale)
+    write_json(task.folder / "result.json", {**result, "scale": task.scale})
+    log(f"{task.label} finished")
+    return "n/a: " + result["na"] if isinstance(result.get("na"), str) else "ran"

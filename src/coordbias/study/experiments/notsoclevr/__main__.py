@@ -1,0 +1,5 @@
+"""``python -m coordbias.study.experiments.notsoclevr OUT.json``: the ablation's command line."""
+
+from coordbias.study.experiments.notsoclevr.ablation import main
+
+raise SystemExit(main())

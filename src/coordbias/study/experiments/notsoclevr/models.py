@@ -1,0 +1,218 @@
+"""The compared networks: the tiled FCN (plain, CoordConv, coordinate bias) and the deconvolution
+baselines (:class:`DeconvRecipe`, :func:`recipe`), with their optimiser."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from coordbias.data.notsoclevr import CANVAS
+from coordbias.models.convs import make_conv
+
+MODELS = ("vanilla", "deconv", "deconv_paper", "coordconv", "coordbias")
+#: The deconvolution baselines (coordinates as a 1 x 1 input), trained longer in :data:`FULL`.
+BASELINES = ("deconv", "deconv_paper")
+
+
+class TiledFCN(nn.Module):
+    """Four-layer fully convolutional net on the coordinates tiled to a 64 x 64 map.
+
+    Args:
+        conv: the convolution used in every layer: a kind of :data:`coordbias.models.CONV_KINDS`
+            (the experiment trains ``"vanilla"``, ``"coordconv"`` and ``"coordbias"``; the
+            benchmark every method).
+        width: hidden channels.
+
+    Shape:
+        - Input: ``(B, 2)`` coordinates in [-1, 1].
+        - Output: ``(B, 4096)`` logits, one per pixel (row-major).
+    """
+
+    def __init__(self, conv: str, width: int) -> None:
+        super().__init__()
+        # map_size: the canvas, for a learned position map (the other kinds ignore it).
+        make = functools.partial(make_conv, conv, map_size=CANVAS)
+        self.layers = nn.ModuleList(
+            [
+                make(2, width, 3, padding=1),
+                make(width, width, 1),
+                make(width, width, 1),
+                make(width, 1, 1),
+            ]
+        )
+
+    def forward(self, coords: Tensor) -> Tensor:
+        """Logits ``(B, 4096)`` for coordinates ``(B, 2)``."""
+        # channels_last makes the 1 x 1 convolutions plain matrix products (several times
+        # faster on CPU than the default layout).
+        x = coords[:, None, None, :].expand(-1, CANVAS, CANVAS, -1).permute(0, 3, 1, 2)
+        x = x.contiguous(memory_format=torch.channels_last)
+        for k, layer in enumerate(self.layers):
+            x = layer(x)
+            if k < len(self.layers) - 1:
+                x = F.relu(x)
+        return x.flatten(1)
+
+
+@dataclass(frozen=True)
+class DeconvRecipe:
+    """A deconvolution baseline: its network and its optimiser, the unit of :func:`ablation`.
+
+    :func:`recipe` gives the two the experiment trains, ``deconv`` (ours) and ``deconv_paper``
+    (Liu et al.'s, as their code builds and trains it); the ablation changes one field at a time.
+
+    Attributes:
+        channels: output channels of the five hidden transposed convolutions (the last has 1).
+        kernel: 4 (stride 2, padding 1) or 3 (TensorFlow's ``'same'`` alignment: the full
+            transposed convolution's last row and column are cut, so each output is exactly twice
+            its input).
+        batch_norm: BatchNorm (eps 1e-5, momentum 0.1 = TensorFlow's 0.9) before each ReLU.
+        he_init: He initialisation as TensorFlow's ``he_normal`` (truncated normal, std
+            ``sqrt(2 / fan_in)`` cut at 2 std, fan-in = output channels x k x k for a transposed
+            kernel) and zero biases; otherwise PyTorch's default.
+        pixel_input: feed the centre's pixel coordinates (4..59, as Liu et al.'s code does)
+            instead of the [-1, 1] encoding.
+        lr: Adam learning rate (None: the config's ``lr``).
+        beta2: Adam's second-moment decay (PyTorch's default 0.999; Liu et al.'s code 0.99).
+        decay_kernels_only: L2 as TensorFlow's regulariser ``l2 * sum(w ** 2)`` on the kernels
+            alone (Adam weight decay ``2 * l2`` on kernels, none on biases and BatchNorm);
+            otherwise Adam's weight decay ``l2`` on every parameter.
+    """
+
+    channels: tuple[int, ...]
+    kernel: int = 4
+    batch_norm: bool = False
+    he_init: bool = False
+    pixel_input: bool = False
+    lr: float | None = None
+    beta2: float = 0.999
+    decay_kernels_only: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.channels) != 5 or not all(
+            isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in self.channels
+        ):
+            raise ValueError(f"channels must be 5 ints >= 1, got {self.channels!r}")
+        if self.kernel not in (3, 4):
+            raise ValueError(f"kernel must be 3 or 4, got {self.kernel!r}")
+        if self.lr is not None and not self.lr > 0:
+            raise ValueError(f"lr must be None or > 0, got {self.lr}")
+        if not 0 <= self.beta2 < 1:
+            raise ValueError(f"beta2 must be in [0, 1), got {self.beta2}")
+
+
+def recipe(name: str, width: int) -> DeconvRecipe:
+    """The recipe of a baseline in :data:`BASELINES` at ``width``.
+
+    ``deconv``: five hidden layers of ``width`` channels, kernel 4, no BatchNorm, PyTorch's
+    initialisation, the [-1, 1] encoding and the config's optimiser. ``deconv_paper``: Liu et al.'s
+    ``DeconvPainter`` (their ``model_builders.py``) and their deconvolution command (README:
+    ``-L 0.01 -mul 2 -fs 3``, Adam with beta2 0.99, L2 on the kernels): channels
+    ``(4w, 4w, 4w, 2w, 2w)``, so width 16 is their ``-mul 1`` (103,585 parameters) and width 32
+    their ``-mul 2`` (409,921).
+
+    Example:
+        >>> recipe("deconv_paper", 16).channels
+        (64, 64, 64, 32, 32)
+    """
+    if name == "deconv":
+        return DeconvRecipe(channels=(width,) * 5)
+    if name == "deconv_paper":
+        return DeconvRecipe(
+            channels=(4 * width,) * 3 + (2 * width,) * 2,
+            kernel=3,
+            batch_norm=True,
+            he_init=True,
+            pixel_input=True,
+            lr=0.01,
+            beta2=0.99,
+            decay_kernels_only=True,
+        )
+    raise ValueError(f"name must be one of {', '.join(BASELINES)}; got {name!r}")
+
+
+class DeconvNet(nn.Module):
+    """A deconvolution baseline: six stride-2 transposed convolutions from 1 x 1 to 64 x 64.
+
+    The coordinates are a ``(B, 2, 1, 1)`` input; ReLU (after BatchNorm when the recipe has it)
+    follows every layer but the last, which has one channel: the logits.
+
+    Args:
+        spec: the network's fields of a :class:`DeconvRecipe` (the optimiser's are ignored).
+
+    Shape:
+        - Input: ``(B, 2)`` coordinates in [-1, 1].
+        - Output: ``(B, 4096)`` logits.
+    """
+
+    def __init__(self, spec: DeconvRecipe) -> None:
+        super().__init__()
+        chans = [2, *spec.channels, 1]
+        pad = 1 if spec.kernel == 4 else 0
+        self.layers = nn.ModuleList(
+            nn.ConvTranspose2d(a, b, spec.kernel, stride=2, padding=pad)
+            for a, b in itertools.pairwise(chans)
+        )
+        self.norms = nn.ModuleList(
+            nn.BatchNorm2d(b, eps=1e-5, momentum=0.1) for b in chans[1:-1] if spec.batch_norm
+        )
+        if spec.he_init:
+            for layer in self.layers:
+                std = (2.0 / (layer.out_channels * spec.kernel**2)) ** 0.5
+                nn.init.trunc_normal_(layer.weight, std=std, a=-2 * std, b=2 * std)
+                nn.init.zeros_(layer.bias)
+        self.pixel_input = spec.pixel_input
+
+    def forward(self, coords: Tensor) -> Tensor:
+        """Logits ``(B, 4096)`` for coordinates ``(B, 2)``."""
+        if self.pixel_input:
+            coords = (coords + 1.0) * ((CANVAS - 1) / 2)
+        x = coords[:, :, None, None]
+        for k, layer in enumerate(self.layers):
+            x = upsample(layer, x)
+            if k < len(self.layers) - 1:
+                x = F.relu(self.norms[k](x) if self.norms else x)
+        return x.flatten(1)
+
+
+def upsample(layer: nn.ConvTranspose2d, x: Tensor) -> Tensor:
+    """``layer`` (stride 2) applied to ``x``, cut to twice ``x``'s side.
+
+    A no-op cut for kernel 4, padding 1. For kernel 3, padding 0 the full output has ``2n + 1``
+    rows and input row ``o`` reaches rows ``2o .. 2o + 2``; cutting the last row and column is
+    TensorFlow's ``'same'`` transposed convolution (the transpose of a convolution padded at the
+    end only), whereas PyTorch's ``padding=1, output_padding=1`` would cut the first.
+    """
+    side = 2 * x.shape[-1]
+    return layer(x)[..., :side, :side]
+
+
+def build_model(name: str, width: int) -> nn.Module:
+    """One of :data:`MODELS` at the given width (weights in ``channels_last``, faster on CPU)."""
+    model = DeconvNet(recipe(name, width)) if name in BASELINES else TiledFCN(name, width)
+    return model.to(memory_format=torch.channels_last)
+
+
+def make_optimizer(
+    model: nn.Module, lr: float, weight_decay: float, spec: DeconvRecipe | None = None
+) -> torch.optim.Adam:
+    """Adam for ``model``: the config's ``lr`` and coupled ``weight_decay``, unless ``spec`` (a
+    baseline's recipe) sets its own learning rate, beta2 or L2 on the kernels only."""
+    if spec is None:
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    lr = spec.lr if spec.lr is not None else lr
+    betas = (0.9, spec.beta2)
+    if not spec.decay_kernels_only:
+        return torch.optim.Adam(model.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
+    kernels = [p for p in model.parameters() if p.dim() == 4]
+    others = [p for p in model.parameters() if p.dim() != 4]
+    groups = [
+        {"params": kernels, "weight_decay": 2 * weight_decay},
+        {"params": others, "weight_decay": 0.0},
+    ]
+    return torch.optim.Adam(groups, lr=lr, betas=betas)
