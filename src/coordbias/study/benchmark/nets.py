@@ -2,8 +2,9 @@
 
 - circles tasks: the study's FCN (:func:`coordbias.models.create_model`), the method's variant
   fields as the study sets them;
-- Not-so-Clevr classification: the experiment's :class:`~coordbias.study.experiments.notsoclevr.
-  TiledFCN` (coordinates tiled to a 64 x 64 map, four convolutions, logits per pixel);
+- Not-so-Clevr classification: the experiment's
+  :class:`~coordbias.study.experiments.notsoclevr.TiledFCN` (coordinates tiled to a 64 x 64 map,
+  four convolutions, logits per pixel);
 - Not-so-Clevr regression: :class:`OneHotRegressor`, the same four convolutions on the one-hot
   image (3 x 3 pad 1, then 1 x 1) with no nonlinearity between them, two output channels, the
   maximum over the pixels: the coordinates. Liu et al.'s CoordConv regressor (their
