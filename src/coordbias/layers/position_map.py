@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from coordbias.layers import _conv
 from coordbias.layers._separable import (
+    PositionConv2d,
     add_axis_terms,
     check_coord_options,
     init_position_weights,
@@ -69,7 +69,7 @@ def _map_size(layer: str, map_size: object) -> tuple[int, int]:
     return int(sizes[0]), int(sizes[1])
 
 
-class PositionMapConv2d(nn.Conv2d):
+class PositionMapConv2d(PositionConv2d):
     """:class:`torch.nn.Conv2d` plus a learned ``row_map (C, H)`` and ``col_map (C, W)``; see
     the module docstring.
 
@@ -94,42 +94,29 @@ class PositionMapConv2d(nn.Conv2d):
         torch.Size([2, 8, 32, 48])
     """
 
-    def __init__(
+    _options = ("map_size", "coord_init")
+
+    def _configure(
         self,
         in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
+        groups: int,
         *,
         map_size: int | tuple[int, int] | None = None,
         coord_init: str = "uniform",
-    ) -> None:
+    ) -> int:
         name = type(self).__name__
-        height, width = _map_size(name, map_size)
+        self.map_size = _map_size(name, map_size)
         check_coord_options(name, None, coord_init, COORD_INITS)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype,
-        )  # fmt: skip
-        self.map_size = (height, width)
         self.coord_init = coord_init
-        factory = {"device": device, "dtype": dtype}
+        return in_channels
+
+    def _add_position(self, out_channels: int, factory: dict) -> None:
+        height, width = self.map_size
         self.row_map = nn.Parameter(torch.empty((out_channels, height), **factory))
         self.col_map = nn.Parameter(torch.empty((out_channels, width), **factory))
-        self.reset_map_parameters()
 
-    def reset_parameters(self) -> None:
-        """Initialise ``weight`` and ``bias`` as torch does, then the maps."""
-        super().reset_parameters()
-        if getattr(self, "col_map", None) is not None:
-            self.reset_map_parameters()
+    def _reset_position(self) -> None:
+        self.reset_map_parameters()
 
     def reset_map_parameters(self) -> None:
         """Initialise both maps: zeros, or ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` per entry."""
@@ -144,14 +131,10 @@ class PositionMapConv2d(nn.Conv2d):
         Returns:
             ``(B, C_out, H_out, W_out)`` (or unbatched), as ``nn.Conv2d``'s.
         """
-        _conv._check_input(input, 2, self.in_channels, type(self).__name__)
-        out = super().forward(input)
+        out = self._conv_output(input)
         rows, cols = self.row_map, self.col_map
         if rows.dtype in (torch.float16, torch.bfloat16):
             rows, cols = rows.float(), cols.float()
         rows = resize_map(rows, out.shape[-2])
         cols = resize_map(cols, out.shape[-1])
         return add_axis_terms(out, rows, cols)
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, map_size={self.map_size}, coord_init={self.coord_init!r}"
