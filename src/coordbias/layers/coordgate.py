@@ -37,16 +37,18 @@ class CoordGateConv2d(PositionConv2d):
     """:class:`torch.nn.Conv2d` times a per-channel gate of the (y, x) output coordinates; see the
     module docstring.
 
-    Takes ``nn.Conv2d``'s arguments in the same order, plus keyword-only ``hidden``, ``coords``
-    and ``coord_init``. The MLP is ``gate`` (``nn.Sequential(Linear(2, hidden), ReLU,
-    Linear(hidden, out_channels))``, applied at every location: a pair of 1 x 1 convolutions).
+    Takes ``nn.Conv2d``'s arguments in the same order, plus the keyword-only options
+    (``**options``) ``hidden``, ``coords`` and ``coord_init``. The MLP is ``gate``
+    (``nn.Sequential(Linear(2, hidden), ReLU, Linear(hidden, out_channels))``, applied at every
+    location: a pair of 1 x 1 convolutions).
 
-    Args:
-        hidden: Width of the MLP's hidden layer (default 16).
-        coords: ``"center"`` (default) or ``"output"``, the coordinate rule of
+    Other Parameters:
+        hidden (int): Width of the MLP's hidden layer (default 16).
+        coords (str): ``"center"`` (default) or ``"output"``, the coordinate rule of
             :mod:`coordbias.layers.functional`.
-        coord_init: ``"uniform"`` (default: torch's ``nn.Linear`` initialisation of both layers)
-            or ``"zeros"`` (the last layer zero: every gate is 1, the layer is ``nn.Conv2d``).
+        coord_init (str): ``"uniform"`` (default: torch's ``nn.Linear`` initialisation of both
+            layers) or ``"zeros"`` (the last layer zero: every gate is 1, the layer is
+            ``nn.Conv2d``).
 
     Shape:
         - Input: ``(B, C_in, H, W)`` or ``(C_in, H, W)``.

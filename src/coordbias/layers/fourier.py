@@ -94,15 +94,16 @@ class FourierCoordBiasConv2d(PositionConv2d):
     """:class:`torch.nn.Conv2d` plus ``fourier_weight (out_channels, 2 + 4 K)`` times a Fourier
     basis of the (y, x) output coordinates; see the module docstring for the formula.
 
-    Takes ``nn.Conv2d``'s arguments in the same order, plus keyword-only ``frequencies``,
-    ``coords`` and ``coord_init``.
+    Takes ``nn.Conv2d``'s arguments in the same order, plus the keyword-only options
+    (``**options``) ``frequencies``, ``coords`` and ``coord_init``.
 
-    Args:
-        frequencies: ``K``, frequencies per axis (default 2; 0 is the linear coordinate bias).
-        coords: ``"center"`` (default) or ``"output"``, the coordinate rule of
+    Other Parameters:
+        frequencies (int): ``K``, frequencies per axis (default 2; 0 is the linear coordinate
+            bias).
+        coords (str): ``"center"`` (default) or ``"output"``, the coordinate rule of
             :mod:`coordbias.layers.functional`.
-        coord_init: ``"uniform"`` (default; ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, torch's bias
-            bound) or ``"zeros"`` (the layer starts as exactly ``nn.Conv2d``).
+        coord_init (str): ``"uniform"`` (default; ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``,
+            torch's bias bound) or ``"zeros"`` (the layer starts as exactly ``nn.Conv2d``).
 
     Shape:
         - Input: ``(B, C_in, H, W)`` or ``(C_in, H, W)``.

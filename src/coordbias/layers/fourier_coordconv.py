@@ -74,11 +74,11 @@ class FourierCoordConv2d(PositionConv2d):
     """2-D CoordConv with ``2 + 4 K`` Fourier coordinate channels; see the module docstring.
 
     Takes ``nn.Conv2d``'s arguments in the same order (``in_channels`` counts the caller's channels
-    only), plus keyword-only ``frequencies`` and ``coord_init``.
+    only), plus the keyword-only options (``**options``) ``frequencies`` and ``coord_init``.
 
-    Args:
-        frequencies: ``K``, frequencies per axis (default 2; 0 gives CoordConv's channels).
-        coord_init: ``"uniform"`` (default: torch's initialisation of the whole kernel, as
+    Other Parameters:
+        frequencies (int): ``K``, frequencies per axis (default 2; 0 gives CoordConv's channels).
+        coord_init (str): ``"uniform"`` (default: torch's initialisation of the whole kernel, as
             CoordConv) or ``"zeros"`` (the coordinate channels' weights start at zero).
 
     Shape:

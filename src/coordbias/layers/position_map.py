@@ -73,14 +73,16 @@ class PositionMapConv2d(PositionConv2d):
     """:class:`torch.nn.Conv2d` plus a learned ``row_map (C, H)`` and ``col_map (C, W)``; see
     the module docstring.
 
-    Takes ``nn.Conv2d``'s arguments in the same order, plus keyword-only ``map_size`` (required)
-    and ``coord_init``.
+    Takes ``nn.Conv2d``'s arguments in the same order, plus the keyword-only options
+    (``**options``) ``map_size`` (required) and ``coord_init``.
 
-    Args:
-        map_size: ``(H, W)`` or one int for both: the output size the maps hold a value per row
-            and column for (the layer's output size at its training resolution).
-        coord_init: ``"uniform"`` (default; ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` per entry,
-            torch's bias bound) or ``"zeros"`` (the layer starts as exactly ``nn.Conv2d``).
+    Other Parameters:
+        map_size (int | tuple[int, int]): ``(H, W)`` or one int for both: the output size the
+            maps hold a value per row and column for (the layer's output size at its training
+            resolution).
+        coord_init (str): ``"uniform"`` (default; ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` per
+            entry, torch's bias bound) or ``"zeros"`` (the layer starts as exactly
+            ``nn.Conv2d``).
 
     Shape:
         - Input: ``(B, C_in, H_in, W_in)`` or ``(C_in, H_in, W_in)``.
