@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from coordbias.layers import _conv
 from coordbias.layers._coords import COORDS, Geometry, _coord_dtype, layer_axes, same_padding
+from coordbias.layers.coordbias import COORD_INITS
 
 __all__ = [
     "PositionConv2d",
@@ -147,10 +148,11 @@ class PositionConv2d(nn.Conv2d):
     keyword-only options.
 
     A subclass declares its options (names, defaults, checks) as the keyword-only arguments of
-    ``_configure``, which runs before the convolution is built and returns the convolution's
-    ``in_channels``; ``_add_position`` then adds the layer's own parameters and
-    ``_reset_position`` initialises them (also from :meth:`reset_parameters`). ``extra_repr``
-    lists the attributes named in ``_options``.
+    ``_configure``, which runs before the convolution is built (``_conv_in_channels`` may widen
+    the convolution's input); ``_add_position`` then adds the layer's own parameters,
+    ``_reset_position`` initialises them (also from :meth:`reset_parameters`), and
+    ``_add_term(input, out)`` applies them to the convolution's output in :meth:`forward`.
+    ``extra_repr`` lists the attributes named in ``_options``.
     """
 
     _options: tuple[str, ...] = ()
@@ -171,7 +173,8 @@ class PositionConv2d(nn.Conv2d):
         **options,
     ) -> None:
         """``nn.Conv2d``'s arguments in its order, then the layer's keyword-only ``options``."""
-        conv_in = self._configure(in_channels, groups, **options)
+        self._configure(**options)
+        conv_in = self._conv_in_channels(in_channels, groups)
         super().__init__(
             conv_in, out_channels, kernel_size, stride, padding, dilation, groups, bias,
             padding_mode, device, dtype,
@@ -180,8 +183,19 @@ class PositionConv2d(nn.Conv2d):
         self._position_ready = True
         self._reset_position()
 
-    def _configure(self, in_channels: int, groups: int, **options) -> int:
+    def _configure(self, **options) -> None:
         raise NotImplementedError
+
+    def _set_coord_options(self, coords: str | None, coord_init: str) -> None:
+        """Check ``coords`` (``None``: the layer has no coordinate rule) and ``coord_init``, and
+        keep them."""
+        check_coord_options(type(self).__name__, coords, coord_init, COORD_INITS)
+        if coords is not None:
+            self.coords = coords
+        self.coord_init = coord_init
+
+    def _conv_in_channels(self, in_channels: int, groups: int) -> int:
+        return in_channels
 
     def _add_position(self, out_channels: int, factory: dict) -> None:
         pass
@@ -195,10 +209,20 @@ class PositionConv2d(nn.Conv2d):
         if getattr(self, "_position_ready", False):
             self._reset_position()
 
-    def _conv_output(self, input: Tensor) -> Tensor:
-        """Check a 2-D ``input`` and return the torch convolution of it."""
+    def forward(self, input: Tensor) -> Tensor:
+        """The torch convolution with the layer's position term (see the layer's docstring).
+
+        Args:
+            input: ``(B, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
+
+        Returns:
+            ``(B, C_out, H_out, W_out)`` (or unbatched), as ``nn.Conv2d``'s.
+        """
         _conv._check_input(input, 2, self.in_channels, type(self).__name__)
-        return super().forward(input)
+        return self._add_term(input, super().forward(input))
+
+    def _add_term(self, input: Tensor, out: Tensor) -> Tensor:
+        raise NotImplementedError
 
     def extra_repr(self) -> str:
         options = (f"{name}={getattr(self, name)!r}" for name in self._options)

@@ -25,10 +25,8 @@ from coordbias.layers._coords import coordinate_grid
 from coordbias.layers._separable import (
     PositionConv2d,
     channels_last,
-    check_coord_options,
     module_axes,
 )
-from coordbias.layers.coordbias import COORD_INITS
 
 __all__ = ["CoordGateConv2d"]
 
@@ -65,22 +63,14 @@ class CoordGateConv2d(PositionConv2d):
     _options = ("hidden", "coords", "coord_init")
 
     def _configure(
-        self,
-        in_channels: int,
-        groups: int,
-        *,
-        hidden: int = 16,
-        coords: str = "center",
-        coord_init: str = "uniform",
-    ) -> int:
-        name = type(self).__name__
+        self, *, hidden: int = 16, coords: str = "center", coord_init: str = "uniform"
+    ) -> None:
         if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
-            raise ValueError(f"{name}: hidden must be a positive int, got {hidden!r}")
-        check_coord_options(name, coords, coord_init, COORD_INITS)
+            raise ValueError(
+                f"{type(self).__name__}: hidden must be a positive int, got {hidden!r}"
+            )
         self.hidden = hidden
-        self.coords = coords
-        self.coord_init = coord_init
-        return in_channels
+        self._set_coord_options(coords, coord_init)
 
     def _add_position(self, out_channels: int, factory: dict) -> None:
         hidden = self.hidden
@@ -121,16 +111,8 @@ class CoordGateConv2d(PositionConv2d):
             return gate.reshape(height, width, -1).permute(2, 0, 1)
         return gate.t().reshape(-1, height, width)
 
-    def forward(self, input: Tensor) -> Tensor:
-        """The torch convolution times the coordinate gate.
-
-        Args:
-            input: ``(B, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
-
-        Returns:
-            ``(B, C_out, H_out, W_out)`` (or unbatched), as ``nn.Conv2d``'s.
-        """
-        out = self._conv_output(input)
+    def _add_term(self, input: Tensor, out: Tensor) -> Tensor:
+        """The convolution's output ``out`` times the coordinate gate."""
         y, x = module_axes(self, self.coords, input, out)
         gate = self.gate_map(y, x, channels_last(out))
         if gate.dtype != out.dtype:

@@ -33,11 +33,9 @@ from torch import Tensor, nn
 from coordbias.layers._separable import (
     PositionConv2d,
     add_axis_terms,
-    check_coord_options,
     init_position_weights,
     module_axes,
 )
-from coordbias.layers.coordbias import COORD_INITS
 
 __all__ = ["FourierCoordBiasConv2d", "fourier_basis", "fourier_features"]
 
@@ -120,21 +118,11 @@ class FourierCoordBiasConv2d(PositionConv2d):
     _options = ("frequencies", "coords", "coord_init")
 
     def _configure(
-        self,
-        in_channels: int,
-        groups: int,
-        *,
-        frequencies: int = 2,
-        coords: str = "center",
-        coord_init: str = "uniform",
-    ) -> int:
-        name = type(self).__name__
-        _check_frequencies(name, frequencies)
-        check_coord_options(name, coords, coord_init, COORD_INITS)
+        self, *, frequencies: int = 2, coords: str = "center", coord_init: str = "uniform"
+    ) -> None:
+        _check_frequencies(type(self).__name__, frequencies)
         self.frequencies = frequencies
-        self.coords = coords
-        self.coord_init = coord_init
-        return in_channels
+        self._set_coord_options(coords, coord_init)
 
     def _add_position(self, out_channels: int, factory: dict) -> None:
         features = 2 * fourier_features(self.frequencies)
@@ -147,16 +135,8 @@ class FourierCoordBiasConv2d(PositionConv2d):
         """Initialise ``fourier_weight``: zeros, or ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``."""
         init_position_weights([self.fourier_weight], self.weight, self.coord_init)
 
-    def forward(self, input: Tensor) -> Tensor:
-        """The torch convolution plus the Fourier coordinate term.
-
-        Args:
-            input: ``(B, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
-
-        Returns:
-            ``(B, C_out, H_out, W_out)`` (or unbatched), as ``nn.Conv2d``'s.
-        """
-        out = self._conv_output(input)
+    def _add_term(self, input: Tensor, out: Tensor) -> Tensor:
+        """The convolution's output ``out`` plus the Fourier coordinate term."""
         y, x = module_axes(self, self.coords, input, out)
         per_axis = fourier_features(self.frequencies)
         weight = self.fourier_weight.to(y.dtype)

@@ -25,8 +25,7 @@ from torch import Tensor
 
 from coordbias.layers import _conv
 from coordbias.layers._coords import _coord_dtype, output_coords
-from coordbias.layers._separable import PositionConv2d, check_coord_options
-from coordbias.layers.coordbias import COORD_INITS
+from coordbias.layers._separable import PositionConv2d
 from coordbias.layers.fourier import _check_frequencies, fourier_basis, fourier_features
 
 __all__ = ["FourierCoordConv2d", "fourier_channels"]
@@ -95,17 +94,13 @@ class FourierCoordConv2d(PositionConv2d):
 
     _options = ("frequencies", "coord_init")
 
-    def _configure(
-        self,
-        in_channels: int,
-        groups: int,
-        *,
-        frequencies: int = 2,
-        coord_init: str = "uniform",
-    ) -> int:
+    def _configure(self, *, frequencies: int = 2, coord_init: str = "uniform") -> None:
+        _check_frequencies(type(self).__name__, frequencies)
+        self.frequencies = frequencies
+        self._set_coord_options(None, coord_init)
+
+    def _conv_in_channels(self, in_channels: int, groups: int) -> int:
         name = type(self).__name__
-        _check_frequencies(name, frequencies)
-        check_coord_options(name, None, coord_init, COORD_INITS)
         for arg, value in (("in_channels", in_channels), ("groups", groups)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
@@ -114,9 +109,7 @@ class FourierCoordConv2d(PositionConv2d):
                 f"{name}: in_channels={in_channels} must be divisible by groups={groups} (the "
                 f"coordinate channels are appended to every group, so only your channels count)"
             )
-        self.frequencies = frequencies
-        self.coord_init = coord_init
-        return in_channels + groups * 2 * fourier_features(frequencies)
+        return in_channels + groups * 2 * fourier_features(self.frequencies)
 
     def _add_position(self, out_channels: int, factory: dict) -> None:
         # in_channels is the caller's; the weight holds groups * (2 + 4 K) more.

@@ -27,10 +27,8 @@ from torch import Tensor, nn
 from coordbias.layers._separable import (
     PositionConv2d,
     add_axis_terms,
-    check_coord_options,
     init_position_weights,
 )
-from coordbias.layers.coordbias import COORD_INITS
 
 __all__ = ["PositionMapConv2d", "resize_map"]
 
@@ -99,18 +97,10 @@ class PositionMapConv2d(PositionConv2d):
     _options = ("map_size", "coord_init")
 
     def _configure(
-        self,
-        in_channels: int,
-        groups: int,
-        *,
-        map_size: int | tuple[int, int] | None = None,
-        coord_init: str = "uniform",
-    ) -> int:
-        name = type(self).__name__
-        self.map_size = _map_size(name, map_size)
-        check_coord_options(name, None, coord_init, COORD_INITS)
-        self.coord_init = coord_init
-        return in_channels
+        self, *, map_size: int | tuple[int, int] | None = None, coord_init: str = "uniform"
+    ) -> None:
+        self.map_size = _map_size(type(self).__name__, map_size)
+        self._set_coord_options(None, coord_init)
 
     def _add_position(self, out_channels: int, factory: dict) -> None:
         height, width = self.map_size
@@ -124,16 +114,8 @@ class PositionMapConv2d(PositionConv2d):
         """Initialise both maps: zeros, or ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` per entry."""
         init_position_weights([self.row_map, self.col_map], self.weight, self.coord_init)
 
-    def forward(self, input: Tensor) -> Tensor:
-        """The torch convolution plus the (resized) row and column maps.
-
-        Args:
-            input: ``(B, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
-
-        Returns:
-            ``(B, C_out, H_out, W_out)`` (or unbatched), as ``nn.Conv2d``'s.
-        """
-        out = self._conv_output(input)
+    def _add_term(self, input: Tensor, out: Tensor) -> Tensor:
+        """The convolution's output ``out`` plus the (resized) row and column maps."""
         rows, cols = self.row_map, self.col_map
         if rows.dtype in (torch.float16, torch.bfloat16):
             rows, cols = rows.float(), cols.float()
