@@ -14,6 +14,7 @@ tensors with ``torch.arange`` on the output's device, so it traces and exports.
 keyword-only options of each layer to that layer's ``_configure``.
 """
 
+import inspect
 import math
 
 import torch
@@ -173,6 +174,13 @@ class PositionConv2d(nn.Conv2d):
         **options,
     ) -> None:
         """``nn.Conv2d``'s arguments in its order, then the layer's keyword-only ``options``."""
+        accepted = tuple(inspect.signature(self._configure).parameters)
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}: unknown argument(s) {', '.join(unknown)}; it takes "
+                f"nn.Conv2d's and the keyword-only {', '.join(accepted)}"
+            )
         self._configure(**options)
         conv_in = self._conv_in_channels(in_channels, groups)
         super().__init__(
