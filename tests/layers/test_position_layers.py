@@ -265,3 +265,12 @@ def test_a_wrong_input_names_the_layer_and_the_expected_channels(name):
         layer(torch.randn(2, 3, 6, 7))
     with pytest.raises(ValueError, match="4-D"):
         layer(torch.randn(4, 6))
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_an_unknown_option_names_the_layer_and_the_accepted_options(name):
+    cls, extra, _ = LAYERS[name]
+    with pytest.raises(TypeError, match=rf"{cls.__name__}: unknown argument\(s\) frequncies;"):
+        cls(4, 6, 3, frequncies=2, **extra)
+    with pytest.raises(TypeError, match=f"keyword-only {', '.join(extra)}"):
+        cls(4, 6, 3, frequncies=2, **extra)

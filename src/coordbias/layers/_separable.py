@@ -7,16 +7,25 @@ rules of :mod:`coordbias.layers.functional`), through :func:`module_axes`. Two o
 that is a sum of a per-row and a per-column part, ``term[c, h, w] = rows[c, h] + cols[c, w]``,
 which :func:`add_axis_terms` adds in the output's own memory layout. Everything here builds its
 tensors with ``torch.arange`` on the output's device, so it traces and exports.
+
+:class:`PositionConv2d` is the base of the four position layers of this package that are a
+:class:`torch.nn.Conv2d` (the three above and Fourier-feature CoordConv): it takes
+``nn.Conv2d``'s arguments once, in torch's order and with torch's defaults, and hands the
+keyword-only options of each layer to that layer's ``_configure``.
 """
 
+import inspect
 import math
 
 import torch
 from torch import Tensor, nn
 
+from coordbias.layers import _conv
 from coordbias.layers._coords import COORDS, Geometry, _coord_dtype, layer_axes, same_padding
+from coordbias.layers.coordbias import COORD_INITS
 
 __all__ = [
+    "PositionConv2d",
     "add_axis_terms",
     "channels_last",
     "check_coord_options",
@@ -133,3 +142,96 @@ def add_axis_terms(out: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
     if term.dtype != out.dtype:
         term = term.to(out.dtype)
     return out.add_(term)
+
+
+class PositionConv2d(nn.Conv2d):
+    """Base of the 2-D position layers: :class:`torch.nn.Conv2d`'s arguments, then a layer's own
+    keyword-only options.
+
+    A subclass declares its options (names, defaults, checks) as the keyword-only arguments of
+    ``_configure``, which runs before the convolution is built (``_conv_in_channels`` may widen
+    the convolution's input); ``_add_position`` then adds the layer's own parameters,
+    ``_reset_position`` initialises them (also from :meth:`reset_parameters`), and
+    ``_add_term(input, out)`` applies them to the convolution's output in :meth:`forward`.
+    ``extra_repr`` lists the attributes named in ``_options``.
+    """
+
+    _options: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+        **options,
+    ) -> None:
+        """``nn.Conv2d``'s arguments in its order, then the layer's keyword-only ``options``."""
+        accepted = tuple(inspect.signature(self._configure).parameters)
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}: unknown argument(s) {', '.join(unknown)}; it takes "
+                f"nn.Conv2d's and the keyword-only {', '.join(accepted)}"
+            )
+        self._configure(**options)
+        conv_in = self._conv_in_channels(in_channels, groups)
+        super().__init__(
+            conv_in, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+            padding_mode, device, dtype,
+        )  # fmt: skip
+        self._add_position(out_channels, {"device": device, "dtype": dtype})
+        self._position_ready = True
+        self._reset_position()
+
+    def _configure(self, **options) -> None:
+        raise NotImplementedError
+
+    def _set_coord_options(self, coords: str | None, coord_init: str) -> None:
+        """Check ``coords`` (``None``: the layer has no coordinate rule) and ``coord_init``, and
+        keep them."""
+        check_coord_options(type(self).__name__, coords, coord_init, COORD_INITS)
+        if coords is not None:
+            self.coords = coords
+        self.coord_init = coord_init
+
+    def _conv_in_channels(self, in_channels: int, groups: int) -> int:
+        return in_channels
+
+    def _add_position(self, out_channels: int, factory: dict) -> None:
+        pass
+
+    def _reset_position(self) -> None:
+        pass
+
+    def reset_parameters(self) -> None:
+        """Initialise ``weight`` and ``bias`` as torch does, then the layer's position part."""
+        super().reset_parameters()
+        if getattr(self, "_position_ready", False):
+            self._reset_position()
+
+    def forward(self, input: Tensor) -> Tensor:
+        """The torch convolution with the layer's position term (see the layer's docstring).
+
+        Args:
+            input: ``(B, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
+
+        Returns:
+            ``(B, C_out, H_out, W_out)`` (or unbatched), as ``nn.Conv2d``'s.
+        """
+        _conv._check_input(input, 2, self.in_channels, type(self).__name__)
+        return self._add_term(input, super().forward(input))
+
+    def _add_term(self, input: Tensor, out: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        options = (f"{name}={getattr(self, name)!r}" for name in self._options)
+        return ", ".join((super().extra_repr(), *options))

@@ -21,28 +21,32 @@ output's memory layout. The MLP has ``3 * hidden + (hidden + 1) * out_channels``
 import torch
 from torch import Tensor, nn
 
-from coordbias.layers import _conv
 from coordbias.layers._coords import coordinate_grid
-from coordbias.layers._separable import channels_last, check_coord_options, module_axes
-from coordbias.layers.coordbias import COORD_INITS
+from coordbias.layers._separable import (
+    PositionConv2d,
+    channels_last,
+    module_axes,
+)
 
 __all__ = ["CoordGateConv2d"]
 
 
-class CoordGateConv2d(nn.Conv2d):
+class CoordGateConv2d(PositionConv2d):
     """:class:`torch.nn.Conv2d` times a per-channel gate of the (y, x) output coordinates; see the
     module docstring.
 
-    Takes ``nn.Conv2d``'s arguments in the same order, plus keyword-only ``hidden``, ``coords``
-    and ``coord_init``. The MLP is ``gate`` (``nn.Sequential(Linear(2, hidden), ReLU,
-    Linear(hidden, out_channels))``, applied at every location: a pair of 1 x 1 convolutions).
+    Takes ``nn.Conv2d``'s arguments in the same order, plus the keyword-only options
+    (``**options``) ``hidden``, ``coords`` and ``coord_init``. The MLP is ``gate``
+    (``nn.Sequential(Linear(2, hidden), ReLU, Linear(hidden, out_channels))``, applied at every
+    location: a pair of 1 x 1 convolutions).
 
-    Args:
-        hidden: Width of the MLP's hidden layer (default 16).
-        coords: ``"center"`` (default) or ``"output"``, the coordinate rule of
+    Other Parameters:
+        hidden (int): Width of the MLP's hidden layer (default 16).
+        coords (str): ``"center"`` (default) or ``"output"``, the coordinate rule of
             :mod:`coordbias.layers.functional`.
-        coord_init: ``"uniform"`` (default: torch's ``nn.Linear`` initialisation of both layers)
-            or ``"zeros"`` (the last layer zero: every gate is 1, the layer is ``nn.Conv2d``).
+        coord_init (str): ``"uniform"`` (default: torch's ``nn.Linear`` initialisation of both
+            layers) or ``"zeros"`` (the last layer zero: every gate is 1, the layer is
+            ``nn.Conv2d``).
 
     Shape:
         - Input: ``(B, C_in, H, W)`` or ``(C_in, H, W)``.
@@ -56,46 +60,26 @@ class CoordGateConv2d(nn.Conv2d):
         torch.Size([2, 8, 16, 24])
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-        *,
-        hidden: int = 16,
-        coords: str = "center",
-        coord_init: str = "uniform",
+    _options = ("hidden", "coords", "coord_init")
+
+    def _configure(
+        self, *, hidden: int = 16, coords: str = "center", coord_init: str = "uniform"
     ) -> None:
-        name = type(self).__name__
         if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
-            raise ValueError(f"{name}: hidden must be a positive int, got {hidden!r}")
-        check_coord_options(name, coords, coord_init, COORD_INITS)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype,
-        )  # fmt: skip
+            raise ValueError(
+                f"{type(self).__name__}: hidden must be a positive int, got {hidden!r}"
+            )
         self.hidden = hidden
-        self.coords = coords
-        self.coord_init = coord_init
-        factory = {"device": device, "dtype": dtype}
+        self._set_coord_options(coords, coord_init)
+
+    def _add_position(self, out_channels: int, factory: dict) -> None:
+        hidden = self.hidden
         self.gate = nn.Sequential(
             nn.Linear(2, hidden, **factory), nn.ReLU(), nn.Linear(hidden, out_channels, **factory)
         )
-        self.reset_gate_parameters()
 
-    def reset_parameters(self) -> None:
-        """Initialise ``weight`` and ``bias`` as torch does, then the gate's MLP."""
-        super().reset_parameters()
-        if getattr(self, "gate", None) is not None:
-            self.reset_gate_parameters()
+    def _reset_position(self) -> None:
+        self.reset_gate_parameters()
 
     def reset_gate_parameters(self) -> None:
         """Initialise the MLP as ``nn.Linear`` does; with ``"zeros"`` its last layer is zero."""
@@ -127,25 +111,10 @@ class CoordGateConv2d(nn.Conv2d):
             return gate.reshape(height, width, -1).permute(2, 0, 1)
         return gate.t().reshape(-1, height, width)
 
-    def forward(self, input: Tensor) -> Tensor:
-        """The torch convolution times the coordinate gate.
-
-        Args:
-            input: ``(B, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
-
-        Returns:
-            ``(B, C_out, H_out, W_out)`` (or unbatched), as ``nn.Conv2d``'s.
-        """
-        _conv._check_input(input, 2, self.in_channels, type(self).__name__)
-        out = super().forward(input)
+    def _add_term(self, input: Tensor, out: Tensor) -> Tensor:
+        """The convolution's output ``out`` times the coordinate gate."""
         y, x = module_axes(self, self.coords, input, out)
         gate = self.gate_map(y, x, channels_last(out))
         if gate.dtype != out.dtype:
             gate = gate.to(out.dtype)
         return out * gate
-
-    def extra_repr(self) -> str:
-        return (
-            f"{super().extra_repr()}, hidden={self.hidden}, coords={self.coords!r}, "
-            f"coord_init={self.coord_init!r}"
-        )

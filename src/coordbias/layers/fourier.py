@@ -30,14 +30,12 @@ import math
 import torch
 from torch import Tensor, nn
 
-from coordbias.layers import _conv
 from coordbias.layers._separable import (
+    PositionConv2d,
     add_axis_terms,
-    check_coord_options,
     init_position_weights,
     module_axes,
 )
-from coordbias.layers.coordbias import COORD_INITS
 
 __all__ = ["FourierCoordBiasConv2d", "fourier_basis", "fourier_features"]
 
@@ -90,19 +88,20 @@ def _check_frequencies(layer: str, frequencies: object) -> None:
         )
 
 
-class FourierCoordBiasConv2d(nn.Conv2d):
+class FourierCoordBiasConv2d(PositionConv2d):
     """:class:`torch.nn.Conv2d` plus ``fourier_weight (out_channels, 2 + 4 K)`` times a Fourier
     basis of the (y, x) output coordinates; see the module docstring for the formula.
 
-    Takes ``nn.Conv2d``'s arguments in the same order, plus keyword-only ``frequencies``,
-    ``coords`` and ``coord_init``.
+    Takes ``nn.Conv2d``'s arguments in the same order, plus the keyword-only options
+    (``**options``) ``frequencies``, ``coords`` and ``coord_init``.
 
-    Args:
-        frequencies: ``K``, frequencies per axis (default 2; 0 is the linear coordinate bias).
-        coords: ``"center"`` (default) or ``"output"``, the coordinate rule of
+    Other Parameters:
+        frequencies (int): ``K``, frequencies per axis (default 2; 0 is the linear coordinate
+            bias).
+        coords (str): ``"center"`` (default) or ``"output"``, the coordinate rule of
             :mod:`coordbias.layers.functional`.
-        coord_init: ``"uniform"`` (default; ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, torch's bias
-            bound) or ``"zeros"`` (the layer starts as exactly ``nn.Conv2d``).
+        coord_init (str): ``"uniform"`` (default; ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``,
+            torch's bias bound) or ``"zeros"`` (the layer starts as exactly ``nn.Conv2d``).
 
     Shape:
         - Input: ``(B, C_in, H, W)`` or ``(C_in, H, W)``.
@@ -116,70 +115,31 @@ class FourierCoordBiasConv2d(nn.Conv2d):
         torch.Size([2, 8, 16, 24])
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-        *,
-        frequencies: int = 2,
-        coords: str = "center",
-        coord_init: str = "uniform",
-    ) -> None:
-        name = type(self).__name__
-        _check_frequencies(name, frequencies)
-        check_coord_options(name, coords, coord_init, COORD_INITS)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype,
-        )  # fmt: skip
-        self.frequencies = frequencies
-        self.coords = coords
-        self.coord_init = coord_init
-        features = 2 * fourier_features(frequencies)
-        self.fourier_weight = nn.Parameter(
-            torch.empty((out_channels, features), device=device, dtype=dtype)
-        )
-        self.reset_fourier_parameters()
+    _options = ("frequencies", "coords", "coord_init")
 
-    def reset_parameters(self) -> None:
-        """Initialise ``weight`` and ``bias`` as torch does, then ``fourier_weight``."""
-        super().reset_parameters()
-        if getattr(self, "fourier_weight", None) is not None:
-            self.reset_fourier_parameters()
+    def _configure(
+        self, *, frequencies: int = 2, coords: str = "center", coord_init: str = "uniform"
+    ) -> None:
+        _check_frequencies(type(self).__name__, frequencies)
+        self.frequencies = frequencies
+        self._set_coord_options(coords, coord_init)
+
+    def _add_position(self, out_channels: int, factory: dict) -> None:
+        features = 2 * fourier_features(self.frequencies)
+        self.fourier_weight = nn.Parameter(torch.empty((out_channels, features), **factory))
+
+    def _reset_position(self) -> None:
+        self.reset_fourier_parameters()
 
     def reset_fourier_parameters(self) -> None:
         """Initialise ``fourier_weight``: zeros, or ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``."""
         init_position_weights([self.fourier_weight], self.weight, self.coord_init)
 
-    def forward(self, input: Tensor) -> Tensor:
-        """The torch convolution plus the Fourier coordinate term.
-
-        Args:
-            input: ``(B, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
-
-        Returns:
-            ``(B, C_out, H_out, W_out)`` (or unbatched), as ``nn.Conv2d``'s.
-        """
-        _conv._check_input(input, 2, self.in_channels, type(self).__name__)
-        out = super().forward(input)
+    def _add_term(self, input: Tensor, out: Tensor) -> Tensor:
+        """The convolution's output ``out`` plus the Fourier coordinate term."""
         y, x = module_axes(self, self.coords, input, out)
         per_axis = fourier_features(self.frequencies)
         weight = self.fourier_weight.to(y.dtype)
         rows = weight[:, :per_axis] @ fourier_basis(y, self.frequencies)  # (C, H)
         cols = weight[:, per_axis:] @ fourier_basis(x, self.frequencies)  # (C, W)
         return add_axis_terms(out, rows, cols)
-
-    def extra_repr(self) -> str:
-        return (
-            f"{super().extra_repr()}, frequencies={self.frequencies}, coords={self.coords!r}, "
-            f"coord_init={self.coord_init!r}"
-        )

@@ -21,12 +21,11 @@ conv(phi, W_phi)``, with ``phi``'s term computed once for a batch of one and bro
 """
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from coordbias.layers import _conv
 from coordbias.layers._coords import _coord_dtype, output_coords
-from coordbias.layers._separable import check_coord_options
-from coordbias.layers.coordbias import COORD_INITS
+from coordbias.layers._separable import PositionConv2d
 from coordbias.layers.fourier import _check_frequencies, fourier_basis, fourier_features
 
 __all__ = ["FourierCoordConv2d", "fourier_channels"]
@@ -70,15 +69,15 @@ def fourier_channels(
     )
 
 
-class FourierCoordConv2d(nn.Conv2d):
+class FourierCoordConv2d(PositionConv2d):
     """2-D CoordConv with ``2 + 4 K`` Fourier coordinate channels; see the module docstring.
 
     Takes ``nn.Conv2d``'s arguments in the same order (``in_channels`` counts the caller's channels
-    only), plus keyword-only ``frequencies`` and ``coord_init``.
+    only), plus the keyword-only options (``**options``) ``frequencies`` and ``coord_init``.
 
-    Args:
-        frequencies: ``K``, frequencies per axis (default 2; 0 gives CoordConv's channels).
-        coord_init: ``"uniform"`` (default: torch's initialisation of the whole kernel, as
+    Other Parameters:
+        frequencies (int): ``K``, frequencies per axis (default 2; 0 gives CoordConv's channels).
+        coord_init (str): ``"uniform"`` (default: torch's initialisation of the whole kernel, as
             CoordConv) or ``"zeros"`` (the coordinate channels' weights start at zero).
 
     Shape:
@@ -93,26 +92,15 @@ class FourierCoordConv2d(nn.Conv2d):
         torch.Size([2, 16, 32, 48])
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-        *,
-        frequencies: int = 2,
-        coord_init: str = "uniform",
-    ) -> None:
+    _options = ("frequencies", "coord_init")
+
+    def _configure(self, *, frequencies: int = 2, coord_init: str = "uniform") -> None:
+        _check_frequencies(type(self).__name__, frequencies)
+        self.frequencies = frequencies
+        self._set_coord_options(None, coord_init)
+
+    def _conv_in_channels(self, in_channels: int, groups: int) -> int:
         name = type(self).__name__
-        _check_frequencies(name, frequencies)
-        check_coord_options(name, None, coord_init, COORD_INITS)
         for arg, value in (("in_channels", in_channels), ("groups", groups)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
@@ -121,22 +109,17 @@ class FourierCoordConv2d(nn.Conv2d):
                 f"{name}: in_channels={in_channels} must be divisible by groups={groups} (the "
                 f"coordinate channels are appended to every group, so only your channels count)"
             )
-        self.frequencies = frequencies
-        self.coord_init = coord_init
-        extra = 2 * fourier_features(frequencies)
-        super().__init__(
-            in_channels + groups * extra, out_channels, kernel_size, stride, padding, dilation,
-            groups, bias, padding_mode, device, dtype,
-        )  # fmt: skip
-        self.in_channels = in_channels  # the caller's; the weight holds groups * extra more
+        return in_channels + groups * 2 * fourier_features(self.frequencies)
 
-    def reset_parameters(self) -> None:
-        """Initialise ``weight`` and ``bias`` as torch does; with ``coord_init="zeros"`` zero
-        the coordinate channels' weights."""
-        super().reset_parameters()
-        if getattr(self, "coord_init", None) == "zeros":
+    def _add_position(self, out_channels: int, factory: dict) -> None:
+        # in_channels is the caller's; the weight holds groups * (2 + 4 K) more.
+        self.in_channels -= self.groups * 2 * fourier_features(self.frequencies)
+
+    def _reset_position(self) -> None:
+        """With ``coord_init="zeros"``, zero the coordinate channels' weights."""
+        if self.coord_init == "zeros":
             with torch.no_grad():
-                self.weight[:, self.weight.shape[1] - 2 * fourier_features(self.frequencies) :] = 0
+                self.coord_channel_weight.zero_()
 
     @property
     def coord_channel_weight(self) -> Tensor:
@@ -166,9 +149,3 @@ class FourierCoordConv2d(nn.Conv2d):
         out = self._conv_forward(x, self.weight[:, :per_group], self.bias)
         out = out.add_(self._conv_forward(phi, self.weight[:, per_group:], None))
         return out if batched else out.squeeze(0)
-
-    def extra_repr(self) -> str:
-        return (
-            f"{super().extra_repr()}, frequencies={self.frequencies}, "
-            f"coord_init={self.coord_init!r}"
-        )

@@ -24,13 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from coordbias.layers import _conv
 from coordbias.layers._separable import (
+    PositionConv2d,
     add_axis_terms,
-    check_coord_options,
     init_position_weights,
 )
-from coordbias.layers.coordbias import COORD_INITS
 
 __all__ = ["PositionMapConv2d", "resize_map"]
 
@@ -69,18 +67,20 @@ def _map_size(layer: str, map_size: object) -> tuple[int, int]:
     return int(sizes[0]), int(sizes[1])
 
 
-class PositionMapConv2d(nn.Conv2d):
+class PositionMapConv2d(PositionConv2d):
     """:class:`torch.nn.Conv2d` plus a learned ``row_map (C, H)`` and ``col_map (C, W)``; see
     the module docstring.
 
-    Takes ``nn.Conv2d``'s arguments in the same order, plus keyword-only ``map_size`` (required)
-    and ``coord_init``.
+    Takes ``nn.Conv2d``'s arguments in the same order, plus the keyword-only options
+    (``**options``) ``map_size`` (required) and ``coord_init``.
 
-    Args:
-        map_size: ``(H, W)`` or one int for both: the output size the maps hold a value per row
-            and column for (the layer's output size at its training resolution).
-        coord_init: ``"uniform"`` (default; ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` per entry,
-            torch's bias bound) or ``"zeros"`` (the layer starts as exactly ``nn.Conv2d``).
+    Other Parameters:
+        map_size (int | tuple[int, int]): ``(H, W)`` or one int for both: the output size the
+            maps hold a value per row and column for (the layer's output size at its training
+            resolution).
+        coord_init (str): ``"uniform"`` (default; ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` per
+            entry, torch's bias bound) or ``"zeros"`` (the layer starts as exactly
+            ``nn.Conv2d``).
 
     Shape:
         - Input: ``(B, C_in, H_in, W_in)`` or ``(C_in, H_in, W_in)``.
@@ -94,64 +94,31 @@ class PositionMapConv2d(nn.Conv2d):
         torch.Size([2, 8, 32, 48])
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-        *,
-        map_size: int | tuple[int, int] | None = None,
-        coord_init: str = "uniform",
+    _options = ("map_size", "coord_init")
+
+    def _configure(
+        self, *, map_size: int | tuple[int, int] | None = None, coord_init: str = "uniform"
     ) -> None:
-        name = type(self).__name__
-        height, width = _map_size(name, map_size)
-        check_coord_options(name, None, coord_init, COORD_INITS)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype,
-        )  # fmt: skip
-        self.map_size = (height, width)
-        self.coord_init = coord_init
-        factory = {"device": device, "dtype": dtype}
+        self.map_size = _map_size(type(self).__name__, map_size)
+        self._set_coord_options(None, coord_init)
+
+    def _add_position(self, out_channels: int, factory: dict) -> None:
+        height, width = self.map_size
         self.row_map = nn.Parameter(torch.empty((out_channels, height), **factory))
         self.col_map = nn.Parameter(torch.empty((out_channels, width), **factory))
-        self.reset_map_parameters()
 
-    def reset_parameters(self) -> None:
-        """Initialise ``weight`` and ``bias`` as torch does, then the maps."""
-        super().reset_parameters()
-        if getattr(self, "col_map", None) is not None:
-            self.reset_map_parameters()
+    def _reset_position(self) -> None:
+        self.reset_map_parameters()
 
     def reset_map_parameters(self) -> None:
         """Initialise both maps: zeros, or ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` per entry."""
         init_position_weights([self.row_map, self.col_map], self.weight, self.coord_init)
 
-    def forward(self, input: Tensor) -> Tensor:
-        """The torch convolution plus the (resized) row and column maps.
-
-        Args:
-            input: ``(B, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
-
-        Returns:
-            ``(B, C_out, H_out, W_out)`` (or unbatched), as ``nn.Conv2d``'s.
-        """
-        _conv._check_input(input, 2, self.in_channels, type(self).__name__)
-        out = super().forward(input)
+    def _add_term(self, input: Tensor, out: Tensor) -> Tensor:
+        """The convolution's output ``out`` plus the (resized) row and column maps."""
         rows, cols = self.row_map, self.col_map
         if rows.dtype in (torch.float16, torch.bfloat16):
             rows, cols = rows.float(), cols.float()
         rows = resize_map(rows, out.shape[-2])
         cols = resize_map(cols, out.shape[-1])
         return add_axis_terms(out, rows, cols)
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, map_size={self.map_size}, coord_init={self.coord_init!r}"

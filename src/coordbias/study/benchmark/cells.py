@@ -33,6 +33,7 @@ from coordbias.data.notsoclevr import (
 from coordbias.study.benchmark.nets import build_network
 from coordbias.study.benchmark.spec import BASELINE, TASKS, BenchmarkScale
 from coordbias.study.experiments._common import count_parameters, seeded
+from coordbias.study.experiments.notsoclevr.training import mean_over_centres
 
 __all__ = ["DATA_SEED", "run_cell", "run_timing"]
 
@@ -172,16 +173,14 @@ def _evaluated(c: Tensor, scale: BenchmarkScale) -> Tensor:
     return c[: scale.nsc_eval_size] if scale.nsc_eval_size else c
 
 
-@torch.no_grad()
-def _error_px(model: nn.Module, c: Tensor, batch_size: int = 256) -> float:
+def _distance_px(model: nn.Module, chunk: Tensor) -> float:
+    diff = (model(onehot_images(chunk)) - encode(chunk)) * ((CANVAS - 1) / 2)
+    return float(diff.norm(dim=1).sum())
+
+
+def _error_px(model: nn.Module, c: Tensor) -> float:
     """Mean Euclidean distance in pixels between predicted and true centres ``c``."""
-    model.eval()
-    total = 0.0
-    for start in range(0, c.shape[0], batch_size):
-        chunk = c[start : start + batch_size]
-        diff = (model(onehot_images(chunk)) - encode(chunk)) * ((CANVAS - 1) / 2)
-        total += float(diff.norm(dim=1).sum())
-    return total / max(c.shape[0], 1)
+    return mean_over_centres(model, c, _distance_px)
 
 
 def _nsc(family: str, split: str, method: str, seed: int, scale: BenchmarkScale) -> dict:

@@ -18,14 +18,12 @@
 
 from __future__ import annotations
 
-import functools
-
 import torch
 from torch import Tensor, nn
 
-from coordbias.data.notsoclevr import CANVAS
-from coordbias.models import create_model, make_conv
+from coordbias.models import create_model
 from coordbias.study.experiments.notsoclevr import TiledFCN
+from coordbias.study.experiments.notsoclevr.models import conv_stack
 from coordbias.study.variants import variant_fields
 
 __all__ = ["OneHotRegressor", "build_network"]
@@ -45,15 +43,7 @@ class OneHotRegressor(nn.Module):
 
     def __init__(self, conv: str, width: int) -> None:
         super().__init__()
-        make = functools.partial(make_conv, conv, map_size=CANVAS)
-        self.layers = nn.ModuleList(
-            [
-                make(1, width, 3, padding=1),
-                make(width, width, 1),
-                make(width, width, 1),
-                make(width, 2, 1),
-            ]
-        )
+        self.layers = conv_stack(conv, 1, width, 2)
 
     def forward(self, x: Tensor) -> Tensor:
         """Coordinates ``(B, 2)`` of images ``(B, 1, H, W)``."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -42,14 +42,12 @@ from coordbias.study.launch import (
     resolve_parallelism,
     run_in_process,
     run_local,
-    wait_for_others,
 )
-from coordbias.study.progress import Progress, fmt_duration
+from coordbias.study.progress import Log, Progress, fmt_duration
+from coordbias.study.runner import _run_rounds
 from coordbias.study.tasks import TIMING, CellTask
 
 __all__ = ["BenchmarkFailed", "BenchmarkPlan", "plan_benchmark", "run_benchmark"]
-
-Log = Callable[[str], None]
 
 
 class BenchmarkFailed(RuntimeError):
@@ -154,16 +152,6 @@ def _check_scale(cell: CellTask) -> None:
         )
 
 
-def _rounds(tasks: list[CellTask], launch: Callable[[list], tuple], log: Log) -> list[Any]:
-    """Launch ``tasks``; then wait for those another process held, and do what it left."""
-    failures: list[Any] = []
-    while tasks:
-        failed, deferred = launch(tasks)
-        failures += failed
-        tasks = wait_for_others(deferred, log=log) if deferred else []
-    return failures
-
-
 def run_benchmark(
     out_dir: str | Path = "runs/benchmark",
     *,
@@ -240,9 +228,9 @@ def run_benchmark(
         progress.jobs = 1
         return run_in_process(batch, progress)
 
-    failures = _rounds(todo, pool, log)
+    failures = _run_rounds(todo, pool, log)
     if not failures:  # the timing compares every method: only once their cells ran
-        failures += _rounds(alone, one_alone, log)
+        failures += _run_rounds(alone, one_alone, log)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(plan.out_dir / "benchmark.lock")):
         results = write_results(plan, parallelism.threads or torch.get_num_threads())

@@ -19,6 +19,22 @@ MODELS = ("vanilla", "deconv", "deconv_paper", "coordconv", "coordbias")
 BASELINES = ("deconv", "deconv_paper")
 
 
+def conv_stack(conv: str, in_channels: int, width: int, out_channels: int) -> nn.ModuleList:
+    """The four convolutions of :class:`TiledFCN` (and of the benchmark's regressor), of one kind:
+    3 x 3 with padding 1 from ``in_channels`` to ``width``, two 1 x 1 of ``width``, and a 1 x 1 to
+    ``out_channels``."""
+    # map_size: the canvas, for a learned position map (the other kinds ignore it).
+    make = functools.partial(make_conv, conv, map_size=CANVAS)
+    return nn.ModuleList(
+        [
+            make(in_channels, width, 3, padding=1),
+            make(width, width, 1),
+            make(width, width, 1),
+            make(width, out_channels, 1),
+        ]
+    )
+
+
 class TiledFCN(nn.Module):
     """Four-layer fully convolutional net on the coordinates tiled to a 64 x 64 map.
 
@@ -35,16 +51,7 @@ class TiledFCN(nn.Module):
 
     def __init__(self, conv: str, width: int) -> None:
         super().__init__()
-        # map_size: the canvas, for a learned position map (the other kinds ignore it).
-        make = functools.partial(make_conv, conv, map_size=CANVAS)
-        self.layers = nn.ModuleList(
-            [
-                make(2, width, 3, padding=1),
-                make(width, width, 1),
-                make(width, width, 1),
-                make(width, 1, 1),
-            ]
-        )
+        self.layers = conv_stack(conv, 2, width, 1)
 
     def forward(self, coords: Tensor) -> Tensor:
         """Logits ``(B, 4096)`` for coordinates ``(B, 2)``."""
