@@ -13,6 +13,7 @@ from coordbias import (
     FourierCoordBiasConv2d,
     FourierCoordConv2d,
     PositionMapConv2d,
+    coordinate_frame,
 )
 from tests.layers import _position_refs as refs
 
@@ -274,3 +275,14 @@ def test_an_unknown_option_names_the_layer_and_the_accepted_options(name):
         cls(4, 6, 3, frequncies=2, **extra)
     with pytest.raises(TypeError, match=f"keyword-only {', '.join(extra)}"):
         cls(4, 6, 3, frequncies=2, **extra)
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_inside_a_coordinate_frame_the_layer_refuses_rather_than_use_the_tiles_coordinates(name):
+    layer = make(name, padding=1)
+    x = torch.randn(2, 4, 6, 7)
+    expected = layer(x)
+    refused = pytest.raises(RuntimeError, match=f"{type(layer).__name__} does not support coord")
+    with coordinate_frame(origin=(0, 0), size=(12, 14), tile=(6, 7)), refused:
+        layer(x)
+    assert torch.equal(layer(x), expected)  # outside the frame again: as before

@@ -20,7 +20,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from coordbias.layers import _conv
+from coordbias.layers import _conv, _coords
 from coordbias.layers._coords import COORDS, Geometry, _coord_dtype, layer_axes, same_padding
 from coordbias.layers.coordbias import COORD_INITS
 
@@ -112,6 +112,17 @@ def module_axes(conv: nn.Module, coords: str, x: Tensor, out: Tensor) -> list[Te
     size_out = list(out.shape[out.dim() - dims :])
     geometry = module_geometry(conv, coords, size_in)
     return layer_axes(geometry, size_out, _coord_dtype(out.dtype), out.device)
+
+
+def refuse_frame(layer: nn.Module) -> None:
+    """Raise inside a :func:`coordbias.coordinate_frame`: these layers do not honour it yet, and
+    computing a tile's own coordinates there would silently disagree with the whole image."""
+    if _coords.active is not None:
+        raise RuntimeError(
+            f"{type(layer).__name__} does not support coordinate_frame yet (its coordinates would "
+            "be the tile's, not the image's); the frame is honoured by the CoordBias* layers, "
+            "CoordConv*, CoordConvTranspose* and AddCoords"
+        )
 
 
 def channels_last(out: Tensor) -> bool:
@@ -226,6 +237,7 @@ class PositionConv2d(nn.Conv2d):
         Returns:
             ``(B, C_out, H_out, W_out)`` (or unbatched), as ``nn.Conv2d``'s.
         """
+        refuse_frame(self)
         _conv._check_input(input, 2, self.in_channels, type(self).__name__)
         return self._add_term(input, super().forward(input))
 

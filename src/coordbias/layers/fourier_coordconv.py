@@ -23,7 +23,7 @@ conv(phi, W_phi)``, with ``phi``'s term computed once for a batch of one and bro
 import torch
 from torch import Tensor
 
-from coordbias.layers import _conv
+from coordbias.layers import _conv, _separable
 from coordbias.layers._coords import _coord_dtype, output_coords
 from coordbias.layers._separable import PositionConv2d
 from coordbias.layers.fourier import _check_frequencies, fourier_basis, fourier_features
@@ -136,6 +136,7 @@ class FourierCoordConv2d(PositionConv2d):
             ``(B, C_out, H_out, W_out)`` (or unbatched), as the torch convolution with the same
             arguments.
         """
+        _separable.refuse_frame(self)
         _conv._check_input(input, 2, self.in_channels, type(self).__name__)
         batched = input.dim() == 4
         x = input if batched else input.unsqueeze(0)
