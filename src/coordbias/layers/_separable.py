@@ -194,10 +194,8 @@ class PositionConv2d(nn.Conv2d):
             )
         self._configure(**options)
         conv_in = self._conv_in_channels(in_channels, groups)
-        super().__init__(
-            conv_in, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype,
-        )  # fmt: skip
+        torch_arguments = (stride, padding, dilation, groups, bias, padding_mode, device, dtype)
+        super().__init__(conv_in, out_channels, kernel_size, *torch_arguments)
         self._add_position(out_channels, {"device": device, "dtype": dtype})
         self._position_ready = True
         self._reset_position()
