@@ -97,15 +97,17 @@ QUICK_NOTES = (
 _SEED = StudyPreset(
     name="seed",
     description="the original's exact setting (128 px, width 64, SGD, batch 1), "
-    "vanilla and coordbias; about 25 minutes per model on a 2-core CPU",
+    "vanilla and coordbias; 30 to 45 minutes per model on a 2-core CPU, two at once",
     train=ORIGINAL,
     variants=("vanilla", "coordbias"),
     seeds=1,
     transfer_sizes=(192,),
     est_images_per_s=6.7,
     est_experiments_s=90.0,
-    # Measured: two 1-thread processes side by side, one per variant, took 28 and 29 min;
-    # one process with 2 threads takes about 30 min per model (60 min for the two).
+    # Measured: two 1-thread processes side by side, one per variant, took 28 and 29 min on
+    # 2026-12-01 and 40 and 42 min on 2026-12-02 (the same code ran 20-40 % slower per step that
+    # day). That day a bare training step took 207 ms at 1 thread and 114 ms at 2: the two runs'
+    # 10,000 steps each take 35 min side by side at 1 thread, 38 min one after the other at 2.
     threads_per_run=1,
 )
 
