@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from coordbias._util.errors import user_input
+from coordbias.cli._commands import add_command
 
 
 def _config(args: argparse.Namespace):
@@ -19,6 +20,11 @@ def _config(args: argparse.Namespace):
 
 
 def _generate(args: argparse.Namespace) -> int:
+    """write the data set as PNG image/mask pairs plus metadata.json
+
+    Write DIR/<split>/images/<index:06d>.png (RGB), DIR/<split>/masks/<index:06d>.png (mode L,
+    one class index per pixel) and DIR/metadata.json.
+    """
     from coordbias.data.export import export_dataset
 
     out = export_dataset(
@@ -36,6 +42,10 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    """write a PNG grid of samples and their labels
+
+    Labels in the original's colours: 0 black, 1 yellow, 2 blue, 3 red.
+    """
     from coordbias.data.show import save_grid
 
     out = save_grid(args.out, _config(args), count=args.count, seed=args.seed, split=args.split)
@@ -48,12 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("data", help="generate, export and look at the circles data set")
     inner = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
-    gen = inner.add_parser(
-        "generate",
-        help="write the data set as PNG image/mask pairs plus metadata.json",
-        description="Write DIR/<split>/images/<index:06d>.png (RGB), DIR/<split>/masks/"
-        "<index:06d>.png (mode L, one class index per pixel) and DIR/metadata.json.",
-    )
+    gen = add_command(inner, "generate", _generate)
     gen.add_argument("--out", required=True, help="target folder (refused if not empty)")
     gen.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
     gen.add_argument("--train", type=int, default=5000, help="training samples (default 5000)")
@@ -62,16 +67,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
     gen.add_argument("--workers", type=int, default=2, help="PNG writer threads (default 2)")
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    gen.set_defaults(handler=_generate)
 
-    show = inner.add_parser(
-        "show",
-        help="write a PNG grid of samples and their labels",
-        description="Labels in the original's colours: 0 black, 1 yellow, 2 blue, 3 red.",
-    )
+    show = add_command(inner, "show", _show)
     show.add_argument("--out", required=True, help="PNG file to write")
     show.add_argument("--count", type=int, default=8, help="samples to show (default 8)")
     show.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
     show.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
     show.add_argument("--split", default="train", choices=("train", "val", "test"))
-    show.set_defaults(handler=_show)

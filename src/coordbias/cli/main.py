@@ -2,8 +2,10 @@
 
 Each sub-command lives in its own module of this package, which exposes
 ``register(subparsers) -> None``; the module adds its parser(s) and sets ``handler`` (a callable
-``(argparse.Namespace) -> int``) as the parser default. Modules import their heavy dependencies
-inside the handler, so ``coordbias --help`` stays fast.
+``(argparse.Namespace) -> int``) as the parser default, both through
+``coordbias.cli._commands.add_command``, which takes the command's help from the handler's
+docstring. Modules import their heavy dependencies inside the handler, so ``coordbias --help``
+stays fast.
 
 :func:`main` is the one error boundary of the command line. A mistake the user can make (a
 ``coordbias._util.errors.UserError``, or an operating-system error on a named file that a user

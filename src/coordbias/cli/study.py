@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from coordbias._util.errors import UserValueError, user_input
+from coordbias.cli._commands import add_command, add_names_argument, split_names
 from coordbias.study.presets import PRESETS
 
 PRESET_NAMES = tuple(PRESETS)
@@ -20,13 +21,7 @@ def _key_value(text: str) -> tuple[str, str]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``coordbias study`` to ``subparsers``."""
-    parser = subparsers.add_parser(
-        "study",
-        help="run the study: variants x seeds, statistics, report (md, html, json)",
-        description="Train every variant over several seeds, evaluate, test coordbias against "
-        "vanilla, run the open-question experiments and write DIR/report.md, DIR/report.html "
-        "and DIR/results.json. Running the same command again resumes an interrupted study.",
-    )
+    parser = add_command(subparsers, "study", _handle)
     parser.add_argument(
         "--preset",
         choices=PRESET_NAMES,
@@ -36,11 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", default="runs/study", help="study folder (default runs/study)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per variant (0..N-1)")
-    parser.add_argument(
-        "--variants",
-        nargs="+",
-        default=None,
-        help="variants to run (space or comma separated); default: the preset's",
+    add_names_argument(
+        parser, "--variants", "variants to run (space or comma separated); default: the preset's"
     )
     parser.add_argument(
         "--experiments",
@@ -136,7 +128,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --dry-run, estimate from the preset's recorded throughput instead of a "
         "short measurement on this machine",
     )
-    parser.set_defaults(handler=_handle)
 
 
 # --launcher submitit's flags: (argument name, ClusterOptions field).
@@ -171,6 +162,12 @@ def _cluster_options(args: argparse.Namespace) -> dict[str, object] | None:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    """run the study: variants x seeds, statistics, report (md, html, json)
+
+    Train every variant over several seeds, evaluate, test coordbias against vanilla, run the
+    open-question experiments and write DIR/report.md, DIR/report.html and DIR/results.json.
+    Running the same command again resumes an interrupted study.
+    """
     from coordbias.study import run_study
     from coordbias.study.runner import StudyFailed, plan_study
 
@@ -179,18 +176,21 @@ def _handle(args: argparse.Namespace) -> int:
         value = getattr(args, field)
         if value is not None:
             overrides[field] = value
-    variants = None
-    if args.variants is not None:
-        variants = [v.strip() for item in args.variants for v in item.split(",") if v.strip()]
-    options = {"seeds": args.seeds, "variants": variants, "overrides": overrides}
-    with user_input():  # every bad option shows here: the plan writes nothing
-        plan_study(args.preset, args.out, experiments=args.experiments, **options)
+    # The plan's arguments, for plan_study (it writes nothing, so every bad option shows there)
+    # and then for run_study.
+    options = {
+        "seeds": args.seeds,
+        "variants": split_names(args.variants),
+        "overrides": overrides,
+        "experiments": args.experiments,
+    }
+    with user_input():
+        plan_study(args.preset, args.out, **options)
         cluster = _cluster_options(args)
     try:
         run_study(
             args.preset,
             args.out,
-            experiments=args.experiments,
             jobs=args.jobs,
             threads=args.threads,
             launcher=args.launcher,

@@ -14,6 +14,7 @@ import typing
 from typing import Any
 
 from coordbias._util.errors import user_input
+from coordbias.cli._commands import add_command
 from coordbias.training.config import TrainConfig
 
 
@@ -69,6 +70,12 @@ def _recall_line(metrics: dict) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    """train one network with Lightning and write its run folder
+
+    Train one network with Lightning. The run folder (--out-dir) receives config.yaml,
+    metrics.csv, checkpoints/, model.pt, eval.json, env.json, figures/ and result.json (written
+    last). Defaults are the original study's setting.
+    """
     from coordbias.training import train
     from coordbias.training.run import finished_run
 
@@ -94,6 +101,11 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    """evaluate a trained run on a generated split or a folder; writes JSON
+
+    Evaluate a trained network (recall, precision, IoU per class, mIoU, pixel accuracy,
+    confusion, loss) on data generated like its training data, or on a folder.
+    """
     from pathlib import Path
 
     from coordbias.training.predict import evaluate_run
@@ -122,6 +134,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    """write colour-coded predicted masks (PNG) for image files
+
+    Predict a mask for each image (sides divisible by 8) and write it as OUT/<name>.mask.png in
+    the label colours: background black, 1 yellow, 2 blue, 3 red. Images from several folders
+    keep their folders below the one they share (a/x.png, b/x.png: OUT/a/x.mask.png,
+    OUT/b/x.mask.png); two images that would write one mask are refused.
+    """
     from coordbias.training.predict import predict_files
 
     written = predict_files(args.source, args.images, args.out, device=args.device)
@@ -132,23 +151,10 @@ def _predict(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train``, ``evaluate`` and ``predict`` to ``subparsers``."""
-    train = subparsers.add_parser(
-        "train",
-        help="train one network with Lightning and write its run folder",
-        description="Train one network with Lightning. The run folder (--out-dir) receives "
-        "config.yaml, metrics.csv, checkpoints/, model.pt, eval.json, env.json, figures/ and "
-        "result.json (written last). Defaults are the original study's setting.",
-    )
-    add_config_arguments(train)
-    train.set_defaults(handler=_train)
+    add_config_arguments(add_command(subparsers, "train", _train))
 
     source_help = "a run folder, its model.pt, or a checkpoint (.ckpt)"
-    evaluate = subparsers.add_parser(
-        "evaluate",
-        help="evaluate a trained run on a generated split or a folder; writes JSON",
-        description="Evaluate a trained network (recall, precision, IoU per class, mIoU, pixel "
-        "accuracy, confusion, loss) on data generated like its training data, or on a folder.",
-    )
+    evaluate = add_command(subparsers, "evaluate", _evaluate)
     evaluate.add_argument("source", help=source_help)
     evaluate.add_argument(
         "--data",
@@ -193,19 +199,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="where to write the JSON (default: evaluate_<split>.json in the "
         "run folder, or beside the checkpoint)",
     )
-    evaluate.set_defaults(handler=_evaluate)
 
-    predict = subparsers.add_parser(
-        "predict",
-        help="write colour-coded predicted masks (PNG) for image files",
-        description="Predict a mask for each image (sides divisible by 8) and write it as "
-        "OUT/<name>.mask.png in the label colours: background black, 1 yellow, 2 blue, 3 red. "
-        "Images from several folders keep their folders below the one they share "
-        "(a/x.png, b/x.png: OUT/a/x.mask.png, OUT/b/x.mask.png); two images that would write "
-        "one mask are refused.",
-    )
+    predict = add_command(subparsers, "predict", _predict)
     predict.add_argument("source", help=source_help)
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
     predict.add_argument("--out", required=True, metavar="DIR", help="folder for the masks")
     predict.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best available)")
-    predict.set_defaults(handler=_predict)

@@ -164,10 +164,8 @@ class PositionConv2d(nn.Conv2d):
     the convolution's input); ``_add_position`` then adds the layer's own parameters,
     ``_reset_position`` initialises them (also from :meth:`reset_parameters`), and
     ``_add_term(input, out)`` applies them to the convolution's output in :meth:`forward`.
-    ``extra_repr`` lists the attributes named in ``_options``.
+    ``extra_repr`` lists those options (each kept as the attribute of its name).
     """
-
-    _options: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -185,7 +183,7 @@ class PositionConv2d(nn.Conv2d):
         **options,
     ) -> None:
         """``nn.Conv2d``'s arguments in its order, then the layer's keyword-only ``options``."""
-        accepted = tuple(inspect.signature(self._configure).parameters)
+        accepted = self._option_names()
         unknown = sorted(set(options) - set(accepted))
         if unknown:
             raise TypeError(
@@ -202,6 +200,10 @@ class PositionConv2d(nn.Conv2d):
 
     def _configure(self, **options) -> None:
         raise NotImplementedError
+
+    def _option_names(self) -> tuple[str, ...]:
+        """The layer's keyword-only options: the parameters of its ``_configure``."""
+        return tuple(inspect.signature(self._configure).parameters)
 
     def _set_coord_options(self, coords: str | None, coord_init: str) -> None:
         """Check ``coords`` (``None``: the layer has no coordinate rule) and ``coord_init``, and
@@ -243,5 +245,5 @@ class PositionConv2d(nn.Conv2d):
         raise NotImplementedError
 
     def extra_repr(self) -> str:
-        options = (f"{name}={getattr(self, name)!r}" for name in self._options)
+        options = (f"{name}={getattr(self, name)!r}" for name in self._option_names())
         return ", ".join((super().extra_repr(), *options))

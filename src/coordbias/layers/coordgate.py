@@ -60,8 +60,6 @@ class CoordGateConv2d(PositionConv2d):
         torch.Size([2, 8, 16, 24])
     """
 
-    _options = ("hidden", "coords", "coord_init")
-
     def _configure(
         self, *, hidden: int = 16, coords: str = "center", coord_init: str = "uniform"
     ) -> None:

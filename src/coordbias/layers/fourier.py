@@ -115,8 +115,6 @@ class FourierCoordBiasConv2d(PositionConv2d):
         torch.Size([2, 8, 16, 24])
     """
 
-    _options = ("frequencies", "coords", "coord_init")
-
     def _configure(
         self, *, frequencies: int = 2, coords: str = "center", coord_init: str = "uniform"
     ) -> None:

@@ -92,8 +92,6 @@ class FourierCoordConv2d(PositionConv2d):
         torch.Size([2, 16, 32, 48])
     """
 
-    _options = ("frequencies", "coord_init")
-
     def _configure(self, *, frequencies: int = 2, coord_init: str = "uniform") -> None:
         _check_frequencies(type(self).__name__, frequencies)
         self.frequencies = frequencies

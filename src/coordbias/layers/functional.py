@@ -217,10 +217,12 @@ def coord_bias_conv_transpose(
         coords: ``"center"`` (output grid in ``[-1, 1]``) or ``"output"`` (in ``[0, 1]``).
 
     Returns:
-        ``(B, C_out, *spatial_out)`` (or without ``B`` for unbatched input).
+        ``(B, C_out, *spatial_out)`` (or without ``B`` for unbatched input), ``spatial_out`` as
+        :func:`torch.nn.functional.conv_transpose2d` computes it.
 
     Raises:
-        ValueError: An unknown option, or shapes that do not fit together.
+        ValueError: An unknown option, or shapes that do not fit together, as in
+            :func:`coord_bias_conv`.
 
     Example:
         >>> x = torch.zeros(1, 1, 2)

@@ -94,8 +94,6 @@ class PositionMapConv2d(PositionConv2d):
         torch.Size([2, 8, 32, 48])
     """
 
-    _options = ("map_size", "coord_init")
-
     def _configure(
         self, *, map_size: int | tuple[int, int] | None = None, coord_init: str = "uniform"
     ) -> None:

@@ -1,7 +1,8 @@
 """The study report as Markdown: the one table writer, number formats, and the report's sections.
 
 :func:`md_table` is the project's one Markdown table writer; the open-question experiments write
-their sections with it and with :func:`fmt_sci` / :func:`fmt_pct`. :func:`render_markdown` turns
+their sections with it, with :func:`fmt_sci` / :func:`fmt_pct`, and link their figures with
+:func:`figure_link`. :func:`render_markdown` turns
 a study's ``results.json`` dict (``coordbias.study.results``) into ``report.md``.
 """
 
@@ -31,6 +32,17 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def figure_link(fig_dir_rel: str, name: str) -> str:
+    """The path by which a report links figure ``name``: under ``fig_dir_rel``, the figure's folder
+    relative to the report (``""``: the report's own folder).
+
+    Example:
+        >>> figure_link("experiments/speed/", "speed.png"), figure_link("", "speed.png")
+        ('experiments/speed/speed.png', 'speed.png')
+    """
+    return f"{fig_dir_rel.rstrip('/')}/{name}" if fig_dir_rel else name
 
 
 def fmt_sci(value: float) -> str:

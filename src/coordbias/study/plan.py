@@ -69,7 +69,14 @@ class StudyPlan:
     overrides: dict[str, Any]
 
 
-def _resolve_seeds(seeds: int | Sequence[int] | None, default: int) -> list[int]:
+def resolve_seeds(seeds: int | Sequence[int] | None, default: int) -> list[int]:
+    """The seeds a study or a benchmark runs: a count ``n`` (seeds ``0..n-1``), a list (kept in
+    its order, without repeats) or ``None`` (a count of ``default``).
+
+    Raises:
+        TypeError: a bool.
+        ValueError: a count below 1, a seed that is not a non-negative int, an empty list.
+    """
     if seeds is None:
         seeds = default
     if isinstance(seeds, bool):
@@ -124,7 +131,7 @@ def plan_study(
     preset = get_preset(preset)
     out = Path(out_dir)
     names = resolve_variants(variants, preset.variants)
-    seed_list = _resolve_seeds(seeds, preset.seeds)
+    seed_list = resolve_seeds(seeds, preset.seeds)
     clean = coerce_overrides(overrides)
     runs = []
     for name in names:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -76,19 +77,40 @@ def _median(values: list[float]) -> float:
     return float(torch.tensor(values, dtype=torch.float64).median()) if values else 0.0
 
 
+@dataclass(frozen=True)
+class _Schedule:
+    """How a cell trains: Adam's settings, the epochs, the batch and a step limit (0: none)."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float = 0.0
+    max_steps: int = 0
+
+
+def _schedule(family: str, scale: BenchmarkScale) -> _Schedule:
+    """The scale's training settings of a task family (circles, or the Not-so-Clevr ones)."""
+    if family == "circles":
+        return _Schedule(scale.epochs, scale.batch_size, scale.lr)
+    return _Schedule(
+        scale.nsc_epochs,
+        scale.nsc_batch_size,
+        scale.nsc_lr,
+        scale.nsc_weight_decay,
+        scale.nsc_max_steps,
+    )
+
+
 def _fit(
-    model: nn.Module,
-    inputs: Tensor,
-    loss_of: Any,
-    *,
-    epochs: int,
-    batch_size: int,
-    optimizer: torch.optim.Optimizer,
-    seed: int,
-    max_steps: int = 0,
+    model: nn.Module, inputs: Tensor, loss_of: Any, schedule: _Schedule, seed: int
 ) -> dict[str, Any]:
-    """Train ``model`` on ``inputs`` (indexed along dim 0); ``loss_of(model, idx)`` is a batch's
-    loss. Batch order from ``seed + 1``, as the Not-so-Clevr experiment draws it."""
+    """Train ``model`` with Adam on ``inputs`` (indexed along dim 0) as ``schedule`` says;
+    ``loss_of(model, idx)`` is a batch's loss. Batch order from ``seed + 1``, as the Not-so-Clevr
+    experiment draws it."""
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay
+    )
+    epochs, batch_size, max_steps = schedule.epochs, schedule.batch_size, schedule.max_steps
     gen = torch.Generator().manual_seed(seed + 1)
     steps, times, losses = 0, [], []
     model.train()
@@ -129,20 +151,11 @@ def _circles(variant: str, method: str, seed: int, scale: BenchmarkScale) -> dic
     test_x, test_y, _ = generate_batch(test_cfg, DATA_SEED, "val", range(scale.test_size))
     with seeded(seed):
         model = build_network("circles", method, scale.width, classes, scale.image_size)
-    opt = torch.optim.Adam(model.parameters(), lr=scale.lr)
 
     def loss_of(net: nn.Module, idx: Tensor) -> Tensor:
         return F.cross_entropy(net(images[idx]), masks[idx])
 
-    run = _fit(
-        model,
-        images,
-        loss_of,
-        epochs=scale.epochs,
-        batch_size=scale.batch_size,
-        optimizer=opt,
-        seed=seed,
-    )
+    run = _fit(model, images, loss_of, _schedule("circles", scale), seed)
     metrics = _segmentation(model, test_x, test_y, classes)
     big = dataclasses.replace(test_cfg, image_size=scale.transfer_size)
     big_x, big_y, _ = generate_batch(big, DATA_SEED, "val", range(scale.transfer_test_size))
@@ -191,7 +204,6 @@ def _nsc(family: str, split: str, method: str, seed: int, scale: BenchmarkScale)
     train_c, test_c = _nsc_split(split, seed)
     with seeded(seed):
         model = build_network(family, method, scale.nsc_width)
-    opt = torch.optim.Adam(model.parameters(), lr=scale.nsc_lr, weight_decay=scale.nsc_weight_decay)
 
     def loss_of(net: nn.Module, idx: Tensor) -> Tensor:
         batch = train_c[idx]
@@ -199,16 +211,7 @@ def _nsc(family: str, split: str, method: str, seed: int, scale: BenchmarkScale)
             return F.cross_entropy(net(encode(batch)), targets(batch))
         return F.mse_loss(net(onehot_images(batch)), encode(batch))
 
-    run = _fit(
-        model,
-        train_c,
-        loss_of,
-        epochs=scale.nsc_epochs,
-        batch_size=scale.nsc_batch_size,
-        optimizer=opt,
-        seed=seed,
-        max_steps=scale.nsc_max_steps,
-    )
+    run = _fit(model, train_c, loss_of, _schedule(family, scale), seed)
     score, name = (accuracy, "acc") if family == "nsc_class" else (_error_px, "error_px")
     test = score(model, _evaluated(test_c, scale))
     return {

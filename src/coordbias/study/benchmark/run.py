@@ -43,6 +43,7 @@ from coordbias.study.launch import (
     run_in_process,
     run_local,
 )
+from coordbias.study.plan import resolve_seeds
 from coordbias.study.progress import Log, Progress, fmt_duration
 from coordbias.study.runner import _run_rounds
 from coordbias.study.tasks import TIMING, CellTask
@@ -65,26 +66,6 @@ class BenchmarkPlan:
     seeds: list[int]
     cells: list[CellTask]
     timing: CellTask
-
-
-def _seeds(seeds: int | Sequence[int] | None, default: int) -> list[int]:
-    if seeds is None:
-        seeds = default
-    if isinstance(seeds, bool):
-        raise UserValueError(f"seeds must be a count or a list of ints; got {seeds!r}")
-    if isinstance(seeds, int):
-        if seeds < 1:
-            raise UserValueError(f"seeds must be at least 1; got {seeds}")
-        return list(range(seeds))
-    out = []
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-            raise UserValueError(f"seeds must be non-negative ints; got {s!r}")
-        if s not in out:
-            out.append(s)
-    if not out:
-        raise UserValueError("seeds must name at least one seed; got an empty list")
-    return out
 
 
 def _listed(names: Sequence[str] | str | None) -> list[str] | str | None:
@@ -125,7 +106,10 @@ def plan_benchmark(
         raise UserValueError(str(err)) from None
     if BASELINE not in names:
         names = [BASELINE, *names]
-    seed_list = _seeds(seeds, scale.seeds)
+    try:
+        seed_list = resolve_seeds(seeds, scale.seeds)
+    except (TypeError, ValueError) as err:  # the study's check; here every bad seed is a value
+        raise UserValueError(str(err)) from None
     out = Path(out_dir)
     cells = [
         CellTask(task, method, seed, out, scale.name, threads)

@@ -47,7 +47,7 @@ from coordbias.study.experiments._common import (
     seeded,
 )
 from coordbias.study.figures import save, subplots
-from coordbias.study.markdown import fmt_sci, md_table
+from coordbias.study.markdown import figure_link, fmt_sci, md_table
 
 FIGURE = "speed.png"
 VARIANTS = ("vanilla", "coordbias", "coordconv")
@@ -353,13 +353,11 @@ def run(
 
 
 def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
-    """Markdown of the speed experiment from :func:`run`'s ``result``: heading, tables, conclusion.
-
-    The figure is linked under ``fig_dir_rel``, its folder relative to the report (``""``: the
-    report's own folder).
-    """
+    """The report section of the speed experiment (a heading, tables and a conclusion), computed
+    from the ``result`` of :func:`run`; the arguments are every experiment's
+    (:mod:`coordbias.study.experiments`)."""
     cfg = result["config"]
-    fig = f"{fig_dir_rel.rstrip('/')}/{result['figure']}" if fig_dir_rel else result["figure"]
+    fig = figure_link(fig_dir_rel, result["figure"])
     layer_rows = [
         [
             f"`{r['layer']}`",

@@ -8,7 +8,7 @@ from typing import Any
 from coordbias.study.experiments.bn_gradients.algebra import ZERO_TOLERANCE
 from coordbias.study.experiments.bn_gradients.training import TRAIN_ZERO_TOLERANCE
 from coordbias.study.figures import save, subplots
-from coordbias.study.markdown import fmt_sci, md_table
+from coordbias.study.markdown import figure_link, fmt_sci, md_table
 
 FIGURE = "bn_gradients.png"
 
@@ -49,18 +49,12 @@ def plot_gradients(result: dict[str, Any], path: Path) -> None:
 
 
 def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
-    """The report section of the BatchNorm experiment, computed from ``result``.
-
-    Args:
-        result: the dict :func:`run` returned.
-        fig_dir_rel: folder of the figure relative to the report (``""`` for the same folder).
-
-    Returns:
-        Markdown text with a heading, the derivation, tables and a conclusion.
-    """
+    """The report section of the BatchNorm experiment (a heading, the derivation, tables and a
+    conclusion), computed from the ``result`` of :func:`run`; the arguments are every
+    experiment's (:mod:`coordbias.study.experiments`)."""
     d64, d32 = result["derivation"]["float64"], result["derivation"]["float32"]
     cfg = result["config"]
-    fig = f"{fig_dir_rel.rstrip('/')}/{result['figure']}" if fig_dir_rel else result["figure"]
+    fig = figure_link(fig_dir_rel, result["figure"])
     lo, hi = d64["coord_range"]
 
     check_rows = [

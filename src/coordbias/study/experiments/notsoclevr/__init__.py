@@ -144,7 +144,12 @@ from coordbias.data.notsoclevr import (
     split_indices,
     targets,
 )
-from coordbias.study.experiments._common import check_out_dir, fmt_pct, torch_threads
+from coordbias.study.experiments._common import (
+    check_out_dir,
+    choose_setting,
+    fmt_pct,
+    torch_threads,
+)
 from coordbias.study.experiments.notsoclevr.ablation import (
     ABLATION,
     ABLATION_BASE,
@@ -236,12 +241,7 @@ def run(
         ``paper`` (what Liu et al. report), ``figure``, ``seconds``.
     """
     out = check_out_dir(out_dir)
-    config = config or (QUICK if quick else FULL)
-    if not isinstance(config, NotSoClevrConfig):
-        raise TypeError(f"config must be a NotSoClevrConfig, got {type(config).__name__}")
-    config.validate()
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r}")
+    config = choose_setting(config, quick, seed, QUICK, FULL)
     start = time.perf_counter()
     sizes = {}
     for split in SPLITS:

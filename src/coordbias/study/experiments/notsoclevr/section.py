@@ -8,6 +8,7 @@ from typing import Any
 from coordbias.data.notsoclevr import SPLITS
 from coordbias.study.experiments._common import fmt_pct, md_table, new_figure, save_figure
 from coordbias.study.experiments.notsoclevr.models import BASELINES
+from coordbias.study.markdown import figure_link
 
 FIGURE = "notsoclevr.png"
 
@@ -66,17 +67,11 @@ def plot_accuracy(result: dict[str, Any], path: Path) -> None:
 
 
 def markdown(result: dict[str, Any], fig_dir_rel: str) -> str:
-    """The report section of the Not-so-Clevr experiment, computed from ``result``.
-
-    Args:
-        result: the dict :func:`run` returned.
-        fig_dir_rel: folder of the figure relative to the report (``""`` for the same folder).
-
-    Returns:
-        Markdown text with a heading, a table per model and split, and a conclusion.
-    """
+    """The report section of the Not-so-Clevr experiment (a heading, a table per model and split,
+    and a conclusion), computed from the ``result`` of :func:`run`; the arguments are every
+    experiment's (:mod:`coordbias.study.experiments`)."""
     cfg = result["config"]
-    fig = f"{fig_dir_rel.rstrip('/')}/{result['figure']}" if fig_dir_rel else result["figure"]
+    fig = figure_link(fig_dir_rel, result["figure"])
     runs = result["runs"]
     by = {(r["model"], r["split"]): r for r in runs}
     rows = [
