@@ -69,40 +69,52 @@ class Case:
     nobody: bool = False
 
 
+def out_cases(label: str, argv: list[str], name: str, *kinds: str) -> list[Case]:
+    """The ``--out`` mistakes of one command, ``kinds`` of them: ``name`` is what it would write."""
+    targets = {
+        "is a file": ("{file}", ["{file}", "is a file"]),
+        "is a folder": ("{folder}", ["{folder}", "is a folder"]),
+        "under a file": (f"{{file}}/{name}", ["{file}", "is a file"]),
+        "not writable": (f"{{denied}}/{name}", [f"{{denied}}/{name}", "permission denied"]),
+    }
+    return [
+        Case(
+            f"{label}: --out {kind}",
+            [*argv, "--out", targets[kind][0]],
+            targets[kind][1],
+            nobody=kind == "not writable",
+        )
+        for kind in kinds
+    ]
+
+
+def resume_case(name: str, needles: list[str], *, out="{run}", data=None, **changes) -> Case:
+    """``train --resume`` into the run ``out`` with the tiny run's flags but ``changes``."""
+    data_flags = ["--data", data] if data else []
+    return Case(name, ["train", *tiny(**changes), *data_flags, "--out", out, "--resume"], needles)
+
+
+def bad_data_case(name: str, data: str, needles: list[str]) -> Case:
+    """``train`` the tiny run on the broken data folder ``data``."""
+    return Case(name, ["train", *tiny(), "--data", data, "--out", "{new}"], needles)
+
+
 CASES = [
     # data generate
-    Case(
-        "generate: --out under a file",
-        ["data", "generate", "--out", "{file}/data", *GEN],
-        ["{file}", "is a file"],
-    ),
-    Case(
-        "generate: --out not writable",
-        ["data", "generate", "--out", "{denied}/data", *GEN],
-        ["{denied}/data", "permission denied"],
-        nobody=True,
-    ),
+    *out_cases("generate", ["data", "generate", *GEN], "data", "under a file", "not writable"),
     Case(
         "generate: --out on /proc",
         ["data", "generate", "--out", "/proc/coordbias-x", *GEN],
         ["/proc/coordbias-x", "takes no new files"],
     ),
     # data show
-    Case(
-        "show: --out is a folder",
-        ["data", "show", "--out", "{folder}", "--size", "32"],
-        ["{folder}", "is a folder"],
-    ),
-    Case(
-        "show: --out under a file",
-        ["data", "show", "--out", "{file}/g.png", "--size", "32"],
-        ["{file}", "is a file"],
-    ),
-    Case(
-        "show: --out not writable",
-        ["data", "show", "--out", "{denied}/g.png", "--size", "32"],
-        ["{denied}/g.png", "permission denied"],
-        nobody=True,
+    *out_cases(
+        "show",
+        ["data", "show", "--size", "32"],
+        "g.png",
+        "is a folder",
+        "under a file",
+        "not writable",
     ),
     Case(
         "show: --out on /proc",
@@ -110,18 +122,7 @@ CASES = [
         ["/proc/g.png", "takes no new files"],
     ),
     # train: destinations and config files
-    Case("train: --out is a file", ["train", *tiny(), "--out", "{file}"], ["{file}", "is a file"]),
-    Case(
-        "train: --out under a file",
-        ["train", *tiny(), "--out", "{file}/run"],
-        ["{file}", "is a file"],
-    ),
-    Case(
-        "train: --out not writable",
-        ["train", *tiny(), "--out", "{denied}/run"],
-        ["{denied}/run", "permission denied"],
-        nobody=True,
-    ),
+    *out_cases("train", ["train", *tiny()], "run", "is a file", "under a file", "not writable"),
     Case(
         "train: --out on /sys",
         ["train", *tiny(), "--out", "/sys/coordbias-run"],
@@ -144,34 +145,32 @@ CASES = [
         nobody=True,
     ),
     # train: bad data folders
-    Case(
+    bad_data_case(
         "train: a text file named .png",
-        ["train", *tiny(), "--data", "{textpng}", "--out", "{new}"],
+        "{textpng}",
         ["{textpng}/train/images/000000.png", "cannot be read"],
     ),
-    Case(
+    bad_data_case(
         "train: an empty .png",
-        ["train", *tiny(), "--data", "{emptypng}", "--out", "{new}"],
+        "{emptypng}",
         ["{emptypng}/train/images/000001.png", "cannot be read"],
     ),
-    Case(
+    bad_data_case(
         "train: a truncated .png",
-        ["train", *tiny(), "--data", "{truncpng}", "--out", "{new}"],
+        "{truncpng}",
         ["{truncpng}/train/images/000000.png", "cannot be read"],
     ),
-    Case(
+    bad_data_case(
         "train: a text file as mask",
-        ["train", *tiny(), "--data", "{textmask}", "--out", "{new}"],
+        "{textmask}",
         ["{textmask}/val/masks/000000.png", "cannot be read"],
     ),
-    Case(
-        "train: a partial export",
-        ["train", *tiny(), "--data", "{partial}", "--out", "{new}"],
-        ["{partial}", "metadata.json", "--own-data"],
+    bad_data_case(
+        "train: a partial export", "{partial}", ["{partial}", "metadata.json", "--own-data"]
     ),
-    Case(
+    bad_data_case(
         "train: an export missing pairs",
-        ["train", *tiny(), "--data", "{miscount}", "--out", "{new}"],
+        "{miscount}",
         ["{miscount}", "train holds 1 image/mask pairs", "records 2"],
     ),
     # train: devices
@@ -191,65 +190,44 @@ CASES = [
         ["devices='0,1'", "Lightning cannot run"],
     ),
     # train --resume on a finished Adam run with other settings
-    Case(
+    resume_case(
         "resume: another optimizer",
-        ["train", *tiny(optimizer="sgd"), "--out", "{run}", "--resume"],
         ["optimizer='adam' on disk", "'sgd' asked for"],
+        optimizer="sgd",
     ),
-    Case(
-        "resume: another learning rate",
-        ["train", *tiny(lr="0.1"), "--out", "{run}", "--resume"],
-        ["lr=0.01 on disk", "0.1 asked for"],
+    resume_case("resume: another learning rate", ["lr=0.01 on disk", "0.1 asked for"], lr="0.1"),
+    resume_case("resume: another data seed", ["data_seed=0 on disk", "5 asked for"], data_seed="5"),
+    resume_case(
+        "resume: another batch size", ["batch_size=4 on disk", "2 asked for"], batch_size="2"
     ),
-    Case(
-        "resume: another data seed",
-        ["train", *tiny(data_seed="5"), "--out", "{run}", "--resume"],
-        ["data_seed=0 on disk", "5 asked for"],
-    ),
-    Case(
-        "resume: another batch size",
-        ["train", *tiny(batch_size="2"), "--out", "{run}", "--resume"],
-        ["batch_size=4 on disk", "2 asked for"],
-    ),
-    Case(
-        "resume: another seed",
-        ["train", *tiny(seed="3"), "--out", "{run}", "--resume"],
-        ["seed=0 on disk", "3 asked for"],
-    ),
-    Case(
+    resume_case("resume: another seed", ["seed=0 on disk", "3 asked for"], seed="3"),
+    resume_case(
         "resume: sgd, lr and more epochs",
-        ["train", *tiny(optimizer="sgd", lr="0.1", epochs="3"), "--out", "{run}", "--resume"],
         ["optimizer='adam' on disk", "lr=0.01 on disk"],
+        optimizer="sgd",
+        lr="0.1",
+        epochs="3",
     ),
-    Case(
-        "resume: fewer epochs",
-        ["train", *tiny(epochs="1"), "--out", "{run}", "--resume"],
-        ["epochs=2 on disk", "1 asked for"],
-    ),
-    Case(
+    resume_case("resume: fewer epochs", ["epochs=2 on disk", "1 asked for"], epochs="1"),
+    resume_case(
         "resume: another precision",
-        ["train", *tiny(precision="64-true"), "--out", "{run}", "--resume"],
         ["precision='32-true' on disk", "'64-true' asked for"],
+        precision="64-true",
     ),
-    Case(
+    resume_case(
         "resume: another weight decay",
-        ["train", *tiny(weight_decay="0.1"), "--out", "{run}", "--resume"],
         ["weight_decay=0.0 on disk", "0.1 asked for"],
+        weight_decay="0.1",
     ),
-    Case(
-        "resume: another image size",
-        ["train", *tiny(image_size="64"), "--out", "{run}", "--resume"],
-        ["image_size=32 on disk", "64 asked for"],
+    resume_case(
+        "resume: another image size", ["image_size=32 on disk", "64 asked for"], image_size="64"
     ),
-    Case(
-        "resume: another data set",
-        ["train", *tiny(), "--data", "{export}", "--out", "{run}", "--resume"],
-        ["data_dir=None on disk", "{export}"],
-    ),
-    Case(
+    resume_case("resume: another data set", ["data_dir=None on disk", "{export}"], data="{export}"),
+    resume_case(
         "resume mid-run: another learning rate",
-        ["train", *tiny(lr="0.1"), "--out", "{unfinished}", "--resume"],
         ["lr=0.01 on disk", "0.1 asked for"],
+        out="{unfinished}",
+        lr="0.1",
     ),
     # evaluate
     Case(
@@ -262,21 +240,8 @@ CASES = [
         ["evaluate", "{run}", "--device", "cuda", "--out", "{new}.json"],
         ["'cuda'", "not available"],
     ),
-    Case(
-        "evaluate: --out is a folder",
-        ["evaluate", "{run}", "--out", "{folder}"],
-        ["{folder}", "is a folder"],
-    ),
-    Case(
-        "evaluate: --out under a file",
-        ["evaluate", "{run}", "--out", "{file}/e.json"],
-        ["{file}", "is a file"],
-    ),
-    Case(
-        "evaluate: --out not writable",
-        ["evaluate", "{run}", "--out", "{denied}/e.json"],
-        ["{denied}/e.json", "permission denied"],
-        nobody=True,
+    *out_cases(
+        "evaluate", ["evaluate", "{run}"], "e.json", "is a folder", "under a file", "not writable"
     ),
     Case(
         "evaluate: run folder not writable",
@@ -310,17 +275,7 @@ CASES = [
         ["predict", "{run}", "{imgs}/a/x.png", "{imgs}/a/x.mask.png", "--out", "{imgs}/a"],
         ["would overwrite the image", "x.mask.png"],
     ),
-    Case(
-        "predict: --out is a file",
-        ["predict", "{run}", "{imgs}/a/x.png", "--out", "{file}"],
-        ["{file}", "is a file"],
-    ),
-    Case(
-        "predict: --out not writable",
-        ["predict", "{run}", "{imgs}/a/x.png", "--out", "{denied}/m"],
-        ["{denied}/m", "permission denied"],
-        nobody=True,
-    ),
+    *out_cases("predict", ["predict", "{run}", "{imgs}/a/x.png"], "m", "is a file", "not writable"),
     Case(
         "predict: an image is a folder",
         ["predict", "{run}", "{folder}", "--out", "{new}"],
@@ -337,21 +292,13 @@ CASES = [
         ["'cuda:3'", "not available"],
     ),
     # study
-    Case(
-        "study: --out is a file",
-        ["study", "--preset", "test", "--out", "{file}", "--experiments"],
-        ["{file}", "is a file"],
+    *out_cases(
+        "study", ["study", "--preset", "test", "--experiments"], "s", "is a file", "not writable"
     ),
     Case(
         "study: --dry-run, --out is a file",
         ["study", "--preset", "test", "--out", "{file}", "--dry-run", "--no-probe"],
         ["{file}", "is a file"],
-    ),
-    Case(
-        "study: --out not writable",
-        ["study", "--preset", "test", "--out", "{denied}/s", "--experiments"],
-        ["{denied}/s", "permission denied"],
-        nobody=True,
     ),
     Case(
         "study: --accelerator cuda without CUDA",
@@ -373,17 +320,7 @@ CASES = [
         ["precision='32-true' on disk"],
     ),
     # bench
-    Case(
-        "bench layers: --out not writable",
-        ["bench", "layers", "--quick", "--out", "{denied}/b"],
-        ["{denied}/b", "permission denied"],
-        nobody=True,
-    ),
-    Case(
-        "bench layers: --out is a file",
-        ["bench", "layers", "--quick", "--out", "{file}"],
-        ["{file}", "is a file"],
-    ),
+    *out_cases("bench layers", ["bench", "layers", "--quick"], "b", "not writable", "is a file"),
     Case(
         "bench layers: --device tpu",
         ["bench", "layers", "--quick", "--device", "tpu", "--out", "{new}"],
@@ -394,16 +331,8 @@ CASES = [
         ["bench", "layers", "--quick", "--device", "cuda", "--out", "{new}"],
         ["'cuda'", "not available"],
     ),
-    Case(
-        "bench data: --out is a file",
-        ["bench", "data", *BENCH_DATA, "--out", "{file}"],
-        ["{file}", "is a file"],
-    ),
-    Case(
-        "bench train: --out under a file",
-        ["bench", "train", *BENCH_TRAIN, "--out", "{file}/b"],
-        ["{file}", "is a file"],
-    ),
+    *out_cases("bench data", ["bench", "data", *BENCH_DATA], "b", "is a file"),
+    *out_cases("bench train", ["bench", "train", *BENCH_TRAIN], "b", "under a file"),
     Case(
         "bench train: --steps 0",
         ["bench", "train", *BENCH_TRAIN[:-6], "--steps", "0", "--out", "{new}"],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.export import Dim
 
 from coordbias import (
     AddCoords,
@@ -20,6 +19,7 @@ from coordbias import (
     CoordConvTranspose2d,
     CoordConvTranspose3d,
 )
+from tests.layers._export_checks import assert_export_matches_eager, assert_onnx_matches_eager
 
 # torch 2.13 deprecates TorchScript (script and script_method) but still ships it.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")
@@ -73,14 +73,7 @@ def test_torchscript_equals_eager(name):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_torch_export_with_dynamic_spatial_sizes(name):
-    module, x, y = _case(name)
-    # AUTO lets export add the convolution's own constraints (e.g. an input no smaller than the
-    # kernel without padding) instead of failing on them.
-    spatial = {i: Dim.AUTO for i in range(2, x.dim())}
-    program = torch.export.export(module, (x,), dynamic_shapes=({**spatial},))
-    exported = program.module()
-    for inp in (x, y):
-        torch.testing.assert_close(exported(inp), module(inp), rtol=1e-5, atol=1e-6)
+    assert_export_matches_eager(*_case(name), atol=1e-6)
 
 
 @pytest.mark.slow
@@ -108,16 +101,4 @@ def test_compile_fullgraph_equals_eager(name, backend):
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
 @pytest.mark.parametrize("name", list(CASES))
 def test_onnx_with_dynamic_spatial_sizes_in_onnxruntime(name, tmp_path):
-    import onnxruntime  # in the dev extra
-
-    module, x, y = _case(name)
-    spatial = {i: f"s{i}" for i in range(2, x.dim())}
-    program = torch.onnx.export(
-        module, (x,), dynamo=True, dynamic_shapes=({**spatial},), input_names=["x"], verbose=False
-    )
-    path = tmp_path / f"{name}.onnx"
-    program.save(str(path))
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    for inp in (x, y):
-        (out,) = session.run(None, {"x": inp.numpy()})
-        torch.testing.assert_close(torch.from_numpy(out), module(inp), rtol=1e-5, atol=1e-5)
+    assert_onnx_matches_eager(*_case(name), tmp_path / f"{name}.onnx")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.export import Dim
 
 from coordbias import (
     CoordGateConv2d,
@@ -17,6 +16,7 @@ from coordbias import (
     FourierCoordConv2d,
     PositionMapConv2d,
 )
+from tests.layers._export_checks import assert_export_matches_eager, assert_onnx_matches_eager
 
 # (module factory, export input shape, second input shape)
 CASES = {
@@ -61,28 +61,11 @@ def _case(name: str):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_torch_export_with_dynamic_spatial_sizes(name):
-    module, x, y = _case(name)
-    spatial = {i: Dim.AUTO for i in range(2, x.dim())}
-    program = torch.export.export(module, (x,), dynamic_shapes=({**spatial},))
-    exported = program.module()
-    for inp in (x, y):
-        torch.testing.assert_close(exported(inp), module(inp), rtol=1e-5, atol=1e-5)
+    assert_export_matches_eager(*_case(name))
 
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
 @pytest.mark.parametrize("name", [n for n in CASES if n != "fourier_strided"])
 def test_onnx_with_dynamic_spatial_sizes_in_onnxruntime(name, tmp_path):
-    import onnxruntime  # in the dev extra
-
-    module, x, y = _case(name)
-    spatial = {i: f"s{i}" for i in range(2, x.dim())}
-    program = torch.onnx.export(
-        module, (x,), dynamo=True, dynamic_shapes=({**spatial},), input_names=["x"], verbose=False
-    )
-    path = tmp_path / f"{name}.onnx"
-    program.save(str(path))
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    for inp in (x, y):
-        (out,) = session.run(None, {"x": inp.numpy()})
-        torch.testing.assert_close(torch.from_numpy(out), module(inp), rtol=1e-5, atol=1e-5)
+    assert_onnx_matches_eager(*_case(name), tmp_path / f"{name}.onnx")

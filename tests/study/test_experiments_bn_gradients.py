@@ -1,21 +1,18 @@
 """The BatchNorm experiment: the algebra on one layer, the training record and its report."""
 
 import copy
-import json
 
 import pytest
 import torch
 
 from coordbias.study.experiments import bn_gradients as bn
 from coordbias.study.markdown import fmt_sci
+from tests.study import _experiment_checks as checks
 
 TINY = bn.BNGradConfig(image_size=16, width=2, steps=3, batch_size=2, train_size=4)
 
 
-@pytest.fixture(scope="module")
-def tiny_result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bn")
-    return out, bn.run(out, config=TINY, seed=0)
+tiny_result = checks.tiny_result_fixture(bn, TINY, "bn")
 
 
 def test_derivation_float64_bias_cancels_coord_survives():
@@ -47,12 +44,8 @@ def test_coordinate_maps_read_off_the_layer():
 
 def test_run_returns_documented_keys_and_writes_figure(tiny_result):
     out, result = tiny_result
-    for key in ("config", "derivation", "training", "summary", "figure", "seconds", "seed"):
-        assert key in result
-    png = out / result["figure"]
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary left
-    json.dumps(result)  # JSON-able
+    keys = ("config", "derivation", "training", "summary", "figure", "seconds", "seed")
+    checks.assert_documented_result(out, result, keys)
     bn_run, plain_run = result["training"]["bn"], result["training"]["no_bn"]
     assert len(bn_run["layers"]) == 6 and all(bn_run["followed_by_bn"])
     assert not any(plain_run["followed_by_bn"])
@@ -74,8 +67,7 @@ def test_training_bias_gradient_dead_only_behind_batchnorm(tiny_result):
 def test_markdown_uses_the_numbers(tiny_result):
     _, result = tiny_result
     text = bn.markdown(result, "figs")
-    assert text.startswith("### ")  # a sub-section of the report's open questions
-    assert "(figs/bn_gradients.png)" in text
+    checks.assert_report_section(text, "figs/bn_gradients.png")
     assert fmt_sci(result["derivation"]["float64"]["bias_grad_rel"]) in text
     assert fmt_sci(result["summary"]["bn"][0]["mean_coord_grad"]) in text
     assert "The algebra holds" in text and "escapes the cancellation" in text

@@ -9,16 +9,14 @@ import pytest
 import torch
 
 from coordbias.study.experiments import notsoclevr as nsc
+from tests.study import _experiment_checks as checks
 
 TINY = nsc.NotSoClevrConfig(
     width=2, epochs=2, batch_size=128, max_steps=3, models=("vanilla", "coordbias")
 )
 
 
-@pytest.fixture(scope="module")
-def tiny_result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("nsc")
-    return out, nsc.run(out, config=TINY, seed=0)
+tiny_result = checks.tiny_result_fixture(nsc, TINY, "nsc")
 
 
 def test_centres_cover_the_canvas_once():
@@ -80,11 +78,9 @@ def test_plain_tiled_net_cannot_tell_interior_positions_apart():
 
 def test_run_returns_documented_keys_and_writes_figure(tiny_result):
     out, result = tiny_result
-    for key in ("config", "split_sizes", "runs", "paper", "figure", "seconds", "seed"):
-        assert key in result
+    keys = ("config", "split_sizes", "runs", "paper", "figure", "seconds", "seed")
+    checks.assert_documented_result(out, result, keys)
     assert result["split_sizes"]["uniform"] == {"train": 2352, "test": 784}
-    assert (out / result["figure"]).read_bytes()[:4] == b"\x89PNG"
-    json.dumps(result)
     assert len(result["runs"]) == 4
     for r in result["runs"]:
         assert r["steps"] == 3
@@ -106,8 +102,7 @@ def test_run_is_deterministic(tiny_result, tmp_path):
 def test_markdown_uses_the_numbers(tiny_result):
     _, result = tiny_result
     text = nsc.markdown(result, "figs/")
-    assert text.startswith("### ")  # a sub-section of the report's open questions
-    assert "(figs/notsoclevr.png)" in text
+    checks.assert_report_section(text, "figs/notsoclevr.png")
     for r in result["runs"]:
         assert nsc.fmt_pct(r["test_acc"]) in text
     solved = copy.deepcopy(result)

@@ -1,19 +1,16 @@
 """Speed and size of CoordConv and the coordinate bias: identity, shapes, run and report."""
 
 import copy
-import json
 
 import pytest
 
 from coordbias.study.experiments import speed
+from tests.study import _experiment_checks as checks
 
 TINY = speed.SpeedConfig(image_size=16, width=2, batch_size=1, rounds=2, target_ms=0.5)
 
 
-@pytest.fixture(scope="module")
-def tiny_result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("speed")
-    return out, speed.run(out, config=TINY, seed=0)
+tiny_result = checks.tiny_result_fixture(speed, TINY, "speed")
 
 
 def test_1x1_coordconv_is_a_coordinate_bias():
@@ -37,10 +34,8 @@ def test_encoder_shapes_follow_the_fcn():
 
 def test_run_returns_documented_keys_and_writes_figure(tiny_result):
     out, result = tiny_result
-    for key in ("config", "layers", "network", "identity", "figure", "seconds", "torch"):
-        assert key in result
-    assert (out / result["figure"]).read_bytes()[:4] == b"\x89PNG"
-    json.dumps(result)
+    keys = ("config", "layers", "network", "identity", "figure", "seconds", "torch")
+    checks.assert_documented_result(out, result, keys)
     assert len(result["layers"]) == 6
     for row in result["layers"]:
         assert row["ratio"]["vanilla"] == 1.0
@@ -61,8 +56,7 @@ def test_parameter_overheads_match_the_formulas(tiny_result):
 def test_markdown_uses_the_numbers(tiny_result):
     _, result = tiny_result
     text = speed.markdown(result, "figs")
-    assert text.startswith("### ")  # a sub-section of the report's open questions
-    assert "(figs/speed.png)" in text
+    checks.assert_report_section(text, "figs/speed.png")
     net = result["network"]
     assert f"{net['ratio']['coordconv']:.2f}×" in text
     assert f"+{net['added_params']['coordconv']:,}" in text

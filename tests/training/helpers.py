@@ -4,6 +4,8 @@ import dataclasses
 
 import torch
 
+from coordbias.training import load_run
+
 # Small enough to train in about a second on one core, large enough for the loss to fall.
 TINY = dict(
     width=8,
@@ -28,3 +30,13 @@ def assert_same_weights(a, b):
     """Two networks hold the very same parameters and buffers, bit for bit."""
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(x, y), name
+
+
+def assert_same_run(result, straight, run_dir):
+    """A run's losses, metrics and final weights (in ``run_dir``) equal the straight run's."""
+    assert result.train_loss == straight.train_loss
+    assert result.val_loss == straight.val_loss
+    assert result.metrics == straight.metrics
+    _, a = load_run(straight.run_dir)
+    _, b = load_run(run_dir)
+    assert_same_weights(a, b)

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from coordbias.training import TrainConfig, TrainResult, load_run, train
-from tests.training.helpers import TINY, assert_same_weights
+from coordbias.training import TrainConfig, TrainResult, train
+from tests.training.helpers import TINY, assert_same_run
 
 pytestmark = pytest.mark.slow
 
@@ -76,12 +76,6 @@ def test_two_kills_and_resumes_equal_a_straight_run(tmp_path):
 
     assert [r["epoch"] for r in _rows(straight.run_dir) if r["val_loss"]] == ["0", "1", "2"]
     assert (run_dir / "metrics.csv").read_text() == (straight.run_dir / "metrics.csv").read_text()
-    result = TrainResult.load(run_dir)
-    assert result.train_loss == straight.train_loss
-    assert result.val_loss == straight.val_loss
-    assert result.metrics == straight.metrics
-    _, a = load_run(straight.run_dir)
-    _, b = load_run(run_dir)
-    assert_same_weights(a, b)
+    assert_same_run(TrainResult.load(run_dir), straight, run_dir)
     if importlib.util.find_spec("tensorboard"):
         assert _scalars(run_dir) == _scalars(straight.run_dir)

@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from coordbias.training import TrainConfig, TrainResult, load_run, train
-from tests.training.helpers import assert_same_weights, replace
+from tests.training.helpers import assert_same_run, assert_same_weights, replace
 
 RUN_FILES = ("config.yaml", "metrics.csv", "model.pt", "eval.json", "env.json", "result.json")
 FIGURES = ("loss_curves.png", "recall.png", "predictions.png")
@@ -59,8 +59,7 @@ def test_final_weights_are_saved_and_reload(tiny_run):
     images = torch.rand(1, 3, 32, 32)
     assert model(images).shape == (1, 4, 32, 32)
     _, from_ckpt = load_run(result.run_dir / "checkpoints" / "last.ckpt")
-    for (name, a), (_, b) in zip(model.state_dict().items(), from_ckpt.state_dict().items()):
-        assert torch.equal(a, b), name
+    assert_same_weights(model, from_ckpt)
 
 
 def test_resume_after_the_first_epoch_equals_a_straight_run(tiny_run, tmp_path):
@@ -71,12 +70,7 @@ def test_resume_after_the_first_epoch_equals_a_straight_run(tiny_run, tmp_path):
     assert first.train_loss == straight.train_loss[: len(first.train_loss)]
     assert first.val_loss == straight.val_loss[:1]
     resumed = train(replace(config, out_dir=folder, epochs=2, resume=True))
-    assert resumed.train_loss == straight.train_loss
-    assert resumed.val_loss == straight.val_loss
-    assert resumed.metrics == straight.metrics
-    _, a = load_run(straight.run_dir)
-    _, b = load_run(folder)
-    assert_same_weights(a, b)
+    assert_same_run(resumed, straight, folder)
     with (tmp_path / "stopped" / "metrics.csv").open() as handle:
         epochs = {r["epoch"] for r in csv.DictReader(handle)}
     assert epochs == {"0", "1"}, "the first epoch's rows must survive the resume"
