@@ -247,19 +247,3 @@ def test_half_precision_term_is_float32_rounded_once(ref, path, choice, monkeypa
     assert exact_share > 0.95, f"only {exact_share:.1%} of the values are the exact term rounded"
     ulp = torch.finfo(path.out_dtype).eps * expected.double().abs().clamp_min(1e-3)
     assert ((out.double() - expected.double()).abs() <= ulp).all()
-
-
-@pytest.mark.parametrize("channels_last", [False, True], ids=["contiguous", "channels_last"])
-def test_autocast_gradient_is_summed_over_the_batch_in_float32(spec, ref, channels_last):
-    # Under autocast the output gradient is bfloat16 but coord_weight (and its gradient) float32:
-    # summed over the batch in float32 against the float32 coordinates, the gradient is the
-    # float64 one of the same rounded output gradient to float32 accuracy, not bfloat16's.
-    path = Path("autocast-b16", autocast=True, channels_last=channels_last, batch=16)
-    layer, x = _setup(spec, ref, path)
-    x = _convert(x, spec, path)
-    out = _run(layer, x, path)
-    grad = torch.randn(out.shape, dtype=torch.float64).to(out.dtype)
-    (got,) = _grads(out, [layer.coord_weight], grad)
-    want = ref.reference_coord_grad(layer, spec, x, grad)
-    assert got.dtype == torch.float32
-    torch.testing.assert_close(got.double(), want, **GRAD_TOLERANCES[torch.float32])

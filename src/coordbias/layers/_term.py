@@ -370,17 +370,11 @@ def _parts(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype) -> _
     return parts
 
 
-def _sum_dtype(grad: Tensor) -> torch.dtype:
-    return torch.float32 if grad.dtype in _HALF else grad.dtype
-
-
 def _grad_weight(grad: Tensor, feats: _Features, channel_dim: int, dtype: torch.dtype) -> Tensor:
     """The gradient of ``coord_weight``: ``sum_(b, n) grad[b, c, n] * G[f, n]``, ``(C, F)``.
 
-    One reduction of ``grad``: over the batch, then one small matmul with ``G``. A float16 /
-    bfloat16 gradient is summed over the batch into float32 (a half-precision sum is slow on the
-    CPU and rounds at every step) and multiplied with the float32 ``G``; at batch 1 the matmul
-    runs in the gradient's dtype, accumulating in float32. Differentiable (double backward works).
+    One reduction of ``grad``: over the batch in its own dtype, then one small matmul with ``G``
+    (in the gradient's dtype, accumulating in float32). Differentiable (double backward works).
     """
     grid = feats.grad_grid
     channels, size = grad.shape[channel_dim], feats.size
@@ -389,11 +383,10 @@ def _grad_weight(grad: Tensor, feats: _Features, channel_dim: int, dtype: torch.
     batch = grad.numel() // (channels * size)
     if not grad.is_contiguous() and _layout(grad, channel_dim) == _LAST:
         flat = grad.as_strided((batch, size, channels), (size * channels, channels, 1))
-        summed = flat[0] if batch == 1 else flat.sum(0, dtype=_sum_dtype(grad))  # (N, C)
+        summed = flat[0] if batch == 1 else flat.sum(0)  # (N, C)
     else:
         flat = grad.reshape(batch, channels, size)
-        # (N, C), a transposed view
-        summed = (flat[0] if batch == 1 else flat.sum(0, dtype=_sum_dtype(grad))).t()
+        summed = (flat[0] if batch == 1 else flat.sum(0)).t()  # (N, C), a transposed view
     if summed.dtype != grid.dtype:
         grid = feats.grid if summed.dtype == feats.grid.dtype else grid.to(summed.dtype)
     return torch.mm(grid, summed).t().to(dtype)
