@@ -7,7 +7,7 @@ computes, and what a coordinate frame adds. TorchScript-compatible.
 
 from torch import Tensor
 
-__all__ = ["add_broadcast_term", "shape_axes"]
+__all__ = ["add_axes_term", "add_broadcast_term", "shape_axes"]
 
 
 def shape_axes(axes: list[Tensor], lead: int, channels_last: bool) -> list[Tensor]:
@@ -54,3 +54,12 @@ def add_broadcast_term(
     if inplace:
         return out.add_(term)
     return out + term
+
+
+def add_axes_term(out: Tensor, coord_weight: Tensor, axes: list[Tensor], inplace: bool) -> Tensor:
+    """:func:`add_broadcast_term` of per-axis vectors ``axes`` (``(n_i,)``, or ``(B, n_i)`` per
+    sample), shaped for ``out``'s batch and memory layout (:func:`shape_axes`)."""
+    batched = out.dim() == len(axes) + 2
+    channels_last = batched and out.shape[1] > 1 and out.stride(1) == 1
+    shaped = shape_axes(axes, 1 if batched else 0, channels_last)
+    return add_broadcast_term(out, coord_weight, shaped, channels_last, inplace)

@@ -59,7 +59,7 @@ import torch.autograd.forward_ad as _forward_ad
 from torch import Tensor
 
 from coordbias.layers import _coords
-from coordbias.layers._broadcast import add_broadcast_term, shape_axes
+from coordbias.layers._broadcast import add_axes_term, add_broadcast_term, shape_axes
 from coordbias.layers._coords import Geometry, _coord_dtype, features, layer_axes
 from coordbias.layers.frame import framed_add
 
@@ -96,10 +96,7 @@ def traced_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
     dims = len(geometry.kernel)
     size_out: list[int] = list(out.shape[out.dim() - dims :])
     axes = layer_axes(geometry, size_out, _coord_dtype(coord_weight.dtype), out.device)
-    batched = out.dim() == dims + 2
-    channels_last = batched and out.shape[1] > 1 and out.stride(1) == 1
-    shaped = shape_axes(axes, 1 if batched else 0, channels_last)
-    return add_broadcast_term(out, coord_weight, shaped, channels_last, True)
+    return add_axes_term(out, coord_weight, axes, True)
 
 
 # --- the eager implementation ------------------------------------------------------------------

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
 from coordbias.layers import _coords
-from coordbias.layers._broadcast import add_broadcast_term, shape_axes
+from coordbias.layers._broadcast import add_axes_term
 from coordbias.layers._coords import Frame, Geometry
 
 __all__ = ["coordinate_frame"]
@@ -200,6 +200,4 @@ def framed_add(out: Tensor, coord_weight: Tensor, geometry: Geometry, frame: Fra
         )
     if not batched:
         axes = [axis[0] for axis in axes]
-    channels_last = batched and out.shape[1] > 1 and out.stride(1) == 1
-    shaped = shape_axes(axes, 1 if batched else 0, channels_last)
-    return add_broadcast_term(out, coord_weight, shaped, channels_last, True)
+    return add_axes_term(out, coord_weight, axes, True)

@@ -41,7 +41,7 @@ are cached (see ``coordbias.layers._term``).
 import torch  # noqa: F401 (the examples use it)
 from torch import Tensor
 
-from coordbias.layers._broadcast import add_broadcast_term, shape_axes
+from coordbias.layers._broadcast import add_axes_term
 from coordbias.layers._conv import _coord_bias_conv, _coord_bias_conv_transpose
 from coordbias.layers._coords import COORDS, center_coords, coordinate_grid, output_coords
 
@@ -110,10 +110,7 @@ def coord_bias(
     for i, axis in enumerate(axes):
         if axis.dim() != 1 or axis.shape[0] != spatial[i]:
             raise ValueError(f"axes[{i}] must have shape ({spatial[i]},), got {list(axis.shape)}")
-    batched = out.dim() == dims + 2
-    channels_last = batched and channels > 1 and out.stride(1) == 1
-    shaped = shape_axes(axes, 1 if batched else 0, channels_last)
-    return add_broadcast_term(out, coord_weight, shaped, channels_last, inplace)
+    return add_axes_term(out, coord_weight, axes, inplace)
 
 
 def coord_bias_conv(
