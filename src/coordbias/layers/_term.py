@@ -26,11 +26,14 @@ the output's own layout:
   sample, rounded once into a term for a batch; a mixed-dtype add is slow there. On other
   devices the float32 term is added directly (the add rounds it once).
 
-Without autograd (inference) what a call derives from ``coord_weight`` (the operand of the fused
-product, the term of a batch) is kept with the features and reused while the weights keep their
-values (checked with ``torch.equal`` each call; CPU only, where that costs no synchronisation):
-a batch then costs one add, as a learned map would. A call with autograd computes the same
-parts the same way, so the two agree bit for bit.
+Without autograd (inference) what a call derives from ``coord_weight`` (the operand of the
+product, and the term itself, ``(C, *spatial)`` in the output's layout, once a call formed it)
+is kept with the features and reused while the weights keep their values (checked with
+``torch.equal`` each call; CPU only, where that costs no synchronisation): a call then costs one
+add, as a learned map would. A call
+with autograd computes the same parts the same way, so the two agree bit for bit. (One sample
+of a float32 / float64 output takes the fused product both ways; in half precision inference
+adds the kept term, which rounds it once more than the call with autograd.)
 
 With autograd the addition is one node (:class:`_AddCoordTerm`): its backward passes the output
 gradient through untouched and reduces it once for ``coord_weight``: a sum over the batch in the
@@ -135,9 +138,9 @@ class _Features(NamedTuple):
 
 
 class _Parts(NamedTuple):
-    """What a call derives from ``coord_weight``: the operand of the fused product, and the
-    term itself once a batch needed it (``None`` before). Kept, with the weights' values, for
-    calls without autograd (see :func:`_reuse_parts`)."""
+    """What a call derives from ``coord_weight``: the operand of the product, and the term
+    itself, ``(C, *spatial)`` in the output's layout (``None`` until formed). Kept, with the
+    weights' values, for calls without autograd (see :func:`_reuse_parts`)."""
 
     values: Tensor
     operand: Tensor
@@ -311,54 +314,57 @@ def _add_(
 ) -> None:
     """``out += coord_weight @ G`` in place, in ``out``'s layout (see the module docstring).
 
-    One sample takes one fused product into the output where its dtype allows; a batch gets
-    the term once, broadcast. In-place and ``out=`` products only, which autocast leaves alone.
+    One sample takes one fused product into the output where its dtype allows; otherwise the
+    term is formed once, as ``(C, *spatial)`` in the output's layout, and added (broadcast over a
+    batch). Without autograd (``reuse``) the operand and the term are kept with the weights'
+    values: a call whose weights are unchanged then adds the kept term (or, for one sample,
+    takes the fused product with the kept operand). In-place and ``out=`` products only, which
+    autocast leaves alone.
     """
-    numel = out.numel()
-    if numel == 0:
+    if out.numel() == 0:
         return
-    channels, size = weight.shape[0], feats.size
-    batch = numel // (channels * size)
+    parts = _kept_parts(weight, feats) if reuse else None
+    if parts is not None and parts.term is not None:
+        out.add_(parts.term)
+        return
     plan = _plan(feats, layout, out, weight)
-    parts = _parts(weight, feats, plan, out.dtype) if reuse else None
+    if reuse and parts is None:
+        parts = _keep_parts(weight, feats, plan, out.dtype)
     operand = parts.operand if parts is not None else _operand(weight, feats, plan, out.dtype)
+    features_k = _features_for(feats, layout, plan, operand.shape[1])
+    channels, size = weight.shape[0], feats.size
     # One sample: fused into the output, but for a float32 term of a half-precision output, and
     # for half precision in inference, where adding the kept term is faster than the split
     # product (it rounds the term once more: within one unit in the last place of the call with
     # autograd).
-    fused = batch == 1 and (plan != _SPLIT or parts is None) and operand.dtype == out.dtype
-    if layout == _LAST:
-        flat = out.as_strided((batch, size, channels), (size * channels, channels, 1))
-        if fused:
-            flat[0].addmm_(_features_for(feats, layout, plan, operand.shape[1]), operand.t())
-            return
-    elif fused:
-        features_k = _features_for(feats, layout, plan, operand.shape[1])
-        out.view(operand.shape[0], -1).addmm_(operand, features_k)
-        return
-    else:
-        flat = out.view(batch, channels, size)
-    term = parts.term if parts is not None else None
-    if term is None:
-        features_k = _features_for(feats, layout, plan, operand.shape[1])
+    fused = plan != _SPLIT or parts is None
+    if out.numel() == channels * size and fused and operand.dtype == out.dtype:
         if layout == _LAST:
-            term = _product(features_k, operand.t())  # (N, C)
+            out.as_strided((size, channels), (channels, 1)).addmm_(features_k, operand.t())
         else:
-            term = _product(operand, features_k)  # (C, N), or (C*R, S) factored
-        if parts is not None:
-            feats.weights[id(weight)] = parts._replace(term=term)
-    flat.add_(term.view(flat.shape[1:]))
+            out.view(operand.shape[0], -1).addmm_(operand, features_k)
+        return
+    spatial = out.shape[channel_dim + 1 :]
+    if layout == _LAST:
+        term = _product(features_k, operand.t()).t().view(channels, *spatial)  # from (N, C)
+    else:
+        term = _product(operand, features_k).view(channels, *spatial)  # (C, N) or (C*R, S)
+    if parts is not None:
+        feats.weights[id(weight)] = parts._replace(term=term)
+    out.add_(term)
 
 
-def _parts(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype) -> _Parts:
-    hit = feats.weights.get(id(weight))
-    if (
-        hit is not None
-        and hit.values.shape == weight.shape
-        and hit.values.dtype == weight.dtype
-        and torch.equal(hit.values, weight)
-    ):
-        return hit
+def _kept_parts(weight: Tensor, feats: _Features) -> _Parts | None:
+    """What an earlier call kept for ``weight``, if its values are still the weights' own."""
+    kept = feats.weights.get(id(weight))
+    if kept is None:
+        return None
+    values = kept.values
+    same = values.shape == weight.shape and values.dtype == weight.dtype
+    return kept if same and torch.equal(values, weight) else None
+
+
+def _keep_parts(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype) -> _Parts:
     with torch.inference_mode(False), torch.no_grad():
         parts = _Parts(weight.detach().clone(), _operand(weight, feats, plan, dtype), None)
     if len(feats.weights) >= _PARTS_PER_ENTRY:
