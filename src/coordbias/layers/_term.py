@@ -30,10 +30,10 @@ Without autograd (inference) what a call derives from ``coord_weight`` (the oper
 product, and the term itself, ``(C, *spatial)`` in the output's layout, once a call formed it)
 is kept with the features and reused while the weights keep their values (checked with
 ``torch.equal`` each call; CPU only, where that costs no synchronisation): a call then costs one
-add, as a learned map would. A call
-with autograd computes the same parts the same way, so the two agree bit for bit. (One sample
-of a float32 / float64 output takes the fused product both ways; in half precision inference
-adds the kept term, which rounds it once more than the call with autograd.)
+add, as a learned map would. A call with autograd computes the same parts the same way, so the
+two agree bit for bit. (One sample of a float32 / float64 output takes the fused product both
+ways; in half precision inference adds the kept term, which rounds it once more than the call
+with autograd.)
 
 With autograd the addition is one node (:class:`_AddCoordTerm`): its backward passes the output
 gradient through untouched and reduces it once for ``coord_weight``: a sum over the batch in the
@@ -321,7 +321,8 @@ def _add_(
     takes the fused product with the kept operand). In-place and ``out=`` products only, which
     autocast leaves alone.
     """
-    if out.numel() == 0:
+    numel = out.numel()
+    if numel == 0:
         return
     parts = _kept_parts(weight, feats) if reuse else None
     if parts is not None and parts.term is not None:
@@ -338,7 +339,7 @@ def _add_(
     # product (it rounds the term once more: within one unit in the last place of the call with
     # autograd).
     fused = plan != _SPLIT or parts is None
-    if out.numel() == channels * size and fused and operand.dtype == out.dtype:
+    if numel == channels * size and fused and operand.dtype == out.dtype:
         if layout == _LAST:
             out.as_strided((size, channels), (channels, 1)).addmm_(features_k, operand.t())
         else:
