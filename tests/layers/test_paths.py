@@ -171,6 +171,11 @@ def test_inference_and_training_give_the_same_output(spec, ref, path):
     with torch.no_grad():
         first = _run(layer, x, path)
         again = _run(layer, x, path)  # reuses what the first call derived from the weights
+        if path.batch == 1:
+            # What a batch kept (the term, added over the batch) must not change one sample's
+            # output: a call's result does not depend on the calls before it.
+            _run(layer, torch.cat([x, x]), path)
+            assert torch.equal(_run(layer, x, path), first)
     trained = _run(layer, x, path)
     assert trained.requires_grad
     assert torch.equal(first, again)

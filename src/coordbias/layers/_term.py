@@ -325,21 +325,23 @@ def _add_(
     if numel == 0:
         return
     parts = _kept_parts(weight, feats) if reuse else None
-    if parts is not None and parts.term is not None:
-        out.add_(parts.term)
-        return
     plan = _plan(feats, layout, out, weight)
-    if reuse and parts is None:
-        parts = _keep_parts(weight, feats, plan, out.dtype)
-    operand = parts.operand if parts is not None else _operand(weight, feats, plan, out.dtype)
-    features_k = _features_for(feats, layout, plan, operand.shape[1])
     channels, size = weight.shape[0], feats.size
     # One sample: fused into the output, but for a float32 term of a half-precision output, and
     # for half precision in inference, where adding the kept term is faster than the split
     # product (it rounds the term once more: within one unit in the last place of the call with
-    # autograd).
-    fused = plan != _SPLIT or parts is None
-    if numel == channels * size and fused and operand.dtype == out.dtype:
+    # autograd). Whether a call fuses depends on the call alone, never on what an earlier call
+    # kept, so that a result does not depend on the calls before it.
+    fusable = not reuse if plan == _SPLIT else feats.grid.dtype == out.dtype
+    fused = fusable and numel == channels * size
+    if parts is not None and parts.term is not None and not fused:
+        out.add_(parts.term)
+        return
+    if reuse and parts is None:
+        parts = _keep_parts(weight, feats, plan, out.dtype)
+    operand = parts.operand if parts is not None else _operand(weight, feats, plan, out.dtype)
+    features_k = _features_for(feats, layout, plan, operand.shape[1])
+    if fused:
         if layout == _LAST:
             out.as_strided((size, channels), (channels, 1)).addmm_(features_k, operand.t())
         else:
