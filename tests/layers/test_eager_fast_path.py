@@ -121,6 +121,34 @@ def test_fast_path_equals_general_path(spec, ref, batch, bias, coords):
         torch.testing.assert_close(fast, general, rtol=1e-10, atol=1e-9)
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("grad", [True, False], ids=["train", "no_grad"])
+def test_strided_coord_weight_gives_what_its_contiguous_copy_gives(batch, grad):
+    # The functional form takes any coord_weight; the fast path reads it through its strides.
+    torch.manual_seed(6)
+    x = torch.randn(batch, 3, 9, 11)
+    weight, bias = torch.randn(5, 3, 3, 3), torch.randn(5)
+    strided = {
+        "transposed": torch.randn(2, 5).t(),
+        "offset": torch.randn(5, 4)[:, 1:3],
+    }
+    for name, coord_weight in strided.items():
+        assert not coord_weight.is_contiguous(), name
+        results = []
+        for cw in (coord_weight, coord_weight.contiguous()):
+            cw.requires_grad_(grad)
+            with torch.set_grad_enabled(grad):
+                out = cb.functional.coord_bias_conv2d(x, weight, bias, cw, padding=1)
+            if grad:
+                out.backward(torch.ones_like(out).cumsum(-1))  # a non-uniform gradient
+            results.append((out, cw.grad))
+        (out, cw_grad), (expected, expected_grad) = results
+        assert torch.equal(out, expected), name
+        assert (cw_grad is None) == (not grad), name
+        if grad:
+            assert torch.equal(cw_grad, expected_grad), name
+
+
 def test_frozen_parts_get_no_gradient_and_the_rest_is_right(ref):
     spec = ref.SPECS[1]
     layer = ref.make_layer(spec, padding=1, dtype=torch.float64)

@@ -290,9 +290,13 @@ def _operand(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype) ->
         return w
     # (w * rows) (C*R, F), built as (F, C, R) (a batched outer product, whose innermost
     # dimension is long) and used transposed. (Only float32 / float64 outputs of weights of
-    # the same dtype come here, which autocast never produces: bmm needs no out=.)
-    rows = feats.rows
-    return torch.bmm(w.t().unsqueeze(2), rows).view(rows.shape[0], -1).t()
+    # the same dtype come here, which autocast never produces: bmm needs no out=.) The views
+    # are single as_strided calls: at batch 1 of a small layer every call into torch counts.
+    channels, dims = w.shape
+    product = torch.bmm(
+        w.as_strided((dims, channels, 1), (w.stride(1), w.stride(0), 1)), feats.rows
+    )
+    return product.as_strided((product.numel() // dims, dims), (1, product.numel() // dims))
 
 
 def _features_for(feats: _Features, layout: int, plan: int, k: int) -> Tensor:
@@ -387,15 +391,19 @@ def _grad_weight(grad: Tensor, feats: _Features, channel_dim: int, dtype: torch.
     if grad.numel() == 0:
         return grad.new_zeros((channels, grid.shape[0]), dtype=dtype)
     batch = grad.numel() // (channels * size)
-    if not grad.is_contiguous() and _layout(grad, channel_dim) == _LAST:
+    contiguous = grad.is_contiguous()
+    if not contiguous and _layout(grad, channel_dim) == _LAST:
         flat = grad.as_strided((batch, size, channels), (size * channels, channels, 1))
         summed = flat[0] if batch == 1 else flat.sum(0)  # (N, C)
+    elif contiguous and batch == 1:
+        summed = grad.as_strided((size, channels), (1, size))  # (N, C), a transposed view
     else:
         flat = grad.reshape(batch, channels, size)
         summed = (flat[0] if batch == 1 else flat.sum(0)).t()  # (N, C), a transposed view
     if summed.dtype != grid.dtype:
         grid = feats.grid if summed.dtype == feats.grid.dtype else grid.to(summed.dtype)
-    return torch.mm(grid, summed).t().to(dtype)
+    grad_weight = torch.mm(grid, summed).t()
+    return grad_weight if grad_weight.dtype == dtype else grad_weight.to(dtype)
 
 
 class _AddCoordTerm(torch.autograd.Function):
