@@ -296,7 +296,8 @@ def _operand(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype) ->
     product = torch.bmm(
         w.as_strided((dims, channels, 1), (w.stride(1), w.stride(0), 1)), feats.rows
     )
-    return product.as_strided((product.numel() // dims, dims), (1, product.numel() // dims))
+    rows = product.numel() // dims  # C*R
+    return product.as_strided((rows, dims), (1, rows))
 
 
 def _features_for(feats: _Features, layout: int, plan: int, k: int) -> Tensor:
