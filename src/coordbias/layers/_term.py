@@ -296,8 +296,8 @@ def _operand(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype) ->
     product = torch.bmm(
         w.as_strided((dims, channels, 1), (w.stride(1), w.stride(0), 1)), feats.rows
     )
-    rows = product.numel() // dims  # C*R
-    return product.as_strided((rows, dims), (1, rows))
+    length = product.numel() // dims  # C*R, the operand's rows (feats.rows are R factors)
+    return product.as_strided((length, dims), (1, length))
 
 
 def _features_for(feats: _Features, layout: int, plan: int, k: int) -> Tensor:
