@@ -6,6 +6,8 @@ locations (the geometry of ``layers/_coords.framed_axes``); outside any frame no
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import torch
 from torch import nn
@@ -252,7 +254,7 @@ def test_onnx_export_inside_a_frame_raises():
 
 @pytest.mark.slow
 def test_compiled_model_honours_the_frame_without_recompiling_per_tile():
-    from torch._dynamo.utils import counters
+    from torch._dynamo.testing import CompileCounterWithBackend
 
     torch._dynamo.reset()
     torch.manual_seed(0)
@@ -262,18 +264,45 @@ def test_compiled_model_honours_the_frame_without_recompiling_per_tile():
         cb.CoordBiasConv2d(4, 4, 3, stride=2, padding=1),
         cb.CoordBiasConvTranspose2d(4, 2, 2, stride=2),
     ).eval()
-    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
+    backend = CompileCounterWithBackend("aot_eager")
+    compiled = torch.compile(model, backend=backend, fullgraph=True)
     image = torch.randn(2, 2, 32, 32)
-    graphs = []
+    tiles = {origin: _crop(image, origin, (16, 16)) for origin in [(0, 0), (8, 16), (16, 4)]}
+
+    def framed(net: nn.Module, origin) -> torch.Tensor:
+        with coordinate_frame(origin=origin, size=(32, 32), tile=(16, 16)):
+            return net(tiles[origin])
+
+    compiles = []
     with torch.no_grad():
-        for origin in [(0, 0), (8, 16), (16, 4)]:
-            with coordinate_frame(origin=origin, size=(32, 32), tile=(16, 16)):
-                tile = _crop(image, origin, (16, 16))
-                torch.testing.assert_close(compiled(tile), model(tile), rtol=1e-6, atol=1e-6)
-            graphs.append(counters["stats"]["unique_graphs"])
-        outside = _crop(image, (8, 16), (16, 16))
-        torch.testing.assert_close(compiled(outside), model(outside), rtol=1e-6, atol=1e-6)
-    assert graphs[0] == graphs[-1]  # new tiles, new origins: no recompilation
+        for origin in tiles:
+            torch.testing.assert_close(framed(compiled, origin), framed(model, origin))
+            compiles.append(backend.frame_count)
+        outside = compiled(tiles[(8, 16)])
+        torch.testing.assert_close(outside, model(tiles[(8, 16)]))
+        compiled_all = backend.frame_count
+        # Two threads at once, one inside a frame and one outside: each runs its own graph.
+        expect = {"in": framed(model, (16, 4)), "out": model(tiles[(16, 4)])}
+        barrier, results = threading.Barrier(2), {"in": [], "out": []}
+
+        def work(where: str) -> None:
+            with torch.no_grad():
+                for _ in range(10):
+                    barrier.wait(timeout=60)
+                    out = framed(compiled, (16, 4)) if where == "in" else compiled(tiles[(16, 4)])
+                    results[where].append(out)
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in results]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert compiles[0] == compiles[-1]  # new tiles, new origins: no recompilation
+    assert backend.frame_count == compiled_all  # the threads found their graphs compiled
+    for where, outs in results.items():
+        assert len(outs) == 10
+        for out in outs:
+            torch.testing.assert_close(out, expect[where])
 
 
 # ---- bad arguments ----------------------------------------------------------------------------

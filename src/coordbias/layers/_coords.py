@@ -5,6 +5,7 @@ implements them. Everything here is TorchScript-compatible and builds coordinate
 ``torch.arange`` on the requested device (which keeps ONNX export working).
 """
 
+from contextvars import ContextVar
 from typing import NamedTuple
 
 import torch
@@ -12,6 +13,7 @@ from torch import Tensor
 
 __all__ = [
     "COORDS",
+    "FRAME",
     "Frame",
     "Geometry",
     "center_coords",
@@ -287,9 +289,24 @@ class Frame(NamedTuple):
     tile: list[int]
 
 
-#: The frame in force, or ``None`` (then every layer sees the coordinates of its own tensor). Set
-#: only by :func:`coordbias.layers.frame.coordinate_frame`; the layers read it once per call.
-active: Frame | None = None
+#: The frame of the calling thread or async task, or ``None`` (then every layer sees the
+#: coordinates of its own tensor). Set only by :func:`coordbias.layers.frame.coordinate_frame`;
+#: the layers read it, once per call, as ``_coords.active`` (see :func:`__getattr__`).
+FRAME: ContextVar[Frame | None] = ContextVar("coordbias_frame", default=None)
+
+
+def __getattr__(name: str) -> object:
+    """``_coords.active``: :data:`FRAME`'s value in the calling thread or async task.
+
+    An attribute of the module rather than a call: ``torch.compile`` cannot trace
+    ``ContextVar.get``, but it reads a module's attributes with ``getattr`` and re-reads them in
+    its guards on every call, in the caller's thread and context. So a compiled model sees each
+    caller's own frame, entering or leaving a frame selects its graph, and a new tile (whose
+    origin is a tensor, a graph input) does not recompile.
+    """
+    if name == "active":
+        return FRAME.get()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _place(frame: Frame, dim: int, n: int, dtype: torch.dtype, device) -> tuple[Tensor, Tensor]:

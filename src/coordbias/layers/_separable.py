@@ -20,9 +20,10 @@ import math
 import torch
 from torch import Tensor, nn
 
-from coordbias.layers import _conv, _coords
+from coordbias.layers import _conv
 from coordbias.layers._coords import COORDS, Geometry, _coord_dtype, layer_axes, same_padding
 from coordbias.layers.coordbias import COORD_INITS
+from coordbias.layers.frame import current_frame
 
 __all__ = [
     "PositionConv2d",
@@ -117,7 +118,7 @@ def module_axes(conv: nn.Module, coords: str, x: Tensor, out: Tensor) -> list[Te
 def refuse_frame(layer: nn.Module) -> None:
     """Raise inside a :func:`coordbias.coordinate_frame`: these layers do not honour it yet, and
     computing a tile's own coordinates there would silently disagree with the whole image."""
-    if _coords.active is not None:
+    if current_frame() is not None:
         raise RuntimeError(
             f"{type(layer).__name__} does not support coordinate_frame yet (its coordinates would "
             "be the tile's, not the image's); the frame is honoured by the CoordBias* layers, "

@@ -49,7 +49,8 @@ pointwise kernel. It computes the same function (to rounding of the term) and ca
 **Framed** (inside ``coordbias.coordinate_frame``, eager or compiled:
 ``coordbias.layers.frame.framed_add``): the per-axis vectors of the frame's geometry, ``(G, n_i)``
 with one row per sample of a per-sample frame, broadcast as in the traced implementation. Outside
-a frame the only cost is one read of ``_coords.active``.
+a frame the only cost is one read of the frame of the calling thread or async task
+(:func:`coordbias.layers.frame.current_frame`).
 
 Room for what comes next: a feature matrix with other rows (``F != D``, e.g. a Fourier basis) only
 changes :func:`coordbias.layers._coords.features`.
@@ -61,10 +62,9 @@ import torch
 import torch.autograd.forward_ad as _forward_ad
 from torch import Tensor
 
-from coordbias.layers import _coords
 from coordbias.layers._broadcast import add_axes_term, add_broadcast_term, shape_axes
 from coordbias.layers._coords import Geometry, _coord_dtype, features, layer_axes
-from coordbias.layers.frame import framed_add
+from coordbias.layers.frame import current_frame, framed_add
 
 __all__ = ["add_broadcast_term", "add_coord_term", "enabled", "shape_axes"]
 
@@ -108,8 +108,9 @@ def traced_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
 @torch.jit.unused
 def _python_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
     """:func:`add_coord_term` in Python: inside a coordinate frame, else eager when it applies."""
-    if _coords.active is not None:  # the one check a call outside any frame pays
-        return framed_add(out, coord_weight, geometry, _coords.active)
+    frame = current_frame()  # the calling thread's or task's; the one check a call outside pays
+    if frame is not None:
+        return framed_add(out, coord_weight, geometry, frame)
     # Compilation and tracing first: they must see the traced implementation and nothing else.
     if (
         enabled

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from coordbias.layers import _coords
 from coordbias.layers._coords import coordinate_grid, output_coords
-from coordbias.layers.frame import refuse_export
+from coordbias.layers.frame import current_frame, refuse_export
 
 __all__ = ["AddCoords", "add_coords", "coord_channels"]
 
@@ -85,7 +85,7 @@ def _coordinate_grid(
 @torch.jit.unused
 def _framed_grid(shape: list[int], dtype: torch.dtype, device: torch.device) -> Tensor | None:
     # Inside coordbias.coordinate_frame: the input grid's coordinates in the image, (G, d, *shape).
-    frame = _coords.active
+    frame = current_frame()
     if frame is None:
         return None
     refuse_export()

@@ -18,12 +18,18 @@ Where it works: eager mode and ``torch.compile`` (the frame's origin is a tensor
 do not recompile). Where it cannot: TorchScript code cannot read the frame, and ``torch.jit.trace``,
 ``torch.export`` or ONNX export inside a frame would bake one tile's coordinates into the program;
 all of these raise a ``RuntimeError`` inside a frame rather than ignore it (export outside the
-frame, or run the eager or compiled model inside it). The frame is process-wide, not per thread.
+frame, or run the eager or compiled model inside it).
+
+The frame holds for the thread, or the async task, that entered it (a context variable, as torch
+keeps grad mode and autocast per thread): other threads and sibling tasks see none, so one model
+may serve tiles of several images at once; a task created inside a frame inherits it, as it
+inherits every context variable.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -34,7 +40,7 @@ from coordbias.layers import _coords
 from coordbias.layers._broadcast import add_axes_term
 from coordbias.layers._coords import Frame, Geometry
 
-__all__ = ["coordinate_frame"]
+__all__ = ["coordinate_frame", "current_frame"]
 
 # The classes that read the frame, as TorchScript records them (``original_name``).
 _FRAMED_LAYERS = frozenset(
@@ -90,13 +96,20 @@ def _check_tile(tile: object) -> list[int]:
 
 # The key of the global forward pre-hook below in torch's dict of them, one for the process.
 _HOOK_KEY = RemovableHandle(nn.modules.module._global_forward_pre_hooks).id
+# How many frames are open, in all threads and tasks together (the hook is installed while any
+# is), and the lock that guards the count and the hook's installation.
+_open_frames = 0
+_hook_lock = threading.Lock()
 
 
 def _refuse_scripted(module: nn.Module, args: object) -> None:
-    # A global forward pre-hook, installed only while a frame is active: a TorchScript module
-    # cannot read the frame, so one with coordinate layers raises instead of ignoring it.
-    if isinstance(module, torch.jit.ScriptModule) and any(
-        getattr(m, "original_name", None) in _FRAMED_LAYERS for m in module.modules()
+    # A global forward pre-hook, installed only while a frame is open in some thread: a
+    # TorchScript module cannot read the frame, so one with coordinate layers called inside a
+    # frame raises instead of ignoring it (a thread outside any frame runs it as usual).
+    if (
+        isinstance(module, torch.jit.ScriptModule)
+        and current_frame() is not None
+        and any(getattr(m, "original_name", None) in _FRAMED_LAYERS for m in module.modules())
     ):
         raise RuntimeError(
             f"coordinate_frame: the TorchScript module {module.original_name} has coordinate "
@@ -153,19 +166,43 @@ def coordinate_frame(
     frame = _coords.Frame(
         origins.expand(rows, dims).clone(), sizes.expand(rows, dims).clone(), tile_size
     )
-    outer = _coords.active
-    hooks = nn.modules.module._global_forward_pre_hooks
-    if outer is None:
-        # Always under the same key: torch.compile guards on the global hooks' keys, and a new
-        # key per frame would recompile the model for every tile.
-        hooks[_HOOK_KEY] = _refuse_scripted
-    _coords.active = frame
+    _install_hook(1)
     try:
-        yield
+        token = _coords.FRAME.set(frame)
+        try:
+            yield
+        finally:
+            _coords.FRAME.reset(token)
     finally:
-        _coords.active = outer
-        if outer is None:
+        _install_hook(-1)
+
+
+def _install_hook(change: int) -> None:
+    """Count a frame opened (``+1``) or closed (``-1``); the TorchScript guard is installed while
+    the count is positive."""
+    global _open_frames
+    hooks = nn.modules.module._global_forward_pre_hooks
+    with _hook_lock:
+        _open_frames += change
+        if _open_frames == 0:
             hooks.pop(_HOOK_KEY, None)
+        elif _HOOK_KEY not in hooks:
+            # Always under the same key: torch.compile guards on the global hooks' keys, and a
+            # new key per frame would recompile the model for every tile.
+            hooks[_HOOK_KEY] = _refuse_scripted
+
+
+def current_frame() -> Frame | None:
+    """The frame of the calling thread or async task, or ``None`` outside any.
+
+    Eagerly the context variable :data:`coordbias.layers._coords.FRAME`, read directly (a few
+    tens of ns). ``torch.compile`` cannot trace ``ContextVar.get``; compiled code reads the
+    module attribute ``_coords.active`` instead, which dynamo re-reads in its guards on every
+    call, in the caller's thread and context (see ``_coords.__getattr__``).
+    """
+    if torch.compiler.is_compiling():
+        return _coords.active
+    return _coords.FRAME.get()
 
 
 def refuse_export() -> None:
