@@ -6,11 +6,12 @@ convolution (torch's own, with the bias inside it, so that a zero ``coord_weight
 layer bit for bit, forward and backward). It has two implementations of one function:
 
 **Eager** (plain eager mode; any dtype, contiguous or channels-last output, batched or not,
-autocast, forward- and reverse-mode autograd). The layer's coordinate features, an ``(F, N)``
-matrix ``G`` over the ``N`` output locations (``F = D``, the linear coordinates), are built once
-per geometry, output size, dtype, device and memory format and kept in one module-level cache
-(never in a module's state, so never pickled). The term is added into the output in place, in
-the output's own layout:
+autocast, forward- and reverse-mode autograd). The layer's coordinate features, an ``(F, N)`` matrix
+``G`` over the ``N`` output locations (``F = D``, the linear coordinates), are built once per
+geometry, output size, dtype, device and memory format and kept in one module-level cache (never in
+a module's state, so never pickled; shared by all threads, under a lock; never filled during a
+CUDA-graph capture, whose calls take the traced implementation). The term is added into the output
+in place, in the output's own layout:
 
 * channels-last output, viewed ``(B, N, C)``: one sample is one fused ``addmm_`` of
   ``G^T (N, F) @ coord_weight^T (F, C)``; a batch gets the ``(N, C)`` term once, broadcast.
@@ -26,14 +27,15 @@ the output's own layout:
   sample, rounded once into a term for a batch; a mixed-dtype add is slow there. On other
   devices the float32 term is added directly (the add rounds it once).
 
-Without autograd (inference) what a call derives from ``coord_weight`` (the operand of the
-product, and the term itself, ``(C, *spatial)`` in the output's layout, once a call formed it)
-is kept with the features and reused while the weights keep their values (checked with
-``torch.equal`` each call; CPU only, where that costs no synchronisation): a call then costs one
-add, as a learned map would. A call with autograd computes the same parts the same way, so the
-two agree bit for bit. (One sample of a float32 / float64 output takes the fused product both
-ways; in half precision inference adds the kept term, which rounds it once more than the call
-with autograd.)
+Without autograd (inference) what a call derives from ``coord_weight`` (the operand of the product,
+and the term itself, ``(C, *spatial)`` in the output's layout, once a call formed it) is kept with
+the features, per weight object (held weakly: it dies with the weight), and reused while the weight
+keeps its version and its values (both checked each call: the values with ``torch.equal``, since a
+change through ``weight.data`` leaves the version as it was; CPU only, where that costs no
+synchronisation): a call then costs one add, as a learned map would. A call with autograd computes
+the same parts the same way, so the two agree bit for bit. (One sample of a float32 / float64 output
+takes the fused product both ways; in half precision inference adds the kept term, which rounds it
+once more than the call with autograd.)
 
 With autograd the addition is one node (:class:`_AddCoordTerm`): its backward passes the output
 gradient through untouched and reduces it once for ``coord_weight``: a sum over the batch in the
@@ -56,11 +58,13 @@ Room for what comes next: a feature matrix with other rows (``F != D``, e.g. a F
 changes :func:`coordbias.layers._coords.features`.
 """
 
+import threading
 from typing import NamedTuple
 
 import torch
 import torch.autograd.forward_ad as _forward_ad
 from torch import Tensor
+from torch.utils.weak import WeakIdKeyDictionary
 
 from coordbias.layers._broadcast import add_axes_term, add_broadcast_term, shape_axes
 from coordbias.layers._coords import Geometry, _coord_dtype, features, layer_axes
@@ -73,8 +77,10 @@ enabled = True
 
 _FIRST, _LAST = 0, 1  # layouts of a dense output: channels first (contiguous), channels last
 _HALF = (torch.float16, torch.bfloat16)
-_CACHE: dict = {}
+_CACHE: dict = {}  # key -> _Features (see _features); read and written under _LOCK
 _CACHE_SIZE = 256
+# Guards _CACHE and every _Features.weights: calls from several threads share them.
+_LOCK = threading.Lock()
 
 
 def add_coord_term(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
@@ -111,7 +117,9 @@ def _python_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor
     frame = current_frame()  # the calling thread's or task's; the one check a call outside pays
     if frame is not None:
         return framed_add(out, coord_weight, geometry, frame)
-    # Compilation and tracing first: they must see the traced implementation and nothing else.
+    # Compilation, tracing and CUDA-graph capture first: they must see the traced implementation
+    # (coordinates built inline, nothing kept: a tensor kept during a capture would live in the
+    # graph's memory pool, overwritten by its replays).
     if (
         enabled
         and not torch.compiler.is_compiling()
@@ -120,6 +128,7 @@ def _python_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor
         and not out.is_meta  # shape inference: nothing to cache
         and not torch.overrides.has_torch_function((out, coord_weight))
         and not torch._C._are_functorch_transforms_active()
+        and not (out.is_cuda and torch.cuda.is_current_stream_capturing())
     ):
         return _eager_add(out, coord_weight, geometry)
     return traced_add(out, coord_weight, geometry)
@@ -135,14 +144,19 @@ class _Features(NamedTuple):
     split: Tensor | None  # half outputs: [G_hi; G_lo; G_hi] (3F, N), or its transpose (N, 3F)
     grad_grid: Tensor  # G in the gradient's dtype (G_hi for half outputs)
     size: int  # N
-    weights: dict  # id(coord_weight) -> _Parts, for calls without autograd on the CPU
+    # coord_weight -> _Parts, for calls without autograd on the CPU. Keyed by the weight
+    # object, held weakly: an entry dies with its weight, and its id or memory, lent to a later
+    # tensor, finds nothing.
+    weights: WeakIdKeyDictionary
 
 
 class _Parts(NamedTuple):
     """What a call derives from ``coord_weight``: the operand of the product, and the term
-    itself, ``(C, *spatial)`` in the output's layout (``None`` until formed). Kept, with the
-    weights' values, for calls without autograd (see :func:`_reuse_parts`)."""
+    itself, ``(C, *spatial)`` in the output's layout (``None`` until formed), both computed from
+    ``values``, a copy of the weights taken at ``version``. Kept for calls without autograd (see
+    :func:`_reuse_parts`) while the weight is that version with those values."""
 
+    version: int
     values: Tensor
     operand: Tensor
     term: Tensor | None
@@ -194,14 +208,16 @@ def _features(geometry: Geometry, size_out, dtype: torch.dtype, device, layout: 
         device,
         layout,
     )
-    hit = _CACHE.get(key)
+    with _LOCK:
+        hit = _CACHE.get(key)
     if hit is None:
         # Normal tensors even under inference_mode, so that later autograd calls may use them.
         with torch.inference_mode(False), torch.no_grad():
-            hit = _build_features(geometry, list(size_out), dtype, device, layout)
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.clear()
-        _CACHE[key] = hit
+            built = _build_features(geometry, list(size_out), dtype, device, layout)
+        with _LOCK:
+            if len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.clear()
+            hit = _CACHE.setdefault(key, built)  # a thread that built it first wins
     return hit
 
 
@@ -223,7 +239,7 @@ def _build_features(
         factors = _factor(grid, size // size_out[-1], size_out[-1])
         if factors is not None:
             rows, cols = factors
-    return _Features(grid, rows, cols, grid_t, split, grad_grid, size, {})
+    return _Features(grid, rows, cols, grid_t, split, grad_grid, size, WeakIdKeyDictionary())
 
 
 def _factor(grid: Tensor, rows: int, cols: int) -> tuple[Tensor, Tensor] | None:
@@ -359,14 +375,24 @@ def _add_(
     else:
         term = _product(operand, features_k).view(channels, *spatial)  # (C, N) or (C*R, S)
     if parts is not None:
-        feats.weights[id(weight)] = parts._replace(term=term)
+        with _LOCK:
+            feats.weights[weight] = parts._replace(term=term)
     out.add_(term)
 
 
+def _version(weight: Tensor) -> int:
+    # The version counter counts in-place changes that autograd sees (inference tensors have
+    # none; their values are compared all the same).
+    return -1 if weight.is_inference() else weight._version
+
+
 def _kept_parts(weight: Tensor, feats: _Features) -> _Parts | None:
-    """What an earlier call kept for ``weight``, if its values are still the weights' own."""
-    kept = feats.weights.get(id(weight))
-    if kept is None:
+    """What an earlier call kept for this very ``weight``, if it is still of the same version
+    and the same values: the values are compared too, because a change through ``weight.data``
+    (or another tensor sharing its memory) leaves the version unchanged."""
+    with _LOCK:
+        kept = feats.weights.get(weight)
+    if kept is None or kept.version != _version(weight):
         return None
     values = kept.values
     same = values.shape == weight.shape and values.dtype == weight.dtype
@@ -374,11 +400,14 @@ def _kept_parts(weight: Tensor, feats: _Features) -> _Parts | None:
 
 
 def _keep_parts(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype) -> _Parts:
+    version = _version(weight)  # before the copy: a change during it makes the next call miss
     with torch.inference_mode(False), torch.no_grad():
-        parts = _Parts(weight.detach().clone(), _operand(weight, feats, plan, dtype), None)
-    if len(feats.weights) >= _PARTS_PER_ENTRY:
-        feats.weights.clear()
-    feats.weights[id(weight)] = parts
+        values = weight.detach().clone()
+        parts = _Parts(version, values, _operand(values, feats, plan, dtype), None)
+    with _LOCK:
+        if len(feats.weights) >= _PARTS_PER_ENTRY:
+            feats.weights.clear()
+        feats.weights[weight] = parts
     return parts
 
 
