@@ -161,3 +161,20 @@ def test_nothing_is_kept_while_a_cuda_graph_is_captured():
             assert torch.equal(captured, eager)
             with torch.enable_grad():
                 assert torch.equal(eager, layer(static).detach())
+
+
+@pytest.mark.slow
+def test_compiled_code_builds_the_coordinates_inline_and_keeps_nothing():
+    from coordbias.layers import _term
+
+    torch._dynamo.reset()
+    layer = cb.CoordBiasConv2d(3, 4, 3, padding=1).eval()
+    compiled = torch.compile(layer, backend="aot_eager", fullgraph=True)
+    x = torch.randn(2, 3, 17, 19)  # a size no other test of this module uses
+    with _term._LOCK:
+        before = set(_term._CACHE)
+    with torch.no_grad():
+        out = compiled(x)
+    with _term._LOCK:
+        assert set(_term._CACHE) == before
+    torch.testing.assert_close(out, layer(x))

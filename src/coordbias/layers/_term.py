@@ -127,6 +127,7 @@ def _python_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor
         and type(out) is Tensor
         and not out.is_meta  # shape inference: nothing to cache
         and not torch.overrides.has_torch_function((out, coord_weight))
+        # Private, for want of a public test: vmap / grad wrap tensors invisibly to Python.
         and not torch._C._are_functorch_transforms_active()
         and not (out.is_cuda and torch.cuda.is_current_stream_capturing())
     ):
@@ -171,7 +172,9 @@ def _eager_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
         return traced_add(out, coord_weight, geometry)
     feats = _features(geometry, out.shape[channel_dim + 1 :], out.dtype, out.device, layout)
     if (torch.is_grad_enabled() and (out.requires_grad or coord_weight.requires_grad)) or (
-        _forward_ad._current_level >= 0  # dual tensors: the node's jvp carries the tangents
+        # Dual tensors: the node's jvp carries the tangents. A private attribute of a public
+        # module: the public forward_ad.unpack_dual(coord_weight) costs about 0.8 us per call.
+        _forward_ad._current_level >= 0
     ):
         return _AddCoordTerm.apply(out, coord_weight, feats, layout, channel_dim)
     _add_(out, coord_weight, feats, layout, channel_dim, _reuse_parts(out.device))

@@ -187,8 +187,9 @@ def _install_hook(change: int) -> None:
         if _open_frames == 0:
             hooks.pop(_HOOK_KEY, None)
         elif _HOOK_KEY not in hooks:
-            # Always under the same key: torch.compile guards on the global hooks' keys, and a
-            # new key per frame would recompile the model for every tile.
+            # Always under the same key, hence torch's private dict: torch.compile guards on the
+            # global hooks' keys, and the public register_module_forward_pre_hook takes a new
+            # key each time, which recompiles the model for every tile.
             hooks[_HOOK_KEY] = _refuse_scripted
 
 
