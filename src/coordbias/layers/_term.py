@@ -59,12 +59,12 @@ changes :func:`coordbias.layers._coords.features`.
 """
 
 import threading
+import weakref
 from typing import NamedTuple
 
 import torch
 import torch.autograd.forward_ad as _forward_ad
 from torch import Tensor
-from torch.utils.weak import WeakIdKeyDictionary
 
 from coordbias.layers._broadcast import add_axes_term, add_broadcast_term, shape_axes
 from coordbias.layers._coords import Geometry, _coord_dtype, features, layer_axes
@@ -77,9 +77,11 @@ enabled = True
 
 _FIRST, _LAST = 0, 1  # layouts of a dense output: channels first (contiguous), channels last
 _HALF = (torch.float16, torch.bfloat16)
-_CACHE: dict = {}  # key -> _Features (see _features); read and written under _LOCK
+_CACHE: dict = {}  # key -> _Features (see _features)
 _CACHE_SIZE = 256
-# Guards _CACHE and every _Features.weights: calls from several threads share them.
+# Calls from several threads share _CACHE and every _Features.weights. A lookup, a store and a
+# dead weight's removal are single dict operations (atomic); an insert that may first clear the
+# dict to bound its size is made under this lock.
 _LOCK = threading.Lock()
 
 
@@ -145,10 +147,10 @@ class _Features(NamedTuple):
     split: Tensor | None  # half outputs: [G_hi; G_lo; G_hi] (3F, N), or its transpose (N, 3F)
     grad_grid: Tensor  # G in the gradient's dtype (G_hi for half outputs)
     size: int  # N
-    # coord_weight -> _Parts, for calls without autograd on the CPU. Keyed by the weight
-    # object, held weakly: an entry dies with its weight, and its id or memory, lent to a later
-    # tensor, finds nothing.
-    weights: WeakIdKeyDictionary
+    # id(coord_weight) -> _Parts of that weight, for calls without autograd on the CPU. An entry
+    # names its weight by a weak reference (a lookup checks it is this very weight) and is
+    # removed when the weight dies, so a later tensor given its id or its memory finds nothing.
+    weights: dict
 
 
 class _Parts(NamedTuple):
@@ -157,6 +159,7 @@ class _Parts(NamedTuple):
     ``values``, a copy of the weights taken at ``version``. Kept for calls without autograd (see
     :func:`_reuse_parts`) while the weight is that version with those values."""
 
+    weight: weakref.ref
     version: int
     values: Tensor
     operand: Tensor
@@ -211,8 +214,7 @@ def _features(geometry: Geometry, size_out, dtype: torch.dtype, device, layout: 
         device,
         layout,
     )
-    with _LOCK:
-        hit = _CACHE.get(key)
+    hit = _CACHE.get(key)
     if hit is None:
         # Normal tensors even under inference_mode, so that later autograd calls may use them.
         with torch.inference_mode(False), torch.no_grad():
@@ -242,7 +244,7 @@ def _build_features(
         factors = _factor(grid, size // size_out[-1], size_out[-1])
         if factors is not None:
             rows, cols = factors
-    return _Features(grid, rows, cols, grid_t, split, grad_grid, size, WeakIdKeyDictionary())
+    return _Features(grid, rows, cols, grid_t, split, grad_grid, size, {})
 
 
 def _factor(grid: Tensor, rows: int, cols: int) -> tuple[Tensor, Tensor] | None:
@@ -379,7 +381,7 @@ def _add_(
         term = _product(operand, features_k).view(channels, *spatial)  # (C, N) or (C*R, S)
     if parts is not None:
         with _LOCK:
-            feats.weights[weight] = parts._replace(term=term)
+            feats.weights[id(weight)] = parts._replace(term=term)
     out.add_(term)
 
 
@@ -393,9 +395,8 @@ def _kept_parts(weight: Tensor, feats: _Features) -> _Parts | None:
     """What an earlier call kept for this very ``weight``, if it is still of the same version
     and the same values: the values are compared too, because a change through ``weight.data``
     (or another tensor sharing its memory) leaves the version unchanged."""
-    with _LOCK:
-        kept = feats.weights.get(weight)
-    if kept is None or kept.version != _version(weight):
+    kept = feats.weights.get(id(weight))
+    if kept is None or kept.weight() is not weight or kept.version != _version(weight):
         return None
     values = kept.values
     same = values.shape == weight.shape and values.dtype == weight.dtype
@@ -406,11 +407,16 @@ def _keep_parts(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype)
     version = _version(weight)  # before the copy: a change during it makes the next call miss
     with torch.inference_mode(False), torch.no_grad():
         values = weight.detach().clone()
-        parts = _Parts(version, values, _operand(values, feats, plan, dtype), None)
+        operand = _operand(values, feats, plan, dtype)
+    key, weights = id(weight), feats.weights
+    # The weight's death removes its entry, before its id can be given to another object.
+    parts = _Parts(
+        weakref.ref(weight, lambda _: weights.pop(key, None)), version, values, operand, None
+    )
     with _LOCK:
-        if len(feats.weights) >= _PARTS_PER_ENTRY:
-            feats.weights.clear()
-        feats.weights[weight] = parts
+        if len(weights) >= _PARTS_PER_ENTRY:
+            weights.clear()
+        weights[key] = parts
     return parts
 
 
