@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
 import torch
 from torch import nn
 
 import coordbias as cb
 from coordbias import coordinate_frame
 from coordbias.layers import _coords
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")
 
 SIZE = (32, 32)
 TILE = (16, 16)
@@ -132,3 +135,30 @@ def test_a_frame_entered_in_an_async_task_is_not_seen_in_a_sibling_task():
     assert seen is None
     assert torch.equal(out, plain)
     assert torch.equal(in_frame, framed_alone)
+
+
+def test_a_scripted_model_runs_in_a_thread_outside_while_another_is_inside_a_frame():
+    layer = cb.CoordBiasConv2d(2, 3, 3)
+    scripted = torch.jit.script(layer)
+    x = torch.randn(1, 2, 6, 6)
+    entered, done = threading.Event(), threading.Event()
+    refused: list[bool] = []
+
+    def framed() -> None:
+        with coordinate_frame(origin=(0, 0), size=(12, 12), tile=(6, 6)):
+            try:
+                scripted(x)
+            except RuntimeError as error:
+                refused.append("TorchScript code cannot see the frame" in str(error))
+            entered.set()
+            done.wait(timeout=30)
+
+    thread = threading.Thread(target=framed)
+    thread.start()
+    try:
+        assert entered.wait(timeout=30)
+        torch.testing.assert_close(scripted(x), layer(x))  # this thread is in no frame
+    finally:
+        done.set()
+        thread.join()
+    assert refused == [True]
