@@ -166,7 +166,7 @@ def coordinate_frame(
     frame = _coords.Frame(
         origins.expand(rows, dims).clone(), sizes.expand(rows, dims).clone(), tile_size
     )
-    _install_hook(1)
+    _count_frames(1)
     try:
         token = _coords.FRAME.set(frame)
         try:
@@ -174,10 +174,10 @@ def coordinate_frame(
         finally:
             _coords.FRAME.reset(token)
     finally:
-        _install_hook(-1)
+        _count_frames(-1)
 
 
-def _install_hook(change: int) -> None:
+def _count_frames(change: int) -> None:
     """Count a frame opened (``+1``) or closed (``-1``); the TorchScript guard is installed while
     the count is positive."""
     global _open_frames
