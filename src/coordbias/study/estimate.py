@@ -13,9 +13,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from coordbias.study.launch import Parallelism, resolve_parallelism
+from coordbias.scheduler.launch import Parallelism, resolve_parallelism
+from coordbias.scheduler.progress import Log, fmt_duration
 from coordbias.study.plan import StudyPlan
-from coordbias.study.progress import Log, fmt_duration
 
 
 def probe_images_per_s(config: Any, seconds: float = 1.0, max_steps: int = 20) -> float:

@@ -157,24 +157,24 @@ from coordbias.study.experiments.notsoclevr.ablation import (
     ablation_markdown,
     main,
 )
-from coordbias.study.experiments.notsoclevr.models import (
-    BASELINES,
-    MODELS,
-    DeconvNet,
-    DeconvRecipe,
-    TiledFCN,
-    build_model,
-    make_optimizer,
-    recipe,
-    upsample,
-)
 from coordbias.study.experiments.notsoclevr.section import FIGURE, PAPER, markdown, plot_accuracy
 from coordbias.study.experiments.notsoclevr.training import (
     FULL,
     QUICK,
     NotSoClevrConfig,
-    accuracy,
     train_one,
+)
+from coordbias.training.notsoclevr import (
+    BASELINES,
+    MODELS,
+    DeconvNet,
+    DeconvRecipe,
+    TiledFCN,
+    accuracy,
+    build_model,
+    make_optimizer,
+    recipe,
+    upsample,
 )
 
 __all__ = [

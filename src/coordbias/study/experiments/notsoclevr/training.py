@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
 
 from coordbias.data.notsoclevr import centres, encode, split_indices, targets
 from coordbias.study.experiments._common import check_positive_int, seeded
-from coordbias.study.experiments.notsoclevr.models import (
+from coordbias.training.notsoclevr import (
     BASELINES,
     MODELS,
     DeconvNet,
     DeconvRecipe,
+    accuracy,
     build_model,
     make_optimizer,
     recipe,
@@ -94,32 +93,6 @@ QUICK = NotSoClevrConfig()
 FULL = NotSoClevrConfig(
     width=16, epochs=10, batch_size=16, models=MODELS, baseline_epochs=60, baseline_lr_drop=45
 )
-
-
-@torch.no_grad()
-def mean_over_centres(
-    model: nn.Module,
-    c: Tensor,
-    chunk_sum: Callable[[nn.Module, Tensor], float],
-    batch_size: int = 256,
-) -> float:
-    """Mean of a per-centre score over centres ``c`` ``(N, 2)``: ``model`` in eval mode, no
-    gradients, ``batch_size`` centres at a time; ``chunk_sum(model, chunk)`` is the score's sum
-    over one chunk."""
-    model.eval()
-    total = 0.0
-    for start in range(0, c.shape[0], batch_size):
-        total += chunk_sum(model, c[start : start + batch_size])
-    return total / max(c.shape[0], 1)
-
-
-def _correct(model: nn.Module, chunk: Tensor) -> int:
-    return int((model(encode(chunk)).argmax(1) == targets(chunk)).sum())
-
-
-def accuracy(model: nn.Module, c: Tensor, batch_size: int = 256) -> float:
-    """Fraction of centres ``c`` ``(N, 2)`` whose arg-max pixel is the centre pixel."""
-    return mean_over_centres(model, c, _correct, batch_size)
 
 
 def train_one(model_name: str, split: str, config: NotSoClevrConfig, seed: int) -> dict[str, Any]:
