@@ -206,7 +206,7 @@ def upsample(layer: nn.ConvTranspose2d, x: Tensor) -> Tensor:
     return layer(x)[..., :side, :side]
 
 
-def build_model(name: str, width: int) -> nn.Module:
+def build_notsoclevr_model(name: str, width: int) -> nn.Module:
     """One of :data:`MODELS` at the given width (weights in ``channels_last``, faster on CPU)."""
     model = DeconvNet(recipe(name, width)) if name in BASELINES else TiledFCN(name, width)
     return model.to(memory_format=torch.channels_last)

@@ -171,7 +171,7 @@ from coordbias.training.notsoclevr import (
     DeconvRecipe,
     TiledFCN,
     accuracy,
-    build_model,
+    build_notsoclevr_model,
     make_optimizer,
     recipe,
     upsample,
@@ -198,7 +198,7 @@ __all__ = [
     "ablation",
     "ablation_markdown",
     "accuracy",
-    "build_model",
+    "build_notsoclevr_model",
     "centres",
     "encode",
     "fmt_pct",
@@ -264,3 +264,19 @@ def run(
     plot_accuracy(result, out / FIGURE)
     result["seconds"] = time.perf_counter() - start
     return result
+
+
+def __getattr__(name: str) -> Any:
+    # build_model was renamed build_notsoclevr_model (coordbias.training.build_model is the
+    # circles FCN's); the old name works for one release.
+    if name == "build_model":
+        import warnings
+
+        warnings.warn(
+            "coordbias.study.experiments.notsoclevr.build_model is now build_notsoclevr_model "
+            "(coordbias.training.notsoclevr); the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return build_notsoclevr_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,7 +17,7 @@ from coordbias.training.notsoclevr import (
     DeconvNet,
     DeconvRecipe,
     accuracy,
-    build_model,
+    build_notsoclevr_model,
     make_optimizer,
     recipe,
 )
@@ -126,7 +126,7 @@ def fit(
     train_c, test_c = c[train_idx], c[test_idx]
     with seeded(seed):
         if spec is None:
-            model = build_model(name, config.width)
+            model = build_notsoclevr_model(name, config.width)
         else:
             model = DeconvNet(spec).to(memory_format=torch.channels_last)
     opt = make_optimizer(model, config.lr, config.weight_decay, spec)
