@@ -11,7 +11,12 @@ import pytest
 from filelock import FileLock
 
 from coordbias.scheduler.execute import TaskFiles, execute_task
-from coordbias.scheduler.launch import Parallelism, resolve_parallelism, run_in_process
+from coordbias.scheduler.launch import (
+    Parallelism,
+    makespan,
+    resolve_parallelism,
+    run_in_process,
+)
 from coordbias.scheduler.progress import Failure, Progress
 
 
@@ -170,3 +175,11 @@ def test_in_process_an_experiment_fails_alone_and_a_run_stops_the_rest(tmp_path)
     with pytest.raises(RuntimeError, match="stop"):
         run_in_process([Broken("x", tmp_path), Job("c", tmp_path)], progress)
     assert not Job("c", tmp_path).done
+
+
+def test_makespan_places_each_task_on_the_first_free_job():
+    assert makespan([], 2) == 0.0
+    assert makespan([3, 3, 3, 3], 1) == 12
+    assert makespan([3, 3, 3, 3], 2) == 6
+    assert makespan([5, 1, 1, 1], 2) == 5
+    assert makespan([1, 1], 8) == 1

@@ -9,7 +9,6 @@ from filelock import FileLock
 from coordbias.scheduler.launch import Parallelism, resolve_parallelism
 from coordbias.scheduler.progress import Failure
 from coordbias.study import plan_study, run_study
-from coordbias.study.estimate import makespan
 from coordbias.study.presets import get_preset
 from coordbias.study.runner import (
     ExperimentsFailed,
@@ -81,14 +80,6 @@ def _spec(i):
     from coordbias.study.plan import RunSpec
 
     return RunSpec(f"r{i}", 0, Path(f"r{i}/seed0"), None)
-
-
-def test_makespan_places_each_task_on_the_first_free_job():
-    assert makespan([], 2) == 0.0
-    assert makespan([3, 3, 3, 3], 1) == 12
-    assert makespan([3, 3, 3, 3], 2) == 6
-    assert makespan([5, 1, 1, 1], 2) == 5
-    assert makespan([1, 1], 8) == 1
 
 
 def test_the_dry_run_estimate_divides_by_the_jobs(tmp_path):

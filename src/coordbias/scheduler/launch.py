@@ -27,6 +27,7 @@ the benchmark.
 from __future__ import annotations
 
 import collections
+import heapq
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -50,6 +51,7 @@ __all__ = [
     "check_count",
     "cuda_devices",
     "fmt_duration",
+    "makespan",
     "resolve_parallelism",
     "run_in_process",
     "run_local",
@@ -208,6 +210,17 @@ def resolve_parallelism(
     if threads is None and jobs > 1:
         threads = max(1, cores // jobs)
     return Parallelism(jobs, threads, gpus[:jobs] if jobs > 1 else (), cores, why)
+
+
+def makespan(costs: Sequence[float], jobs: int) -> float:
+    """Seconds to run ``costs`` in order on ``jobs`` slots, each task on the first free slot (as
+    :func:`run_local` places them)."""
+    if not costs:
+        return 0.0
+    slots = [0.0] * max(1, min(jobs, len(costs)))
+    for cost in costs:
+        heapq.heappush(slots, heapq.heappop(slots) + cost)
+    return max(slots)
 
 
 def run_in_process(
