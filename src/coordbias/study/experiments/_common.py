@@ -1,9 +1,10 @@
 """Small helpers shared by the open-question experiments: setting checks, seeding, threads.
 
-The experiments' figures and Markdown come from the study's own modules; the names below stay
-importable from here as well (``new_figure`` is :func:`coordbias.study.figures.subplots`,
-``save_figure`` is :func:`coordbias.study.figures.save`, ``md_table``, ``fmt_sci`` and
-``fmt_pct`` are :mod:`coordbias.study.markdown`'s).
+The experiments' figures follow the study's style and their Markdown the project's table writer;
+the names below stay importable from here as well (``new_figure`` is
+:func:`coordbias.study.style.subplots`, ``save_figure`` is :func:`coordbias.study.style.save`,
+``md_table``, ``fmt_sci`` and ``fmt_pct`` are :mod:`coordbias.reporting.markdown`'s; seeding,
+threads and the parameter count are :mod:`coordbias._util.experiment`'s).
 """
 
 from __future__ import annotations
