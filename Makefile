@@ -15,7 +15,7 @@ STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 STUDY_ARGS ?=
 
-.PHONY: setup study test lint bench docs wheel-test clean
+.PHONY: setup study test lint speed bench docs wheel-test clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2
 
-bench: $(STAMP)
-	$(BIN)/coordbias bench layers --out runs/bench
+speed: $(STAMP)
+	$(BIN)/coordbias speed layers --out runs/bench
+
+# The former name of `make speed`, kept for one release.
+bench: speed
 
 $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[docs]"

@@ -22,11 +22,11 @@ from coordbias.layers.coordbias import COORD_INITS
 from coordbias.layers.functional import COORDS
 from coordbias.models import CONV_KINDS, CONV_SCOPES, FCNConfig, create_model, list_models
 from coordbias.models.convs import PADDING_MODES, POSITION_KINDS
+from coordbias.models.variants import METHOD_VARIANTS, STUDY_VARIANTS, VARIANTS, variant_fields
 from coordbias.study import presets
 from coordbias.study.experiments import EXPERIMENTS
 from coordbias.study.presets import PRESETS
 from coordbias.study.runner import plan_study
-from coordbias.study.variants import METHOD_VARIANTS, STUDY_VARIANTS, VARIANTS, variant_fields
 from coordbias.training import config as train_config
 from coordbias.training.config import TrainConfig
 

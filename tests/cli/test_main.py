@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from coordbias import __version__
-from coordbias.cli import bench as bench_cli
+from coordbias.cli import speed as speed_cli
 from coordbias.cli.main import build_parser, main
 
 
@@ -17,12 +17,12 @@ def _subcommands(parser):
 
 def test_every_top_level_command_is_registered():
     names = set(_subcommands(build_parser()))
-    assert {"study", "data", "train", "evaluate", "predict", "bench"} <= names
+    assert {"study", "benchmark", "data", "train", "evaluate", "predict", "speed"} <= names
 
 
-def test_every_benchmark_is_registered():
-    bench = _subcommands(build_parser())["bench"]
-    assert set(_subcommands(bench)) == set(bench_cli.BENCHMARKS)
+def test_every_speed_measurement_is_registered():
+    speed = _subcommands(build_parser())["speed"]
+    assert set(_subcommands(speed)) == set(speed_cli.SPEED_TESTS)
 
 
 def test_version_flag_prints_the_package_version(capsys):
@@ -42,14 +42,25 @@ def test_module_entry_point_runs():
         [sys.executable, "-m", "coordbias", "--help"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert "bench" in done.stdout
+    assert "speed" in done.stdout
 
 
-def test_a_bad_benchmark_option_is_one_clear_line(capsys):
-    assert main(["bench", "layers", "--threads", "0", "--quick"]) == 2
+def test_a_bad_speed_option_is_one_clear_line(capsys):
+    assert main(["speed", "layers", "--threads", "0", "--quick"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("coordbias bench layers: error:") and "threads" in err
+    assert err.startswith("coordbias speed layers: error:") and "threads" in err
     assert "Traceback" not in err
+
+
+def test_bench_is_a_deprecated_alias_of_speed(capsys):
+    assert main(["bench", "layers", "--threads", "0", "--quick"]) == 2
+    note, error = capsys.readouterr().err.splitlines()
+    assert note == (
+        "coordbias bench is deprecated and goes in the next release; use coordbias speed layers"
+    )
+    assert error.startswith("coordbias bench layers: error:") and "threads" in error
+    assert main(["speed", "layers", "--threads", "0", "--quick"]) == 2
+    assert "deprecated" not in capsys.readouterr().err
 
 
 def test_a_user_error_from_a_data_loader_worker_is_still_one_line(monkeypatch, tmp_path, capsys):

@@ -46,7 +46,7 @@ def test_read_only_and_full_file_systems(tmp_path):
     cases = [
         ["data", "generate", "--out", f"{ro}/data", "--size", "32", "--train", "1", "--val", "1"],
         ["train", "--out", f"{ro}/run", "--width", "4", "--image-size", "32", "--no-progress"],
-        ["bench", "layers", "--quick", "--out", f"{ro}/bench"],
+        ["speed", "layers", "--quick", "--out", f"{ro}/bench"],
         ["data", "show", "--out", f"{full}/grid.png", "--size", "32", "--count", "1"],
         [*gen, "--out", f"{small}/data", "--size", "64"],
         ["train", "--data", f"{small}/data", "--out", f"{tmp_path}/run", "--no-progress"],

@@ -320,22 +320,22 @@ CASES = [
         ["precision='32-true' on disk"],
     ),
     # bench
-    *out_cases("bench layers", ["bench", "layers", "--quick"], "b", "not writable", "is a file"),
+    *out_cases("speed layers", ["speed", "layers", "--quick"], "b", "not writable", "is a file"),
     Case(
-        "bench layers: --device tpu",
-        ["bench", "layers", "--quick", "--device", "tpu", "--out", "{new}"],
+        "speed layers: --device tpu",
+        ["speed", "layers", "--quick", "--device", "tpu", "--out", "{new}"],
         ["'tpu'", "accepted: auto, cpu"],
     ),
     Case(
-        "bench layers: --device cuda without CUDA",
-        ["bench", "layers", "--quick", "--device", "cuda", "--out", "{new}"],
+        "speed layers: --device cuda without CUDA",
+        ["speed", "layers", "--quick", "--device", "cuda", "--out", "{new}"],
         ["'cuda'", "not available"],
     ),
-    *out_cases("bench data", ["bench", "data", *BENCH_DATA], "b", "is a file"),
-    *out_cases("bench train", ["bench", "train", *BENCH_TRAIN], "b", "under a file"),
+    *out_cases("speed data", ["speed", "data", *BENCH_DATA], "b", "is a file"),
+    *out_cases("speed train", ["speed", "train", *BENCH_TRAIN], "b", "under a file"),
     Case(
-        "bench train: --steps 0",
-        ["bench", "train", *BENCH_TRAIN[:-6], "--steps", "0", "--out", "{new}"],
+        "speed train: --steps 0",
+        ["speed", "train", *BENCH_TRAIN[:-6], "--steps", "0", "--out", "{new}"],
         ["--steps", "0"],
     ),
 ]
@@ -450,13 +450,13 @@ def test_there_are_forty_distinct_mistakes_across_the_seven_commands():
     names = [case.name for case in CASES]
     assert len(set(names)) == len(names) >= 40
     commands = {
-        " ".join(c.argv[:2]) if c.argv[0] in ("data", "bench") else c.argv[0] for c in CASES
+        " ".join(c.argv[:2]) if c.argv[0] in ("data", "speed") else c.argv[0] for c in CASES
     }
     assert {"data generate", "data show", "train", "evaluate", "predict", "study"} <= commands
-    assert {c for c in commands if c.startswith("bench")} == {
-        "bench layers",
-        "bench data",
-        "bench train",
+    assert {c for c in commands if c.startswith("speed")} == {
+        "speed layers",
+        "speed data",
+        "speed train",
     }
 
 
@@ -486,7 +486,7 @@ def test_a_mistake_is_one_line_exit_2_and_writes_nothing(case, template, sandbox
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if ": error: " in line]
     assert len(lines) == 1, err
-    command = " ".join(argv[:2]) if argv[0] in ("data", "bench") else argv[0]
+    command = " ".join(argv[:2]) if argv[0] in ("data", "speed") else argv[0]
     assert lines[0].startswith(f"coordbias {command}: error: "), lines[0]
     for needle in case.needles:
         assert needle.format(**places) in lines[0], lines[0]
@@ -508,7 +508,7 @@ def test_a_bug_still_shows_its_traceback(monkeypatch, tmp_path):
 
     monkeypatch.setattr("torch.utils.benchmark.Timer.blocked_autorange", also_broken)
     with pytest.raises(ValueError, match="a bug in torch"):
-        main(["bench", "data", *BENCH_DATA, "--out", str(tmp_path / "b")])
+        main(["speed", "data", *BENCH_DATA, "--out", str(tmp_path / "b")])
     assert not (tmp_path / "b").exists()
 
 

@@ -12,7 +12,7 @@ def test_every_command_has_a_section_with_its_help():
     page = cli_page.cli_markdown(parser, width=100)
     paths = [path for path, _ in cli_page.walk(parser)]
     # The tree is walked to the leaves: the top-level commands and the nested actions.
-    assert ("train",) in paths and ("data", "generate") in paths and ("bench", "layers") in paths
+    assert ("train",) in paths and ("data", "generate") in paths and ("speed", "layers") in paths
     for path, sub in cli_page.walk(parser):
         title = " ".join(("coordbias", *path))
         assert f"`{title}`\n" in page, title
@@ -23,5 +23,5 @@ def test_every_command_has_a_section_with_its_help():
 def test_subcommands_lists_each_parser_once():
     parser = build_parser()
     names = [name for name, _ in cli_page.subcommands(parser)]
-    assert names == ["study", "benchmark", "data", "train", "evaluate", "predict", "bench"]
+    assert names == ["study", "benchmark", "data", "train", "evaluate", "predict", "speed"]
     assert cli_page.subcommands(dict(cli_page.subcommands(parser))["train"]) == []

@@ -61,7 +61,7 @@ def test_quadrant_split_follows_the_rule():
 
 @pytest.mark.parametrize("name", nsc.MODELS)
 def test_models_output_one_logit_per_pixel(name):
-    model = nsc.build_model(name, 2)
+    model = nsc.build_notsoclevr_model(name, 2)
     out = model(nsc.encode(nsc.centres()[:3]))
     assert out.shape == (3, 4096)
     out.sum().backward()
@@ -70,7 +70,7 @@ def test_models_output_one_logit_per_pixel(name):
 
 def test_plain_tiled_net_cannot_tell_interior_positions_apart():
     # A constant input: only the border pixels differ, whatever the weights.
-    model = nsc.build_model("vanilla", 4)
+    model = nsc.build_notsoclevr_model("vanilla", 4)
     logits = model(nsc.encode(torch.tensor([[30, 30]]))).reshape(64, 64)
     interior = logits[2:-2, 2:-2]
     assert torch.allclose(interior, interior[0, 0].expand_as(interior))
@@ -134,7 +134,7 @@ def _deconv_params(chans, k, batch_norm):
 def test_deconv_paper_matches_liu_et_al_layer_list(width, mul):
     # their DeconvPainter: 64*mul, 64*mul, 64*mul, 32*mul, 32*mul, 1 channels, 3x3, BatchNorm
     chans = [2, 64 * mul, 64 * mul, 64 * mul, 32 * mul, 32 * mul, 1]
-    model = nsc.build_model("deconv_paper", width)
+    model = nsc.build_notsoclevr_model("deconv_paper", width)
     n = sum(p.numel() for p in model.parameters())
     assert n == _deconv_params(chans, 3, True)
     assert n == {1: 103_585, 2: 409_921}[mul]
@@ -142,7 +142,7 @@ def test_deconv_paper_matches_liu_et_al_layer_list(width, mul):
 
 
 def test_deconv_is_ours_without_batchnorm():
-    model = nsc.build_model("deconv", 16)
+    model = nsc.build_notsoclevr_model("deconv", 16)
     assert sum(p.numel() for p in model.parameters()) == _deconv_params([2] + [16] * 5 + [1], 4, 0)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
 
@@ -194,7 +194,7 @@ def test_he_init_follows_tensorflow_fan_in_and_zero_biases():
 
 
 def test_recipe_optimizer_puts_l2_on_the_kernels_only():
-    model = nsc.build_model("deconv_paper", 2)
+    model = nsc.build_notsoclevr_model("deconv_paper", 2)
     opt = nsc.make_optimizer(model, 0.005, 1e-3, nsc.recipe("deconv_paper", 2))
     kernels, others = opt.param_groups
     assert all(p.dim() == 4 for p in kernels["params"]) and len(kernels["params"]) == 6
@@ -286,3 +286,8 @@ def test_report_says_how_the_baselines_were_trained(tiny_result):
     longer["runs"][0]["test_acc"] = 0.99
     assert "is exceeded" in nsc.markdown(longer, "")
     assert "deconvolution baselines" not in nsc.markdown(result, "")
+
+
+def test_the_old_name_of_build_notsoclevr_model_still_works_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="now build_notsoclevr_model"):
+        assert nsc.build_model is nsc.build_notsoclevr_model

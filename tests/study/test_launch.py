@@ -1,18 +1,15 @@
 """Planning the parallel work without running it: jobs and threads, the tasks and their order,
 locks, the progress line, the dry run's estimate, and how failures are reported."""
 
-import re
-import time
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
+from coordbias.scheduler.launch import Parallelism, resolve_parallelism
+from coordbias.scheduler.progress import Failure
 from coordbias.study import plan_study, run_study
-from coordbias.study.estimate import makespan
-from coordbias.study.launch import Parallelism, resolve_parallelism
 from coordbias.study.presets import get_preset
-from coordbias.study.progress import Failure, Progress
 from coordbias.study.runner import (
     ExperimentsFailed,
     StudyFailed,
@@ -25,50 +22,10 @@ from coordbias.study.tasks import ExperimentTask, RunTask, execute_task, plan_ta
 QUICK, TEST = get_preset("quick"), get_preset("test")
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "expected"),
-    [
-        ({"cores": 2}, (2, 1)),  # the quick preset's measured 1 thread per run
-        ({"cores": 1}, (1, None)),  # one job keeps this process's own threads
-        ({"cores": 8, "jobs": 2}, (2, 4)),  # the cores split between the jobs
-        ({"cores": 8, "jobs": 1}, (1, None)),  # --jobs 1: as before jobs existed
-        ({"cores": 8, "jobs": 1, "threads": 3}, (1, 3)),
-        ({"cores": 8, "threads": 2}, (4, 2)),  # --threads alone: cores // threads jobs
-        ({"cores": 2, "jobs": 4}, (4, 1)),  # oversubscribed, but asked for
-    ],
-)
-def test_jobs_and_threads_on_a_cpu(kwargs, expected):
-    got = resolve_parallelism(QUICK, devices=(), **kwargs)
-    assert (got.jobs, got.threads) == expected
-    assert got.devices == ()
-
-
-def test_a_preset_without_a_measured_thread_count_runs_one_at_a_time():
-    unmeasured = get_preset("quick").__class__(**{**QUICK.__dict__, "threads_per_run": None})
-    assert resolve_parallelism(unmeasured, cores=16, devices=()).jobs == 1
-
-
-def test_one_job_per_gpu_each_pinned():
-    got = resolve_parallelism(QUICK, cores=16, devices=("2", "5"))
-    assert (got.jobs, got.threads, got.devices) == (2, 8, ("2", "5"))
-    assert "one GPU each (CUDA devices 2, 5)" in got.describe()
-    one = resolve_parallelism(QUICK, cores=16, devices=("2", "5"), jobs=1)
-    assert (one.jobs, one.devices) == (1, ())  # in this process, Lightning picks the devices
-    with pytest.raises(ValueError, match=r"jobs=3 .* 2 GPU\(s\)"):
-        resolve_parallelism(QUICK, cores=16, devices=("2", "5"), jobs=3)
-
-
-@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
-def test_bad_jobs_or_threads_are_refused(bad):
-    with pytest.raises(ValueError, match=r"jobs \(--jobs\) must be a positive int"):
-        resolve_parallelism(QUICK, jobs=bad)
-    with pytest.raises(ValueError, match=r"threads \(--threads\) must be a positive int"):
-        resolve_parallelism(QUICK, threads=bad)
-
-
-def test_describe_warns_of_more_threads_than_cores():
-    assert "more threads than cores" in Parallelism(4, 1, (), 2, "--jobs").describe()
-    assert "more threads than cores" not in Parallelism(2, 1, (), 2, "--jobs").describe()
+def test_the_quick_preset_measured_one_thread_per_run():
+    # resolve_parallelism's CPU default (tests/scheduler) divides the cores by this.
+    assert QUICK.threads_per_run == 1
+    assert resolve_parallelism(QUICK, cores=2, devices=()).jobs == 2
 
 
 def test_the_tasks_come_from_disk_and_speed_runs_alone(tmp_path):
@@ -119,39 +76,10 @@ def test_an_experiment_done_on_disk_is_not_run_again(tmp_path):
     assert (outcome.status, outcome.did) == ("done", "finished earlier")
 
 
-def test_progress_counts_runs_and_estimates_the_time_left():
-    lines = []
-    runs = [RunTask(_spec(i)) for i in range(4)]
-    counts = {"total_runs": 6, "total_experiments": 0, "done_runs": 2, "done_experiments": 0}
-    progress = Progress(**counts, jobs=2, log=lines.append)
-    progress.expect(runs)
-    assert progress.time_left() is None
-    progress.started(runs[0])
-    progress.started(runs[1])
-    time.sleep(0.05)
-    progress.finished(runs[0])
-    assert re.search(
-        r"r0/seed0: finished in 0m00s; runs done 3/6, elapsed 0m\d\ds, about", lines[0]
-    )
-    # One finished in ~0.05 s: two waiting and one running, on 2 jobs: about 0.05-0.08 s left.
-    assert 0.04 < progress.time_left() < 0.2
-    progress.failed(Failure(runs[1], "killed by SIGKILL", Path("x/task.log")))
-    assert "r1/seed0: failed (killed by SIGKILL); log: x/task.log;" in lines[1]
-    assert "runs done 3/6" in lines[1]
-
-
 def _spec(i):
     from coordbias.study.plan import RunSpec
 
     return RunSpec(f"r{i}", 0, Path(f"r{i}/seed0"), None)
-
-
-def test_makespan_places_each_task_on_the_first_free_job():
-    assert makespan([], 2) == 0.0
-    assert makespan([3, 3, 3, 3], 1) == 12
-    assert makespan([3, 3, 3, 3], 2) == 6
-    assert makespan([5, 1, 1, 1], 2) == 5
-    assert makespan([1, 1], 8) == 1
 
 
 def test_the_dry_run_estimate_divides_by_the_jobs(tmp_path):

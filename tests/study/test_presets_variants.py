@@ -5,9 +5,9 @@ import dataclasses
 import pytest
 import torch
 
+from coordbias.models.variants import VARIANTS, resolve_variants, variant_fields
 from coordbias.study.presets import PRESETS, coerce_overrides, get_preset, run_config
 from coordbias.study.runner import plan_study
-from coordbias.study.variants import VARIANTS, resolve_variants, variant_fields
 from coordbias.training import TrainConfig, build_model
 
 

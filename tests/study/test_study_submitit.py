@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
+from coordbias.scheduler.cluster import ClusterOptions, make_executor
 from coordbias.study import run_study
-from coordbias.study.cluster import ClusterOptions, make_executor
 from tests.study.helpers import SETTING, fits, metrics
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,23 @@
-"""Benchmarks behind ``coordbias bench``; each module: ``add_arguments(parser)``, ``run(args)``.
+"""Deprecated: the speed measurements are :mod:`coordbias.speed`.
 
-Timings use ``torch.utils.benchmark`` and report ratios measured side by side in one run.
+``coordbias.bench.layers`` and the other modules still work for one release, with a
+``DeprecationWarning``; the new home is loaded by name when a name is asked for.
 """
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    warnings.warn(
+        f"coordbias.bench.{name} moved to coordbias.speed.{name}; "
+        "the old path goes in the next release",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return importlib.import_module(f"coordbias.speed.{name}")

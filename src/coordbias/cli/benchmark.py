@@ -1,5 +1,5 @@
 """``coordbias benchmark``: every position method on every task, one table (see
-coordbias.study.benchmark; errors as coordbias.cli.main says)."""
+coordbias.benchmark; errors as coordbias.cli.main says)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from coordbias.cli._commands import add_command, add_names_argument, split_names
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``coordbias benchmark`` to ``subparsers``."""
-    from coordbias.study.benchmark.spec import SCALES, TASKS
+    from coordbias.benchmark.spec import SCALES, TASKS
 
     parser = add_command(subparsers, "benchmark", _handle)
     parser.add_argument(
@@ -52,7 +52,7 @@ def _handle(args: argparse.Namespace) -> int:
     DIR/report.md and DIR/results.json. Running the same command again resumes an interrupted
     benchmark.
     """
-    from coordbias.study.benchmark import BenchmarkFailed, run_benchmark
+    from coordbias.benchmark import BenchmarkFailed, run_benchmark
 
     try:
         run_benchmark(

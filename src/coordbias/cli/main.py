@@ -26,7 +26,7 @@ from coordbias._util.errors import UserError, describe_os_error
 from coordbias._version import __version__
 
 # Modules of coordbias.cli that register sub-commands, in the order --help lists them.
-COMMAND_MODULES = ("study", "benchmark", "data", "training", "bench")
+COMMAND_MODULES = ("study", "benchmark", "data", "training", "speed")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,10 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command(args: argparse.Namespace) -> str:
-    """``train``, ``data generate``, ``bench layers``: the command as the user typed it."""
+    """``train``, ``data generate``, ``speed layers``: the command as the user typed it."""
     words = [args.command]
     words += [
-        getattr(args, name) for name in ("data_command", "benchmark") if getattr(args, name, None)
+        getattr(args, name)
+        for name in ("data_command", "speed_command")
+        if getattr(args, name, None)
     ]
     return " ".join(words)
 

@@ -6,12 +6,12 @@ the benchmark's variants of it (:func:`circles_task`) and the Not-so-Clevr data
 (:mod:`coordbias.data.notsoclevr`).
 """
 
+from coordbias.data.circles_tasks import CIRCLES_TASKS, circles_task
 from coordbias.data.config import CLASS_COLORS, CLASS_NAMES, SPLITS, CirclesConfig, class_colors
 from coordbias.data.dataset import CirclesDataset
 from coordbias.data.export import export_dataset
 from coordbias.data.folder import FolderDataset
 from coordbias.data.generate import Circles, generate_batch, uint8_to_float
-from coordbias.data.tasks import CIRCLES_TASKS, circles_task
 
 __all__ = [
     "CIRCLES_TASKS",

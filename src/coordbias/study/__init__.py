@@ -5,10 +5,10 @@ seeds, evaluates resolution transfer, runs the open-question experiments and wri
 ``report.md``, ``report.html`` and ``results.json``; running it again resumes.
 """
 
+from coordbias.models.variants import VARIANTS, Variant, get_variant
 from coordbias.study.plan import StudyPlan, plan_study
 from coordbias.study.presets import PRESETS, StudyPreset, get_preset
 from coordbias.study.runner import run_study
-from coordbias.study.variants import VARIANTS, Variant, get_variant
 
 __all__ = [
     "PRESETS",

@@ -8,14 +8,12 @@ the study starts them (:func:`makespan`). Writes nothing.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import time
-from collections.abc import Sequence
 from typing import Any
 
-from coordbias.study.launch import Parallelism, resolve_parallelism
+from coordbias.scheduler.launch import Parallelism, makespan, resolve_parallelism
+from coordbias.scheduler.progress import Log, fmt_duration
 from coordbias.study.plan import StudyPlan
-from coordbias.study.progress import Log, fmt_duration
 
 
 def probe_images_per_s(config: Any, seconds: float = 1.0, max_steps: int = 20) -> float:
@@ -76,16 +74,6 @@ def estimate_run_s(config: Any, images_per_s: float, transfer_images: int = 0) -
     train_images = config.train_size * config.epochs
     eval_images = config.val_size * (config.epochs + 1) + transfer_images
     return RUN_OVERHEAD_S + train_images / images_per_s + eval_images / (3 * images_per_s)
-
-
-def makespan(costs: Sequence[float], jobs: int) -> float:
-    """Seconds to run ``costs`` in order on ``jobs`` slots, each task on the first free slot."""
-    if not costs:
-        return 0.0
-    slots = [0.0] * max(1, min(jobs, len(costs)))
-    for cost in costs:
-        heapq.heappush(slots, heapq.heappop(slots) + cost)
-    return max(slots)
 
 
 def dry_run(

@@ -2,8 +2,9 @@
 
 Every figure is made and written by the project's one figure helper
 (:func:`coordbias.training.figures.new_figure` and :func:`~coordbias.training.figures.save_figure`:
-no ``pyplot``, atomic writes) in the study's style: :data:`DPI` dots per inch, cropped to its
-content. The open-question experiments draw theirs through :func:`subplots` and :func:`save` too.
+no ``pyplot``, atomic writes) in the study's style (``coordbias.study.style``: ``DPI`` dots per
+inch, cropped to its content; ``subplots``, ``save`` stay importable from here), through which
+the open-question experiments draw theirs too.
 """
 
 from __future__ import annotations
@@ -12,32 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from coordbias.study.plan import StudyPlan
-from coordbias.training.figures import new_figure, plot_recall_groups, save_figure
-
-#: Resolution of the study's figures (the report's and the experiments').
-DPI = 110
-
-
-def subplots(
-    *args: Any, figsize: tuple[float, float] = (6.4, 4.8), **kwargs: Any
-) -> tuple[Any, Any]:
-    """A new figure at the study's resolution and its axes: ``Figure.subplots(*args, **kwargs)``.
-
-    Args:
-        *args: ``nrows, ncols``.
-        figsize: size in inches (matplotlib's default 6.4 x 4.8).
-        **kwargs: the other arguments of ``Figure.subplots`` (``sharey``, ``squeeze``...).
-
-    Returns:
-        ``(figure, axes)``, like ``matplotlib.pyplot.subplots`` but with no global figure state.
-    """
-    fig = new_figure(figsize, dpi=DPI)
-    return fig, fig.subplots(*args, **kwargs)
-
-
-def save(fig: Any, path: str | Path) -> Path:
-    """Write a study figure atomically, cropped to its content (``bbox_inches="tight"``)."""
-    return save_figure(fig, path, tight=True)
+from coordbias.study.style import DPI, save, subplots
+from coordbias.training.figures import plot_recall_groups
 
 
 def plot_loss(variants: dict[str, Any], runs: dict[str, list], path: Path) -> None:

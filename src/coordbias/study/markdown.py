@@ -1,72 +1,24 @@
-"""The study report as Markdown: the one table writer, number formats, and the report's sections.
+"""The study report as Markdown: the report's sections.
 
-:func:`md_table` is the project's one Markdown table writer; the open-question experiments write
-their sections with it, with :func:`fmt_sci` / :func:`fmt_pct`, and link their figures with
-:func:`figure_link`. :func:`render_markdown` turns
-a study's ``results.json`` dict (``coordbias.study.results``) into ``report.md``.
+:func:`render_markdown` turns a study's ``results.json`` dict (``coordbias.study.results``) into
+``report.md``. The table writer and the number formats are :mod:`coordbias.reporting.markdown`'s
+(``md_table``, ``fmt_sci``, ``fmt_pct``, ``figure_link`` stay importable from here).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
 from typing import Any
 
+from coordbias.models.variants import VARIANTS
+from coordbias.reporting.markdown import figure_link, fmt_pct, fmt_sci, md_table
+from coordbias.reporting.stats import describe_power
 from coordbias.study.experiments import RUN_ALONE
 from coordbias.study.plan import StudyPlan
 from coordbias.study.presets import QUICK_NOTES
 from coordbias.study.results import CLASS_LABELS, ORIGINAL
-from coordbias.study.stats import describe_power
-from coordbias.study.variants import VARIANTS
 
-
-def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub-flavoured Markdown table; cells are written with ``str``.
-
-    Example:
-        >>> print(md_table(["a", "b"], [[1, "x"]]))
-        | a | b |
-        |---|---|
-        | 1 | x |
-    """
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def figure_link(fig_dir_rel: str, name: str) -> str:
-    """The path by which a report links figure ``name``: under ``fig_dir_rel``, the figure's folder
-    relative to the report (``""``: the report's own folder).
-
-    Example:
-        >>> figure_link("experiments/speed/", "speed.png"), figure_link("", "speed.png")
-        ('experiments/speed/speed.png', 'speed.png')
-    """
-    return f"{fig_dir_rel.rstrip('/')}/{name}" if fig_dir_rel else name
-
-
-def fmt_sci(value: float) -> str:
-    """Format a magnitude compactly: ``0`` stays ``0``, else 3 significant digits.
-
-    Example:
-        >>> fmt_sci(0.0), fmt_sci(1.234e-9), fmt_sci(0.5)
-        ('0', '1.23e-09', '0.5')
-    """
-    if value == 0:
-        return "0"
-    if 1e-3 <= abs(value) < 1e4:
-        return f"{value:.3g}"
-    return f"{value:.2e}"
-
-
-def fmt_pct(value: float) -> str:
-    """Format a fraction in [0, 1] as a percentage with one decimal.
-
-    Example:
-        >>> fmt_pct(0.8567)
-        '85.7%'
-    """
-    return f"{100.0 * value:.1f}%"
+__all__ = ["figure_link", "fmt_pct", "fmt_sci", "md_table", "render_markdown", "reproduce_command"]
 
 
 def _f(x: Any, digits: int = 3) -> str:

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from coordbias._util.errors import UserValueError
+from coordbias._util.experiment import resolve_seeds
+from coordbias.models.variants import resolve_variants
 from coordbias.study.presets import StudyPreset, coerce_overrides, get_preset, run_config
-from coordbias.study.variants import resolve_variants
 
 
 def recorded_config(run_dir: Path) -> dict[str, Any]:
@@ -67,33 +68,6 @@ class StudyPlan:
     runs: list[RunSpec]
     experiments: list[str]
     overrides: dict[str, Any]
-
-
-def resolve_seeds(seeds: int | Sequence[int] | None, default: int) -> list[int]:
-    """The seeds a study or a benchmark runs: a count ``n`` (seeds ``0..n-1``), a list (kept in
-    its order, without repeats) or ``None`` (a count of ``default``).
-
-    Raises:
-        TypeError: a bool.
-        ValueError: a count below 1, a seed that is not a non-negative int, an empty list.
-    """
-    if seeds is None:
-        seeds = default
-    if isinstance(seeds, bool):
-        raise TypeError(f"seeds must be an int count or a list of ints; got {seeds!r}")
-    if isinstance(seeds, int):
-        if seeds < 1:
-            raise ValueError(f"seeds must be at least 1; got {seeds}")
-        return list(range(seeds))
-    out = []
-    for s in seeds:
-        if not isinstance(s, int) or isinstance(s, bool) or s < 0:
-            raise ValueError(f"seeds must be non-negative ints; got {s!r} in {list(seeds)!r}")
-        if s not in out:
-            out.append(s)
-    if not out:
-        raise ValueError("seeds must name at least one seed; got an empty list")
-    return out
 
 
 def _resolve_experiments(experiments: Sequence[str] | None, default: Sequence[str]) -> list[str]:

@@ -33,8 +33,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from coordbias.models.variants import STUDY_VARIANTS, VARIANTS, variant_fields
 from coordbias.study.experiments import EXPERIMENTS
-from coordbias.study.variants import STUDY_VARIANTS, VARIANTS, variant_fields
 from coordbias.training.settings import ORIGINAL, QUICK
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -259,7 +259,7 @@ def run_config(
 
     Args:
         preset: a preset or its name.
-        variant: a name from ``coordbias.study.variants.VARIANTS``.
+        variant: a name from ``coordbias.models.variants.VARIANTS``.
         seed: the run's seed (model initialisation, batch order).
         run_dir: the run folder, ``<study>/runs/<variant>/seed<k>``.
         overrides: ``TrainConfig`` fields to change (after ``coerce_overrides``).

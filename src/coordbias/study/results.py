@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from coordbias.data import CLASS_NAMES
+from coordbias.models.variants import VARIANTS
+from coordbias.reporting.stats import mean_std, welch_test
 from coordbias.study.plan import StudyPlan
-from coordbias.study.stats import mean_std, welch_test
-from coordbias.study.variants import VARIANTS
 
 #: The report's label of each class: its index and what it means (``data.CLASS_NAMES``).
 CLASS_LABELS = ("background", *(f"{c} {name}" for c, name in enumerate(CLASS_NAMES) if c))

@@ -15,12 +15,12 @@ Layout of a study folder ``DIR``::
     DIR/study_time.json           the study's wall time so far, summed over its invocations
 
 Every file is written atomically, finished runs are never redone, and the report is rebuilt from
-what is on disk, so an interrupted study resumes by running the same command again. The plan
-comes from ``coordbias.study.plan.plan_study`` (``--dry-run``: ``coordbias.study.estimate``); the
-work is a list of tasks (``coordbias.study.tasks``: a run with its transfer evaluation, or an
-experiment); ``coordbias.study.launch`` runs them in this process (``jobs=1``) or in child
-processes (``jobs > 1``), ``coordbias.study.cluster`` through submitit. Two studies on one folder
-share the work: each skips what the other holds the lock of, then waits for it before writing
+what is on disk, so an interrupted study resumes by running the same command again. The plan comes
+from ``coordbias.study.plan.plan_study`` (``--dry-run``: ``coordbias.study.estimate``); the work is
+a list of tasks (``coordbias.study.tasks``: a run with its transfer evaluation, or an experiment),
+which the scheduler (``coordbias.scheduler.launch``) runs in this process (``jobs=1``) or in child
+processes (``jobs > 1``), ``coordbias.scheduler.cluster`` through submitit. Two studies on one
+folder share the work: each skips what the other holds the lock of, then waits for it before writing
 its report.
 """
 
@@ -36,18 +36,18 @@ from typing import Any
 
 from coordbias._util.errors import UserValueError, check_folder_destination
 from coordbias._util.files import write_json
-from coordbias.study.estimate import dry_run, estimate_run_s, probe_images_per_s
-from coordbias.study.launch import (
+from coordbias.scheduler.launch import (
     Parallelism,
     check_count,
     resolve_parallelism,
     run_in_process,
     run_local,
-    wait_for_others,
+    run_rounds,
 )
+from coordbias.scheduler.progress import Failure, Log, Progress, fmt_duration
+from coordbias.study.estimate import dry_run, estimate_run_s, probe_images_per_s
 from coordbias.study.plan import StudyPlan, check_not_stale, plan_study
 from coordbias.study.presets import StudyPreset
-from coordbias.study.progress import Failure, Log, Progress, fmt_duration
 from coordbias.study.tasks import ExperimentTask, plan_tasks
 
 # Planning and estimating live in coordbias.study.plan and coordbias.study.estimate; their
@@ -65,13 +65,25 @@ __all__ = [
     "run_study",
 ]
 
+#: What the fork server of ``run_local`` imports once, so that each child starts with it loaded.
+PRELOAD = (
+    "coordbias.study.tasks",
+    "coordbias.study.transfer",
+    "coordbias.study.experiments._common",
+    "coordbias.training.run",
+    "coordbias.training.module",
+    "coordbias.training.metrics",
+    "coordbias.training.figures",
+    "lightning.pytorch",
+)
+
 #: The study's own time, summed over every invocation (a resumed study counts them all).
 TIME_FILE = "study_time.json"
 
 
 def _cluster_options(cluster: Any) -> Any:
-    """``cluster`` as a checked ``coordbias.study.cluster.ClusterOptions``."""
-    from coordbias.study.cluster import ClusterOptions, require_submitit
+    """``cluster`` as a checked ``coordbias.scheduler.cluster.ClusterOptions``."""
+    from coordbias.scheduler.cluster import ClusterOptions, require_submitit
 
     require_submitit()
     options = cluster if isinstance(cluster, ClusterOptions) else ClusterOptions(**(cluster or {}))
@@ -148,7 +160,7 @@ class StudyFailed(RuntimeError):
     """Some tasks did not finish; the report was written without them.
 
     Attributes:
-        failures: the ``coordbias.study.launch.Failure`` of each.
+        failures: the ``coordbias.scheduler.launch.Failure`` of each.
     """
 
     def __init__(self, message: str, failures: Sequence[Failure] = ()) -> None:
@@ -209,18 +221,6 @@ def _quiet_lightning() -> Iterator[None]:
         lightning_log.setLevel(level)
 
 
-def _run_rounds(
-    tasks: list[Any], launch: Callable[[list[Any]], tuple[list[Failure], list[Any]]], log: Log
-) -> list[Failure]:
-    """Launch ``tasks``; then wait for those another process held, and do what it left."""
-    failures: list[Failure] = []
-    while tasks:
-        failed, deferred = launch(tasks)
-        failures += failed
-        tasks = wait_for_others(deferred, log=log) if deferred else []
-    return failures
-
-
 def run_study(
     preset: str | StudyPreset = "quick",
     out_dir: str | Path = "runs/study",
@@ -251,10 +251,10 @@ def run_study(
         jobs: tasks at once with launcher ``local``: ``1`` runs them one after another in this
             process; more run each in a child process of its own, on GPUs one per device.
             ``None``: one per GPU, else the preset's measured best on this CPU
-            (``coordbias.study.launch.resolve_parallelism``).
+            (``coordbias.scheduler.launch.resolve_parallelism``).
         threads: torch threads per task; ``None``: cores // jobs (with one job, this process's
             own count).
-        launcher: ``local`` or ``submitit`` (a job array; ``coordbias.study.cluster``).
+        launcher: ``local`` or ``submitit`` (a job array; ``coordbias.scheduler.cluster``).
         cluster: with ``submitit``, a ``ClusterOptions`` or a dict of its fields (partition,
             gpus_per_run, time_min, cpus_per_run, array_parallelism, log_dir, slurm, cluster).
         dry_run_only: list the runs, the jobs and the estimated cost, write nothing, return the
@@ -331,7 +331,7 @@ def run_study(
             return _submit(batch, options, parallelism.threads, progress, plan.out_dir, log)
         if parallelism.jobs == 1:
             return in_process(batch)
-        return run_local(batch, parallelism, progress, log=log)
+        return run_local(batch, parallelism, progress, log=log, preload=PRELOAD)
 
     def one_alone(batch: list[Any]) -> tuple[list[Failure], list[Any]]:
         progress.jobs = 1
@@ -340,8 +340,8 @@ def run_study(
         return in_process(batch)
 
     with _quiet_lightning():
-        failures = _run_rounds(tasks, pool, log)
-        failures += _run_rounds(alone, one_alone, log)
+        failures = run_rounds(tasks, pool, log)
+        failures += run_rounds(alone, one_alone, log)
     launch = {
         "launcher": launcher,
         "jobs": parallelism.jobs,
@@ -365,6 +365,6 @@ def run_study(
 def _submit(
     batch: list[Any], options: Any, threads: int | None, progress: Progress, out: Path, log: Log
 ) -> tuple[list[Failure], list[Any]]:
-    from coordbias.study.cluster import run_submitit
+    from coordbias.scheduler.cluster import run_submitit
 
     return run_submitit(batch, options, options.threads(threads), progress, study_dir=out, log=log)

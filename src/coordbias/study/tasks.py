@@ -1,53 +1,39 @@
-"""A study's units of work, and the one function that does each: :func:`execute_task`.
-
-A task is a small picklable description of one piece of work and of the torch thread count it
-runs with:
+"""A study's units of work: a run with its transfer evaluation, an experiment.
 
 - :class:`RunTask`: one training run (variant x seed) followed by its resolution-transfer
   evaluation (which depends on that run alone);
-- :class:`ExperimentTask`: one open-question experiment;
-- :class:`CellTask`: one cell of the benchmark (``coordbias.study.benchmark``: a method trained
-  on a task with one seed), or its timing of every method.
+- :class:`ExperimentTask`: one open-question experiment.
 
-Every launcher calls :func:`execute_task`: the study's own process (``--jobs 1``), a child
-process per task (``coordbias.study.launch``), a SLURM job through submitit
-(``coordbias.study.cluster``). Whether a task is finished is read from its folder, never from a
-launcher's memory, so any launcher resumes what another one left:
+Both follow the scheduler's task protocol (``coordbias.scheduler.execute.Task``), which runs
+them in this process, in a child process per task or through submitit, and resumes from disk:
 
 - a run is finished when its ``result.json`` says so (``RunSpec.done``) and its ``transfer.json``
   holds every planned size;
-- an experiment is finished when ``experiments/<name>/result.json`` exists, a benchmark cell
-  when ``cells/<task>/<method>/seed<k>/result.json`` does.
+- an experiment is finished when ``experiments/<name>/result.json`` exists.
 
-Whoever does a task first takes its lock (``filelock``, a file beside the task's folder:
-``runs/<variant>/seed<k>.lock``, ``experiments/<name>.lock``), so two studies on one folder never
-do the same work twice; the operating system releases a lock when its holder dies, even by
-SIGKILL. What a task does is appended to ``task.log`` in its folder (a child process's whole
-output goes there too).
+Their locks sit beside their folders (``runs/<variant>/seed<k>.lock``,
+``experiments/<name>.lock``), their logs in them (``task.log``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib
 import json
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from filelock import FileLock, Timeout
+from typing import Any, ClassVar
 
 from coordbias._util.files import write_json
+from coordbias.scheduler.execute import TASK_LOG, TaskFiles, TaskLog, TaskOutcome, execute_task
 from coordbias.study.experiments import RUN_ALONE
 from coordbias.study.plan import RunSpec, StudyPlan
 
+# The scheduler's names (TASK_LOG, TaskOutcome, execute_task) stay importable from here.
 __all__ = [
     "TASK_LOG",
-    "CellTask",
     "ExperimentTask",
     "RunTask",
     "Task",
@@ -57,35 +43,13 @@ __all__ = [
     "run_transfer",
 ]
 
-#: The log of a task, in its folder: what ``execute_task`` did, and a child process's output.
-TASK_LOG = "task.log"
-
 # A checkpoint to resume from, in a run folder (coordbias.training.checkpoint.LAST_CHECKPOINT;
 # named here so that planning a study does not import the training stack).
 _LAST_CHECKPOINT = os.path.join("checkpoints", "last.ckpt")
 
 
-class _TaskFiles:
-    """Where a task keeps its lock and its log, from its folder (the same rule for every kind)."""
-
-    @property
-    def folder(self) -> Path:  # pragma: no cover - each task names its own
-        raise NotImplementedError
-
-    @property
-    def lock_file(self) -> Path:
-        """``<folder>.lock``, beside the task's folder (``runs/<variant>/seed<k>.lock``,
-        ``experiments/<name>.lock``), so the folder itself is untouched."""
-        return self.folder.with_name(self.folder.name + ".lock")
-
-    @property
-    def log_file(self) -> Path:
-        """``<folder>/task.log``."""
-        return self.folder / TASK_LOG
-
-
 @dataclass(frozen=True)
-class RunTask(_TaskFiles):
+class RunTask(TaskFiles):
     """One training run and its transfer evaluation.
 
     Attributes:
@@ -99,6 +63,7 @@ class RunTask(_TaskFiles):
     transfer_sizes: tuple[int, ...] = ()
     transfer_val_size: int = 0
     threads: int | None = None
+    kind: ClassVar[str] = "run"
 
     @property
     def label(self) -> str:
@@ -115,9 +80,17 @@ class RunTask(_TaskFiles):
         """The run finished as planned and every transfer size is evaluated."""
         return self.run.done and not _missing_transfer(self)
 
+    def execute(self, log: TaskLog, *, train_fn: Callable[[Any], Any] | None = None) -> str:
+        """Train (resuming from ``checkpoints/last.ckpt`` when an earlier attempt left one),
+        then evaluate the transfer sizes the run lacks; ``train_fn`` replaces
+        ``coordbias.training.train``."""
+        import torch
+
+        return _execute_run(self, train_fn, log, torch.get_num_threads())
+
 
 @dataclass(frozen=True)
-class ExperimentTask(_TaskFiles):
+class ExperimentTask(TaskFiles):
     """One open-question experiment (``coordbias.study.experiments.<name>``).
 
     Attributes:
@@ -134,6 +107,7 @@ class ExperimentTask(_TaskFiles):
     quick: bool = True
     seed: int = 0
     threads: int | None = None
+    kind: ClassVar[str] = "experiment"
 
     @property
     def label(self) -> str:
@@ -150,78 +124,13 @@ class ExperimentTask(_TaskFiles):
         """Its ``result.json`` exists."""
         return (self.folder / "result.json").is_file()
 
-
-@dataclass(frozen=True)
-class CellTask(_TaskFiles):
-    """One cell of the benchmark, or (``task == TIMING``) its step timing of ``methods``.
-
-    Attributes:
-        task: a task of ``coordbias.study.benchmark.TASKS``, or :data:`TIMING`.
-        method: the method (a study variant); ``""`` for the timing.
-        seed: the cell's seed.
-        study_dir: the benchmark folder; the cell writes ``cells/<task>/<method>/seed<k>/``.
-        scale: the name of the benchmark scale (``coordbias.study.benchmark.SCALES``).
-        threads: torch intra-op threads while it runs; ``None`` keeps the process's own.
-        methods: the methods the timing compares (empty for a cell).
-    """
-
-    task: str
-    method: str
-    seed: int
-    study_dir: Path
-    scale: str
-    threads: int | None = None
-    methods: tuple[str, ...] = ()
-
-    @property
-    def label(self) -> str:
-        """``<task>/<method>/seed<k>``, or ``timing``."""
-        return TIMING if self.task == TIMING else f"{self.task}/{self.method}/seed{self.seed}"
-
-    @property
-    def folder(self) -> Path:
-        """``<benchmark>/cells/<task>/<method>/seed<k>`` (``<benchmark>/cells/timing``)."""
-        if self.task == TIMING:
-            return self.study_dir / "cells" / TIMING
-        return self.study_dir / "cells" / self.task / self.method / f"seed{self.seed}"
-
-    @property
-    def done(self) -> bool:
-        """Its ``result.json`` exists (and, for the timing, covers ``methods``)."""
-        path = self.folder / "result.json"
-        if not path.is_file():
-            return False
-        if self.task != TIMING:
-            return True
-        timed = json.loads(path.read_text())
-        return set(self.methods) <= set(timed.get("ratio", {})) | set(timed.get("na", {}))
+    def execute(self, log: TaskLog, **options: Any) -> str:
+        """Run the experiment and write its ``result.json`` (``options`` are for runs)."""
+        return _execute_experiment(self, log)
 
 
-#: The task name of a benchmark's timing (:class:`CellTask`).
-TIMING = "timing"
-
-Task = RunTask | ExperimentTask | CellTask
-
-
-@dataclass(frozen=True)
-class TaskOutcome:
-    """What :func:`execute_task` did.
-
-    Attributes:
-        label: the task's label.
-        status: ``"done"`` (finished, by this call or earlier) or ``"locked"`` (another process
-            holds the task's lock; nothing was done).
-        did: a few words for the progress line (``"trained"``, ``"resumed from epoch=0.ckpt"``,
-            ``"finished earlier"``, ...).
-        seconds: how long the call took.
-        threads: the torch threads it ran with.
-    """
-
-    label: str
-    status: str
-    did: str
-    seconds: float
-    threads: int
+#: A task of a study.
+Task = RunTask | ExperimentTask
 
 
 def plan_tasks(plan: StudyPlan, threads: int | None = None) -> tuple[list[Task], list[Task]]:
@@ -245,77 +154,8 @@ def plan_tasks(plan: StudyPlan, threads: int | None = None) -> tuple[list[Task],
     return tasks, alone
 
 
-class _TaskLog:
-    """Appends time-stamped lines to a task's log (one ``open`` per line: children share it)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __call__(self, line: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(f"{stamp} [pid {os.getpid()}] {line}\n")
-
-
-def _threads(n: int | None) -> contextlib.AbstractContextManager:
-    if n is None:
-        return contextlib.nullcontext()
-    from coordbias.study.experiments._common import torch_threads
-
-    return torch_threads(n)
-
-
-def execute_task(
-    task: Task,
-    *,
-    wait: bool = False,
-    train_fn: Callable[[Any], Any] | None = None,
-) -> TaskOutcome:
-    """Do ``task`` unless it is finished on disk or another process is doing it.
-
-    Takes the task's lock (without waiting, unless ``wait``); under it, reads from disk what is
-    left and does that: a run trains (resuming from ``checkpoints/last.ckpt`` when an earlier
-    attempt left one), then evaluates the transfer sizes it lacks; an experiment runs and writes
-    its ``result.json``. The torch thread count is ``task.threads`` for the duration.
-
-    Args:
-        task: a :class:`RunTask` or :class:`ExperimentTask`.
-        wait: block until the lock is free instead of returning ``status="locked"``.
-        train_fn: the training function (default ``coordbias.training.train``).
-
-    Returns:
-        A :class:`TaskOutcome`.
-
-    Raises:
-        Whatever the training or the experiment raises; the lock is released.
-    """
-    import torch
-
-    start = time.perf_counter()
-    task.lock_file.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(task.lock_file))
-    try:
-        lock.acquire(timeout=-1 if wait else 0)
-    except Timeout:
-        return TaskOutcome(task.label, "locked", "locked by another process", 0.0, 0)
-    try:
-        with _threads(task.threads):
-            threads = torch.get_num_threads()
-            log = _TaskLog(task.log_file)
-            if isinstance(task, RunTask):
-                did = _execute_run(task, train_fn, log, threads)
-            elif isinstance(task, CellTask):
-                did = _execute_cell(task, log)
-            else:
-                did = _execute_experiment(task, log)
-    finally:
-        lock.release()
-    return TaskOutcome(task.label, "done", did, time.perf_counter() - start, threads)
-
-
 def _execute_run(
-    task: RunTask, train_fn: Callable[[Any], Any] | None, log: _TaskLog, threads: int
+    task: RunTask, train_fn: Callable[[Any], Any] | None, log: TaskLog, threads: int
 ) -> str:
     run = task.run
     did = []
@@ -374,7 +214,7 @@ def run_transfer(run: RunSpec, sizes: tuple[int, ...], val_size: int) -> bool:
     return True
 
 
-def _execute_experiment(task: ExperimentTask, log: _TaskLog) -> str:
+def _execute_experiment(task: ExperimentTask, log: TaskLog) -> str:
     if task.done:
         return "finished earlier"
     module = importlib.import_module(f"coordbias.study.experiments.{task.name}")
@@ -383,20 +223,3 @@ def _execute_experiment(task: ExperimentTask, log: _TaskLog) -> str:
     write_json(task.folder / "result.json", result)
     log(f"{task.label} finished")
     return "ran"
-
-
-def _execute_cell(task: CellTask, log: _TaskLog) -> str:
-    if task.done:
-        return "finished earlier"
-    from coordbias.study.benchmark import cells
-    from coordbias.study.benchmark.spec import get_scale
-
-    scale = get_scale(task.scale)
-    log(f"running {task.label} at scale {task.scale} (pid {os.getpid()})")
-    if task.task == TIMING:
-        result = cells.run_timing(list(task.methods), scale)
-    else:
-        result = cells.run_cell(task.task, task.method, task.seed, scale)
-    write_json(task.folder / "result.json", {**result, "scale": task.scale})
-    log(f"{task.label} finished")
-    return "n/a: " + result["na"] if isinstance(result.get("na"), str) else "ran"

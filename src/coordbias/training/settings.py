@@ -3,7 +3,7 @@
 ``ORIGINAL`` is the setting of the original study (128 px, width 64, SGD, batch 1, 2 epochs);
 ``QUICK`` is the small setting of the study's ``quick`` preset (64 px, width 8, Adam, batch 8),
 chosen and measured as ``coordbias.study.presets`` describes. The study builds its presets from
-them, and ``coordbias bench data`` / ``coordbias bench train`` measure at ``QUICK`` by default,
+them, and ``coordbias speed data`` / ``coordbias speed train`` measure at ``QUICK`` by default,
 so the benchmarks read a training setting, not the study.
 
 Example:

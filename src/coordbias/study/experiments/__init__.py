@@ -3,7 +3,7 @@
 Each module exposes ``run(out_dir, *, quick=True, seed=0) -> dict`` (a JSON-able result; its
 figure is written under ``out_dir``) and ``markdown(result, fig_dir_rel) -> str``: the report
 section computed from that ``result``, in Markdown, whose figure link is
-``coordbias.study.markdown.figure_link(fig_dir_rel, result["figure"])`` (``fig_dir_rel``: the
+``coordbias.reporting.markdown.figure_link(fig_dir_rel, result["figure"])`` (``fig_dir_rel``: the
 figure's folder relative to the report, ``""`` for the report's own folder). The modules:
 
 - :mod:`~coordbias.study.experiments.bn_gradients`: open question 1, why the coordinate bias

@@ -1,25 +1,22 @@
 """Small helpers shared by the open-question experiments: setting checks, seeding, threads.
 
-The experiments' figures and Markdown come from the study's own modules; the names below stay
-importable from here as well (``new_figure`` is :func:`coordbias.study.figures.subplots`,
-``save_figure`` is :func:`coordbias.study.figures.save`, ``md_table``, ``fmt_sci`` and
-``fmt_pct`` are :mod:`coordbias.study.markdown`'s).
+The experiments' figures follow the study's style and their Markdown the project's table writer;
+the names below stay importable from here as well (``new_figure`` is
+:func:`coordbias.study.style.subplots`, ``save_figure`` is :func:`coordbias.study.style.save`,
+``md_table``, ``fmt_sci`` and ``fmt_pct`` are :mod:`coordbias.reporting.markdown`'s; seeding,
+threads and the parameter count are :mod:`coordbias._util.experiment`'s).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import nn
-
-from coordbias.study.figures import save as save_figure
-from coordbias.study.figures import subplots as new_figure
-from coordbias.study.markdown import fmt_pct, fmt_sci, md_table
+from coordbias._util.experiment import check_positive_int, count_parameters, seeded, torch_threads
+from coordbias.reporting.markdown import fmt_pct, fmt_sci, md_table
+from coordbias.study.style import save as save_figure
+from coordbias.study.style import subplots as new_figure
 
 __all__ = [
     "check_image_size",
@@ -45,15 +42,6 @@ def check_out_dir(out_dir: Any) -> Path:
     path = Path(out_dir)
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` if it is an int >= 1, else raise a ValueError/TypeError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int >= 1, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value}")
-    return value
 
 
 def choose_setting(
@@ -92,32 +80,3 @@ def check_image_size(value: int) -> None:
     """Raise a ValueError unless the image side ``value`` is divisible by 8 (the FCN pools 3x)."""
     if value % 8:
         raise ValueError(f"image_size must be divisible by 8, got {value}")
-
-
-@contextlib.contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Run the block with torch's global RNG seeded, restoring the caller's RNG state afterwards."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable scalars in ``module``."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` intra-op threads, restoring the caller's count afterwards.
-
-    The experiments' networks are tiny: on a small shared CPU one thread is as fast as two and
-    avoids the many-fold slow-down of oversubscribed threads.
-    """
-    check_positive_int("num_threads", n)
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

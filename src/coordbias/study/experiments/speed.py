@@ -37,6 +37,7 @@ from torch import Tensor, nn
 
 from coordbias._util.timing import interleaved, median_ratios, round_ratios
 from coordbias.models.convs import make_conv
+from coordbias.reporting.markdown import figure_link, fmt_sci, md_table
 from coordbias.study.experiments._common import (
     check_image_size,
     check_out_dir,
@@ -46,8 +47,7 @@ from coordbias.study.experiments._common import (
     count_parameters,
     seeded,
 )
-from coordbias.study.figures import save, subplots
-from coordbias.study.markdown import figure_link, fmt_sci, md_table
+from coordbias.study.style import save, subplots
 
 FIGURE = "speed.png"
 VARIANTS = ("vanilla", "coordbias", "coordconv")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from coordbias.reporting.markdown import figure_link, fmt_sci, md_table
 from coordbias.study.experiments.bn_gradients.algebra import ZERO_TOLERANCE
 from coordbias.study.experiments.bn_gradients.training import TRAIN_ZERO_TOLERANCE
-from coordbias.study.figures import save, subplots
-from coordbias.study.markdown import figure_link, fmt_sci, md_table
+from coordbias.study.style import save, subplots
 
 FIGURE = "bn_gradients.png"
 

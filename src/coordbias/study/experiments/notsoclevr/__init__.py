@@ -157,24 +157,24 @@ from coordbias.study.experiments.notsoclevr.ablation import (
     ablation_markdown,
     main,
 )
-from coordbias.study.experiments.notsoclevr.models import (
-    BASELINES,
-    MODELS,
-    DeconvNet,
-    DeconvRecipe,
-    TiledFCN,
-    build_model,
-    make_optimizer,
-    recipe,
-    upsample,
-)
 from coordbias.study.experiments.notsoclevr.section import FIGURE, PAPER, markdown, plot_accuracy
 from coordbias.study.experiments.notsoclevr.training import (
     FULL,
     QUICK,
     NotSoClevrConfig,
-    accuracy,
     train_one,
+)
+from coordbias.training.notsoclevr import (
+    BASELINES,
+    MODELS,
+    DeconvNet,
+    DeconvRecipe,
+    TiledFCN,
+    accuracy,
+    build_notsoclevr_model,
+    make_optimizer,
+    recipe,
+    upsample,
 )
 
 __all__ = [
@@ -198,7 +198,7 @@ __all__ = [
     "ablation",
     "ablation_markdown",
     "accuracy",
-    "build_model",
+    "build_notsoclevr_model",
     "centres",
     "encode",
     "fmt_pct",
@@ -264,3 +264,19 @@ def run(
     plot_accuracy(result, out / FIGURE)
     result["seconds"] = time.perf_counter() - start
     return result
+
+
+def __getattr__(name: str) -> Any:
+    # build_model was renamed build_notsoclevr_model (coordbias.training.build_model is the
+    # circles FCN's); the old name works for one release.
+    if name == "build_model":
+        import warnings
+
+        warnings.warn(
+            "coordbias.study.experiments.notsoclevr.build_model is now build_notsoclevr_model "
+            "(coordbias.training.notsoclevr); the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return build_notsoclevr_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

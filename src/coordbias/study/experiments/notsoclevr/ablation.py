@@ -12,8 +12,8 @@ import torch
 
 from coordbias.data.notsoclevr import SPLITS
 from coordbias.study.experiments._common import fmt_pct, md_table, torch_threads
-from coordbias.study.experiments.notsoclevr.models import recipe
 from coordbias.study.experiments.notsoclevr.training import NotSoClevrConfig, fit
+from coordbias.training.notsoclevr import recipe
 
 #: The reference row of :data:`ABLATION`: ``deconv`` at width 16, 60 epochs, lr / 10 at 45.
 ABLATION_BASE = {"epochs": 60, "lr_drop": 45}

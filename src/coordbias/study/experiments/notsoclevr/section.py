@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from coordbias.data.notsoclevr import SPLITS
+from coordbias.reporting.markdown import figure_link
 from coordbias.study.experiments._common import fmt_pct, md_table, new_figure, save_figure
-from coordbias.study.experiments.notsoclevr.models import BASELINES
-from coordbias.study.markdown import figure_link
+from coordbias.training.notsoclevr import BASELINES
 
 FIGURE = "notsoclevr.png"
 

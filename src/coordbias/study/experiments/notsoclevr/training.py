@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
 
 from coordbias.data.notsoclevr import centres, encode, split_indices, targets
 from coordbias.study.experiments._common import check_positive_int, seeded
-from coordbias.study.experiments.notsoclevr.models import (
+from coordbias.training.notsoclevr import (
     BASELINES,
     MODELS,
     DeconvNet,
     DeconvRecipe,
-    build_model,
+    accuracy,
+    build_notsoclevr_model,
     make_optimizer,
     recipe,
 )
@@ -96,32 +95,6 @@ FULL = NotSoClevrConfig(
 )
 
 
-@torch.no_grad()
-def mean_over_centres(
-    model: nn.Module,
-    c: Tensor,
-    chunk_sum: Callable[[nn.Module, Tensor], float],
-    batch_size: int = 256,
-) -> float:
-    """Mean of a per-centre score over centres ``c`` ``(N, 2)``: ``model`` in eval mode, no
-    gradients, ``batch_size`` centres at a time; ``chunk_sum(model, chunk)`` is the score's sum
-    over one chunk."""
-    model.eval()
-    total = 0.0
-    for start in range(0, c.shape[0], batch_size):
-        total += chunk_sum(model, c[start : start + batch_size])
-    return total / max(c.shape[0], 1)
-
-
-def _correct(model: nn.Module, chunk: Tensor) -> int:
-    return int((model(encode(chunk)).argmax(1) == targets(chunk)).sum())
-
-
-def accuracy(model: nn.Module, c: Tensor, batch_size: int = 256) -> float:
-    """Fraction of centres ``c`` ``(N, 2)`` whose arg-max pixel is the centre pixel."""
-    return mean_over_centres(model, c, _correct, batch_size)
-
-
 def train_one(model_name: str, split: str, config: NotSoClevrConfig, seed: int) -> dict[str, Any]:
     """Train one model on one split; return accuracies, loss curve and timing."""
     spec = recipe(model_name, config.width) if model_name in BASELINES else None
@@ -153,7 +126,7 @@ def fit(
     train_c, test_c = c[train_idx], c[test_idx]
     with seeded(seed):
         if spec is None:
-            model = build_model(name, config.width)
+            model = build_notsoclevr_model(name, config.width)
         else:
             model = DeconvNet(spec).to(memory_format=torch.channels_last)
     opt = make_optimizer(model, config.lr, config.weight_decay, spec)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordbias.study.benchmark.spec import BASELINE, TASKS
-from coordbias.study.benchmark.table import SIGNIFICANCE
+from coordbias.benchmark.spec import BASELINE, TASKS
+from coordbias.benchmark.table import SIGNIFICANCE
 
 __all__ = ["command_line", "markdown"]
 

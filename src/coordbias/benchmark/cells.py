@@ -1,7 +1,7 @@
 """One cell of the benchmark (a method trained on a task with one seed), and the timing.
 
 :func:`run_cell` trains and evaluates; it returns a JSON-able dict that
-``coordbias.study.tasks.execute_task`` writes to the cell's ``result.json``. A method whose
+``coordbias.scheduler.execute.execute_task`` writes to the cell's ``result.json``. A method whose
 convolution cannot be built for a task's network returns ``{"na": reason}`` instead, so its cell
 says why rather than disappearing. Each cell is a pure function of (task, method, seed, scale)
 and the torch thread count: data are generated from fixed seeds, the initialisation and the batch
@@ -22,6 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from coordbias._util.experiment import count_parameters, seeded
+from coordbias.benchmark.nets import build_network
+from coordbias.benchmark.spec import BASELINE, TASKS, BenchmarkScale
 from coordbias.data import CirclesConfig, circles_task, generate_batch
 from coordbias.data.notsoclevr import (
     CANVAS,
@@ -31,10 +34,7 @@ from coordbias.data.notsoclevr import (
     split_indices,
     targets,
 )
-from coordbias.study.benchmark.nets import build_network
-from coordbias.study.benchmark.spec import BASELINE, TASKS, BenchmarkScale
-from coordbias.study.experiments._common import count_parameters, seeded
-from coordbias.study.experiments.notsoclevr.training import mean_over_centres
+from coordbias.training.notsoclevr import accuracy, mean_over_centres
 
 __all__ = ["DATA_SEED", "run_cell", "run_timing"]
 
@@ -199,8 +199,6 @@ def _error_px(model: nn.Module, c: Tensor) -> float:
 def _nsc(family: str, split: str, method: str, seed: int, scale: BenchmarkScale) -> dict:
     """A Not-so-Clevr cell: classification (coordinates in, cross-entropy over the pixels,
     accuracy) or regression (one-hot image in, squared error, distance in pixels)."""
-    from coordbias.study.experiments.notsoclevr import accuracy
-
     train_c, test_c = _nsc_split(split, seed)
     with seeded(seed):
         model = build_network(family, method, scale.nsc_width)

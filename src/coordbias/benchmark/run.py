@@ -1,35 +1,37 @@
-"""``run_benchmark``: plan the cells, run what is missing through the study's launchers, write
+"""``run_benchmark``: plan the cells, run what is missing through the scheduler, write
 the table.
 
 Layout of a benchmark folder ``DIR``::
 
-    DIR/cells/<task>/<method>/seed<k>/result.json   one cell (coordbias.study.benchmark.cells)
+    DIR/cells/<task>/<method>/seed<k>/result.json   one cell (coordbias.benchmark.cells)
     DIR/cells/<task>/<method>/seed<k>.lock          held by whoever runs it
     DIR/cells/timing/result.json                    the step timing of every method
     DIR/results.json, DIR/report.md                 the table, rebuilt from what is on disk
     DIR/benchmark.lock                              held while they are written
 
-Every cell is a ``coordbias.study.tasks.CellTask``: ``execute_task`` takes its lock and writes
-its ``result.json``; ``coordbias.study.launch`` runs the cells in this process (``jobs=1``) or in
-child processes (``jobs > 1``), each with its own torch thread count. A finished cell is never
-redone, so an interrupted benchmark resumes by running the same command again. The timing runs
-last and alone, since a cell training beside it would distort its times.
+Every cell is a :class:`CellTask` (a task of ``coordbias.scheduler``): ``execute_task`` takes its
+lock and writes its ``result.json``; ``coordbias.scheduler.launch`` runs the cells in this process
+(``jobs=1``) or in child processes (``jobs > 1``), each with its own torch thread count. A finished
+cell is never redone, so an interrupted benchmark resumes by running the same command again. The
+timing runs last and alone, since a cell training beside it would distort its times.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from filelock import FileLock
 
 from coordbias._util.errors import UserValueError, check_folder_destination
+from coordbias._util.experiment import resolve_seeds
 from coordbias._util.files import write_json, write_text
-from coordbias.study.benchmark.spec import (
+from coordbias.benchmark.spec import (
     BASELINE,
     TASKS,
     BenchmarkScale,
@@ -37,18 +39,95 @@ from coordbias.study.benchmark.spec import (
     get_scale,
     resolve_names,
 )
-from coordbias.study.benchmark.table import collect, markdown_table
-from coordbias.study.launch import (
+from coordbias.benchmark.table import collect, markdown_table
+from coordbias.scheduler.execute import TaskFiles, TaskLog
+from coordbias.scheduler.launch import (
     resolve_parallelism,
     run_in_process,
     run_local,
+    run_rounds,
 )
-from coordbias.study.plan import resolve_seeds
-from coordbias.study.progress import Log, Progress, fmt_duration
-from coordbias.study.runner import _run_rounds
-from coordbias.study.tasks import TIMING, CellTask
+from coordbias.scheduler.progress import Log, Progress, fmt_duration
 
-__all__ = ["BenchmarkFailed", "BenchmarkPlan", "plan_benchmark", "run_benchmark"]
+__all__ = [
+    "PRELOAD",
+    "TIMING",
+    "BenchmarkFailed",
+    "BenchmarkPlan",
+    "CellTask",
+    "plan_benchmark",
+    "run_benchmark",
+]
+
+#: The task name of a benchmark's timing (:class:`CellTask`).
+TIMING = "timing"
+
+#: What the fork server of ``run_local`` imports once, so that each child starts with it loaded.
+PRELOAD = ("coordbias.benchmark.cells", "coordbias.training.metrics")
+
+
+@dataclass(frozen=True)
+class CellTask(TaskFiles):
+    """One cell of the benchmark, or (``task == TIMING``) its step timing of ``methods``: a task
+    of the scheduler (``coordbias.scheduler``), with its lock beside its folder and its log in it.
+
+    Attributes:
+        task: a task of ``coordbias.benchmark.TASKS``, or :data:`TIMING`.
+        method: the method (a network variant); ``""`` for the timing.
+        seed: the cell's seed.
+        study_dir: the benchmark folder; the cell writes ``cells/<task>/<method>/seed<k>/``.
+        scale: the name of the benchmark scale (``coordbias.benchmark.SCALES``).
+        threads: torch intra-op threads while it runs; ``None`` keeps the process's own.
+        methods: the methods the timing compares (empty for a cell).
+    """
+
+    task: str
+    method: str
+    seed: int
+    study_dir: Path
+    scale: str
+    threads: int | None = None
+    methods: tuple[str, ...] = ()
+    kind: ClassVar[str] = "run"
+
+    @property
+    def label(self) -> str:
+        """``<task>/<method>/seed<k>``, or ``timing``."""
+        return TIMING if self.task == TIMING else f"{self.task}/{self.method}/seed{self.seed}"
+
+    @property
+    def folder(self) -> Path:
+        """``<benchmark>/cells/<task>/<method>/seed<k>`` (``<benchmark>/cells/timing``)."""
+        if self.task == TIMING:
+            return self.study_dir / "cells" / TIMING
+        return self.study_dir / "cells" / self.task / self.method / f"seed{self.seed}"
+
+    @property
+    def done(self) -> bool:
+        """Its ``result.json`` exists (and, for the timing, covers ``methods``)."""
+        path = self.folder / "result.json"
+        if not path.is_file():
+            return False
+        if self.task != TIMING:
+            return True
+        timed = json.loads(path.read_text())
+        return set(self.methods) <= set(timed.get("ratio", {})) | set(timed.get("na", {}))
+
+    def execute(self, log: TaskLog, **options: Any) -> str:
+        """Run the cell (or the timing) and write its ``result.json``."""
+        if self.done:
+            return "finished earlier"
+        from coordbias.benchmark import cells
+
+        scale = get_scale(self.scale)
+        log(f"running {self.label} at scale {self.scale} (pid {os.getpid()})")
+        if self.task == TIMING:
+            result = cells.run_timing(list(self.methods), scale)
+        else:
+            result = cells.run_cell(self.task, self.method, self.seed, scale)
+        write_json(self.folder / "result.json", {**result, "scale": self.scale})
+        log(f"{self.label} finished")
+        return "n/a: " + result["na"] if isinstance(result.get("na"), str) else "ran"
 
 
 class BenchmarkFailed(RuntimeError):
@@ -87,9 +166,9 @@ def plan_benchmark(
         out_dir: the benchmark folder.
         scale: ``quick``, ``test`` or a :class:`BenchmarkScale`.
         methods: study variants (list or comma-separated); ``None``: every method
-            (:func:`~coordbias.study.benchmark.benchmark_methods`). ``vanilla`` is always
+            (:func:`~coordbias.benchmark.benchmark_methods`). ``vanilla`` is always
             added: the other cells are compared with it.
-        tasks: task names; ``None``: every task of :data:`~coordbias.study.benchmark.TASKS`.
+        tasks: task names; ``None``: every task of :data:`~coordbias.benchmark.TASKS`.
         seeds: a count (0..n-1) or a list; ``None``: the scale's count.
         threads: torch threads of each cell (``None``: the launcher decides).
 
@@ -206,15 +285,15 @@ def run_benchmark(
     def pool(batch: list[CellTask]) -> tuple[list[Any], list[Any]]:
         if parallelism.jobs == 1:
             return run_in_process(batch, progress)
-        return run_local(batch, parallelism, progress, log=log)
+        return run_local(batch, parallelism, progress, log=log, preload=PRELOAD)
 
     def one_alone(batch: list[CellTask]) -> tuple[list[Any], list[Any]]:
         progress.jobs = 1
         return run_in_process(batch, progress)
 
-    failures = _run_rounds(todo, pool, log)
+    failures = run_rounds(todo, pool, log)
     if not failures:  # the timing compares every method: only once their cells ran
-        failures += _run_rounds(alone, one_alone, log)
+        failures += run_rounds(alone, one_alone, log)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(plan.out_dir / "benchmark.lock")):
         results = write_results(plan, parallelism.threads or torch.get_num_threads())
@@ -233,7 +312,7 @@ def run_benchmark(
 
 def write_results(plan: BenchmarkPlan, threads: int) -> dict[str, Any]:
     """``results.json`` and ``report.md`` of ``plan`` from what is on disk."""
-    from coordbias.study.benchmark.report import markdown
+    from coordbias.benchmark.report import markdown
 
     bench = collect(plan.out_dir, plan.methods, plan.tasks, plan.seeds, plan.scale.transfer_size)
     results = {

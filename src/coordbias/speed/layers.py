@@ -1,4 +1,4 @@
-"""``coordbias bench layers``: cost of CoordBiasConv2d and CoordConv2d relative to nn.Conv2d,
+"""``coordbias speed layers``: cost of CoordBiasConv2d and CoordConv2d relative to nn.Conv2d,
 on every path people train with.
 
 A *path* is a way of running the layers (``--paths``, all by default):
@@ -52,7 +52,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from coordbias.bench._preset import add_timing_arguments
+from coordbias.speed._preset import add_timing_arguments
 
 #: Grid of (batch, in_channels, out_channels, size): first layers (3 -> 64 channels at batch 1
 #: and 16, 32 to 128 pixels), then middle layers.
@@ -152,7 +152,7 @@ def parse_paths(text: str) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the flags of ``coordbias bench layers`` to ``parser``."""
+    """Add the flags of ``coordbias speed layers`` to ``parser``."""
     parser.add_argument("--out", default="runs/bench", help="folder for bench_layers.json")
     parser.add_argument(
         "--paths",

@@ -1,12 +1,12 @@
-"""What a study says while its tasks run, and how it names a task that did not finish.
+"""What the scheduler says while tasks run, and how it names a task that did not finish.
 
 - :class:`Progress`: one line per finished, failed or deferred task: runs done / total,
   experiments, elapsed, time left (estimated from the tasks finished so far);
 - :class:`Failure`: a task that did not finish, why, and the log that says more;
 - :func:`fmt_duration` and :func:`last_line` (a failed task's reason is its log's last line).
 
-Every launcher reports through these: ``coordbias.study.launch`` (this machine) and
-``coordbias.study.cluster`` (submitit).
+Every launcher reports through these: ``coordbias.scheduler.launch`` (this machine) and
+``coordbias.scheduler.cluster`` (submitit).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coordbias.study.tasks import ExperimentTask, Task, TaskOutcome
+from coordbias.scheduler.execute import Task, TaskOutcome
 
 Log = Callable[[str], None]
 
@@ -54,7 +54,7 @@ class Failure:
 
 @dataclass
 class Progress:
-    """The progress lines of a study: one per finished, failed or deferred task.
+    """The progress lines of a study or a benchmark: one per finished, failed or deferred task.
 
     Args:
         total_runs: runs in the plan (finished earlier ones included).
@@ -95,7 +95,7 @@ class Progress:
     def finished(self, task: Task, outcome: TaskOutcome | None = None) -> None:
         """``task`` finished; ``outcome`` says what it did."""
         seconds = self._stop(task)
-        kind = "exp" if isinstance(task, ExperimentTask) else "run"
+        kind = "exp" if task.kind == "experiment" else "run"
         self._seconds[kind].append(seconds)
         if kind == "run":
             self.done_runs += 1
@@ -123,7 +123,7 @@ class Progress:
         self.log(f"{task.label}: another process is doing it; this study waits for it at the end")
 
     def _estimate(self, task: Task) -> float | None:
-        kind = "exp" if isinstance(task, ExperimentTask) else "run"
+        kind = "exp" if task.kind == "experiment" else "run"
         own = self._seconds[kind]
         every = self._seconds["run"] + self._seconds["exp"]
         chosen = own or every

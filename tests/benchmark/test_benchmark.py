@@ -1,4 +1,4 @@
-"""The benchmark (coordbias.study.benchmark): its methods, its cells, its table, end to end.
+"""The benchmark (coordbias.benchmark): its methods, its cells, its table, end to end.
 
 Everything runs at the ``test`` scale (tiny networks and data), one torch thread per cell."""
 
@@ -10,20 +10,20 @@ from types import MappingProxyType
 import pytest
 
 from coordbias._util.errors import UserValueError
-from coordbias.cli.main import main as cli_main
-from coordbias.study import variants as variants_module
-from coordbias.study.benchmark import (
+from coordbias._util.experiment import torch_threads
+from coordbias.benchmark import (
     SCALES,
     TASKS,
     benchmark_methods,
     plan_benchmark,
     run_benchmark,
 )
-from coordbias.study.benchmark import cells as cells_module
-from coordbias.study.benchmark import spec as spec_module
-from coordbias.study.benchmark.table import format_cell, summarize_cell
-from coordbias.study.experiments._common import torch_threads
-from coordbias.study.variants import VARIANTS, Variant
+from coordbias.benchmark import cells as cells_module
+from coordbias.benchmark import spec as spec_module
+from coordbias.benchmark.table import format_cell, summarize_cell
+from coordbias.cli.main import main as cli_main
+from coordbias.models import variants as variants_module
+from coordbias.models.variants import VARIANTS, Variant
 
 TEST = SCALES["test"]
 # Four tasks of the three families, two methods, two seeds: 16 cells and the timing.
@@ -200,3 +200,13 @@ def test_command_line_runs_the_benchmark(tmp_path, capsys):
     assert (tmp_path / "report.md").is_file()
     assert cli_main([*argv, "--methods", "nope"]) == 2
     assert "methods must be among" in capsys.readouterr().err
+
+
+def test_the_old_path_still_works_with_a_deprecation_warning():
+    import coordbias.benchmark
+    import coordbias.study.benchmark as old
+
+    with pytest.warns(DeprecationWarning, match="moved to coordbias.benchmark.run_benchmark"):
+        assert old.run_benchmark is coordbias.benchmark.run_benchmark
+    with pytest.warns(DeprecationWarning):
+        assert old.spec is coordbias.benchmark.spec

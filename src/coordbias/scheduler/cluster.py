@@ -1,13 +1,13 @@
-"""``--launcher submitit``: a study's tasks as a job array through submitit.
+"""``--launcher submitit``: tasks as a job array through submitit.
 
-submitit (the optional extra ``coordbias[cluster]``) pickles each task with the function that
-does it, submits them as one SLURM job array (``sbatch --array=0-N%P``) and gives back job
-handles; the study waits for them, prints the same progress line as on one machine, and writes
-the report itself once they are done. Each job runs :func:`coordbias.study.tasks.execute_task`,
-the function every launcher calls, so the run folders, locks and logs are those of a local
-study: a second call on the same folder, after a node failure or a time limit, submits only what
-is unfinished on disk, and a run resumes from its last checkpoint. A job that reaches its time
-limit is requeued by submitit (the task is ``Checkpointable``) and resumes the same way.
+submitit (the optional extra ``coordbias[cluster]``) pickles each task with the function that does
+it, submits them as one SLURM job array (``sbatch --array=0-N%P``) and gives back job handles; the
+study waits for them, prints the same progress line as on one machine, and writes the report itself
+once they are done. Each job runs :func:`coordbias.scheduler.execute.execute_task`, the function
+every launcher calls, so the run folders, locks and logs are those of a local study: a second call
+on the same folder, after a node failure or a time limit, submits only what is unfinished on disk,
+and a run resumes from its last checkpoint. A job that reaches its time limit is requeued by
+submitit (the task is ``Checkpointable``) and resumes the same way.
 
 The study folder must be on a file system that the nodes share with the machine that submits
 (the usual home or project folder); the locks use ``flock``, which Linux NFS clients provide.
@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from coordbias._util.errors import UserValueError
-from coordbias.study.progress import Failure, Log, Progress, last_line
-from coordbias.study.tasks import Task, TaskOutcome, execute_task
+from coordbias.scheduler.execute import Task, TaskOutcome, execute_task
+from coordbias.scheduler.progress import Failure, Log, Progress, last_line
 
 __all__ = ["CLUSTERS", "ClusterOptions", "make_executor", "require_submitit", "run_submitit"]
 
@@ -186,7 +186,7 @@ def run_submitit(
     unfinished on disk.
 
     Returns:
-        ``(failures, deferred)`` as :func:`coordbias.study.launch.run_local`.
+        ``(failures, deferred)`` as :func:`coordbias.scheduler.launch.run_local`.
     """
     executor = make_executor(options, threads, study_dir)
     jobs = executor.map_array(_TaskJob(), list(tasks))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coordbias.study.stats import describe_power, detectable_effect, mean_std, welch_test
+from coordbias.reporting.stats import describe_power, detectable_effect, mean_std, welch_test
 
 
 def test_welch_against_a_hand_computed_case():

@@ -1,12 +1,12 @@
-"""``coordbias bench layers --quick``: runs end to end and writes a well-formed JSON."""
+"""``coordbias speed layers --quick``: runs end to end and writes a well-formed JSON."""
 
 import json
 
 import pytest
 import torch
 
-from coordbias.bench import layers as bench
 from coordbias.cli.main import build_parser, main
+from coordbias.speed import layers as bench
 
 # The eager paths; compile has a test of its own (it compiles every layer: slow).
 QUICK_PATHS = ("fp32", "channels_last", "autocast", "half")
@@ -51,7 +51,7 @@ def _check_path(name, entry):
 
 def test_quick_benchmark_writes_the_json(tmp_path, capsys):
     paths = ",".join(QUICK_PATHS)
-    assert main(["bench", "layers", "--quick", "--paths", paths, "--out", str(tmp_path)]) == 0
+    assert main(["speed", "layers", "--quick", "--paths", paths, "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "median" in printed and "worst" in printed
     for name in QUICK_PATHS:
@@ -69,7 +69,7 @@ def test_quick_benchmark_writes_the_json(tmp_path, capsys):
 
 
 def test_quick_benchmark_compile_path(tmp_path):
-    assert main(["bench", "layers", "--quick", "--paths", "compile", "--out", str(tmp_path)]) == 0
+    assert main(["speed", "layers", "--quick", "--paths", "compile", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "bench_layers.json").read_text())
     _check_path("compile", data["paths"]["compile"])
     assert "torch.compile aot_eager" in data["paths"]["compile"]["setup"]
@@ -85,7 +85,7 @@ def test_default_grid_covers_first_and_middle_layers():
 
 
 def test_paths_default_to_all_and_parse_in_order():
-    args = build_parser().parse_args(["bench", "layers"])
+    args = build_parser().parse_args(["speed", "layers"])
     assert bench.parse_paths(args.paths) == list(bench.PATHS)
     assert bench.parse_paths("half, fp32") == ["fp32", "half"]
 
@@ -103,7 +103,7 @@ def test_paths_default_to_all_and_parse_in_order():
 )
 def test_bad_flags_raise_clear_errors(tmp_path, flag, value, message):
     parser = build_parser()
-    args = parser.parse_args(["bench", "layers", "--quick", "--out", str(tmp_path), flag, value])
+    args = parser.parse_args(["speed", "layers", "--quick", "--out", str(tmp_path), flag, value])
     with pytest.raises(ValueError, match=message):
         bench.run(args)
     assert not (tmp_path / "bench_layers.json").exists()
@@ -114,8 +114,8 @@ def test_unwritable_out_is_one_line_before_any_timing(tmp_path, capsys, monkeypa
     blocker.write_text("not a folder")
     timed = []
     monkeypatch.setattr(bench, "_measure", lambda *a, **k: timed.append(a))
-    assert main(["bench", "layers", "--quick", "--out", str(blocker / "sub")]) == 2
+    assert main(["speed", "layers", "--quick", "--out", str(blocker / "sub")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("coordbias bench layers: error: --out") and "Traceback" not in err
+    assert err.startswith("coordbias speed layers: error: --out") and "Traceback" not in err
     assert err.count("\n") == 1
     assert timed == [], "no timing may start before the options are checked"

@@ -1,4 +1,4 @@
-"""``coordbias bench train``: the cost of a Lightning training step against a bare PyTorch loop.
+"""``coordbias speed train``: the cost of a Lightning training step against a bare PyTorch loop.
 
 Both sides train the same network (two copies with the same weights) with the same optimizer
 on the same pre-built batch (data generation is excluded from both). The Lightning side is
@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from coordbias.bench._preset import add_setting_arguments, quick_setting
+from coordbias.speed._preset import add_setting_arguments, quick_setting
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

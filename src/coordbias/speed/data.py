@@ -1,4 +1,4 @@
-"""``coordbias bench data``: what generating the circles data set costs.
+"""``coordbias speed data``: what generating the circles data set costs.
 
 Three figures, each a median of ``torch.utils.benchmark`` blocked runs in this one process:
 
@@ -23,11 +23,11 @@ from inspect import signature
 from pathlib import Path
 from typing import Any
 
-from coordbias.bench._preset import add_setting_arguments, add_timing_arguments
+from coordbias.speed._preset import add_setting_arguments, add_timing_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the flags of ``coordbias bench data`` to ``parser``."""
+    """Add the flags of ``coordbias speed data`` to ``parser``."""
     add_setting_arguments(parser, "the training step whose share is measured")
     parser.add_argument("--sample-size", type=int, default=128, help="side for per-sample timing")
     parser.add_argument("--gen-batch", type=int, default=64, help="batch for amortised timing")

@@ -1,4 +1,4 @@
-"""How a study's tasks run on this machine: how many at once, and the launchers that run them.
+"""How tasks run on this machine: how many at once, and the launchers that run them.
 
 - :func:`resolve_parallelism`: jobs (tasks at once) and torch threads per task. On GPUs one job
   per GPU, each pinned to its device; on the CPU ``cores // threads_per_run`` jobs, the preset's
@@ -6,24 +6,28 @@
 - :func:`run_in_process`: one task after another in the study's own process (``--jobs 1``, the
   behaviour of a study before it had jobs).
 - :func:`run_local`: each task in its own child process, at most ``jobs`` at once. A child that
-  fails or is killed (even by SIGKILL) costs its own task only: the others go on, and the study
-  ends naming it. The children fork from a ``multiprocessing`` fork server that imported torch,
-  Lightning and the study once, so a task starts in about 0.1 s instead of the several seconds a
-  fresh interpreter needs to import them (a whole quick-preset run takes only a few seconds). A
-  child sets its thread count (``torch.set_num_threads``, ``OMP_NUM_THREADS`` and
+  fails or is killed (even by SIGKILL) costs its own task only: the others go on, and the study ends
+  naming it. The children fork from a ``multiprocessing`` fork server that imported torch, Lightning
+  and the caller's task modules (``preload``) once, so a task starts in about 0.1 s instead of the
+  several seconds a fresh interpreter needs to import them (a whole quick-preset run takes only a
+  few seconds). A child sets its thread count (``torch.set_num_threads``, ``OMP_NUM_THREADS`` and
   ``MKL_NUM_THREADS`` for anything it starts) and, on GPUs, ``CUDA_VISIBLE_DEVICES`` to its one
   device before anything touches CUDA; its whole output goes to its task's ``task.log``.
 - :func:`wait_for_others`: wait for tasks whose lock another process (a second study on the same
-  folder) holds, and say which of them it left unfinished.
+  folder) holds, and say which of them it left unfinished; :func:`run_rounds`: launch, wait for
+  the others, do what they left.
 
-Every launcher reports through ``coordbias.study.progress`` (the progress line, ``Failure``;
+Every launcher reports through ``coordbias.scheduler.progress`` (the progress line, ``Failure``;
 both stay importable from here). The submitit launcher, with the same interface, is
-``coordbias.study.cluster``.
+``coordbias.scheduler.cluster``. A task is anything with the
+:class:`~coordbias.scheduler.execute.Task` protocol: the scheduler knows nothing of the study or
+the benchmark.
 """
 
 from __future__ import annotations
 
 import collections
+import heapq
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -33,12 +37,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from coordbias._util.errors import UserValueError
-from coordbias.study.presets import StudyPreset
-from coordbias.study.progress import Failure, Log, Progress, fmt_duration, last_line
-from coordbias.study.tasks import ExperimentTask, Task, execute_task
+from coordbias.scheduler.execute import Task, execute_task
+from coordbias.scheduler.progress import Failure, Log, Progress, fmt_duration, last_line
 
 __all__ = [
     "Failure",
@@ -48,24 +51,26 @@ __all__ = [
     "check_count",
     "cuda_devices",
     "fmt_duration",
+    "makespan",
     "resolve_parallelism",
     "run_in_process",
     "run_local",
+    "run_rounds",
     "wait_for_others",
 ]
 
-# What the fork server imports once, so that each child starts with it loaded.
-_PRELOAD = [
-    "coordbias.study.tasks",
-    "coordbias.study.benchmark.cells",
-    "coordbias.study.transfer",
-    "coordbias.study.experiments._common",
-    "coordbias.training.run",
-    "coordbias.training.module",
-    "coordbias.training.metrics",
-    "coordbias.training.figures",
-    "lightning.pytorch",
-]
+
+class ThreadsSetting(Protocol):
+    """What :func:`resolve_parallelism` reads of a named setting (a study preset, a benchmark
+    scale): its name and its measured best torch threads per task (``None``: one at a time)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def threads_per_run(self) -> int | None: ...
+
+
 # Seconds a child gets to end after SIGTERM (Ctrl-C, a failing study) before SIGKILL.
 _TERMINATE_GRACE_S = 10.0
 
@@ -142,7 +147,7 @@ class Parallelism:
 
 
 def resolve_parallelism(
-    preset: StudyPreset,
+    preset: ThreadsSetting,
     *,
     jobs: int | None = None,
     threads: int | None = None,
@@ -163,7 +168,7 @@ def resolve_parallelism(
     uninterrupted one.
 
     Args:
-        preset: the study preset.
+        preset: the named setting (a study preset, a benchmark scale).
         jobs: tasks at once; ``None``: the default above.
         threads: torch threads per task; ``None``: the default above.
         accelerator: the runs' ``accelerator`` field.
@@ -207,16 +212,27 @@ def resolve_parallelism(
     return Parallelism(jobs, threads, gpus[:jobs] if jobs > 1 else (), cores, why)
 
 
+def makespan(costs: Sequence[float], jobs: int) -> float:
+    """Seconds to run ``costs`` in order on ``jobs`` slots, each task on the first free slot (as
+    :func:`run_local` places them)."""
+    if not costs:
+        return 0.0
+    slots = [0.0] * max(1, min(jobs, len(costs)))
+    for cost in costs:
+        heapq.heappush(slots, heapq.heappop(slots) + cost)
+    return max(slots)
+
+
 def run_in_process(
     tasks: Sequence[Task],
     progress: Progress,
-    *,
-    train_fn: Callable[[Any], Any] | None = None,
+    **options: Any,
 ) -> tuple[list[Failure], list[Task]]:
     """Run ``tasks`` one after another in this process.
 
     A run that raises stops the study (the exception propagates, its checkpoints stay on disk);
-    an experiment that raises is reported and the others go on.
+    an experiment (``task.kind == "experiment"``) that raises is reported and the others go on.
+    ``options`` go to each task's ``execute`` (the study's ``train_fn``, say).
 
     Returns:
         ``(failures, deferred)``: the experiments that failed, and the tasks another process
@@ -227,9 +243,9 @@ def run_in_process(
     progress.expect(tasks)
     for task in tasks:
         progress.started(task)
-        if isinstance(task, ExperimentTask):
+        if task.kind == "experiment":
             try:
-                outcome = execute_task(task)
+                outcome = execute_task(task, **options)
             except Exception as err:  # the runs are safe on disk: report it, go on
                 text = f"{type(err).__name__}: {err}"
                 if isinstance(err, ImportError):
@@ -238,7 +254,7 @@ def run_in_process(
                 progress.failed(failures[-1])
                 continue
         else:
-            outcome = execute_task(task, train_fn=train_fn)
+            outcome = execute_task(task, **options)
         if outcome.status == "locked":
             deferred.append(task)
             progress.deferred(task)
@@ -308,8 +324,12 @@ def run_local(
     progress: Progress,
     *,
     log: Log = print,
+    preload: Sequence[str] = (),
 ) -> tuple[list[Failure], list[Task]]:
     """Run ``tasks`` in child processes, at most ``parallelism.jobs`` at once, in their order.
+
+    ``preload`` names the modules the fork server imports once (the tasks' own and what they
+    run), so that each child starts with them loaded.
 
     Each child is a process of its own: one that fails or is killed costs its task alone.
     Ctrl-C (or SIGTERM) stops the children (SIGTERM, then SIGKILL after 10 s) and re-raises.
@@ -319,7 +339,7 @@ def run_local(
         tasks another process holds the lock of.
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
+    context.set_forkserver_preload([*preload, "coordbias.scheduler.execute"])
     queue = collections.deque(tasks)
     slots = list(range(min(parallelism.jobs, len(queue))))
     running: dict[Any, tuple[Any, Any, Task, int]] = {}
@@ -400,3 +420,15 @@ def wait_for_others(tasks: Sequence[Task], *, log: Log = print) -> list[Task]:
         lock.acquire()
         lock.release()
     return [task for task in tasks if not task.done]
+
+
+def run_rounds(
+    tasks: list[Any], launch: Callable[[list[Any]], tuple[list[Failure], list[Any]]], log: Log
+) -> list[Failure]:
+    """Launch ``tasks``; then wait for those another process held, and do what it left."""
+    failures: list[Failure] = []
+    while tasks:
+        failed, deferred = launch(tasks)
+        failures += failed
+        tasks = wait_for_others(deferred, log=log) if deferred else []
+    return failures

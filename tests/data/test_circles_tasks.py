@@ -1,4 +1,5 @@
-"""The benchmark's circles tasks and the Not-so-Clevr data (coordbias.data.tasks, .notsoclevr)."""
+"""The benchmark's circles tasks and the Not-so-Clevr data (coordbias.data.circles_tasks,
+coordbias.data.notsoclevr)."""
 
 from __future__ import annotations
 

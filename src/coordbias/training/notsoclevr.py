@@ -1,17 +1,24 @@
-"""The compared networks: the tiled FCN (plain, CoordConv, coordinate bias) and the deconvolution
-baselines (:class:`DeconvRecipe`, :func:`recipe`), with their optimiser."""
+"""The Not-so-Clevr networks: the tiled FCN (plain, CoordConv, coordinate bias) and the
+deconvolution baselines (:class:`DeconvRecipe`, :func:`recipe`), with their optimiser, and their
+scores (:func:`accuracy`, :func:`mean_over_centres`).
+
+The study's Not-so-Clevr experiment (``coordbias.study.experiments.notsoclevr``) and the
+benchmark's Not-so-Clevr cells (``coordbias.benchmark``) both train these, so they live here,
+below both.
+"""
 
 from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from coordbias.data.notsoclevr import CANVAS
+from coordbias.data.notsoclevr import CANVAS, encode, targets
 from coordbias.models.convs import make_conv
 
 MODELS = ("vanilla", "deconv", "deconv_paper", "coordconv", "coordbias")
@@ -199,7 +206,7 @@ def upsample(layer: nn.ConvTranspose2d, x: Tensor) -> Tensor:
     return layer(x)[..., :side, :side]
 
 
-def build_model(name: str, width: int) -> nn.Module:
+def build_notsoclevr_model(name: str, width: int) -> nn.Module:
     """One of :data:`MODELS` at the given width (weights in ``channels_last``, faster on CPU)."""
     model = DeconvNet(recipe(name, width)) if name in BASELINES else TiledFCN(name, width)
     return model.to(memory_format=torch.channels_last)
@@ -223,3 +230,29 @@ def make_optimizer(
         {"params": others, "weight_decay": 0.0},
     ]
     return torch.optim.Adam(groups, lr=lr, betas=betas)
+
+
+@torch.no_grad()
+def mean_over_centres(
+    model: nn.Module,
+    c: Tensor,
+    chunk_sum: Callable[[nn.Module, Tensor], float],
+    batch_size: int = 256,
+) -> float:
+    """Mean of a per-centre score over centres ``c`` ``(N, 2)``: ``model`` in eval mode, no
+    gradients, ``batch_size`` centres at a time; ``chunk_sum(model, chunk)`` is the score's sum
+    over one chunk."""
+    model.eval()
+    total = 0.0
+    for start in range(0, c.shape[0], batch_size):
+        total += chunk_sum(model, c[start : start + batch_size])
+    return total / max(c.shape[0], 1)
+
+
+def _correct(model: nn.Module, chunk: Tensor) -> int:
+    return int((model(encode(chunk)).argmax(1) == targets(chunk)).sum())
+
+
+def accuracy(model: nn.Module, c: Tensor, batch_size: int = 256) -> float:
+    """Fraction of centres ``c`` ``(N, 2)`` whose arg-max pixel is the centre pixel."""
+    return mean_over_centres(model, c, _correct, batch_size)

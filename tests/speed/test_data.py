@@ -1,4 +1,4 @@
-"""``coordbias bench data`` writes its JSON with the three figures."""
+"""``coordbias speed data`` writes its JSON with the three figures."""
 
 import json
 
@@ -11,7 +11,7 @@ from coordbias.cli.main import main
 def test_bench_data_writes_json(tmp_path):
     code = main(
         [
-            "bench", "data", "--out", str(tmp_path), "--min-run-time", "0.01",
+            "speed", "data", "--out", str(tmp_path), "--min-run-time", "0.01",
             "--sample-size", "32", "--gen-batch", "4", "--image-size", "32",
             "--width", "4", "--batch-size", "2",
         ]

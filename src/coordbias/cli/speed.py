@@ -1,6 +1,10 @@
-"""``coordbias bench {layers,data,train}``: benchmarks, one module each in ``coordbias.bench``.
+"""``coordbias speed {layers,data,train}``: the speed measurements, one module each in
+``coordbias.speed``.
 
-Each benchmark module exposes ``add_arguments(parser)`` and ``run(args) -> int``.
+Each module exposes ``add_arguments(parser)`` and ``run(args) -> int``; each is added with
+:func:`~coordbias.cli._commands.add_command`, its one-line help taken from :data:`SPEED_TESTS`.
+``coordbias bench`` is the same command under its former name, deprecated: it says so on stderr
+and runs the same thing.
 """
 
 from __future__ import annotations
@@ -9,13 +13,21 @@ import argparse
 import functools
 import importlib
 import importlib.util
+import sys
 from collections.abc import Callable
 
-BENCHMARKS = {
+from coordbias.cli._commands import add_command
+
+#: The speed measurements, by name, with their one-line help.
+SPEED_TESTS = {
     "layers": "time of CoordBiasConv2d and CoordConv2d relative to nn.Conv2d",
     "data": "time to generate one circles sample, and its share of a training step",
     "train": "a Lightning training step against a bare PyTorch loop",
 }
+#: The former name of :data:`SPEED_TESTS` (``coordbias bench``).
+BENCHMARKS = SPEED_TESTS
+#: The former name of the command, kept for one release.
+DEPRECATED_ALIAS = "bench"
 
 
 def _raised_by_coordbias(error: BaseException) -> bool:
@@ -56,13 +68,32 @@ def _reporting_errors(run: Callable[[argparse.Namespace], int]):
     return handler
 
 
+def _handler(name: str) -> Callable[[argparse.Namespace], int]:
+    """The handler of ``coordbias speed NAME``; its docstring is the command's help."""
+    module = importlib.import_module(f"coordbias.speed.{name}")
+    checked = _reporting_errors(module.run)
+
+    def handler(args: argparse.Namespace) -> int:
+        if args.command == DEPRECATED_ALIAS:
+            print(
+                f"coordbias {DEPRECATED_ALIAS} is deprecated and goes in the next release; "
+                f"use coordbias speed {name}",
+                file=sys.stderr,
+            )
+        return checked(args)
+
+    handler.__doc__ = SPEED_TESTS[name]
+    return handler
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bench", help="run a benchmark and write its JSON")
-    inner = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
-    for name, help_text in BENCHMARKS.items():
-        if importlib.util.find_spec(f"coordbias.bench.{name}") is None:
-            continue  # not built yet; tests/cli checks that every benchmark is registered
-        module = importlib.import_module(f"coordbias.bench.{name}")
-        sub = inner.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(sub)
-        sub.set_defaults(handler=_reporting_errors(module.run))
+    """Add ``coordbias speed`` (and its deprecated alias ``coordbias bench``)."""
+    parser = subparsers.add_parser(
+        "speed", aliases=[DEPRECATED_ALIAS], help="measure the speed of the layers, data, training"
+    )
+    inner = parser.add_subparsers(dest="speed_command", metavar="MEASUREMENT", required=True)
+    for name in SPEED_TESTS:
+        if importlib.util.find_spec(f"coordbias.speed.{name}") is None:
+            continue  # not built yet; tests/cli checks that every measurement is registered
+        sub = add_command(inner, name, _handler(name))
+        importlib.import_module(f"coordbias.speed.{name}").add_arguments(sub)

@@ -4,7 +4,7 @@
   ``nsc_class`` / ``nsc_reg``: Liu et al.'s Not-so-Clevr coordinate classification and
   regression), the split or data variant, the metric and whether higher is better.
 - :func:`benchmark_methods`: the methods are the study's variants that change only the
-  convolution (:data:`coordbias.study.variants.VARIANTS` whose other model fields keep their
+  convolution (:data:`coordbias.models.variants.VARIANTS` whose other model fields keep their
   defaults: encoder scope, no BatchNorm, the preset's padding), in their order. A variant added
   there (a new layer of the library) is a method here without a change of this code.
 - :data:`SCALES`: how big each cell is (``quick``: the README's table; ``test``: seconds, for the
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from coordbias.study.variants import VARIANTS, variant_fields
+from coordbias.models.variants import VARIANTS, variant_fields
 
 __all__ = [
     "BASELINE",
@@ -151,7 +151,7 @@ class BenchmarkScale:
         nsc_eval_size: evaluate on the first this many centres of each split (0: all of them).
         timing_rounds: interleaved rounds of the step-time measurement.
         timing_min_run_time: seconds each single timing runs for at least.
-        threads_per_run: torch threads per cell (``coordbias.study.launch.resolve_parallelism``
+        threads_per_run: torch threads per cell (``coordbias.scheduler.launch.resolve_parallelism``
             runs ``cores // threads_per_run`` cells at once by default).
     """
 

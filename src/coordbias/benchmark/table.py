@@ -1,5 +1,5 @@
 """The benchmark's table, from what is on disk: per task and method the metric over the seeds
-(mean ± std, Welch's test and Hedges' g against vanilla: ``coordbias.study.stats``), the
+(mean ± std, Welch's test and Hedges' g against vanilla: ``coordbias.reporting.stats``), the
 parameters each method adds, its training-step time ratio to vanilla, its transfer to another
 resolution; and the report's Markdown."""
 
@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from coordbias.study.benchmark.spec import BASELINE, TASKS
-from coordbias.study.markdown import md_table
-from coordbias.study.stats import mean_std, welch_test
+from coordbias.benchmark.spec import BASELINE, TASKS
+from coordbias.reporting.markdown import md_table
+from coordbias.reporting.stats import mean_std, welch_test
 
 __all__ = ["SIGNIFICANCE", "collect", "format_cell", "markdown_table", "summarize_cell"]
 
@@ -36,7 +36,7 @@ def summarize_cell(
     Returns:
         ``{"na": reason}`` when any seed could not run; ``{"missing": True}`` when none finished;
         else ``values``, ``mean``, ``std``, ``n`` and, against a baseline, ``welch`` (the
-        :func:`~coordbias.study.stats.welch_test` dict).
+        :func:`~coordbias.reporting.stats.welch_test` dict).
     """
     for r in results:
         if isinstance(r.get("na"), str):

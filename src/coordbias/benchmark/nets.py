@@ -3,7 +3,7 @@
 - circles tasks: the study's FCN (:func:`coordbias.models.create_model`), the method's variant
   fields as the study sets them;
 - Not-so-Clevr classification: the experiment's
-  :class:`~coordbias.study.experiments.notsoclevr.TiledFCN` (coordinates tiled to a 64 x 64 map,
+  :class:`~coordbias.training.notsoclevr.TiledFCN` (coordinates tiled to a 64 x 64 map,
   four convolutions, logits per pixel);
 - Not-so-Clevr regression: :class:`OneHotRegressor`, the same four convolutions on the one-hot
   image (3 x 3 pad 1, then 1 x 1) with no nonlinearity between them, two output channels, the
@@ -22,9 +22,8 @@ import torch
 from torch import Tensor, nn
 
 from coordbias.models import create_model
-from coordbias.study.experiments.notsoclevr import TiledFCN
-from coordbias.study.experiments.notsoclevr.models import conv_stack
-from coordbias.study.variants import variant_fields
+from coordbias.models.variants import variant_fields
+from coordbias.training.notsoclevr import TiledFCN, conv_stack
 
 __all__ = ["OneHotRegressor", "build_network"]
 

@@ -1,4 +1,4 @@
-"""``coordbias bench train``: a Lightning step against a bare loop, at the quick setting."""
+"""``coordbias speed train``: a Lightning step against a bare loop, at the quick setting."""
 
 import json
 
@@ -9,7 +9,7 @@ from coordbias.cli.main import main
 
 def test_bench_train_writes_ratio_and_throughput(tmp_path, capsys):
     argv = [
-        "bench",
+        "speed",
         "train",
         "--no-original",
         "--image-size",
