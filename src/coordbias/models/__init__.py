@@ -11,7 +11,14 @@ Example:
 from __future__ import annotations
 
 from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
-from coordbias.models.convs import CONV_KINDS, make_conv, make_conv2d, make_conv_transpose2d
+from coordbias.models.convs import (
+    CONV_KINDS,
+    STACK_SCOPES,
+    make_conv,
+    make_conv2d,
+    make_conv_transpose2d,
+)
+from coordbias.models.redgreen import CONV_TYPES, RedGreenNet, redgreen_map_sizes
 from coordbias.models.registry import create_model, list_models, register_model
 from coordbias.models.vgg_fcn import CONV_SCOPES, FCN, FCNConfig, coordinate_layers
 
@@ -37,13 +44,31 @@ def fcn(
     return FCN(**locals())  # first statement: locals() holds exactly the parameters
 
 
+@register_model("redgreen")
+def redgreen(
+    *,
+    conv_type: str = "full",
+    conv: str = "vanilla",
+    conv_scope: str = "all",
+    coords: str = "center",
+    coord_init: str = "uniform",
+    num_classes: int = 2,
+    image_size: int = 32,
+) -> RedGreenNet:
+    """Kayhan and van Gemert's Red-Green classifier (see :class:`coordbias.models.RedGreenNet`)."""
+    return RedGreenNet(**locals())
+
+
 __all__ = [
     "CONV_KINDS",
     "CONV_SCOPES",
+    "CONV_TYPES",
     "FCN",
+    "STACK_SCOPES",
     "FCNConfig",
     "ParamMatchedConv2d",
     "ParamMatchedConvTranspose2d",
+    "RedGreenNet",
     "coordinate_layers",
     "create_model",
     "fcn",
@@ -51,5 +76,7 @@ __all__ = [
     "make_conv",
     "make_conv2d",
     "make_conv_transpose2d",
+    "redgreen",
+    "redgreen_map_sizes",
     "register_model",
 ]
