@@ -18,6 +18,13 @@ from coordbias.models.convs import (
     make_conv2d,
     make_conv_transpose2d,
 )
+from coordbias.models.liu import (
+    LIU_CLASSIFIER_SETTINGS,
+    LIU_REGRESSOR_SETTINGS,
+    LiuClassifier,
+    LiuRegressor,
+    he_init,
+)
 from coordbias.models.redgreen import CONV_TYPES, RedGreenNet, redgreen_map_sizes
 from coordbias.models.registry import create_model, list_models, register_model
 from coordbias.models.vgg_fcn import CONV_SCOPES, FCN, FCNConfig, coordinate_layers
@@ -59,20 +66,51 @@ def redgreen(
     return RedGreenNet(**locals())
 
 
+@register_model("liu_classifier")
+def liu_classifier(
+    *,
+    conv: str = "coordconv",
+    conv_scope: str = "first",
+    coords: str = "center",
+    coord_init: str = "uniform",
+) -> LiuClassifier:
+    """Liu et al.'s coordinate classifier (see :class:`coordbias.models.LiuClassifier`)."""
+    return LiuClassifier(**locals())
+
+
+@register_model("liu_regressor")
+def liu_regressor(
+    *,
+    conv: str = "coordconv",
+    conv_scope: str = "first",
+    coords: str = "center",
+    coord_init: str = "uniform",
+) -> LiuRegressor:
+    """Liu et al.'s coordinate regressor (see :class:`coordbias.models.LiuRegressor`)."""
+    return LiuRegressor(**locals())
+
+
 __all__ = [
     "CONV_KINDS",
     "CONV_SCOPES",
     "CONV_TYPES",
     "FCN",
+    "LIU_CLASSIFIER_SETTINGS",
+    "LIU_REGRESSOR_SETTINGS",
     "STACK_SCOPES",
     "FCNConfig",
+    "LiuClassifier",
+    "LiuRegressor",
     "ParamMatchedConv2d",
     "ParamMatchedConvTranspose2d",
     "RedGreenNet",
     "coordinate_layers",
     "create_model",
     "fcn",
+    "he_init",
     "list_models",
+    "liu_classifier",
+    "liu_regressor",
     "make_conv",
     "make_conv2d",
     "make_conv_transpose2d",
