@@ -1,5 +1,9 @@
 """coordbias.models: the original study's FCN with pluggable convolutions, and study controls.
 
+The registry also builds the published anchors' networks, each with a pluggable convolution
+kind: Kayhan and van Gemert's Red-Green classifier (``"redgreen"``, :class:`RedGreenNet`) and
+Liu et al.'s Not-so-Clevr classifier and regressor (``"liu_classifier"``, ``"liu_regressor"``).
+
 Example:
     >>> import torch
     >>> from coordbias.models import create_model
