@@ -144,6 +144,22 @@ CASES = [
         ["{secret}", "permission denied"],
         nobody=True,
     ),
+    # train: numbers a setting cannot hold (the one checker, coordbias._util.numbers)
+    Case(
+        "train: --lr inf",
+        ["train", *tiny(lr="inf"), "--out", "{new}"],
+        ["lr=inf is not accepted", "a finite number > 0"],
+    ),
+    Case(
+        "train: --momentum nan",
+        ["train", *tiny(momentum="nan"), "--out", "{new}"],
+        ["momentum=nan is not accepted", "a finite number in [0, 1)"],
+    ),
+    Case(
+        "train: --weight-decay inf",
+        ["train", *tiny(weight_decay="inf"), "--out", "{new}"],
+        ["weight_decay=inf is not accepted", "a finite number >= 0"],
+    ),
     # train: bad data folders
     bad_data_case(
         "train: a text file named .png",

@@ -19,6 +19,7 @@ from coordbias._util.errors import (
     check_readable_file,
 )
 from coordbias._util.files import write_text
+from coordbias._util.numbers import check_number
 from coordbias.layers.coordbias import COORD_INITS
 from coordbias.layers.functional import COORDS
 from coordbias.models import CONV_KINDS, CONV_SCOPES, list_models
@@ -31,6 +32,24 @@ CONVS = tuple(CONV_KINDS)
 OPTIMIZERS = ("sgd", "adam", "adamw")
 PRECISIONS = ("32-true", "32", "64-true", "64", "16-mixed", "bf16-mixed", "16-true", "bf16-true")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+#: What each numeric field can hold (the bounds of ``coordbias._util.numbers.check_number``):
+#: counts are integers, the optimisation's numbers finite, with the sign and range they need.
+NUMERIC_FIELDS: dict[str, dict[str, Any]] = {
+    "num_classes": {"integer": True, "minimum": 2},
+    "width": {"integer": True, "minimum": 1},
+    "image_size": {"integer": True, "minimum": 8},
+    "train_size": {"integer": True, "minimum": 1},
+    "val_size": {"integer": True, "minimum": 1},
+    "data_seed": {"integer": True, "minimum": 0},
+    "lr": {"above": 0},
+    "momentum": {"minimum": 0, "below": 1},
+    "weight_decay": {"minimum": 0},
+    "batch_size": {"integer": True, "minimum": 1},
+    "epochs": {"integer": True, "minimum": 1},
+    "seed": {"integer": True, "minimum": 0},
+    "num_nodes": {"integer": True, "minimum": 1},
+    "workers": {"integer": True, "minimum": 0},
+}
 
 
 def _f(default: Any, help: str, *flags: str) -> Any:
@@ -121,33 +140,17 @@ class TrainConfig:
             if value not in accepted:
                 choices = ", ".join(accepted)
                 raise ValueError(f"{name}={value!r} is not supported; accepted: {choices}")
-        for name in ("width", "image_size", "train_size", "val_size", "batch_size", "epochs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be a positive integer")
-        if self.num_classes < 2:
-            raise ValueError(f"num_classes={self.num_classes!r} must be at least 2")
+        for name, limits in NUMERIC_FIELDS.items():
+            check_number(name, getattr(self, name), **limits)
         if self.data_dir is None and self.num_classes != 4:
             raise ValueError(
                 f"num_classes={self.num_classes!r} needs a --data folder: the generated circles "
                 "data set has 4 classes"
             )
-        if self.num_nodes < 1:
-            raise ValueError(f"num_nodes={self.num_nodes!r} must be a positive integer")
         if self.image_size % 8:
             raise ValueError(
                 f"image_size={self.image_size!r} must be divisible by 8 (the FCN pools three times)"
             )
-        if not self.lr > 0:
-            raise ValueError(f"lr={self.lr!r} must be a positive number")
-        if self.momentum < 0 or self.momentum >= 1:
-            raise ValueError(f"momentum={self.momentum!r} must lie in [0, 1)")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay={self.weight_decay!r} must be >= 0")
-        if self.workers < 0:
-            raise ValueError(f"workers={self.workers!r} must be >= 0")
-        if self.data_seed < 0 or self.seed < 0:
-            name = "seed" if self.seed < 0 else "data_seed"
-            raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
         parse_devices(self.devices)
         if not self.strategy:
             raise ValueError("strategy='' is empty; use 'auto', 'ddp', 'ddp_spawn', ...")
