@@ -160,6 +160,11 @@ CASES = [
         ["train", *tiny(weight_decay="inf"), "--out", "{new}"],
         ["weight_decay=inf is not accepted", "a finite number >= 0"],
     ),
+    Case(
+        "train: --precision 16-mixed on the CPU",
+        ["train", *tiny(precision="16-mixed"), "--out", "{new}"],
+        ["precision='16-mixed' needs a GPU", "accepted on the CPU: 32-true"],
+    ),
     # train: bad data folders
     bad_data_case(
         "train: a text file named .png",

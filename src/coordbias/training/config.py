@@ -109,7 +109,9 @@ class TrainConfig:
     epochs: int = _f(2, "number of passes over the training set")
     seed: int = _f(0, "seed of the weights' initialisation and of the shuffling order")
     # runtime
-    precision: str = _f("32-true", "Lightning precision: 32-true | 16-mixed | bf16-mixed | ...")
+    precision: str = _f(
+        "32-true", "Lightning precision: " + " | ".join(PRECISIONS) + " (16-mixed: GPU only)"
+    )
     accelerator: str = _f("auto", "auto|cpu|gpu|cuda|mps (auto picks a GPU or MPS if present)")
     devices: str = _f("auto", "devices per node: auto, a count (2) or a list of indices (0,1)")
     num_nodes: int = _f(1, "number of nodes for multi-node DDP")

@@ -56,7 +56,13 @@ from coordbias.training.checkpoint import (
     save_model,
     unpack_checkpoint,
 )
-from coordbias.training.config import TrainConfig, parse_devices, refuse_resume, resume_conflicts
+from coordbias.training.config import (
+    PRECISIONS,
+    TrainConfig,
+    parse_devices,
+    refuse_resume,
+    resume_conflicts,
+)
 from coordbias.training.datamodule import CirclesDataModule, make_datasets, make_loader
 from coordbias.training.env import environment
 from coordbias.training.logs import run_loggers
@@ -162,6 +168,27 @@ def resolve_accelerator(accelerator: str) -> str:
             f"accepted on this machine: {here}"
         )
     return accelerator
+
+
+def check_precision(precision: str, accelerator: str) -> None:
+    """Refuse a precision that would not run as named on ``accelerator`` (a concrete one).
+
+    Lightning turns ``16-mixed`` on the CPU into ``bf16-mixed`` with a warning, so the run's
+    ``config.yaml`` would name a precision that did not run: it is refused here instead.
+
+    Raises:
+        UserValueError: naming the precision and the ones accepted on this accelerator.
+
+    Example:
+        >>> check_precision("bf16-mixed", "cpu")
+    """
+    if precision == "16-mixed" and accelerator == "cpu":
+        accepted = ", ".join(p for p in PRECISIONS if p != "16-mixed")
+        raise UserValueError(
+            "precision='16-mixed' needs a GPU: float16 mixed precision does not run on the CPU "
+            "(Lightning would run bf16-mixed instead); accepted on the CPU: "
+            f"{accepted}"
+        )
 
 
 @contextlib.contextmanager
@@ -305,6 +332,7 @@ def _write_figures(
     device: torch.device,
 ) -> None:
     from coordbias.training import figures
+    from coordbias.training.metrics import input_dtype
 
     folder = run_dir / "figures"
     folder.mkdir(parents=True, exist_ok=True)
@@ -314,7 +342,7 @@ def _write_figures(
     images = torch.stack([val[i][0] for i in range(count)])
     masks = torch.stack([val[i][1] for i in range(count)])
     with torch.no_grad():
-        preds = model(images.to(device)).argmax(1).cpu()
+        preds = model(images.to(device, dtype=input_dtype(model))).argmax(1).cpu()
     figures.plot_predictions(
         images, masks, preds, folder / "predictions.png", num_classes=config.num_classes
     )
@@ -375,6 +403,7 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
         return state.finished
     check_folder_destination(run_dir, "out_dir")
     accelerator = resolve_accelerator(config.accelerator)
+    check_precision(config.precision, accelerator)
     if accelerator == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     datamodule = CirclesDataModule(config, datasets)
