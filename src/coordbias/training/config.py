@@ -17,6 +17,7 @@ from coordbias._util.errors import (
     UserFileNotFoundError,
     UserValueError,
     check_readable_file,
+    user_input,
 )
 from coordbias._util.files import write_text
 from coordbias._util.numbers import check_number
@@ -121,8 +122,13 @@ class TrainConfig:
     resume: bool = _f(False, "continue the run in --out-dir from checkpoints/last.ckpt")
     progress: bool = _f(True, "show a progress bar")
 
-    def validate(self) -> None:
-        """Check every field; raise ``TypeError`` or ``ValueError`` naming the first bad one."""
+    def validate(self, *, paths: bool = True) -> None:
+        """Check every field; raise ``TypeError`` or ``ValueError`` naming the first bad one.
+
+        Args:
+            paths: also check that ``data_dir`` is a folder here. ``False`` for a config read back
+                from a run or a checkpoint, whose data folder may live on another machine.
+        """
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -158,7 +164,7 @@ class TrainConfig:
             raise ValueError("strategy='' is empty; use 'auto', 'ddp', 'ddp_spawn', ...")
         if not self.out_dir:
             raise ValueError("out_dir='' is empty; give the folder of the run")
-        if self.data_dir is not None and not Path(self.data_dir).is_dir():
+        if paths and self.data_dir is not None and not Path(self.data_dir).is_dir():
             raise ValueError(
                 f"data_dir={self.data_dir!r} is not a folder; expected DIR/train and DIR/val "
                 "each with images/ and masks/ (see `coordbias data generate`)"
@@ -206,28 +212,57 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> TrainConfig:
         """Read a YAML file of fields (a subset is fine; the rest keep their defaults)."""
-        import yaml
+        return cls.from_dict(_read_yaml_mapping(path))
 
-        path = Path(path)
-        if not path.exists() and not path.is_symlink():
-            raise UserFileNotFoundError(f"config file {str(path)!r} does not exist")
-        check_readable_file(path, "config file")
-        try:
-            values = yaml.safe_load(path.read_bytes().decode("utf-8"))
-        except UnicodeDecodeError:
-            raise UserValueError(
-                f"config file {str(path)!r} is not a text file (expected YAML in UTF-8)"
-            ) from None
-        except yaml.YAMLError as error:
-            detail = " ".join(str(error).split())
-            raise UserValueError(f"config file {str(path)!r} is not valid YAML: {detail}") from None
-        if values is None:
-            values = {}
-        if not isinstance(values, dict):
-            raise UserValueError(
-                f"config file {str(path)!r} must hold a mapping of TrainConfig fields"
-            )
-        return cls.from_dict(values)
+
+def read_run_config(path: str | os.PathLike) -> TrainConfig:
+    """The validated config a run folder's ``config.yaml`` records (never filled with defaults).
+
+    A run's own ``config.yaml`` is written whole by ``train``, so one that lacks a field of the
+    run's identity (or ``epochs``) was cut short or edited: it is damaged, not a partial config.
+    Runtime fields added by later versions may be missing (they keep their defaults).
+
+    Raises:
+        UserValueError: the file cannot be read, is not YAML, lacks fields or holds a value a
+            run cannot have; the message names the file and the field.
+        UserFileNotFoundError: the file is missing.
+    """
+    path = Path(path)
+    values = _read_yaml_mapping(path)
+    missing = sorted((IDENTITY_FIELDS | {"epochs"}) - set(values))
+    if missing:
+        raise UserValueError(
+            f"{str(path)!r} is damaged: it lacks {', '.join(missing)} (a run's config.yaml "
+            "records every field)"
+        )
+    with user_input(repr(str(path))):
+        config = TrainConfig.from_dict(values)
+        config.validate(paths=False)
+    return config
+
+
+def _read_yaml_mapping(path: str | os.PathLike) -> dict[str, Any]:
+    """The mapping a YAML file of ``TrainConfig`` fields holds (``{}`` for an empty file)."""
+    import yaml
+
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise UserFileNotFoundError(f"config file {str(path)!r} does not exist")
+    check_readable_file(path, "config file")
+    try:
+        values = yaml.safe_load(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UserValueError(
+            f"config file {str(path)!r} is not a text file (expected YAML in UTF-8)"
+        ) from None
+    except yaml.YAMLError as error:
+        detail = " ".join(str(error).split())
+        raise UserValueError(f"config file {str(path)!r} is not valid YAML: {detail}") from None
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise UserValueError(f"config file {str(path)!r} must hold a mapping of TrainConfig fields")
+    return values
 
 
 #: The fields that decide the network's architecture: a checkpoint fits only a model built with
