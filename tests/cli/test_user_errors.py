@@ -67,6 +67,7 @@ class Case:
     argv: list[str]
     needles: list[str]
     nobody: bool = False
+    absent: tuple[str, ...] = ()  # texts the line must not hold (a misleading ending)
 
 
 def out_cases(label: str, argv: list[str], name: str, *kinds: str) -> list[Case]:
@@ -115,6 +116,11 @@ CASES = [
         "is a folder",
         "under a file",
         "not writable",
+    ),
+    Case(
+        "show: --out x.txt",
+        ["data", "show", "--out", "{new}.txt", "--size", "32"],
+        ["{new}.txt", "does not end in .png"],
     ),
     Case(
         "show: --out on /proc",
@@ -271,6 +277,13 @@ CASES = [
         nobody=True,
     ),
     Case(
+        "evaluate: model.pt unreadable",
+        ["evaluate", "{secretrun}"],
+        ["{secretrun}/model.pt", "permission denied"],
+        nobody=True,
+        absent=("corrupt",),
+    ),
+    Case(
         "evaluate: a partial export",
         ["evaluate", "{run}", "--data", "{partial}", "--out", "{new}.json"],
         ["{partial}", "metadata.json"],
@@ -412,6 +425,7 @@ def template():
         (world / "secret").write_text("width: 8\n")
         (world / "denied").mkdir()
         shutil.copytree(world / "run", world / "rorun")
+        shutil.copytree(world / "run", world / "secretrun")
         from coordbias.study.runner import plan_study
 
         for run in plan_study("test", world / "study").runs:  # planned, never trained
@@ -437,6 +451,8 @@ def _lock(world: Path) -> None:
     os.chmod(world / "denied", 0o555)
     os.chmod(world / "rorun", 0o555)
     os.chmod(world / "secret", 0o000)
+    os.chmod(world / "secretrun", 0o777)  # nobody may write its evaluate_val.json, not read
+    os.chmod(world / "secretrun" / "model.pt", 0o000)
 
 
 def _snapshot(world: Path) -> dict[str, str]:
@@ -511,6 +527,8 @@ def test_a_mistake_is_one_line_exit_2_and_writes_nothing(case, template, sandbox
     assert lines[0].startswith(f"coordbias {command}: error: "), lines[0]
     for needle in case.needles:
         assert needle.format(**places) in lines[0], lines[0]
+    for text in case.absent:
+        assert text not in lines[0], lines[0]
     assert _snapshot(world) == before, "a refused command changed the sandbox"
 
 
