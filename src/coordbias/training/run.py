@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -47,7 +46,7 @@ from coordbias._util.errors import (
     check_folder_destination,
     check_readable_file,
 )
-from coordbias._util.files import write_json
+from coordbias._util.files import read_json, write_json
 from coordbias.training.checkpoint import (
     LAST_CHECKPOINT,
     MODEL_FILE,
@@ -137,23 +136,26 @@ class TrainResult:
             raise FileNotFoundError(f"{str(path)!r} does not exist: the run has not finished")
         try:
             return _read_result(path)
-        except (ValueError, TypeError) as error:
+        except UserValueError as error:
             raise UserValueError(
-                f"{_damaged(path, error)}; train the run again with --resume (resume=True) to "
-                "redo its evaluation and rewrite the file"
+                f"{error}; train the run again with --resume (resume=True) to redo its "
+                "evaluation and rewrite the file"
             ) from None
 
 
-def _damaged(path: Path, error: Exception) -> str:
-    """``'PATH' is damaged (what is wrong)``."""
-    return f"{str(path)!r} is damaged ({' '.join(str(error).split())})"
-
-
 def _read_result(path: Path) -> TrainResult:
-    """The ``TrainResult`` in ``path``; ``ValueError`` / ``TypeError`` saying what is wrong."""
-    values = json.loads(path.read_bytes().decode("utf-8"))  # JSONDecodeError, UnicodeError
-    _check_result(values)
-    return TrainResult.from_dict(values)
+    """The ``TrainResult`` in ``path``.
+
+    Raises:
+        UserValueError: ``'PATH' is damaged (what is wrong)``.
+    """
+    values = read_json(path)
+    try:
+        _check_result(values)
+        return TrainResult.from_dict(values)
+    except (TypeError, ValueError) as error:
+        detail = " ".join(str(error).split())
+        raise UserValueError(f"{str(path)!r} is damaged ({detail})") from None
 
 
 def _check_result(values: Any) -> None:
@@ -329,11 +331,8 @@ def _inspect_run_dir(config: TrainConfig, run_dir: Path) -> _RunDir:
     if result_file.is_file():
         try:
             stored = _read_result(result_file)
-        except (ValueError, TypeError) as error:
-            log.warning(
-                "%s: the run counts as unfinished and what is missing is redone",
-                _damaged(result_file, error),
-            )
+        except UserValueError as error:
+            log.warning("%s: the run counts as unfinished and what is missing is redone", error)
     if stored is not None and config.epochs == planned_epochs and damaged_config is None:
         return _RunDir(finished=stored)
     if found is None:
