@@ -152,3 +152,15 @@ def test_a_good_model_file_still_loads(tmp_path):
     config = TrainConfig(width=4)
     save_model(tmp_path / "model.pt", build_model(config), config)
     assert load_model(tmp_path / "model.pt")[0] == config
+
+
+def test_a_stopped_run_with_a_damaged_last_checkpoint_loads_the_newest_whole_one(
+    small_run, tmp_path, caplog
+):
+    run_dir = tmp_path / "run"
+    shutil.copytree(small_run.run_dir, run_dir)
+    (run_dir / "model.pt").unlink()
+    _cut(run_dir / "checkpoints" / "last.ckpt")
+    config, _ = load_model(run_dir)
+    assert config.width == 4
+    assert "last.ckpt' cannot be read" in caplog.text and "epoch=1.ckpt" in caplog.text

@@ -50,12 +50,17 @@ def save_model(path: str | os.PathLike, model: nn.Module, config: TrainConfig) -
 
 
 def resolve_source(source: str | os.PathLike) -> Path:
-    """The weights file of ``source``: the file itself, or a run folder's model or last ckpt."""
+    """The weights file of ``source``: the file itself, or a run folder's ``model.pt`` or, for a
+    run that was stopped, its newest checkpoint that reads whole (``last.ckpt`` first)."""
     path = Path(source)
     if path.is_dir():
-        for candidate in (path / MODEL_FILE, path / LAST_CHECKPOINT):
-            if candidate.is_file():
-                return candidate
+        if (path / MODEL_FILE).is_file():
+            return path / MODEL_FILE
+        found = newest_readable_checkpoint(path)  # a stopped run: its newest whole checkpoint
+        if found is not None:
+            return found[0]
+        if (path / LAST_CHECKPOINT).is_file():  # none reads: loading it says why
+            return path / LAST_CHECKPOINT
         raise UserFileNotFoundError(
             f"run folder {str(path)!r} holds neither {MODEL_FILE} nor {LAST_CHECKPOINT}; "
             "has a run been trained there?"
@@ -183,7 +188,7 @@ def newest_readable_checkpoint(
             continue
         if skipped:
             log.warning(
-                "%s; resuming from %s, the newest checkpoint that reads whole",
+                "%s; taking %s, the newest checkpoint that reads whole",
                 "; ".join(skipped),
                 path,
             )
