@@ -155,7 +155,7 @@ def test_a_good_model_file_still_loads(tmp_path):
 
 
 def test_a_stopped_run_with_a_damaged_last_checkpoint_loads_the_newest_whole_one(
-    small_run, tmp_path, caplog
+    small_run, tmp_path, caplog, capsys
 ):
     run_dir = tmp_path / "run"
     shutil.copytree(small_run.run_dir, run_dir)
@@ -164,3 +164,6 @@ def test_a_stopped_run_with_a_damaged_last_checkpoint_loads_the_newest_whole_one
     config, _ = load_model(run_dir)
     assert config.width == 4
     assert "last.ckpt' cannot be read" in caplog.text and "epoch=1.ckpt" in caplog.text
+    assert main(["evaluate", str(run_dir), "--size", "2"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
+    assert len(warned) == 1 and warned[0].startswith("coordbias evaluate: warning: checkpoint")

@@ -149,18 +149,19 @@ def _evaluate(args: argparse.Namespace) -> int:
         source = Path(args.source)
         name = f"evaluate_{args.split}.json"
         out = source / name if source.is_dir() else source.with_name(f"{source.stem}.{name}")
-    result = evaluate_run(
-        args.source,
-        data_dir=args.data,
-        split=args.split,
-        size=args.size,
-        image_size=args.image_size,
-        data_seed=args.data_seed,
-        batch_size=args.batch_size,
-        device=args.device,
-        out=out,
-        own_data=args.own_data,
-    )
+    with _warnings_shown("evaluate"):
+        result = evaluate_run(
+            args.source,
+            data_dir=args.data,
+            split=args.split,
+            size=args.size,
+            image_size=args.image_size,
+            data_seed=args.data_seed,
+            batch_size=args.batch_size,
+            device=args.device,
+            out=out,
+            own_data=args.own_data,
+        )
     print(json.dumps(result["data"]))
     print(_recall_line(result["metrics"]))
     print(f"written: {out}")
@@ -177,7 +178,8 @@ def _predict(args: argparse.Namespace) -> int:
     """
     from coordbias.training.predict import predict_files
 
-    written = predict_files(args.source, args.images, args.out, device=args.device)
+    with _warnings_shown("predict"):
+        written = predict_files(args.source, args.images, args.out, device=args.device)
     for path in written:
         print(path)
     return 0
