@@ -20,6 +20,7 @@ from coordbias.reporting.stats import (
     holm,
     mean_interval,
     permutation_test,
+    share_difference_interval,
     verdict,
     wilson_interval,
 )
@@ -198,6 +199,20 @@ def test_wilson_interval_holds_the_shares_the_score_test_keeps(k, n):
         if 0.0 < p < 1.0:
             assert (k - n * p) ** 2 == pytest.approx(z2 * n * p * (1 - p), rel=1e-5)
     assert (low == 0.0) == (k == 0) and (high == 1.0) == (k == n)
+
+
+@settings(max_examples=100, deadline=None)
+@given(TABLES)
+def test_share_difference_interval_holds_the_difference_inside_its_bounds(table):
+    k_a, n_a, k_b, n_b = table
+    low, high = share_difference_interval(k_a, n_a, k_b, n_b)
+    assert -1.0 <= low <= k_a / n_a - k_b / n_b <= high <= 1.0
+    assert share_difference_interval(k_b, n_b, k_a, n_a) == pytest.approx((-high, -low))
+
+
+def test_share_difference_interval_known_answer():
+    # Newcombe (1998), Statistics in Medicine 17:873, example (a): 56/70 - 48/80, method 10.
+    assert share_difference_interval(56, 70, 48, 80) == pytest.approx((0.0524, 0.3339), abs=1e-4)
 
 
 def test_wilson_refuses_impossible_counts():
