@@ -79,6 +79,7 @@ __all__ = [
     "format_summary",
     "group_results",
     "markdown_table",
+    "recorded_spec",
     "row_label",
     "summarize",
     "summarize_cell",
@@ -450,7 +451,7 @@ def table_markdown(table: Mapping[str, Any]) -> str:
     headers = ["method"]
     cols: list[tuple[str, str, TaskSpec, int]] = []
     for task, info in table["tasks"].items():
-        spec = _spec_of(task, info)
+        spec = recorded_spec(task, info)
         for column in info["columns"]:
             ns = [
                 s["n"]
@@ -483,8 +484,9 @@ def table_markdown(table: Mapping[str, Any]) -> str:
     return md_table(headers, rows)
 
 
-def _spec_of(task: str, info: Mapping[str, Any]) -> TaskSpec:
-    """A spec good enough to format a task's numbers from the table's own record of it."""
+def recorded_spec(task: str, info: Mapping[str, Any]) -> TaskSpec:
+    """The task as the table recorded it (``table["tasks"][task]``): enough to write its
+    numbers and read its verdicts without the task list it was built with."""
     return TaskSpec(
         name=task,
         family="",
