@@ -109,3 +109,18 @@ def test_findings_of_a_single_task_and_the_command_line():
     assert command_line(res) == "coordbias benchmark --scale standard"
     res["seeds"] = [3, 4]
     assert command_line(res) == "coordbias benchmark --scale standard --seeds 3 4"
+
+
+def test_the_cost_of_each_method_when_timed(tmp_path):
+    timing = {
+        "ratio": {"vanilla": 1.0, "coordbias": {"median": 1.07, "interval": [1.02, 1.11]}},
+        "added_params": {"circles": {"vanilla": 0, "coordbias": 1344}},
+        "na": {"fourier": "no timing"},
+        "width": 64,
+        "rounds": 7,
+    }
+    write_report({"cells": cells(), "timing": timing}, tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    assert "| `coordbias` | 1.07× [1.02, 1.11] | +1,344 |" in report
+    assert "| `fourier` | n/a: no timing |  |" in report
+    assert "Measured at width 64, rounds 7." in report

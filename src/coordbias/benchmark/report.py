@@ -244,6 +244,37 @@ def _training(cells: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _cost(timing: Mapping[str, Any] | None) -> str:
+    """The timing's table: each method's training-step time over vanilla's (a number, or
+    ``{"median", "interval"}``) and the parameters it adds (per network, when given)."""
+    if not timing or not isinstance(timing.get("ratio"), Mapping):
+        return ""
+    added = timing.get("added_params") or {}
+    networks = [k for k, v in added.items() if isinstance(v, Mapping)]
+    rows = []
+    for method, ratio in timing["ratio"].items():
+        if isinstance(ratio, Mapping) and "median" in ratio:
+            low, high = ratio.get("interval") or (None, None)
+            text = f"{ratio['median']:.2f}×"
+            if low is not None:
+                text += f" [{low:.2f}, {high:.2f}]"
+        elif isinstance(ratio, (int, float)):
+            text = f"{ratio:.2f}×"
+        else:
+            text = "n/a"
+        params = [added[n].get(method) for n in networks]
+        rows.append([f"`{method}`", text, *("" if p is None else f"{p:+,}" for p in params)])
+    for method, reason in (timing.get("na") or {}).items():
+        rows.append([f"`{method}`", f"n/a: {reason}", *([""] * len(networks))])
+    headers = ["method", f"step time / `{BASELINE}`", *(f"added params ({n})" for n in networks)]
+    setting = ", ".join(
+        f"{k} {timing[k]}"
+        for k in ("width", "image_size", "batch_size", "rounds", "threads")
+        if k in timing
+    )
+    return md_table(headers, rows) + (f"\n\nMeasured at {setting}." if setting else "")
+
+
 def _unfinished(table: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     na, missing = [], []
     for task, per_column in table["cells"].items():
@@ -294,6 +325,9 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
         lines += training + ([""] if training else [])
         for task, path in curves.items():
             lines += [f"![{task}: learning curves]({path})", ""]
+    cost = _cost(results.get("timing"))
+    if cost:
+        lines += ["## Cost", "", cost, ""]
     settings = _settings(results.get("cells", {}))
     if settings:
         lines += ["## Settings chosen on validation", "", settings, ""]

@@ -184,7 +184,8 @@ def summarize(results: Sequence[Mapping[str, Any]], spec: TaskSpec, column: str)
     """One cell of the table: the outcome of its seeds on one column.
 
     Returns:
-        ``{"na": reason}`` when a seed could not run; ``{"missing": True}`` when none finished;
+        ``{"na": reason}`` when a seed could not run or gave a non-finite value;
+        ``{"missing": True}`` when none finished;
         else ``n``, ``values``, ``seeds``, ``mean``, ``median`` and: continuous ``interval``
         (Student's t, ``None`` from one seed); success ``successes`` (k), ``share`` and
         ``share_interval`` (Wilson).
@@ -195,6 +196,9 @@ def summarize(results: Sequence[Mapping[str, Any]], spec: TaskSpec, column: str)
     if not results:
         return {"missing": True}
     values = [_value(r, spec, column) for r in results]
+    diverged = [r.get("seed") for r, v in zip(results, values) if not math.isfinite(v)]
+    if diverged:  # no mean, interval or test of an infinite value: the cell says why
+        return {"na": f"non-finite {column} in seed(s) {', '.join(map(str, diverged))}"}
     out: dict[str, Any] = {
         "n": len(values),
         "values": values,
