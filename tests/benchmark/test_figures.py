@@ -82,3 +82,8 @@ def test_write_figures_writes_what_there_is(data, tmp_path):
         "curves_nsc_reg_uniform.png",
         "effects.png",
     ]  # nothing half-written left beside them
+
+
+def test_an_empty_table_still_gives_a_figure(tmp_path):
+    paths = write_figures(build_table({}), {}, tmp_path)
+    assert list(paths) == ["effects"] and paths["effects"].is_file()

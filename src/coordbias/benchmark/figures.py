@@ -65,6 +65,10 @@ def effects_figure(table: Mapping[str, Any]) -> Figure:
     """
     panels = [(t, c) for t, info in table["tasks"].items() for c in info["columns"]]
     rows = [tuple(r) for r in table["rows"] if r[0] != BASELINE]
+    if not panels:
+        fig = new_figure((4.0, 1.0), dpi=DPI)
+        fig.text(0.5, 0.5, "no finished cells yet", ha="center", va="center")
+        return fig
     fig, axes = _panels(len(panels), 3, (4.2, 0.32 * len(rows) + 1.3))
     for ax, (task, column) in zip(axes, panels):
         info = table["tasks"][task]
@@ -152,7 +156,7 @@ def curves_figure(task: str, per_method: Mapping[str, Mapping[str, Sequence[Any]
         ax.set_title(row_label(method, placement).replace("`", ""), fontsize=9)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=7)
-    for ax in axes:
+    for ax in axes[1:]:
         ax.sharey(axes[0])
     if axes:
         axes[0].set_ylabel("validation metric", fontsize=8)
