@@ -53,7 +53,7 @@ def test_paragraphs_say_what_is_told_apart_with_numbers(written):
     assert "**worse**: `coordbias` (first) against `coordbias` 0.900" in placement
     assert "**not told apart**: `coordbias` (all)" in placement
     reg = paragraph(report, "nsc_reg_uniform")
-    assert "`coordconv` (9/10 succeeded, median 0.15; Fisher's p = " in reg
+    assert "`coordconv` (9/10 succeeded, median 0.15; share +0.90 [+0.49, +0.98], Fisher's p" in reg
     assert "**tie**: `coordbias` (0/10 succeeded" in reg
     assert "tie margin ±0.5; 10 seeds" in reg
 

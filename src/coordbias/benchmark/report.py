@@ -52,11 +52,10 @@ def _p(value: float | None) -> str:
     return "no test" if value is None else f"p = {fmt_sci(value)}"
 
 
-def _interval(pair: Sequence[float] | None, d: int, signed: bool = True) -> str:
+def _interval(pair: Sequence[float] | None, d: int) -> str:
     if pair is None:
         return "no interval from one seed"
-    sign = "+" if signed else ""
-    return f"[{pair[0]:{sign}.{d}f}, {pair[1]:{sign}.{d}f}]"
+    return f"[{pair[0]:+.{d}f}, {pair[1]:+.{d}f}]"
 
 
 def _item(
@@ -69,7 +68,8 @@ def _item(
         what = f"{summary['successes']}/{summary['n']} succeeded, median {summary['median']:.{d}f}"
         if c["verdict"] == "tie":
             return f"{label} ({what}; difference of means {diff} inside ±{spec.margin:g})"
-        return f"{label} ({what}; Fisher's {_p(c['p_holm'])})"
+        share = f"{c['effect']:+.2f} {_interval(c['effect_interval'], 2)}"
+        return f"{label} ({what}; share {share}, Fisher's {_p(c['p_holm'])})"
     mean = f"{summary['mean']:.{d}f}"
     if c["verdict"] == "tie":
         return f"{label} {mean} (difference {diff} inside ±{spec.margin:g})"

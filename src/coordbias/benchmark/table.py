@@ -44,6 +44,7 @@ import math
 import statistics as pystats
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from coordbias.benchmark.spec import BASELINE, TASKS, TaskSpec
@@ -100,10 +101,14 @@ DEFAULT_PLACEMENT = "encoder"
 ROLES = (BASELINE, COORDBIAS, DEFAULT_PLACEMENT)
 
 #: The mark of a verdict against each reference in the table (``not told apart``: none).
-MARKS: Mapping[str, Mapping[str, str]] = {
-    BASELINE: {"better": "▲", "worse": "▼", "tie": "=", "not told apart": ""},
-    COORDBIAS: {"better": "△", "worse": "▽", "tie": "≈", "not told apart": ""},
-}
+MARKS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        BASELINE: MappingProxyType({"better": "▲", "worse": "▼", "tie": "=", "not told apart": ""}),
+        COORDBIAS: MappingProxyType(
+            {"better": "△", "worse": "▽", "tie": "≈", "not told apart": ""}
+        ),
+    }
+)
 
 
 def group_results(cells: Mapping[str, Any]) -> dict[str, dict[str, dict[str, list[dict]]]]:
