@@ -10,10 +10,36 @@ Example:
 
 from __future__ import annotations
 
-from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
-from coordbias.models.convs import CONV_KINDS, make_conv, make_conv2d, make_conv_transpose2d
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from coordbias._names import CONV_KINDS, CONV_SCOPES
 from coordbias.models.registry import create_model, list_models, register_model
-from coordbias.models.vgg_fcn import CONV_SCOPES, FCN, FCNConfig, coordinate_layers
+
+if TYPE_CHECKING:  # imported on first use (below); named here for type checkers and the API docs
+    from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
+    from coordbias.models.convs import make_conv, make_conv2d, make_conv_transpose2d
+    from coordbias.models.vgg_fcn import FCN, FCNConfig, coordinate_layers
+
+#: The names that need torch, and the module of this package that defines each: imported on
+#: first use, so that the light modules (``variants``, the registry) leave torch unimported.
+_HOMES = {
+    "FCN": "vgg_fcn",
+    "FCNConfig": "vgg_fcn",
+    "ParamMatchedConv2d": "controls",
+    "ParamMatchedConvTranspose2d": "controls",
+    "coordinate_layers": "vgg_fcn",
+    "make_conv": "convs",
+    "make_conv2d": "convs",
+    "make_conv_transpose2d": "convs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    return value
 
 
 @register_model("fcn")
@@ -34,7 +60,10 @@ def fcn(
 
     The signature names the settings for :func:`create_model`'s check; they pass on unchanged.
     """
-    return FCN(**locals())  # first statement: locals() holds exactly the parameters
+    settings = locals()  # first statement: locals() holds exactly the parameters
+    from coordbias.models.vgg_fcn import FCN
+
+    return FCN(**settings)
 
 
 __all__ = [
