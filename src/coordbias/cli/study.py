@@ -25,7 +25,46 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``coordbias study`` to ``subparsers``."""
+    """Add ``coordbias study`` and ``coordbias notsoclevr-ablation`` to ``subparsers``."""
+    _add_study(subparsers)
+    ablation = add_command(subparsers, "notsoclevr-ablation", _ablation)
+    ablation.add_argument("out", help="JSON file of the runs (resumed if it exists)")
+    ablation.add_argument(
+        "--rows",
+        type=int,
+        nargs="*",
+        metavar="ROW",
+        help="indices of the rows of coordbias.study.experiments.notsoclevr.ABLATION to train "
+        "(default: all)",
+    )
+    ablation.add_argument(
+        "--seeds", type=int, nargs="*", default=[0], metavar="SEED", help="seeds (default: 0)"
+    )
+    ablation.add_argument(
+        "--split", default="uniform", help="uniform (default) or quadrant: the test split"
+    )
+
+
+def _ablation(args: argparse.Namespace) -> int:
+    """the Not-so-Clevr ablation: the deconvolution baseline, one difference at a time
+
+    Train the rows of the ablation of the Not-so-Clevr deconvolution baseline (ours against Liu
+    et al.'s, each row one difference from the reference row, width 16) and print their table.
+    OUT keeps every run: the same command again trains only the runs it lacks.
+    """
+    from coordbias.study.experiments.notsoclevr.ablation import ablation, ablation_markdown
+
+    runs = ablation(
+        args.out,
+        rows=None if args.rows is None else tuple(args.rows),
+        seeds=tuple(args.seeds),
+        split=args.split,
+    )
+    print(ablation_markdown(runs))
+    return 0
+
+
+def _add_study(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(subparsers, "study", _handle)
     parser.add_argument(
         "--preset",

@@ -69,7 +69,7 @@ training        2,000 epochs (README); sweep: 1,000,     10 epochs, constant lr
 reported        best of 324 configurations per split     one run
 ==============  =======================================  ===================================
 
-The ablation (``python -m coordbias.study.experiments.notsoclevr OUT.json``: width 16, uniform
+The ablation (``coordbias notsoclevr-ablation OUT.json``: width 16, uniform
 split, seed 0, one thread; each row changes one thing from the reference row) shows that the
 gap is the training length, and that none of Liu et al.'s other choices closes it:
 
@@ -108,7 +108,7 @@ of the 82 in the three rows and columns nearest to it, 10 of 441 deeper than sev
 the quadrant rules differ by one row and column (ours holds out ``c = 32`` too), left as it is
 because the quick study's quadrant figures depend on it.
 
-Reproduce on one thread (``NSC`` = ``python -m coordbias.study.experiments.notsoclevr abl.json``;
+Reproduce on one thread (``NSC`` = ``coordbias notsoclevr-ablation abl.json``;
 the table about 27 minutes of CPU, the seeds 13 more; the file makes it resumable)::
 
     OMP_NUM_THREADS=1 taskset -c 0 $NSC                       # the table (seed 0, uniform)
@@ -121,7 +121,7 @@ the table about 27 minutes of CPU, the seeds 13 more; the file makes it resumabl
 
 The data (centres, splits, encoding) are :mod:`coordbias.data.notsoclevr`'s; the modules here:
 :mod:`.models` (the tiled FCN, the deconvolution baselines, their optimiser), :mod:`.training`
-(the settings, the training loop), :mod:`.ablation` (the ablation and its command line),
+(the settings, the training loop), :mod:`.ablation` (the ablation),
 :mod:`.section` (figure and Markdown).
 """
 
