@@ -8,11 +8,11 @@
 - :func:`run_local`: each task in its own child process, at most ``jobs`` at once. A child that
   fails or is killed (even by SIGKILL) costs its own task only: the others go on, and the study ends
   naming it. The children fork from a ``multiprocessing`` fork server that imported torch, Lightning
-  and the caller's task modules (``preload``) once, so a task starts in about 0.1 s instead of the
-  several seconds a fresh interpreter needs to import them (a whole quick-preset run takes only a
-  few seconds). A child sets, on GPUs, ``CUDA_VISIBLE_DEVICES`` to its one device before
-  anything touches CUDA (its thread count is the task's, set by ``execute_task`` like in every
-  launcher); its whole output goes to its task's ``task.log``.
+  and the caller's task modules (``preload``) once, so a task starts without the imports a fresh
+  interpreter would pay for (which would be a large share of a quick-preset run). A child sets,
+  on GPUs, ``CUDA_VISIBLE_DEVICES`` to its one device before anything touches CUDA (its thread
+  count is the task's, set by ``execute_task`` as in every launcher); its whole output goes to
+  its task's ``task.log``.
 - :func:`wait_for_others`: wait for tasks whose lock another process (a second study on the same
   folder) holds, and say which of them it left unfinished; :func:`run_rounds`: launch, wait for
   the others, do what they left.
