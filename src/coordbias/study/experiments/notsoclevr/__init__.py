@@ -78,10 +78,10 @@ original's open questions*, the Not-so-Clevr paragraph), where measured figures 
 ``run(out_dir, quick=True, seed=0)`` returns a JSON-able dict and writes ``notsoclevr.png``;
 ``markdown(result, fig_dir_rel)`` renders the report section.
 
-The data (centres, splits, encoding) are :mod:`coordbias.data.notsoclevr`'s; the modules here:
-:mod:`.models` (the tiled FCN, the deconvolution baselines, their optimiser), :mod:`.training`
-(the settings, the training loop), :mod:`.ablation` (the ablation),
-:mod:`.section` (figure and Markdown).
+The data (centres, splits, encoding) are :mod:`coordbias.data.notsoclevr`'s, the networks (the
+tiled FCN, the deconvolution baselines, their optimiser) :mod:`coordbias.training.notsoclevr`'s
+(formerly ``.models``, a deprecated path now); the modules here: :mod:`.training` (the settings,
+the training loop), :mod:`.ablation` (the ablation), :mod:`.section` (figure and Markdown).
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def run(
 
     Args:
         out_dir: folder for the figure (created).
-        quick: :data:`QUICK` (width 8, 2 epochs, 3 models; about 40 s of CPU time) or
+        quick: :data:`QUICK` (width 8, 2 epochs, 3 models) or
             :data:`FULL` (width 16, 10 epochs; both deconvolution baselines, 60 epochs).
         seed: seeds the uniform split, the initialisation and the batch order.
         config: overrides the setting chosen by ``quick`` (tests use tiny ones).
