@@ -1,5 +1,9 @@
 """coordbias.models: the original study's FCN with pluggable convolutions, and study controls.
 
+The registry also builds the published anchors' networks, each with a pluggable convolution
+kind: Kayhan and van Gemert's Red-Green classifier (``"redgreen"``, :class:`RedGreenNet`) and
+Liu et al.'s Not-so-Clevr classifier and regressor (``"liu_classifier"``, ``"liu_regressor"``).
+
 Example:
     >>> import torch
     >>> from coordbias.models import create_model
@@ -18,20 +22,42 @@ from coordbias.models.registry import create_model, list_models, register_model
 
 if TYPE_CHECKING:  # imported on first use (below); named here for type checkers and the API docs
     from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
-    from coordbias.models.convs import make_conv, make_conv2d, make_conv_transpose2d
+    from coordbias.models.convs import (
+        STACK_SCOPES,
+        make_conv,
+        make_conv2d,
+        make_conv_transpose2d,
+    )
+    from coordbias.models.liu import (
+        LIU_CLASSIFIER_SETTINGS,
+        LIU_REGRESSOR_SETTINGS,
+        LiuClassifier,
+        LiuRegressor,
+        he_init,
+    )
+    from coordbias.models.redgreen import CONV_TYPES, RedGreenNet, redgreen_map_sizes
     from coordbias.models.vgg_fcn import FCN, FCNConfig, coordinate_layers
 
 #: The names that need torch, and the module of this package that defines each: imported on
 #: first use, so that the light modules (``variants``, the registry) leave torch unimported.
 _HOMES = {
+    "CONV_TYPES": "redgreen",
     "FCN": "vgg_fcn",
     "FCNConfig": "vgg_fcn",
+    "LIU_CLASSIFIER_SETTINGS": "liu",
+    "LIU_REGRESSOR_SETTINGS": "liu",
+    "LiuClassifier": "liu",
+    "LiuRegressor": "liu",
     "ParamMatchedConv2d": "controls",
     "ParamMatchedConvTranspose2d": "controls",
+    "RedGreenNet": "redgreen",
+    "STACK_SCOPES": "convs",
     "coordinate_layers": "vgg_fcn",
+    "he_init": "liu",
     "make_conv": "convs",
     "make_conv2d": "convs",
     "make_conv_transpose2d": "convs",
+    "redgreen_map_sizes": "redgreen",
 }
 
 
@@ -66,19 +92,79 @@ def fcn(
     return FCN(**settings)
 
 
+@register_model("redgreen")
+def redgreen(
+    *,
+    conv_type: str = "full",
+    conv: str = "vanilla",
+    conv_scope: str = "all",
+    coords: str = "center",
+    coord_init: str = "uniform",
+    num_classes: int = 2,
+    image_size: int = 32,
+) -> RedGreenNet:
+    """Kayhan and van Gemert's Red-Green classifier (see :class:`coordbias.models.RedGreenNet`)."""
+    settings = locals()  # first statement: exactly the parameters
+    from coordbias.models.redgreen import RedGreenNet
+
+    return RedGreenNet(**settings)
+
+
+@register_model("liu_classifier")
+def liu_classifier(
+    *,
+    conv: str = "coordconv",
+    conv_scope: str = "first",
+    coords: str = "center",
+    coord_init: str = "uniform",
+) -> LiuClassifier:
+    """Liu et al.'s coordinate classifier (see :class:`coordbias.models.LiuClassifier`)."""
+    settings = locals()  # first statement: exactly the parameters
+    from coordbias.models.liu import LiuClassifier
+
+    return LiuClassifier(**settings)
+
+
+@register_model("liu_regressor")
+def liu_regressor(
+    *,
+    conv: str = "coordconv",
+    conv_scope: str = "first",
+    coords: str = "center",
+    coord_init: str = "uniform",
+) -> LiuRegressor:
+    """Liu et al.'s coordinate regressor (see :class:`coordbias.models.LiuRegressor`)."""
+    settings = locals()  # first statement: exactly the parameters
+    from coordbias.models.liu import LiuRegressor
+
+    return LiuRegressor(**settings)
+
+
 __all__ = [
     "CONV_KINDS",
     "CONV_SCOPES",
+    "CONV_TYPES",
     "FCN",
+    "LIU_CLASSIFIER_SETTINGS",
+    "LIU_REGRESSOR_SETTINGS",
+    "STACK_SCOPES",
     "FCNConfig",
+    "LiuClassifier",
+    "LiuRegressor",
     "ParamMatchedConv2d",
     "ParamMatchedConvTranspose2d",
+    "RedGreenNet",
     "coordinate_layers",
     "create_model",
     "fcn",
+    "he_init",
     "list_models",
+    "liu_classifier",
+    "liu_regressor",
     "make_conv",
     "make_conv2d",
     "make_conv_transpose2d",
+    "redgreen",
+    "redgreen_map_sizes",
     "register_model",
 ]
