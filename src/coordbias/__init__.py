@@ -17,25 +17,25 @@ from coordbias._version import __version__
 
 if TYPE_CHECKING:  # imported on first use (below); named here for type checkers and the API docs
     from coordbias import functional as functional
-    from coordbias.layers import AddCoords as AddCoords
-    from coordbias.layers import CoordBiasConv1d as CoordBiasConv1d
-    from coordbias.layers import CoordBiasConv2d as CoordBiasConv2d
-    from coordbias.layers import CoordBiasConv3d as CoordBiasConv3d
-    from coordbias.layers import CoordBiasConvTranspose1d as CoordBiasConvTranspose1d
-    from coordbias.layers import CoordBiasConvTranspose2d as CoordBiasConvTranspose2d
-    from coordbias.layers import CoordBiasConvTranspose3d as CoordBiasConvTranspose3d
-    from coordbias.layers import CoordConv1d as CoordConv1d
-    from coordbias.layers import CoordConv2d as CoordConv2d
-    from coordbias.layers import CoordConv3d as CoordConv3d
-    from coordbias.layers import CoordConvTranspose1d as CoordConvTranspose1d
-    from coordbias.layers import CoordConvTranspose2d as CoordConvTranspose2d
-    from coordbias.layers import CoordConvTranspose3d as CoordConvTranspose3d
-    from coordbias.layers import CoordGateConv2d as CoordGateConv2d
-    from coordbias.layers import FourierCoordBiasConv2d as FourierCoordBiasConv2d
-    from coordbias.layers import FourierCoordConv2d as FourierCoordConv2d
-    from coordbias.layers import PositionMapConv2d as PositionMapConv2d
-    from coordbias.layers import convert as convert
-    from coordbias.layers import coordinate_frame as coordinate_frame
+    from coordbias.layers.addcoords import AddCoords as AddCoords
+    from coordbias.layers.convert import convert as convert
+    from coordbias.layers.coordbias import CoordBiasConv1d as CoordBiasConv1d
+    from coordbias.layers.coordbias import CoordBiasConv2d as CoordBiasConv2d
+    from coordbias.layers.coordbias import CoordBiasConv3d as CoordBiasConv3d
+    from coordbias.layers.coordbias import CoordBiasConvTranspose1d as CoordBiasConvTranspose1d
+    from coordbias.layers.coordbias import CoordBiasConvTranspose2d as CoordBiasConvTranspose2d
+    from coordbias.layers.coordbias import CoordBiasConvTranspose3d as CoordBiasConvTranspose3d
+    from coordbias.layers.coordconv import CoordConv1d as CoordConv1d
+    from coordbias.layers.coordconv import CoordConv2d as CoordConv2d
+    from coordbias.layers.coordconv import CoordConv3d as CoordConv3d
+    from coordbias.layers.coordconv import CoordConvTranspose1d as CoordConvTranspose1d
+    from coordbias.layers.coordconv import CoordConvTranspose2d as CoordConvTranspose2d
+    from coordbias.layers.coordconv import CoordConvTranspose3d as CoordConvTranspose3d
+    from coordbias.layers.coordgate import CoordGateConv2d as CoordGateConv2d
+    from coordbias.layers.fourier import FourierCoordBiasConv2d as FourierCoordBiasConv2d
+    from coordbias.layers.fourier_coordconv import FourierCoordConv2d as FourierCoordConv2d
+    from coordbias.layers.frame import coordinate_frame as coordinate_frame
+    from coordbias.layers.position_map import PositionMapConv2d as PositionMapConv2d
 
 __all__ = [
     "AddCoords",

@@ -35,13 +35,13 @@ if TYPE_CHECKING:  # imported on first use (below); named here for type checkers
         LiuRegressor,
         he_init,
     )
-    from coordbias.models.redgreen import CONV_TYPES, RedGreenNet, redgreen_map_sizes
+    from coordbias.models.red_green import CONV_TYPES, RedGreenNet, redgreen_map_sizes
     from coordbias.models.vgg_fcn import FCN, FCNConfig, coordinate_layers
 
 #: The names that need torch, and the module of this package that defines each: imported on
 #: first use, so that the light modules (``variants``, the registry) leave torch unimported.
 _HOMES = {
-    "CONV_TYPES": "redgreen",
+    "CONV_TYPES": "red_green",
     "FCN": "vgg_fcn",
     "FCNConfig": "vgg_fcn",
     "LIU_CLASSIFIER_SETTINGS": "liu",
@@ -50,14 +50,14 @@ _HOMES = {
     "LiuRegressor": "liu",
     "ParamMatchedConv2d": "controls",
     "ParamMatchedConvTranspose2d": "controls",
-    "RedGreenNet": "redgreen",
+    "RedGreenNet": "red_green",
     "STACK_SCOPES": "convs",
     "coordinate_layers": "vgg_fcn",
     "he_init": "liu",
     "make_conv": "convs",
     "make_conv2d": "convs",
     "make_conv_transpose2d": "convs",
-    "redgreen_map_sizes": "redgreen",
+    "redgreen_map_sizes": "red_green",
 }
 
 
@@ -105,7 +105,7 @@ def redgreen(
 ) -> RedGreenNet:
     """Kayhan and van Gemert's Red-Green classifier (see :class:`coordbias.models.RedGreenNet`)."""
     settings = locals()  # first statement: exactly the parameters
-    from coordbias.models.redgreen import RedGreenNet
+    from coordbias.models.red_green import RedGreenNet
 
     return RedGreenNet(**settings)
 

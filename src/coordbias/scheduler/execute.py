@@ -136,7 +136,7 @@ def execute_task(task: Task, *, wait: bool = False, **options: Any) -> TaskOutco
         A :class:`TaskOutcome`.
 
     Raises:
-        Whatever the task raises; the lock is released.
+        Exception: whatever the task raises; the lock is released.
     """
     import torch
 
