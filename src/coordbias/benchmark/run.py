@@ -231,7 +231,10 @@ def run_benchmark(
 
     Args:
         out_dir: the benchmark folder.
-        scale, methods, tasks, seeds: as :func:`plan_benchmark`.
+        scale: as :func:`plan_benchmark`.
+        methods: as :func:`plan_benchmark`.
+        tasks: as :func:`plan_benchmark`.
+        seeds: as :func:`plan_benchmark`.
         jobs: cells at once: ``1`` one after another in this process; more, each in a child
             process. ``None``: ``cores // scale.threads_per_run`` (one thread each).
         threads: torch threads per cell; ``None``: ``cores // jobs`` (with one job, this
