@@ -31,6 +31,7 @@ PUBLIC_MODULES = (
     "coordbias.scheduler.launch",
     "coordbias.scheduler.cluster",
     "coordbias.reporting.markdown",
+    "coordbias.reporting.stats",
 )
 
 
