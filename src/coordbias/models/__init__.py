@@ -2,7 +2,9 @@
 
 The registry also builds the published anchors' networks, each with a pluggable convolution
 kind: Kayhan and van Gemert's Red-Green classifier (``"redgreen"``, :class:`RedGreenNet`) and
-Liu et al.'s Not-so-Clevr classifier and regressor (``"liu_classifier"``, ``"liu_regressor"``).
+Liu et al.'s Not-so-Clevr classifier and regressor (``"liu_classifier"``, ``"liu_regressor"``);
+and a U-Net of residual units with instance norm (``"unet"``, :class:`UNet`), for the speed of
+whole networks (``coordbias speed networks``).
 
 Example:
     >>> import torch
@@ -31,6 +33,7 @@ from coordbias.models.liu import (
 )
 from coordbias.models.redgreen import CONV_TYPES, RedGreenNet, redgreen_map_sizes
 from coordbias.models.registry import create_model, list_models, register_model
+from coordbias.models.unet import UNET_CONV_KINDS, UNet
 from coordbias.models.vgg_fcn import CONV_SCOPES, FCN, FCNConfig, coordinate_layers
 
 
@@ -94,6 +97,21 @@ def liu_regressor(
     return LiuRegressor(**locals())
 
 
+@register_model("unet")
+def unet(
+    *,
+    in_channels: int = 3,
+    num_classes: int = 4,
+    width: int = 16,
+    conv: str = "vanilla",
+    coords: str = "center",
+    coord_init: str = "uniform",
+) -> UNet:
+    """A U-Net of residual units with instance norm and transposed convolutions (see
+    :class:`coordbias.models.UNet`)."""
+    return UNet(**locals())
+
+
 __all__ = [
     "CONV_KINDS",
     "CONV_SCOPES",
@@ -102,12 +120,14 @@ __all__ = [
     "LIU_CLASSIFIER_SETTINGS",
     "LIU_REGRESSOR_SETTINGS",
     "STACK_SCOPES",
+    "UNET_CONV_KINDS",
     "FCNConfig",
     "LiuClassifier",
     "LiuRegressor",
     "ParamMatchedConv2d",
     "ParamMatchedConvTranspose2d",
     "RedGreenNet",
+    "UNet",
     "coordinate_layers",
     "create_model",
     "fcn",
@@ -121,4 +141,5 @@ __all__ = [
     "redgreen",
     "redgreen_map_sizes",
     "register_model",
+    "unet",
 ]
