@@ -1,5 +1,5 @@
-"""``coordbias speed {layers,data,train}``: the speed measurements, one module each in
-``coordbias.speed``.
+"""``coordbias speed {layers,data,train,networks,gpu-check}``: the speed measurements, one module
+each in ``coordbias.speed`` (``gpu-check``: ``coordbias.speed.gpu_check``).
 
 Each module exposes ``add_arguments(parser)`` and ``run(args) -> int``; each is added with
 :func:`~coordbias.cli._commands.add_command`, its one-line help taken from :data:`SPEED_TESTS`.
@@ -23,6 +23,8 @@ SPEED_TESTS = {
     "layers": "time of CoordBiasConv2d and CoordConv2d relative to nn.Conv2d",
     "data": "time to generate one circles sample, and its share of a training step",
     "train": "a Lightning training step against a bare PyTorch loop",
+    "networks": "a training step of whole converted networks against plain ones and the floor",
+    "gpu-check": "what a device must pass: layer tests, speed on every path, a tiny study",
 }
 #: The former name of :data:`SPEED_TESTS` (``coordbias bench``).
 BENCHMARKS = SPEED_TESTS
@@ -68,9 +70,14 @@ def _reporting_errors(run: Callable[[argparse.Namespace], int]):
     return handler
 
 
+def _module_name(name: str) -> str:
+    """The module of ``coordbias speed NAME`` (``gpu-check``: ``coordbias.speed.gpu_check``)."""
+    return f"coordbias.speed.{name.replace('-', '_')}"
+
+
 def _handler(name: str) -> Callable[[argparse.Namespace], int]:
     """The handler of ``coordbias speed NAME``; its docstring is the command's help."""
-    module = importlib.import_module(f"coordbias.speed.{name}")
+    module = importlib.import_module(_module_name(name))
     checked = _reporting_errors(module.run)
 
     def handler(args: argparse.Namespace) -> int:
@@ -93,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     inner = parser.add_subparsers(dest="speed_command", metavar="MEASUREMENT", required=True)
     for name in SPEED_TESTS:
-        if importlib.util.find_spec(f"coordbias.speed.{name}") is None:
+        if importlib.util.find_spec(_module_name(name)) is None:
             continue  # not built yet; tests/cli checks that every measurement is registered
         sub = add_command(inner, name, _handler(name))
-        importlib.import_module(f"coordbias.speed.{name}").add_arguments(sub)
+        importlib.import_module(_module_name(name)).add_arguments(sub)
