@@ -62,6 +62,9 @@ DEFAULT_GRID: tuple[tuple[int, int, int, int], ...] = (
     *((batch, channels, channels, 32) for channels in (128, 256) for batch in (1, 16)),
 )
 QUICK_GRID: tuple[tuple[int, int, int, int], ...] = ((1, 3, 8, 16), (2, 8, 8, 12))
+#: The grids ``--grid`` names: the whole grid, or one first and one middle layer of it (where
+#: compiling every layer of the whole grid costs too long, as on a GPU check).
+GRIDS = {"default": DEFAULT_GRID, "small": ((16, 3, 64, 128), (16, 64, 64, 64))}
 
 #: The paths, in the order they are run and reported.
 PATHS = ("fp32", "channels_last", "autocast", "half", "compile")
@@ -166,6 +169,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--rounds", type=int, default=5, help="interleaved rounds per shape (default 5)"
+    )
+    parser.add_argument(
+        "--grid", choices=tuple(GRIDS), default="default", help="shapes (default: %(default)s)"
     )
     add_timing_arguments(parser, min_run_time=0.25)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
@@ -397,7 +403,7 @@ def run(args: argparse.Namespace) -> int:
     folder = check_folder_destination(args.out, "--out")
     torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
-    grid = QUICK_GRID if args.quick else DEFAULT_GRID
+    grid = QUICK_GRID if args.quick else GRIDS[getattr(args, "grid", "default")]
     rounds = 1 if args.quick else args.rounds
     min_run_time = 0.002 if args.quick else args.min_run_time
 
