@@ -132,3 +132,33 @@ def test_it_takes_only_a_folder_of_its_own(tmp_path, monkeypatch):
     (out / "study" / "old").write_text("a former run")
     assert gpu_check.gpu_check(out, device="cpu")["passed"]
     assert not (out / "study" / "old").exists()  # each check runs its parts afresh
+
+
+def test_a_part_that_runs_out_of_time_goes_with_the_processes_it_started(tmp_path):
+    import os
+    import time
+
+    pid_file = tmp_path / "pid"
+    code = (
+        "import subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(60)\n"
+    )
+    row = gpu_check.run_part(_part("study", code, timeout=3.0), tmp_path)
+    assert row["status"] == "timed out"
+    assert row["seconds"] < 30  # not held until the grandchild ends by itself
+    pid = int(pid_file.read_text())
+
+    def alive() -> bool:
+        try:
+            state = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            return False
+        return "State:\tZ" not in state  # a zombie has ended
+
+    deadline = time.monotonic() + 5
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive()
+    assert os.path.exists(tmp_path / row["log"])

@@ -98,7 +98,7 @@ def liu_regressor(
 
 
 @register_model("unet")
-def unet(
+def _unet(
     *,
     in_channels: int = 3,
     num_classes: int = 4,
@@ -141,5 +141,4 @@ __all__ = [
     "redgreen",
     "redgreen_map_sizes",
     "register_model",
-    "unet",
 ]

@@ -41,6 +41,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -243,25 +244,27 @@ def run_part(part: Part, out: Path) -> dict[str, Any]:
     }
     if part.skipped:
         write_text(log_path, part.skipped + "\n")
-        return {**row, "status": "skipped", "seconds": 0.0, "returncode": None,
-                "findings": part.skipped}  # fmt: skip
+        skipped = {"status": "skipped", "seconds": 0.0, "returncode": None}
+        return {**row, **skipped, "findings": part.skipped}
     start = time.perf_counter()
-    try:
-        done = subprocess.run(
-            part.command,
-            env={**os.environ, **part.env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=part.timeout_s,
-            check=False,
-        )
-        text, code = done.stdout, done.returncode
-        status = "passed" if code == 0 else "failed"
-    except subprocess.TimeoutExpired as expired:
-        text = expired.stdout or ""
-        text = text.decode(errors="replace") if isinstance(text, bytes) else text
-        code, status = None, "timed out"
+    # A session of its own, so that a part that runs out of time goes with every process it
+    # started (compile workers, data loaders).
+    with subprocess.Popen(
+        part.command,
+        env={**os.environ, **part.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    ) as child:
+        try:
+            text, _ = child.communicate(timeout=part.timeout_s)
+            code: int | None = child.returncode
+            status = "passed" if code == 0 else "failed"
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            text, _ = child.communicate()
+            code, status = None, "timed out"
     seconds = time.perf_counter() - start
     write_text(log_path, f"$ {row['command']}\n{text}")
     findings = _findings(part, text, out)

@@ -131,7 +131,8 @@ def build_network(
 
     The plain network is built with seed 0, so every variant starts from the same weights;
     ``coordbias`` and ``coordconv`` are :func:`coordbias.convert` of it (``coord_init=
-    "uniform"``, so the terms are not zero), ``floor`` is :func:`add_floor` of it.
+    "uniform"``, so the terms are not zero), ``floor`` is
+    :func:`coordbias.speed.floor.add_floor` of it.
     """
     import torch
 
