@@ -451,6 +451,12 @@ def measure_networks(
         "networks": {},
         "failed": [],
     }
+
+    def write() -> None:
+        data["seconds"] = time.perf_counter() - start
+        write_json(folder / "networks.json", data)
+        write_text(folder / "networks.md", markdown_table(data))
+
     for network in networks:
         setting = replace(SETTINGS[network], **overrides)
         entry: dict[str, Any] = {"setting": asdict(setting), "paths": {}}
@@ -487,9 +493,8 @@ def measure_networks(
                 + f"  coordbias-floor {result['coordbias_above_floor']['median']:+.3f}",
                 flush=True,
             )
-    data["seconds"] = time.perf_counter() - start
-    write_json(folder / "networks.json", data)
-    write_text(folder / "networks.md", markdown_table(data))
+            write()  # what is measured so far survives a run that is stopped
+    write()
     return data
 
 
