@@ -331,7 +331,7 @@ def markdown_table(data: dict[str, Any]) -> str:
                 [
                     label,
                     name,
-                    f"{result['ms']['vanilla']:.3g}",
+                    f"{result['ms']['vanilla']:.4g}",
                     *(_cell(result["ratio"][v]) for v in COMPARED),
                     _cell(result["coordbias_above_floor"]),
                     note,
