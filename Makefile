@@ -5,6 +5,11 @@
 # and, for the documentation and the package:
 #   make docs        # + the docs extra; builds the site into site/ (strict: a warning fails it)
 #   make wheel-test  # builds sdist and wheel, checks them, tests the wheel in a fresh venv
+# and, on a machine with a GPU (at most 8 minutes; DEVICE=cpu runs it on the CPU, CI adds
+# GPU_CHECK_ARGS=--quick for its small sizes):
+#   make gpu-check   # layer tests, layer and network speed on every path, a tiny study and
+#                    # benchmark, on DEVICE (default cuda): runs/gpu-check/summary.md
+# (with a CUDA build of torch: `make gpu-check TORCH="torch==2.13.0 --index-url ..."`, see below)
 # TORCH selects the torch build: the default is the CPU wheel 2.13.0. On another platform pass the
 # requirement that fits it, e.g. `make test TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"`.
 PYTHON ?= python3
@@ -14,8 +19,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 STUDY_ARGS ?=
+DEVICE ?= cuda
+GPU_CHECK_ARGS ?=
 
-.PHONY: setup study test lint speed bench docs wheel-test clean
+.PHONY: setup study test lint speed bench gpu-check docs wheel-test clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +48,9 @@ speed: $(STAMP)
 
 # The former name of `make speed`, kept for one release.
 bench: speed
+
+gpu-check: $(STAMP)
+	$(BIN)/coordbias speed gpu-check --device $(DEVICE) --out runs/gpu-check $(GPU_CHECK_ARGS)
 
 $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[docs]"

@@ -41,7 +41,7 @@ ALLOWED = {
     "reporting": SHARED,
     "study": BELOW_EXPERIMENTS,
     "benchmark": BELOW_EXPERIMENTS,
-    "speed": LAYERS | {"data", "models", "training"} | SHARED,
+    "speed": LAYERS | {"data", "models", "training", "reporting"} | SHARED,
     "bench": set(),  # the deprecated name of "speed": loads it by name, imports nothing
     "cli": BELOW_EXPERIMENTS | {"study", "benchmark", "speed"},
     "__main__": {"cli"},

@@ -1,7 +1,9 @@
-"""Shared helpers for the layer tests: the six coordinate-bias classes, tolerances, a reference."""
+"""Shared helpers for the layer tests: the six coordinate-bias classes, tolerances, a reference;
+and the device every layer test runs on."""
 
 import contextlib
 import itertools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -12,6 +14,30 @@ from torch import nn
 
 import coordbias as cb
 from coordbias.layers import _term
+
+#: The environment variable that names the device of the layer tests (``coordbias speed gpu-check``
+#: sets it); unset, they run on the CPU.
+DEVICE_VARIABLE = "COORDBIAS_TEST_DEVICE"
+
+
+@pytest.fixture(autouse=True)
+def device() -> Iterator[torch.device]:
+    """The device of every layer test: ``$COORDBIAS_TEST_DEVICE``, the CPU by default.
+
+    Off the CPU the device is torch's default device while the test runs
+    (``torch.set_default_device``), so the tensors and layers a test makes without naming a device
+    are made there and every layer test runs on it unchanged; a test that needs the device by name
+    takes this fixture. On the CPU (the normal run) nothing is changed.
+    """
+    chosen = torch.device(os.environ.get(DEVICE_VARIABLE, "cpu"))
+    if chosen.type == "cpu":
+        yield chosen
+        return
+    torch.set_default_device(chosen)
+    try:
+        yield chosen
+    finally:
+        torch.set_default_device(None)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def test_in_channels_option():
 def test_registry_lists_names_on_unknown_model():
     assert "fcn" in list_models()
     with pytest.raises(ValueError, match=r"valid names: .*fcn"):
-        create_model("unet")
+        create_model("resnet50")  # not a registered name
 
 
 def test_unknown_keyword_lists_accepted_ones():

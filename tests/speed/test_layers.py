@@ -127,3 +127,10 @@ def test_unwritable_out_is_one_line_before_any_timing(tmp_path, capsys, monkeypa
     assert err.startswith("coordbias speed layers: error: --out") and "Traceback" not in err
     assert err.count("\n") == 1
     assert timed == [], "no timing may start before the options are checked"
+
+
+def test_the_small_grid_is_a_first_and_a_middle_layer_of_the_whole_grid():
+    small = bench.GRIDS["small"]
+    assert bench.GRIDS["default"] == bench.DEFAULT_GRID
+    assert set(small) <= set(bench.DEFAULT_GRID)
+    assert [case[1] for case in small] == [3, 64]  # input channels: a first, a middle layer

@@ -1,5 +1,5 @@
-"""``coordbias speed {layers,data,train}``: the speed measurements, one module each in
-``coordbias.speed``.
+"""``coordbias speed {layers,data,train,networks,gpu-check}``: the speed measurements, one module
+each in ``coordbias.speed`` (``gpu-check``: ``coordbias.speed.gpu_check``).
 
 Each module exposes ``add_arguments(parser)`` and ``run(**options) -> int`` (typed keyword
 arguments of the options' names); each is added with
@@ -25,11 +25,18 @@ SPEED_TESTS = {
     "layers": "time of CoordBiasConv2d and CoordConv2d relative to nn.Conv2d",
     "data": "time to generate one circles sample, and its share of a training step",
     "train": "a Lightning training step against a bare PyTorch loop",
+    "networks": "a training step of whole converted networks against plain ones and the floor",
+    "gpu-check": "what a device must pass: layer tests, speed on every path, a tiny study",
 }
 #: The former name of :data:`SPEED_TESTS` (``coordbias bench``).
 BENCHMARKS = SPEED_TESTS
 #: The former name of the command, kept for one release.
 DEPRECATED_ALIAS = "bench"
+
+
+def _module_name(name: str) -> str:
+    """The module of ``coordbias speed NAME`` (``gpu-check``: ``coordbias.speed.gpu_check``)."""
+    return f"coordbias.speed.{name.replace('-', '_')}"
 
 
 def _handler(name: str) -> Callable[[argparse.Namespace], int]:
@@ -47,7 +54,7 @@ def _handler(name: str) -> Callable[[argparse.Namespace], int]:
                 f"use coordbias speed {name}",
                 file=sys.stderr,
             )
-        run = importlib.import_module(f"coordbias.speed.{name}").run
+        run = importlib.import_module(_module_name(name)).run
         return run(**{key: getattr(args, key) for key in _options(args)})
 
     handler.__doc__ = SPEED_TESTS[name]
@@ -66,8 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     inner = parser.add_subparsers(dest="speed_command", metavar="MEASUREMENT", required=True)
     for name in SPEED_TESTS:
-        if importlib.util.find_spec(f"coordbias.speed.{name}") is None:
+        if importlib.util.find_spec(_module_name(name)) is None:
             continue  # not built yet; tests/cli checks that every measurement is registered
         sub = add_command(inner, name, _handler(name))
-        importlib.import_module(f"coordbias.speed.{name}").add_arguments(sub)
+        importlib.import_module(_module_name(name)).add_arguments(sub)
         add_threads_argument(sub, jobs=False)

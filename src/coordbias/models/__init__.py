@@ -2,7 +2,9 @@
 
 The registry also builds the published anchors' networks, each with a pluggable convolution
 kind: Kayhan and van Gemert's Red-Green classifier (``"redgreen"``, :class:`RedGreenNet`) and
-Liu et al.'s Not-so-Clevr classifier and regressor (``"liu_classifier"``, ``"liu_regressor"``).
+Liu et al.'s Not-so-Clevr classifier and regressor (``"liu_classifier"``, ``"liu_regressor"``);
+and a U-Net of residual units with instance norm (``"unet"``, :class:`UNet`), for the speed of
+whole networks (``coordbias speed networks``).
 
 Example:
     >>> import torch
@@ -36,6 +38,7 @@ if TYPE_CHECKING:  # imported on first use (below); named here for type checkers
         he_init,
     )
     from coordbias.models.red_green import CONV_TYPES, RedGreenNet, redgreen_map_sizes
+    from coordbias.models.unet import UNET_CONV_KINDS, UNet
     from coordbias.models.vgg_fcn import FCN, FCNConfig, coordinate_layers
 
 #: The names that need torch, and the module of this package that defines each: imported on
@@ -52,6 +55,8 @@ _HOMES = {
     "ParamMatchedConvTranspose2d": "controls",
     "RedGreenNet": "red_green",
     "STACK_SCOPES": "convs",
+    "UNET_CONV_KINDS": "unet",
+    "UNet": "unet",
     "coordinate_layers": "vgg_fcn",
     "he_init": "liu",
     "make_conv": "convs",
@@ -140,6 +145,24 @@ def liu_regressor(
     return LiuRegressor(**settings)
 
 
+@register_model("unet")
+def _unet(
+    *,
+    in_channels: int = 3,
+    num_classes: int = 4,
+    width: int = 16,
+    conv: str = "vanilla",
+    coords: str = "center",
+    coord_init: str = "uniform",
+) -> UNet:
+    """A U-Net of residual units with instance norm and transposed convolutions (see
+    :class:`coordbias.models.UNet`)."""
+    settings = locals()  # first statement: exactly the parameters
+    from coordbias.models.unet import UNet
+
+    return UNet(**settings)
+
+
 __all__ = [
     "CONV_KINDS",
     "CONV_SCOPES",
@@ -148,12 +171,14 @@ __all__ = [
     "LIU_CLASSIFIER_SETTINGS",
     "LIU_REGRESSOR_SETTINGS",
     "STACK_SCOPES",
+    "UNET_CONV_KINDS",
     "FCNConfig",
     "LiuClassifier",
     "LiuRegressor",
     "ParamMatchedConv2d",
     "ParamMatchedConvTranspose2d",
     "RedGreenNet",
+    "UNet",
     "coordinate_layers",
     "create_model",
     "fcn",

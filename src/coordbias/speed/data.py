@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,24 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gen-batch", type=int, default=64, help="batch for amortised timing")
     add_timing_arguments(parser, min_run_time=1.0)
     parser.add_argument("--out", default="runs/bench", help="folder for bench_data.json")
-
-
-def _median(stmt: str, env: dict[str, Any], min_run_time: float, threads: int = 1) -> float:
-    from torch.utils.benchmark import Timer
-
-    timer = Timer(stmt=stmt, globals=env, num_threads=threads)
-    return float(timer.blocked_autorange(min_run_time=min_run_time).median)
-
-
-def _cpu_seconds(fn: Any, min_run_time: float) -> float:
-    """CPU seconds (``time.process_time``) per call of ``fn``: steadier than wall time when
-    other jobs share the cores, since it excludes the time this process waits to be scheduled."""
-    fn()
-    calls, start, wall = 0, time.process_time(), time.perf_counter()
-    while calls < 3 or time.perf_counter() - wall < min_run_time:
-        fn()
-        calls += 1
-    return (time.process_time() - start) / calls
 
 
 def measure(
@@ -70,6 +51,7 @@ def measure(
     import torch
 
     from coordbias._util.errors import UserValueError, check_count, user_input
+    from coordbias._util.timing import cpu_time, median_time
     from coordbias.data import CirclesConfig, generate_batch
 
     for name, value in (
@@ -84,26 +66,20 @@ def measure(
     threads = torch.get_num_threads() if threads is None else threads
     with user_input("--sample-size"):
         config = CirclesConfig(image_size=sample_size)
-    env: dict[str, Any] = {
-        "gen": generate_batch,
-        "config": config,
-        "batch": list(range(gen_batch)),
-        "one": [0],
-    }
-    batched = _median("gen(config, 0, 'train', batch)", env, min_run_time) / gen_batch
-    single = _median("gen(config, 0, 'train', one)", env, min_run_time)
     indices = list(range(gen_batch))
+
+    def batched() -> object:
+        return generate_batch(config, 0, "train", indices)
+
+    def single() -> object:
+        return generate_batch(config, 0, "train", [0])
+
     result: dict[str, Any] = {
         "sample_size": sample_size,
-        "per_sample_batched_s": batched,
-        "per_sample_single_s": single,
-        "per_sample_batched_cpu_s": _cpu_seconds(
-            lambda: generate_batch(config, 0, "train", indices), min_run_time
-        )
-        / gen_batch,
-        "per_sample_single_cpu_s": _cpu_seconds(
-            lambda: generate_batch(config, 0, "train", [0]), min_run_time
-        ),
+        "per_sample_batched_s": median_time(batched, min_run_time=min_run_time) / gen_batch,
+        "per_sample_single_s": median_time(single, min_run_time=min_run_time),
+        "per_sample_batched_cpu_s": cpu_time(batched, min_run_time=min_run_time) / gen_batch,
+        "per_sample_single_cpu_s": cpu_time(single, min_run_time=min_run_time),
         "gen_batch": gen_batch,
     }
 
@@ -133,9 +109,11 @@ def measure(
             train_step()
     finally:
         torch.set_num_threads(previous)
-    step_s = _median("step()", {"step": train_step}, min_run_time, threads=threads)
-    env = {"gen": generate_batch, "config": step_config, "batch": list(range(batch_size))}
-    gen_s = _median("gen(config, 0, 'train', batch)", env, min_run_time)
+    step_s = median_time(train_step, min_run_time=min_run_time, threads=threads)
+    step_indices = list(range(batch_size))
+    gen_s = median_time(
+        lambda: generate_batch(step_config, 0, "train", step_indices), min_run_time=min_run_time
+    )
     step.update(
         {
             "torch_threads": threads,

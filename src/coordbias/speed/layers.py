@@ -63,6 +63,9 @@ DEFAULT_GRID: tuple[tuple[int, int, int, int], ...] = (
     *((batch, channels, channels, 32) for channels in (128, 256) for batch in (1, 16)),
 )
 QUICK_GRID: tuple[tuple[int, int, int, int], ...] = ((1, 3, 8, 16), (2, 8, 8, 12))
+#: The grids ``--grid`` names: the whole grid, or one first and one middle layer of it (where
+#: compiling every layer of the whole grid costs too long, as on a GPU check).
+GRIDS = {"default": DEFAULT_GRID, "small": ((16, 3, 64, 128), (16, 64, 64, 64))}
 
 #: The paths, in the order they are run and reported.
 PATHS = ("fp32", "channels_last", "autocast", "half", "compile")
@@ -169,6 +172,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--rounds", type=int, default=5, help="interleaved rounds per shape (default 5)"
+    )
+    parser.add_argument(
+        "--grid", choices=tuple(GRIDS), default="default", help="shapes (default: %(default)s)"
     )
     add_timing_arguments(parser, min_run_time=0.25)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
@@ -389,6 +395,7 @@ def run(
     min_run_time: float = 0.25,
     threads: int | None = None,
     device: str = "cpu",
+    grid: str = "default",
 ) -> int:
     """Run the benchmark, print the tables, write ``OUT/bench_layers.json``; return 0.
 
@@ -400,6 +407,7 @@ def run(
         min_run_time: seconds per measurement.
         threads: torch intra-op threads; ``None``: the process's own.
         device: a torch device name.
+        grid: the shapes, a key of :data:`GRIDS` (``quick`` replaces it by the tiny grid).
 
     Raises:
         UserValueError: a bad option, an unavailable device or an unwritable ``out``, before
@@ -417,11 +425,13 @@ def run(
     if min_run_time <= 0:
         raise UserValueError(f"--min-run-time must be positive, got {min_run_time}")
     check_count("--threads", threads)
+    if grid not in GRIDS:
+        raise UserValueError(f"--grid must be one of {', '.join(GRIDS)}; got {grid!r}")
     names = parse_paths(paths if isinstance(paths, str) else ",".join(paths))
     torch_device = resolve_device(device)
     folder = check_folder_destination(out, "--out")
     with torch_threads(threads):
-        data = _run(names, torch_device, quick, rounds, min_run_time)
+        data = _run(names, torch_device, quick, rounds, min_run_time, grid)
     path_out = folder / "bench_layers.json"
     write_json(path_out, data)
     print(f"\nwrote {path_out}")
@@ -429,12 +439,12 @@ def run(
 
 
 def _run(
-    names: list[str], device: Any, quick: bool, rounds: int, min_run_time: float
+    names: list[str], device: Any, quick: bool, rounds: int, min_run_time: float, grid_name: str
 ) -> dict[str, Any]:
     import torch
 
     threads = torch.get_num_threads()
-    grid = QUICK_GRID if quick else DEFAULT_GRID
+    grid = QUICK_GRID if quick else GRIDS[grid_name]
     rounds = 1 if quick else rounds
     min_run_time = 0.002 if quick else min_run_time
 

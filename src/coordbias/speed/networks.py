@@ -1,0 +1,598 @@
+"""``coordbias speed networks``: a training step of whole networks converted with
+:func:`coordbias.convert`, against the same network plain and at the floor.
+
+Two networks (:data:`NETWORKS`): the study's FCN at the original's width (64 channels, 128 px,
+batch 8) and the U-Net of residual units with instance norm and transposed convolutions
+(``create_model("unet")``, width 32, 128 px, batch 8). Each is built plain (``vanilla``) and then
+
+* ``coordbias``: ``convert(model, "coordbias")``, every convolution and transposed convolution;
+* ``coordconv``: ``convert(model, "coordconv")``, the same ones;
+* ``floor``: the plain network with an in-place add of a learned ``(1, C, H, W)`` map after
+  every convolution (:func:`coordbias.speed.floor.add_floor`, the map in the output's dtype and
+  memory format): the least work any learned position term can do in eager mode (the module
+  :mod:`coordbias.speed.floor` says why).
+
+A step is forward, cross-entropy, backward and an SGD step (momentum 0.9), gradients reset to
+``None``. The paths (:data:`PATHS`): ``fp32``; ``channels_last`` (model and input);
+``autocast_bf16`` and ``autocast_fp16`` (forward and loss under ``torch.autocast``);
+``compile`` (``torch.compile(model)``, inductor; the optimiser step stays eager); ``cudagraphs``
+(``torch.compile(model, mode="reduce-overhead")``, CUDA only: before it is timed,
+:func:`replay_check` checks that its outputs across replays with changing inputs equal eager
+calls of the same module). The four variants of a network on a path are timed side by side in
+interleaved rounds (:mod:`coordbias._util.timing`); a ratio is the median over rounds of the
+per-round ratio to ``vanilla`` on the same path, with a distribution-free interval from the
+rounds, and ``coordbias - floor`` is formed per round the same way.
+
+``--out DIR`` receives ``networks.json`` (every time, ratio and interval) and ``networks.md``
+(the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from coordbias._util.errors import UserValueError
+
+#: The networks, by ``create_model`` name.
+NETWORKS = ("fcn", "unet")
+#: The variants of a network, in the order they are built and reported.
+VARIANTS = ("vanilla", "coordbias", "coordconv", "floor")
+#: The variants whose ratios to ``vanilla`` are reported.
+COMPARED = ("coordbias", "coordconv", "floor")
+#: Every path, in the order it is run and reported.
+PATHS = ("fp32", "channels_last", "autocast_bf16", "autocast_fp16", "compile", "cudagraphs")
+#: The paths ``coordbias speed networks`` runs by default.
+DEFAULT_PATHS = ("fp32", "channels_last", "autocast_bf16", "compile")
+#: Paths that need a CUDA device, and why.
+CUDA_ONLY = {"cudagraphs": "CUDA graphs need a CUDA device"}
+#: Relative difference (max |compiled - eager| / max |eager|) a CUDA-graph replay may show:
+#: different kernels round differently (TF32 on CUDA), overwritten memory is off by far more.
+REPLAY_TOLERANCE = 1e-2
+
+
+@dataclass(frozen=True)
+class NetworkSetting:
+    """The size a network is timed at."""
+
+    network: str
+    image_size: int
+    batch_size: int
+    width: int
+
+
+#: The full-size settings: the FCN at the original's width, the U-Net at a comparable cost.
+SETTINGS = {
+    "fcn": NetworkSetting("fcn", image_size=128, batch_size=8, width=64),
+    "unet": NetworkSetting("unet", image_size=128, batch_size=8, width=32),
+}
+
+
+def parse_names(text: str, accepted: Sequence[str], option: str) -> list[str]:
+    """``"a,b"`` -> ``["a", "b"]`` in ``accepted`` order; a ``ValueError`` naming ``option``
+    otherwise.
+
+    Example:
+        >>> parse_names("compile,fp32", PATHS, "--paths")
+        ['fp32', 'compile']
+    """
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names or any(n not in accepted for n in names):
+        raise UserValueError(
+            f"{option} must be a comma-separated subset of {','.join(accepted)}, got {text!r}"
+        )
+    return [n for n in accepted if n in names]
+
+
+# --------------------------------------------------------------------------------------------
+# Paths and steps
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NetworkPath:
+    """How a path runs a network: memory format, autocast dtype, compile mode."""
+
+    name: str
+    channels_last: bool = False
+    autocast: str = ""  # "bfloat16", "float16" or "" (none)
+    compile_mode: str = ""  # "" (eager), "default" or "reduce-overhead"
+
+    def describe(self) -> str:
+        parts = ["float32", "channels_last" if self.channels_last else "contiguous"]
+        if self.autocast:
+            parts.append(f"autocast {self.autocast}")
+        if self.compile_mode:
+            parts.append(f"torch.compile mode={self.compile_mode}")
+        return ", ".join(parts)
+
+
+def network_path(name: str) -> NetworkPath:
+    """The :class:`NetworkPath` called ``name`` (one of :data:`PATHS`)."""
+    setups = {
+        "fp32": NetworkPath("fp32"),
+        "channels_last": NetworkPath("channels_last", channels_last=True),
+        "autocast_bf16": NetworkPath("autocast_bf16", autocast="bfloat16"),
+        "autocast_fp16": NetworkPath("autocast_fp16", autocast="float16"),
+        "compile": NetworkPath("compile", compile_mode="default"),
+        "cudagraphs": NetworkPath("cudagraphs", compile_mode="reduce-overhead"),
+    }
+    if name not in setups:
+        raise ValueError(f"unknown path {name!r}; the paths are {', '.join(PATHS)}")
+    return setups[name]
+
+
+def build_network(
+    setting: NetworkSetting, variant: str, path: NetworkPath, device: Any, num_classes: int = 4
+) -> Any:
+    """The network of ``setting`` as ``variant`` for ``path`` on ``device`` (not compiled).
+
+    The plain network is built with seed 0, so every variant starts from the same weights;
+    ``coordbias`` and ``coordconv`` are :func:`coordbias.convert` of it (``coord_init=
+    "uniform"``, so the terms are not zero), ``floor`` is
+    :func:`coordbias.speed.floor.add_floor` of it.
+    """
+    import torch
+
+    import coordbias
+    from coordbias.models import create_model
+    from coordbias.speed.floor import add_floor
+
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; the variants are {', '.join(VARIANTS)}")
+    torch.manual_seed(0)
+    model = create_model(setting.network, width=setting.width, num_classes=num_classes)
+    if variant in ("coordbias", "coordconv"):
+        model = coordbias.convert(model, variant, coord_init="uniform")
+    model = model.to(device)
+    if variant == "floor":
+        size = (1, 3, setting.image_size, setting.image_size)
+        dtype = getattr(torch, path.autocast) if path.autocast else None
+        model = add_floor(model, torch.zeros(size, device=device), dtype=dtype)
+    if path.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model.train()
+
+
+def _batch(setting: NetworkSetting, path: NetworkPath, device: Any, seed: int = 0) -> tuple:
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    s, b = setting.image_size, setting.batch_size
+    images = torch.rand(b, 3, s, s, generator=gen).to(device)
+    labels = torch.randint(0, 4, (b, s, s), generator=gen).to(device)
+    if path.channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    return images, labels
+
+
+def _autocast(path: NetworkPath, device: Any) -> Callable[[], Any]:
+    import contextlib
+
+    import torch
+
+    if not path.autocast:
+        return contextlib.nullcontext
+    dtype = getattr(torch, path.autocast)
+    return lambda: torch.autocast(device.type, dtype=dtype)
+
+
+def _compiled(model: Any, path: NetworkPath, backend: str) -> Any:
+    import torch
+
+    if not path.compile_mode:
+        return model
+    if path.compile_mode == "reduce-overhead":
+        return torch.compile(model, mode="reduce-overhead")
+    return torch.compile(model, backend=backend)
+
+
+def training_step(model: Any, forward: Any, path: NetworkPath, device: Any, batch: tuple) -> Any:
+    """One training step of ``model`` (called through ``forward``, e.g. its compiled form) as a
+    function of no arguments: forward, cross-entropy, backward, SGD step; returns the loss."""
+    import torch
+    import torch.nn.functional as F
+
+    images, labels = batch
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    context = _autocast(path, device)
+    mark = path.compile_mode == "reduce-overhead"
+
+    def step() -> Any:
+        if mark:
+            torch.compiler.cudagraph_mark_step_begin()
+        optimizer.zero_grad(set_to_none=True)
+        with context():
+            loss = F.cross_entropy(forward(images), labels)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def replay_check(model: Any, forward: Any, inputs: Sequence[Any], *, cudagraphs: bool) -> dict:
+    """Whether ``forward`` (a compiled ``model``) agrees with eager calls of ``model`` on
+    changing inputs, each input given twice (the second pass replays graphs captured in the
+    first).
+
+    Each call runs forward and backward in training mode, as a training step does; the output
+    is copied at once and compared with an eager call of the same module (``no_grad``) made right
+    after, which would see a cache whose memory a CUDA-graph replay overwrote.
+
+    Returns:
+        ``max_rel_diff`` (largest ``max |compiled - eager| / max |eager|``), ``calls``, ``ok``.
+    """
+    import torch
+
+    worst = 0.0
+    calls = 0
+    for x in [*inputs, *inputs]:
+        if cudagraphs:
+            torch.compiler.cudagraph_mark_step_begin()
+        out = forward(x)
+        got = out.detach().clone()
+        out.float().mean().backward()
+        model.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            want = model(x)
+        scale = float(want.abs().max()) or 1.0
+        worst = max(worst, float((got.float() - want.float()).abs().max()) / scale)
+        calls += 1
+    return {"max_rel_diff": worst, "calls": calls, "ok": worst <= REPLAY_TOLERANCE}
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring
+# --------------------------------------------------------------------------------------------
+def _ratio_summary(values: list[float]) -> dict[str, Any]:
+    from coordbias._util.timing import median_interval
+
+    low, high, coverage = median_interval(values)
+    return {
+        "median": statistics.median(values),
+        "low": low,
+        "high": high,
+        "coverage": coverage,
+        "rounds": values,
+    }
+
+
+def measure_path(
+    setting: NetworkSetting,
+    path: NetworkPath,
+    device: Any,
+    *,
+    rounds: int,
+    min_run_time: float,
+    threads: int,
+    compile_backend: str = "inductor",
+) -> dict[str, Any]:
+    """Time the four variants of one network on one path; their ratios to ``vanilla``."""
+    import torch
+
+    from coordbias._util.timing import interleaved, round_ratios
+
+    steps = {}
+    result: dict[str, Any] = {"setup": path.describe()}
+    batch = _batch(setting, path, device)
+    if path.compile_mode:
+        torch._dynamo.reset()  # room for this path's graphs: dynamo keeps a few per code object
+    for variant in VARIANTS:
+        model = build_network(setting, variant, path, device)
+        forward = _compiled(model, path, compile_backend)
+        if path.compile_mode == "reduce-overhead":
+            inputs = [_batch(setting, path, device, seed)[0] for seed in (1, 2, 3)]
+            check = replay_check(model, forward, inputs, cudagraphs=True)
+            result.setdefault("replay_check", {})[variant] = check
+        steps[variant] = training_step(model, forward, path, device, batch)
+        loss = float(steps[variant]().detach())
+        if loss != loss or loss in (float("inf"), float("-inf")):
+            raise FloatingPointError(f"{variant}: the loss of a training step is {loss}")
+    times = interleaved(steps, rounds=rounds, min_run_time=min_run_time, threads=threads)
+    ratios = round_ratios(times, "vanilla")
+    result["ms"] = {v: 1e3 * statistics.median(t) for v, t in times.items()}
+    result["ms_rounds"] = {v: [1e3 * t for t in ts] for v, ts in times.items()}
+    result["ratio"] = {v: _ratio_summary(ratios[v]) for v in COMPARED}
+    above = [c - f for c, f in zip(ratios["coordbias"], ratios["floor"], strict=True)]
+    result["coordbias_above_floor"] = _ratio_summary(above)
+    return result
+
+
+def _cell(summary: dict[str, Any]) -> str:
+    return f"{summary['median']:.3f} ({summary['low']:.3f}–{summary['high']:.3f})"
+
+
+def markdown_table(data: dict[str, Any]) -> str:
+    """The table of a :func:`measure_networks` result: a row per network and path."""
+    from coordbias.reporting.markdown import md_table
+
+    rows = []
+    for network, entry in data["networks"].items():
+        setting = entry["setting"]
+        label = (
+            f"{network} ({setting['width']} ch, {setting['image_size']} px, "
+            f"batch {setting['batch_size']})"
+        )
+        for name, result in entry["paths"].items():
+            if "skipped" in result or "error" in result:
+                why = result.get("skipped") or f"failed: {result['error']}"
+                rows.append([label, name, "", "", "", "", "", why])
+                continue
+            check = result.get("replay_check")
+            note = ""
+            if check:
+                ok = all(c["ok"] for c in check.values())
+                worst = max(c["max_rel_diff"] for c in check.values())
+                note = f"replays {'equal' if ok else 'DIFFER'} (max rel. diff {worst:.1e})"
+            rows.append(
+                [
+                    label,
+                    name,
+                    f"{result['ms']['vanilla']:.4g}",
+                    *(_cell(result["ratio"][v]) for v in COMPARED),
+                    _cell(result["coordbias_above_floor"]),
+                    note,
+                ]
+            )
+    headers = [
+        "network",
+        "path",
+        "vanilla ms",
+        "coordbias",
+        "coordconv",
+        "floor",
+        "coordbias − floor",
+        "note",
+    ]
+    coverage = next(
+        (
+            r["ratio"]["coordbias"]["coverage"]
+            for e in data["networks"].values()
+            for r in e["paths"].values()
+            if "ratio" in r
+        ),
+        None,
+    )
+    what = (
+        f"Training step time relative to the plain network on the same path: median of the "
+        f"per-round ratios over {data['rounds']} interleaved rounds"
+        + (f" (in brackets: an interval of coverage {coverage:.2f} for it)" if coverage else "")
+        + f"; device {data['device']}, {data['threads']} thread(s), torch {data['torch']}."
+    )
+    return what + "\n\n" + md_table(headers, rows) + "\n"
+
+
+def measure_networks(
+    out: str | Path,
+    *,
+    networks: Sequence[str] = NETWORKS,
+    paths: Sequence[str] = DEFAULT_PATHS,
+    device: Any = "cpu",
+    image_size: int | None = None,
+    batch_size: int | None = None,
+    width: int | None = None,
+    rounds: int = 5,
+    min_run_time: float = 0.5,
+    threads: int = 1,
+    compile_backend: str = "inductor",
+) -> dict[str, Any]:
+    """Time the training step of every network's variants on every path; write
+    ``out/networks.json`` and ``out/networks.md``.
+
+    A path that this device cannot run (:data:`CUDA_ONLY`) is recorded as skipped, with the
+    reason; a path that fails is recorded with its error, and the others still run.
+
+    Args:
+        out: the folder (created).
+        networks: names from :data:`NETWORKS`.
+        paths: names from :data:`PATHS`.
+        device: a torch device or its name.
+        image_size: image side (default: each network's in :data:`SETTINGS`); a multiple of 8.
+        batch_size: images per step (default: each network's).
+        width: the network's width (default: each network's).
+        rounds: interleaved rounds.
+        min_run_time: seconds each single timing runs for at least.
+        threads: torch intra-op threads.
+        compile_backend: the backend of the ``compile`` path (``"aot_eager"`` in the tests).
+
+    Returns:
+        The JSON-ready result; ``failed`` lists the ``network/path`` that failed.
+
+    Raises:
+        ValueError: a bad name or number (before anything is timed).
+    """
+    import platform
+
+    import torch
+
+    from coordbias._util.devices import resolve_device
+    from coordbias._util.errors import check_folder_destination
+    from coordbias._util.files import write_json, write_text
+
+    for name in networks:
+        if name not in NETWORKS:
+            raise UserValueError(
+                f"unknown network {name!r}; the networks are {', '.join(NETWORKS)}"
+            )
+    path_setups = [network_path(p) for p in paths]
+    for option, value in (("rounds", rounds), ("threads", threads)):
+        if value < 1:
+            raise UserValueError(f"--{option} must be at least 1, got {value}")
+    if not min_run_time > 0:
+        raise UserValueError(f"--min-run-time must be positive, got {min_run_time}")
+    for option, value in (("image-size", image_size), ("batch-size", batch_size)):
+        if value is not None and value < 1:
+            raise UserValueError(f"--{option} must be at least 1, got {value}")
+    if image_size is not None and image_size % 8:
+        raise UserValueError(f"--image-size must be a multiple of 8, got {image_size}")
+    if width is not None and (width < 2 or width % 2):
+        raise UserValueError(f"--width must be an even number of at least 2, got {width}")
+    device = resolve_device(device)
+    folder = check_folder_destination(str(out), "--out")
+    torch.set_num_threads(threads)
+    overrides = {
+        k: v
+        for k, v in (("image_size", image_size), ("batch_size", batch_size), ("width", width))
+        if v is not None
+    }
+    start = time.perf_counter()
+    data: dict[str, Any] = {
+        "benchmark": "networks",
+        "torch": torch.__version__,
+        "device": str(device),
+        "device_name": (
+            torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+        ),
+        "threads": torch.get_num_threads(),
+        "rounds": rounds,
+        "min_run_time": min_run_time,
+        "compile_backend": compile_backend,
+        "networks": {},
+        "failed": [],
+    }
+
+    def write() -> None:
+        data["seconds"] = time.perf_counter() - start
+        write_json(folder / "networks.json", data)
+        write_text(folder / "networks.md", markdown_table(data))
+
+    for network in networks:
+        setting = replace(SETTINGS[network], **overrides)
+        entry: dict[str, Any] = {"setting": asdict(setting), "paths": {}}
+        data["networks"][network] = entry
+        for path in path_setups:
+            if path.name in CUDA_ONLY and device.type != "cuda":
+                entry["paths"][path.name] = {
+                    "skipped": f"skipped on {device.type}: {CUDA_ONLY[path.name]}"
+                }
+                print(f"{network:<6} {path.name:<14} skipped ({CUDA_ONLY[path.name]})", flush=True)
+                continue
+            try:
+                result = measure_path(
+                    setting,
+                    path,
+                    device,
+                    rounds=rounds,
+                    min_run_time=min_run_time,
+                    threads=threads,
+                    compile_backend=compile_backend,
+                )
+            except Exception as error:  # recorded, reported, and the command fails at the end
+                traceback.print_exc()
+                entry["paths"][path.name] = {"error": f"{type(error).__name__}: {error}"}
+                data["failed"].append(f"{network}/{path.name}")
+                continue
+            checks = result.get("replay_check", {})
+            if not all(c["ok"] for c in checks.values()):
+                data["failed"].append(f"{network}/{path.name} (replays differ from eager)")
+            entry["paths"][path.name] = result
+            print(
+                f"{network:<6} {path.name:<14} "
+                + "  ".join(f"{v} {result['ratio'][v]['median']:.3f}" for v in COMPARED)
+                + f"  coordbias-floor {result['coordbias_above_floor']['median']:+.3f}",
+                flush=True,
+            )
+            write()  # what is measured so far survives a run that is stopped
+    write()
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags of ``coordbias speed networks`` to ``parser``."""
+    parser.add_argument(
+        "--out", default="runs/speed", help="folder for networks.json and networks.md"
+    )
+    parser.add_argument(
+        "--networks",
+        default=",".join(NETWORKS),
+        help=f"comma-separated networks (default: {','.join(NETWORKS)})",
+    )
+    parser.add_argument(
+        "--paths",
+        default=",".join(DEFAULT_PATHS),
+        help=f"comma-separated paths of {','.join(PATHS)} (default: %(default)s)",
+    )
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    for flag, what in (
+        ("--image-size", "image side"),
+        ("--batch-size", "batch size"),
+        ("--width", "network width"),
+    ):
+        parser.add_argument(
+            flag,
+            type=int,
+            default=None,
+            metavar="N",
+            help=f"{what} (default: each network's full size: FCN 64 channels, U-Net 32, "
+            "128 px, batch 8)",
+        )
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="interleaved rounds (default %(default)s)"
+    )
+    parser.add_argument(
+        "--min-run-time",
+        type=float,
+        default=0.5,
+        help="seconds per measurement in torch.utils.benchmark (default %(default)s)",
+    )
+    parser.add_argument(
+        "--compile-backend",
+        default="inductor",
+        help="backend of the compile path (default %(default)s; aot_eager skips code generation)",
+    )
+
+
+def _listed(names: str | Sequence[str]) -> str:
+    return names if isinstance(names, str) else ",".join(names)
+
+
+def run(
+    *,
+    out: str | Path = "runs/speed",
+    networks: str | Sequence[str] = NETWORKS,
+    paths: str | Sequence[str] = DEFAULT_PATHS,
+    device: str = "cpu",
+    image_size: int | None = None,
+    batch_size: int | None = None,
+    width: int | None = None,
+    rounds: int = 5,
+    min_run_time: float = 0.5,
+    threads: int | None = None,
+    compile_backend: str = "inductor",
+) -> int:
+    """Measure, print the table, write the files (:func:`measure_networks`'s arguments, the
+    names lists also comma separated; ``threads`` ``None``: the process's own); 1 when a path
+    failed."""
+    import torch
+
+    from coordbias._util.errors import check_count
+
+    check_count("--threads", threads)
+    data = measure_networks(
+        out,
+        networks=parse_names(_listed(networks), NETWORKS, "--networks"),
+        paths=parse_names(_listed(paths), PATHS, "--paths"),
+        device=device,
+        image_size=image_size,
+        batch_size=batch_size,
+        width=width,
+        rounds=rounds,
+        min_run_time=min_run_time,
+        threads=torch.get_num_threads() if threads is None else threads,
+        compile_backend=compile_backend,
+    )
+    print()
+    print(markdown_table(data))
+    print(f"wrote {Path(out) / 'networks.json'} and networks.md")
+    if data["failed"]:
+        print(f"failed: {', '.join(data['failed'])}")
+        return 1
+    return 0
