@@ -2,8 +2,9 @@
 
 On the fly (:class:`CirclesDataset`, :func:`generate_batch`), exported to PNG folders
 (:func:`export_dataset`) and loaded back from any image/mask folder (:class:`FolderDataset`);
-the benchmark's variants of it (:func:`circles_task`) and the Not-so-Clevr data
-(:mod:`coordbias.data.notsoclevr`).
+the benchmark's variants of it (:func:`circles_task`); the published anchors' data: Kayhan and
+van Gemert's Red-Green set (:class:`RedGreenDataset`, :mod:`coordbias.data.redgreen`) and
+Liu et al.'s Not-so-Clevr (:mod:`coordbias.data.notsoclevr`).
 """
 
 from coordbias.data.circles_tasks import CIRCLES_TASKS, circles_task
@@ -12,6 +13,7 @@ from coordbias.data.dataset import CirclesDataset
 from coordbias.data.export import export_dataset
 from coordbias.data.folder import FolderDataset
 from coordbias.data.generate import Circles, generate_batch, uint8_to_float
+from coordbias.data.redgreen import RedGreenDataset, redgreen_tensors
 
 __all__ = [
     "CIRCLES_TASKS",
@@ -22,9 +24,11 @@ __all__ = [
     "CirclesConfig",
     "CirclesDataset",
     "FolderDataset",
+    "RedGreenDataset",
     "circles_task",
     "class_colors",
     "export_dataset",
     "generate_batch",
+    "redgreen_tensors",
     "uint8_to_float",
 ]

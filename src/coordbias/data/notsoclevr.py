@@ -8,14 +8,26 @@ A 64 x 64 canvas holds one 9 x 9 square whose centre ``(i, j)`` runs over 4..59 
 - coordinate *regression*: a one-hot image of the centre in (:func:`onehot_images`), the
   coordinates out (:func:`encode`).
 
-Splits (:func:`split_indices`; deterministic): ``uniform``, a seeded random quarter held out;
-``quadrant``, the centres whose normalised coordinates both exceed 0.5 held out.
-Everything is a pure function of its arguments: nothing random outside the uniform split's
-seeded permutation, nothing read from disk.
+Splits (deterministic):
+
+- :func:`paper_split_indices`: Liu et al.'s, as their ``data/not_so_clevr_generator.py``
+  (uber-research/CoordConv) draws them. ``uniform``: each centre, in their sweep order (column
+  outer, row inner), is held out when a uniform draw of numpy's legacy generator seeded with
+  20202 falls below 0.25: 768 held out, one fixed split whatever the training seed. ``quadrant``:
+  held out when both coordinates divided by the canvas side (64) exceed 0.5, i.e. both >= 33:
+  27 x 27 = 729 held out.
+- :func:`split_indices`: this project's earlier splits: ``uniform``, a random quarter (784)
+  chosen by the seed; ``quadrant``, both ``(c - 4) / 55 > 0.5``, i.e. both >= 32 (784).
+- :func:`hold_out`: a seeded share of a split's training indices, kept aside for validation
+  (their protocol has none).
+
+Everything is a pure function of its arguments: nothing random outside the seeded draws,
+nothing read from disk.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -24,16 +36,21 @@ SQUARE = 9
 CENTRE_MIN = SQUARE // 2  # 4
 CENTRE_MAX = CANVAS - SQUARE // 2 - 1  # 59
 SPLITS = ("uniform", "quadrant")
+#: The seed their generator sets before drawing the uniform split.
+PAPER_UNIFORM_SEED = 20202
 
 __all__ = [
     "CANVAS",
     "CENTRE_MAX",
     "CENTRE_MIN",
+    "PAPER_UNIFORM_SEED",
     "SPLITS",
     "SQUARE",
     "centres",
     "encode",
+    "hold_out",
     "onehot_images",
+    "paper_split_indices",
     "quadrant_mask",
     "split_indices",
     "targets",
@@ -100,6 +117,67 @@ def split_indices(split: str, seed: int = 0) -> tuple[Tensor, Tensor]:
     held = torch.zeros(n, dtype=torch.bool)
     held[test] = True
     return torch.nonzero(~held).flatten(), torch.nonzero(held).flatten()
+
+
+def _split(held: Tensor) -> tuple[Tensor, Tensor]:
+    return torch.nonzero(~held).flatten(), torch.nonzero(held).flatten()
+
+
+def paper_split_indices(split: str) -> tuple[Tensor, Tensor]:
+    """Liu et al.'s train and test indices into :func:`centres` (see the module docstring).
+
+    Neither split depends on any seed of a run: the uniform one is their fixed draw.
+
+    Args:
+        split: ``"uniform"`` or ``"quadrant"``.
+
+    Returns:
+        ``(train, test)`` int64 index tensors, sorted, disjoint, together covering all 3,136.
+
+    Example:
+        >>> train, test = paper_split_indices("uniform")
+        >>> len(train), len(test), len(paper_split_indices("quadrant")[1])
+        (2368, 768, 729)
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+    c = centres()
+    if split == "uniform":
+        side = CENTRE_MAX - CENTRE_MIN + 1
+        # Their sweep visits column x (outer) then row y (inner): centre (i, j) is draw number
+        # (j - 4) * 56 + (i - 4) of one legacy-numpy stream.
+        draws = np.random.RandomState(PAPER_UNIFORM_SEED).random_sample(side * side)
+        order = (c[:, 1] - CENTRE_MIN) * side + (c[:, 0] - CENTRE_MIN)
+        held = torch.from_numpy(draws < 0.25)[order]
+    else:
+        held = (c.double() / CANVAS > 0.5).all(dim=1)
+    return _split(held)
+
+
+def hold_out(indices: Tensor, fraction: float, seed: int) -> tuple[Tensor, Tensor]:
+    """Split ``indices`` into a kept part and a held-out part of ``round(fraction * n)``.
+
+    Args:
+        indices: int64 ``(n,)``, e.g. the training indices of a split.
+        fraction: share held out, in [0, 1).
+        seed: seeds the choice (a seeded permutation, independent of any other draw).
+
+    Returns:
+        ``(kept, held)``, each sorted; together exactly ``indices``.
+
+    Example:
+        >>> kept, held = hold_out(torch.arange(10), 0.2, seed=0)
+        >>> len(kept), len(held), sorted(kept.tolist() + held.tolist()) == list(range(10))
+        (8, 2, True)
+    """
+    if not 0 <= fraction < 1:
+        raise ValueError(f"fraction must be in [0, 1), got {fraction!r}")
+    n = indices.numel()
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    count = round(fraction * n)
+    held = torch.sort(indices[perm[:count]]).values
+    kept = torch.sort(indices[perm[count:]]).values
+    return kept, held
 
 
 def encode(c: Tensor) -> Tensor:

@@ -24,6 +24,7 @@ __all__ = [
     "COORD_INITS",
     "PADDING_MODES",
     "POSITION_KINDS",
+    "STACK_SCOPES",
     "check_choice",
     "make_conv",
     "make_conv2d",
@@ -53,6 +54,9 @@ POSITION_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "coordgate": ("CoordGateConv2d", ("coords", "coord_init")),
     "fourier_coordconv": ("FourierCoordConv2d", ("coord_init",)),
 }
+#: Which convolutions of a plain stack (the Red-Green and Not-so-Clevr networks) take a model's
+#: ``conv`` kind: the ``"first"`` only (the others plain) or ``"all"``.
+STACK_SCOPES = ("first", "all")
 #: Padding modes the models accept (the layers accept ``"replicate"`` too).
 PADDING_MODES = ("zeros", "reflect", "circular")
 
