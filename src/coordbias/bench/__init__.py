@@ -10,10 +10,13 @@ import importlib
 import warnings
 from typing import Any
 
+#: The modules that moved (``coordbias.bench.NAME`` -> ``coordbias.speed.NAME``).
+_MOVED = frozenset({"data", "layers", "train"})
+
 
 def __getattr__(name: str) -> Any:
-    if name.startswith("__"):
-        raise AttributeError(name)
+    if name not in _MOVED:
+        raise AttributeError(f"module 'coordbias.bench' has no attribute {name!r}")
     warnings.warn(
         f"coordbias.bench.{name} moved to coordbias.speed.{name}; "
         "the old path goes in the next release",

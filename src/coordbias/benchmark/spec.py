@@ -46,6 +46,13 @@ class TaskSpec:
         metric: the name of the reported metric.
         higher_is_better: the direction of ``metric``.
         description: one line for the report.
+        outcome: ``"continuous"`` (reported as a mean with its 95 % interval) or ``"success"``
+            (a bimodal outcome: a seed either solves the task or not; reported as the share of
+            seeds that succeed and the median).
+        success: the threshold of a success (``metric`` at least this when higher is better,
+            below it otherwise); ``None`` for a continuous outcome.
+        margin: the equivalence margin in the metric's units: a difference whose interval lies
+            inside ``(-margin, margin)`` is a tie, not a finding.
     """
 
     name: str
@@ -54,15 +61,18 @@ class TaskSpec:
     metric: str
     higher_is_better: bool
     description: str
+    outcome: str = "continuous"
+    success: float | None = None
+    margin: float = 0.0
 
 
 def _task(name: str, family: str, variant: str, description: str) -> TaskSpec:
-    metric, higher = {
-        "circles": ("mIoU", True),
-        "nsc_class": ("test accuracy", True),
-        "nsc_reg": ("test error (px)", False),
+    metric, higher, outcome, success, margin = {
+        "circles": ("mIoU", True, "continuous", None, 0.01),
+        "nsc_class": ("test accuracy", True, "success", 0.99, 0.05),
+        "nsc_reg": ("test error (px)", False, "success", 1.0, 0.5),
     }[family]
-    return TaskSpec(name, family, variant, metric, higher, description)
+    return TaskSpec(name, family, variant, metric, higher, description, outcome, success, margin)
 
 
 #: Every task, by name, in table order (read-only).

@@ -13,12 +13,13 @@ from typing import Any
 
 
 def __getattr__(name: str) -> Any:
-    if name.startswith("__"):
-        raise AttributeError(name)
+    benchmark = importlib.import_module("coordbias.benchmark")
+    if name.startswith("_") or name not in benchmark.__all__:
+        raise AttributeError(f"module 'coordbias.study.benchmark' has no attribute {name!r}")
     warnings.warn(
         f"coordbias.study.benchmark.{name} moved to coordbias.benchmark.{name}; "
         "the old path goes in the next release",
         DeprecationWarning,
         stacklevel=2,
     )
-    return getattr(importlib.import_module("coordbias.benchmark"), name)
+    return getattr(benchmark, name)
