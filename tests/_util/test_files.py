@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from coordbias._util import files
-from coordbias._util.files import write_bytes, write_json, write_text
+from coordbias._util.errors import UserValueError
+from coordbias._util.files import read_json, write_bytes, write_json, write_text
 
 
 @pytest.fixture
@@ -87,3 +88,17 @@ def test_the_old_export_writer_name_still_works_and_warns(tmp_path):
         writer = export.atomic_write_bytes
     writer(tmp_path / "x", b"1")
     assert (tmp_path / "x").read_bytes() == b"1"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b'{"a": ', b"\xff\xfe not utf-8", b"[1, 2"],
+    ids=["empty", "cut short", "not UTF-8", "cut list"],
+)
+def test_read_json_names_a_damaged_file(tmp_path, content):
+    path = tmp_path / "r.json"
+    path.write_bytes(content)
+    with pytest.raises(UserValueError, match=r"r\.json' is damaged \("):
+        read_json(path)
+    with pytest.raises(FileNotFoundError):
+        read_json(tmp_path / "missing.json")

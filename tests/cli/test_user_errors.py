@@ -67,6 +67,7 @@ class Case:
     argv: list[str]
     needles: list[str]
     nobody: bool = False
+    absent: tuple[str, ...] = ()  # texts the line must not hold (a misleading ending)
 
 
 def out_cases(label: str, argv: list[str], name: str, *kinds: str) -> list[Case]:
@@ -117,6 +118,11 @@ CASES = [
         "not writable",
     ),
     Case(
+        "show: --out x.txt",
+        ["data", "show", "--out", "{new}.txt", "--size", "32"],
+        ["{new}.txt", "does not end in .png"],
+    ),
+    Case(
         "show: --out on /proc",
         ["data", "show", "--out", "/proc/g.png", "--size", "32"],
         ["/proc/g.png", "takes no new files"],
@@ -143,6 +149,27 @@ CASES = [
         ["train", "--config", "{secret}", "--out", "{new}"],
         ["{secret}", "permission denied"],
         nobody=True,
+    ),
+    # train: numbers a setting cannot hold (the one checker, coordbias._util.numbers)
+    Case(
+        "train: --lr inf",
+        ["train", *tiny(lr="inf"), "--out", "{new}"],
+        ["lr=inf is not accepted", "a finite number > 0"],
+    ),
+    Case(
+        "train: --momentum nan",
+        ["train", *tiny(momentum="nan"), "--out", "{new}"],
+        ["momentum=nan is not accepted", "a finite number in [0, 1)"],
+    ),
+    Case(
+        "train: --weight-decay inf",
+        ["train", *tiny(weight_decay="inf"), "--out", "{new}"],
+        ["weight_decay=inf is not accepted", "a finite number >= 0"],
+    ),
+    Case(
+        "train: --precision 16-mixed on the CPU",
+        ["train", *tiny(precision="16-mixed"), "--out", "{new}"],
+        ["precision='16-mixed' needs a GPU", "accepted on the CPU: 32-true"],
     ),
     # train: bad data folders
     bad_data_case(
@@ -248,6 +275,13 @@ CASES = [
         ["evaluate", "{rorun}"],
         ["{rorun}/evaluate_val.json", "permission denied"],
         nobody=True,
+    ),
+    Case(
+        "evaluate: model.pt unreadable",
+        ["evaluate", "{secretrun}"],
+        ["{secretrun}/model.pt", "permission denied"],
+        nobody=True,
+        absent=("corrupt",),
     ),
     Case(
         "evaluate: a partial export",
@@ -391,6 +425,7 @@ def template():
         (world / "secret").write_text("width: 8\n")
         (world / "denied").mkdir()
         shutil.copytree(world / "run", world / "rorun")
+        shutil.copytree(world / "run", world / "secretrun")
         from coordbias.study.runner import plan_study
 
         for run in plan_study("test", world / "study").runs:  # planned, never trained
@@ -416,6 +451,8 @@ def _lock(world: Path) -> None:
     os.chmod(world / "denied", 0o555)
     os.chmod(world / "rorun", 0o555)
     os.chmod(world / "secret", 0o000)
+    os.chmod(world / "secretrun", 0o777)  # nobody may write its evaluate_val.json, not read
+    os.chmod(world / "secretrun" / "model.pt", 0o000)
 
 
 def _snapshot(world: Path) -> dict[str, str]:
@@ -490,6 +527,8 @@ def test_a_mistake_is_one_line_exit_2_and_writes_nothing(case, template, sandbox
     assert lines[0].startswith(f"coordbias {command}: error: "), lines[0]
     for needle in case.needles:
         assert needle.format(**places) in lines[0], lines[0]
+    for text in case.absent:
+        assert text not in lines[0], lines[0]
     assert _snapshot(world) == before, "a refused command changed the sandbox"
 
 

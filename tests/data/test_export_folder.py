@@ -90,6 +90,42 @@ def test_interrupted_overwrite_leaves_no_metadata_of_the_old_export(tmp_path):
     assert not (tmp_path / "metadata.json").exists()
 
 
+def _hashes(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["killed in val", "killed in train, a temporary file left", "killed before any file"],
+)
+def test_an_export_killed_partway_is_finished_by_the_same_command(tmp_path, exported, damage):
+    """What the refusal of a partial export says ("run it again") works as written."""
+    out = tmp_path / "circles"
+    calls = []
+
+    def stop(count):
+        calls.append(count)
+        if len(calls) == (2 if damage == "killed in val" else 1):  # one batch per split here
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        export_dataset(out, SMALL, train=6, val=4, seed=2, progress=False, on_batch=stop)
+    if damage == "killed before any file":
+        for png in out.rglob("*.png"):
+            png.unlink()
+    if damage.endswith("left"):
+        (out / "train" / "images" / ".000005.png.123.abcd.tmp").write_bytes(b"half")
+    export_dataset(out, SMALL, train=6, val=4, seed=2, progress=False)  # no overwrite
+    assert _hashes(out) == _hashes(exported)
+
+
+def test_a_folder_with_other_files_is_still_refused(tmp_path):
+    (tmp_path / "train" / "images").mkdir(parents=True)
+    (tmp_path / "train" / "images" / "photo.jpg").write_bytes(b"x")
+    with pytest.raises(FileExistsError, match="overwrite"):
+        export_dataset(tmp_path, SMALL, train=1, val=1, progress=False)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"train": -1}, "train"), ({"seed": -1}, "seed"), ({"workers": 0}, "workers")],

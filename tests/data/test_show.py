@@ -29,3 +29,14 @@ def test_grid_rejects_bad_counts_and_folders(tmp_path):
         save_grid(tmp_path / "g.png", count=0)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         save_grid(tmp_path / "missing" / "g.png", count=1)
+
+
+@pytest.mark.parametrize("name", ["g.txt", "g", "g.jpg", "g.png.bak"])
+def test_a_name_that_is_not_a_png_is_refused_and_nothing_written(tmp_path, name):
+    with pytest.raises(ValueError, match=r"does not end in \.png"):
+        save_grid(tmp_path / name, count=1)
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_upper_case_suffix_is_a_png(tmp_path):
+    assert save_grid(tmp_path / "G.PNG", count=1, dpi=20).read_bytes()[:4] == b"\x89PNG"

@@ -248,3 +248,51 @@ def test_unet_coordconv_conversion_keeps_outputs_to_1e5(with_r):
     with torch.no_grad():
         moved.up1.coord_channel_weight.fill_(0.5)
     assert (moved(x) - before).abs().max() > 1e-3
+
+
+def _hook_weight_norm(conv: nn.Module) -> nn.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch prefers the parametrization
+        return nn.utils.weight_norm(conv)
+
+
+NORMALISED = {
+    "weight_norm (hooks)": (_hook_weight_norm, "its weight is computed by WeightNorm hooks"),
+    "spectral_norm (hooks)": (nn.utils.spectral_norm, "computed by SpectralNorm hooks"),
+    "parametrizations.weight_norm": (
+        nn.utils.parametrizations.weight_norm,
+        "its weight is parametrized",
+    ),
+    "parametrizations.spectral_norm": (
+        nn.utils.parametrizations.spectral_norm,
+        "its weight is parametrized",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["coordbias", "coordconv", "fourier"])
+@pytest.mark.parametrize("case", list(NORMALISED), ids=list(NORMALISED))
+def test_a_normalised_convolution_is_refused_by_name_and_the_model_is_untouched(case, kind):
+    """All or nothing: the plain convolutions before and after it are not converted either."""
+    normalise, words = NORMALISED[case]
+    net = make_net()
+    net.encoder[1] = normalise(net.encoder[1])
+    types = {name: type(m) for name, m in net.named_modules()}
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    with pytest.raises(ValueError) as info:
+        convert(net, kind)
+    message = str(info.value)
+    assert "'encoder.1'" in message and words in message and "changed nothing" in message
+    assert "'stem'" not in message and "'head'" not in message
+    assert {name: type(m) for name, m in net.named_modules()} == types
+    after = net.state_dict()
+    assert after.keys() == state.keys()
+    assert all(torch.equal(after[k], v) for k, v in state.items())
+
+
+def test_a_normalised_convolution_left_out_lets_the_others_convert():
+    net = make_net()
+    net.encoder[1] = nn.utils.parametrizations.weight_norm(net.encoder[1])
+    convert(net, exclude="encoder.1")
+    assert type(net.stem) is CoordBiasConv2d
+    assert nn.utils.parametrize.is_parametrized(net.encoder[1])

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from coordbias.training import TrainConfig, train
-from tests.training.helpers import TINY
+from tests.training.helpers import SMALL, TINY
 
 
 @pytest.fixture(autouse=True)
@@ -31,5 +31,17 @@ def tiny_run(tmp_path_factory):
     torch.set_num_threads(1)
     try:
         return config, train(config)
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """The result of one uninterrupted run of the SMALL setting (``helpers.SMALL_ARGV``)."""
+    config = TrainConfig(**SMALL, out_dir=str(tmp_path_factory.mktemp("small") / "run"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return train(config)
     finally:
         torch.set_num_threads(threads)

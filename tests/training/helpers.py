@@ -21,6 +21,14 @@ TINY = dict(
 )
 
 
+# Smaller still, for the tests that train it several times (full disk, damaged files).
+SMALL = {**TINY, "width": 4, "train_size": 8, "val_size": 4}
+# ``coordbias train`` with the SMALL setting, resuming: the command a user runs again.
+SMALL_ARGV = ["train", "--width", "4", "--image-size", "32", "--train-size", "8"]
+SMALL_ARGV += ["--val-size", "4", "--batch-size", "4", "--epochs", "2", "--optimizer", "sgd"]
+SMALL_ARGV += ["--lr", "0.1", "--accelerator", "cpu", "--no-progress", "--resume"]
+
+
 def replace(config, **changes):
     """``config`` with ``changes`` (``dataclasses.replace``)."""
     return dataclasses.replace(config, **changes)

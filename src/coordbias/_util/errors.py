@@ -119,8 +119,10 @@ def user_input(what: str = "") -> Iterator[None]:
     prefix = f"{what}: " if what else ""
     try:
         yield
-    except UserError:
-        raise
+    except UserError as error:
+        if not prefix:
+            raise
+        raise type(error)(f"{prefix}{error}") from error
     except TypeError as error:
         raise UserTypeError(f"{prefix}{error}") from error
     except ValueError as error:

@@ -22,7 +22,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-__all__ = ["sync", "write_bytes", "write_json", "write_text"]
+from coordbias._util.errors import UserValueError
+
+__all__ = ["read_json", "sync", "write_bytes", "write_json", "write_text"]
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
@@ -128,6 +130,35 @@ def write_json(path: str | os.PathLike[str], data: Any, *, durable: bool = True)
         }
     """
     return write_text(path, json.dumps(data, indent=2, default=_jsonable) + "\n", durable=durable)
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """The JSON value in ``path``, or one ``UserValueError`` that names the file as damaged.
+
+    For the bookkeeping files coordbias writes and reads back (a run's ``result.json``, a
+    study's records): a file cut short, empty, or not UTF-8 JSON is damaged, and the caller
+    decides what to redo. The caller checks the value's shape (a mapping, its entries).
+
+    Raises:
+        UserValueError: ``'PATH' is damaged (what the parser says)``.
+        OSError: the file cannot be opened (missing, permission): not damage.
+
+    Example:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "cut.json"
+        >>> _ = target.write_text('{"a": ')
+        >>> try:
+        ...     read_json(target)
+        ... except ValueError as error:
+        ...     print(str(error).split("' ")[1])
+        is damaged (Expecting value: line 1 column 7 (char 6))
+    """
+    raw = Path(path).read_bytes()
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
+        detail = " ".join(str(error).split())
+        raise UserValueError(f"{str(path)!r} is damaged ({detail})") from None
 
 
 def sync() -> None:

@@ -59,7 +59,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inner = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
     gen = add_command(inner, "generate", _generate)
-    gen.add_argument("--out", required=True, help="target folder (refused if not empty)")
+    gen.add_argument(
+        "--out",
+        required=True,
+        help="target folder (refused if not empty, unless it holds an export killed partway)",
+    )
     gen.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
     gen.add_argument("--train", type=int, default=5000, help="training samples (default 5000)")
     gen.add_argument("--val", type=int, default=2500, help="validation samples (default 2500)")

@@ -8,9 +8,13 @@ defaults, then ``--config FILE.yaml``, then the flags given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import logging
+import sys
 import typing
+from collections.abc import Iterator
 from typing import Any
 
 from coordbias._util.errors import user_input
@@ -64,6 +68,31 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return config
 
 
+@contextlib.contextmanager
+def _warnings_shown(command: str) -> Iterator[None]:
+    """Show the package's warnings (a damaged file redone, the checkpoint a run resumes from) on
+    stderr as ``coordbias COMMAND: warning: ...`` lines while the command runs, each once (the
+    run folder is inspected by the check and again by the training)."""
+    seen: set[str] = set()
+
+    def first_time(record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        new = text not in seen
+        seen.add(text)
+        return new
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(first_time)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter(f"coordbias {command}: warning: %(message)s"))
+    logger = logging.getLogger("coordbias")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 def _recall_line(metrics: dict) -> str:
     recall = ", ".join(f"{value:.3f}" for value in metrics.get("recall", []))
     return f"recall per class [{recall}], mIoU {metrics.get('miou', float('nan')):.3f}"
@@ -76,10 +105,15 @@ def _train(args: argparse.Namespace) -> int:
     metrics.csv, checkpoints/, model.pt, eval.json, env.json, figures/ and result.json (written
     last). Defaults are the original study's setting.
     """
+    config = config_from_args(args)
+    with _warnings_shown("train"):
+        return _train_config(config)
+
+
+def _train_config(config: TrainConfig) -> int:
     from coordbias.training import train
     from coordbias.training.run import finished_run
 
-    config = config_from_args(args)
     finished = finished_run(config)
     if finished is not None:
         print(
@@ -115,18 +149,19 @@ def _evaluate(args: argparse.Namespace) -> int:
         source = Path(args.source)
         name = f"evaluate_{args.split}.json"
         out = source / name if source.is_dir() else source.with_name(f"{source.stem}.{name}")
-    result = evaluate_run(
-        args.source,
-        data_dir=args.data,
-        split=args.split,
-        size=args.size,
-        image_size=args.image_size,
-        data_seed=args.data_seed,
-        batch_size=args.batch_size,
-        device=args.device,
-        out=out,
-        own_data=args.own_data,
-    )
+    with _warnings_shown("evaluate"):
+        result = evaluate_run(
+            args.source,
+            data_dir=args.data,
+            split=args.split,
+            size=args.size,
+            image_size=args.image_size,
+            data_seed=args.data_seed,
+            batch_size=args.batch_size,
+            device=args.device,
+            out=out,
+            own_data=args.own_data,
+        )
     print(json.dumps(result["data"]))
     print(_recall_line(result["metrics"]))
     print(f"written: {out}")
@@ -143,7 +178,8 @@ def _predict(args: argparse.Namespace) -> int:
     """
     from coordbias.training.predict import predict_files
 
-    written = predict_files(args.source, args.images, args.out, device=args.device)
+    with _warnings_shown("predict"):
+        written = predict_files(args.source, args.images, args.out, device=args.device)
     for path in written:
         print(path)
     return 0

@@ -66,12 +66,33 @@ def _check_count(name: str, value: object) -> int:
     return value
 
 
+def _unfinished_export(out: Path) -> bool:
+    """Whether ``out`` holds only what an export killed partway leaves: no ``metadata.json``
+    (written last), and nothing but split folders of ``images/`` and ``masks/`` holding PNGs
+    and the atomic writer's temporary files. Such a folder is written again without
+    ``overwrite``: every file of an export is a pure function of its arguments."""
+    if (out / METADATA_NAME).exists():
+        return False
+    for entry in out.iterdir():
+        if entry.name not in ("train", "val") or not entry.is_dir():
+            return False
+        for kind in entry.iterdir():
+            if kind.name not in ("images", "masks") or not kind.is_dir():
+                return False
+            for item in kind.iterdir():
+                if not item.is_file() or not (
+                    item.suffix == ".png" or (item.name.startswith(".") and item.suffix == ".tmp")
+                ):
+                    return False
+    return True
+
+
 def _prepare(out: Path, overwrite: bool, splits: Iterable[str]) -> None:
     if out.exists() and not out.is_dir():
         raise UserNotADirectoryError(f"out must be a folder, but {out} is a file")
     check_folder_destination(out, "out")
     if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
+        if not overwrite and not _unfinished_export(out):
             raise UserFileExistsError(
                 f"{out} is not empty; pass overwrite=True (--overwrite) to replace its data set"
             )
@@ -82,6 +103,8 @@ def _prepare(out: Path, overwrite: bool, splits: Iterable[str]) -> None:
         for split in splits:
             for kind in ("images", "masks"):
                 for stale in (out / split / kind).glob("*.png"):
+                    stale.unlink()
+                for stale in (out / split / kind).glob(".*.tmp"):  # a write killed partway
                     stale.unlink()
     for split in splits:
         (out / split / "images").mkdir(parents=True, exist_ok=True)
@@ -106,7 +129,8 @@ def export_dataset(
     ``(config, seed, split, index)``.
 
     Args:
-        out: target folder; created if missing, refused if not empty unless ``overwrite``.
+        out: target folder; created if missing, refused if not empty unless ``overwrite`` or
+            it holds only an export killed partway (no ``metadata.json``), which is redone.
         config: data set settings (defaults: the original's).
         train: number of training samples (the original: 5,000).
         val: number of validation samples (the original: 2,500).

@@ -49,8 +49,8 @@ def save_grid(
     """Write a PNG with ``count`` samples: images on the top row, labels below.
 
     Args:
-        out: PNG path to write (atomically); its folder must exist. Checked before the
-            samples are drawn.
+        out: PNG path to write (atomically), ending in ``.png``; its folder must exist.
+            Checked before the samples are drawn.
         config: data set settings (defaults: the original's).
         count: samples to show, 1 to 64 (samples 0..count-1 of ``split``).
         seed: data set seed.
@@ -71,6 +71,11 @@ def save_grid(
     split_id(split)
     out = Path(out)
     check_file_destination(out, "out")
+    if out.suffix.lower() != ".png":
+        raise UserValueError(
+            f"out={str(out)!r} does not end in .png; the grid is written as a PNG image, so name "
+            "it NAME.png"
+        )
     if not out.parent.is_dir():
         raise UserFileNotFoundError(f"folder {out.parent} of out does not exist")
     images, masks, _ = generate_batch(config, seed, split, list(range(count)))

@@ -14,6 +14,13 @@ Which modules are converted:
 Subclasses of the torch convolutions (the layers of this package, so already-converted models, and
 any other custom convolution) are left alone, since their ``forward`` may differ.
 
+The conversion is all or nothing. Every selected convolution is checked, and every new layer
+built, before the first one is replaced. A convolution whose weight is normalised by torch,
+through hooks (``torch.nn.utils.weight_norm`` / ``spectral_norm``) or a parametrization
+(``torch.nn.utils.parametrizations``), is refused by its qualified name, with the model left
+untouched: the new layer would silently drop or freeze the normalisation. Remove it, convert, and
+apply it again, or leave those layers out with ``exclude``.
+
 ``include`` and ``exclude`` are shell-style patterns (:func:`fnmatch.fnmatchcase`, case-sensitive)
 matched against the qualified names that ``model.named_modules()`` gives the convolutions, e.g.
 ``"encoder.0"`` or ``"decoder.*"``; ``*`` also matches dots, so ``"encoder.*"`` is the whole
@@ -47,6 +54,7 @@ from collections.abc import Iterable
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from coordbias.layers import coordbias as cb
 from coordbias.layers import coordconv as cc
@@ -124,6 +132,30 @@ def _check_patterns(patterns: list[str] | None, arg: str, names: list[str]) -> N
             f"convolutions' qualified names (use 'block.*' for a subtree), which are: "
             f"{shown or 'none'}"
         )
+
+
+def _torch_type(module: nn.Module) -> type:
+    """The class of ``module``; for one parametrized with ``torch.nn.utils.parametrize``, the
+    class it had before (torch swaps in a subclass made on the fly)."""
+    if parametrize.is_parametrized(module):
+        return type(module).__bases__[0]
+    return type(module)
+
+
+def _unconvertible(module: nn.Module) -> str | None:
+    """Why the torch convolution ``module`` cannot be converted keeping what it computes, or
+    ``None``. A parametrized weight (``torch.nn.utils.parametrizations``) and a hook-normalised
+    one (``torch.nn.utils.weight_norm`` / ``spectral_norm``: ``weight`` is then a tensor computed
+    before each call, not a parameter) would be lost or frozen by the new layer."""
+    if parametrize.is_parametrized(module):
+        names = ", ".join(sorted(module.parametrizations.keys()))
+        return f"its {names} is parametrized (torch.nn.utils.parametrize)"
+    for name in ("weight", "bias"):
+        if getattr(module, name, None) is not None and name not in module._parameters:
+            hooks = [type(h).__name__ for h in module._forward_pre_hooks.values()]
+            how = f" by {', '.join(hooks)} hooks" if hooks else ""
+            return f"its {name} is computed{how}, not a parameter (a hook-based normalisation)"
+    return None
 
 
 def _torch_arguments(old: nn.Module) -> dict:
@@ -232,8 +264,9 @@ def convert(
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``, or a pattern is not a string.
-        ValueError: Unknown ``kind``, ``coord_init`` or ``coords``, or a pattern that matches no
-            convertible convolution.
+        ValueError: Unknown ``kind``, ``coord_init`` or ``coords``, a pattern that matches no
+            convertible convolution, or a selected convolution with a normalised weight (hooks
+            or a parametrization), named; the model is then unchanged.
 
     Example:
         >>> import torch
@@ -276,7 +309,7 @@ def convert(
     candidates = [
         (name, module)
         for name, module in model.named_modules(remove_duplicate=False)
-        if type(module) in classes
+        if _torch_type(module) in classes
     ]
     names = [name for name, _ in candidates]
     _check_patterns(include_p, "include", names)
@@ -291,15 +324,28 @@ def convert(
         )
         return model
 
+    selected = [
+        (name, old)
+        for name, old in candidates
+        if (include_p is None or _matches(name, include_p))
+        and (exclude_p is None or not _matches(name, exclude_p))
+    ]
+    refused = [(name, why) for name, old in selected if (why := _unconvertible(old))]
+    if refused:
+        listed = "; ".join(f"{name or '(the model itself)'!r}: {why}" for name, why in refused)
+        raise ValueError(
+            f"convert(kind={kind!r}) cannot convert {len(refused)} convolution(s), so it changed "
+            f"nothing: {listed}. Remove the normalisation first "
+            "(torch.nn.utils.remove_weight_norm / remove_spectral_norm, or "
+            "torch.nn.utils.parametrize.remove_parametrizations), convert, then apply it again; "
+            "or leave them out with exclude=[their names]"
+        )
+
+    # Every new layer is built before the first one replaces its old one: a layer that cannot be
+    # built leaves the model as it was.
     new_modules: dict[int, nn.Module] = {}  # id(old) -> new, so shared modules stay shared
-    result = model
-    for name, old in candidates:
-        if include_p is not None and not _matches(name, include_p):
-            continue
-        if exclude_p is not None and _matches(name, exclude_p):
-            continue
-        new = new_modules.get(id(old))
-        if new is None:
+    for _, old in selected:
+        if id(old) not in new_modules:
             cls = classes[type(old)]
             if kind == "coordconv":
                 new = _new_coordconv(old, cls, coord_init, with_r)
@@ -313,6 +359,9 @@ def convert(
                 new = _new_coordbias(old, cls, coords, coord_init)
             new.train(old.training)
             new_modules[id(old)] = new
+    result = model
+    for name, old in selected:
+        new = new_modules[id(old)]
         if name == "":
             result = new
             continue

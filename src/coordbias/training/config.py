@@ -17,8 +17,10 @@ from coordbias._util.errors import (
     UserFileNotFoundError,
     UserValueError,
     check_readable_file,
+    user_input,
 )
 from coordbias._util.files import write_text
+from coordbias._util.numbers import check_number
 from coordbias.layers.coordbias import COORD_INITS
 from coordbias.layers.functional import COORDS
 from coordbias.models import CONV_KINDS, CONV_SCOPES, list_models
@@ -31,6 +33,24 @@ CONVS = tuple(CONV_KINDS)
 OPTIMIZERS = ("sgd", "adam", "adamw")
 PRECISIONS = ("32-true", "32", "64-true", "64", "16-mixed", "bf16-mixed", "16-true", "bf16-true")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+#: What each numeric field can hold (the bounds of ``coordbias._util.numbers.check_number``):
+#: counts are integers, the optimisation's numbers finite, with the sign and range they need.
+NUMERIC_FIELDS: dict[str, dict[str, Any]] = {
+    "num_classes": {"integer": True, "minimum": 2},
+    "width": {"integer": True, "minimum": 1},
+    "image_size": {"integer": True, "minimum": 8},
+    "train_size": {"integer": True, "minimum": 1},
+    "val_size": {"integer": True, "minimum": 1},
+    "data_seed": {"integer": True, "minimum": 0},
+    "lr": {"above": 0},
+    "momentum": {"minimum": 0, "below": 1},
+    "weight_decay": {"minimum": 0},
+    "batch_size": {"integer": True, "minimum": 1},
+    "epochs": {"integer": True, "minimum": 1},
+    "seed": {"integer": True, "minimum": 0},
+    "num_nodes": {"integer": True, "minimum": 1},
+    "workers": {"integer": True, "minimum": 0},
+}
 
 
 def _f(default: Any, help: str, *flags: str) -> Any:
@@ -90,7 +110,9 @@ class TrainConfig:
     epochs: int = _f(2, "number of passes over the training set")
     seed: int = _f(0, "seed of the weights' initialisation and of the shuffling order")
     # runtime
-    precision: str = _f("32-true", "Lightning precision: 32-true | 16-mixed | bf16-mixed | ...")
+    precision: str = _f(
+        "32-true", "Lightning precision: " + " | ".join(PRECISIONS) + " (16-mixed: GPU only)"
+    )
     accelerator: str = _f("auto", "auto|cpu|gpu|cuda|mps (auto picks a GPU or MPS if present)")
     devices: str = _f("auto", "devices per node: auto, a count (2) or a list of indices (0,1)")
     num_nodes: int = _f(1, "number of nodes for multi-node DDP")
@@ -100,8 +122,13 @@ class TrainConfig:
     resume: bool = _f(False, "continue the run in --out-dir from checkpoints/last.ckpt")
     progress: bool = _f(True, "show a progress bar")
 
-    def validate(self) -> None:
-        """Check every field; raise ``TypeError`` or ``ValueError`` naming the first bad one."""
+    def validate(self, *, paths: bool = True) -> None:
+        """Check every field; raise ``TypeError`` or ``ValueError`` naming the first bad one.
+
+        Args:
+            paths: also check that ``data_dir`` is a folder here. ``False`` for a config read back
+                from a run or a checkpoint, whose data folder may live on another machine.
+        """
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -121,39 +148,23 @@ class TrainConfig:
             if value not in accepted:
                 choices = ", ".join(accepted)
                 raise ValueError(f"{name}={value!r} is not supported; accepted: {choices}")
-        for name in ("width", "image_size", "train_size", "val_size", "batch_size", "epochs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be a positive integer")
-        if self.num_classes < 2:
-            raise ValueError(f"num_classes={self.num_classes!r} must be at least 2")
+        for name, limits in NUMERIC_FIELDS.items():
+            check_number(name, getattr(self, name), **limits)
         if self.data_dir is None and self.num_classes != 4:
             raise ValueError(
                 f"num_classes={self.num_classes!r} needs a --data folder: the generated circles "
                 "data set has 4 classes"
             )
-        if self.num_nodes < 1:
-            raise ValueError(f"num_nodes={self.num_nodes!r} must be a positive integer")
         if self.image_size % 8:
             raise ValueError(
                 f"image_size={self.image_size!r} must be divisible by 8 (the FCN pools three times)"
             )
-        if not self.lr > 0:
-            raise ValueError(f"lr={self.lr!r} must be a positive number")
-        if self.momentum < 0 or self.momentum >= 1:
-            raise ValueError(f"momentum={self.momentum!r} must lie in [0, 1)")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay={self.weight_decay!r} must be >= 0")
-        if self.workers < 0:
-            raise ValueError(f"workers={self.workers!r} must be >= 0")
-        if self.data_seed < 0 or self.seed < 0:
-            name = "seed" if self.seed < 0 else "data_seed"
-            raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
         parse_devices(self.devices)
         if not self.strategy:
             raise ValueError("strategy='' is empty; use 'auto', 'ddp', 'ddp_spawn', ...")
         if not self.out_dir:
             raise ValueError("out_dir='' is empty; give the folder of the run")
-        if self.data_dir is not None and not Path(self.data_dir).is_dir():
+        if paths and self.data_dir is not None and not Path(self.data_dir).is_dir():
             raise ValueError(
                 f"data_dir={self.data_dir!r} is not a folder; expected DIR/train and DIR/val "
                 "each with images/ and masks/ (see `coordbias data generate`)"
@@ -201,28 +212,57 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> TrainConfig:
         """Read a YAML file of fields (a subset is fine; the rest keep their defaults)."""
-        import yaml
+        return cls.from_dict(_read_yaml_mapping(path))
 
-        path = Path(path)
-        if not path.exists() and not path.is_symlink():
-            raise UserFileNotFoundError(f"config file {str(path)!r} does not exist")
-        check_readable_file(path, "config file")
-        try:
-            values = yaml.safe_load(path.read_bytes().decode("utf-8"))
-        except UnicodeDecodeError:
-            raise UserValueError(
-                f"config file {str(path)!r} is not a text file (expected YAML in UTF-8)"
-            ) from None
-        except yaml.YAMLError as error:
-            detail = " ".join(str(error).split())
-            raise UserValueError(f"config file {str(path)!r} is not valid YAML: {detail}") from None
-        if values is None:
-            values = {}
-        if not isinstance(values, dict):
-            raise UserValueError(
-                f"config file {str(path)!r} must hold a mapping of TrainConfig fields"
-            )
-        return cls.from_dict(values)
+
+def read_run_config(path: str | os.PathLike) -> TrainConfig:
+    """The validated config a run folder's ``config.yaml`` records (never filled with defaults).
+
+    A run's own ``config.yaml`` is written whole by ``train``, so one that lacks a field of the
+    run's identity (or ``epochs``) was cut short or edited: it is damaged, not a partial config.
+    Runtime fields added by later versions may be missing (they keep their defaults).
+
+    Raises:
+        UserValueError: the file cannot be read, is not YAML, lacks fields or holds a value a
+            run cannot have; the message names the file and the field.
+        UserFileNotFoundError: the file is missing.
+    """
+    path = Path(path)
+    values = _read_yaml_mapping(path)
+    missing = sorted((IDENTITY_FIELDS | {"epochs"}) - set(values))
+    if missing:
+        raise UserValueError(
+            f"{str(path)!r} is damaged: it lacks {', '.join(missing)} (a run's config.yaml "
+            "records every field)"
+        )
+    with user_input(repr(str(path))):
+        config = TrainConfig.from_dict(values)
+        config.validate(paths=False)
+    return config
+
+
+def _read_yaml_mapping(path: str | os.PathLike) -> dict[str, Any]:
+    """The mapping a YAML file of ``TrainConfig`` fields holds (``{}`` for an empty file)."""
+    import yaml
+
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise UserFileNotFoundError(f"config file {str(path)!r} does not exist")
+    check_readable_file(path, "config file")
+    try:
+        values = yaml.safe_load(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UserValueError(
+            f"config file {str(path)!r} is not a text file (expected YAML in UTF-8)"
+        ) from None
+    except yaml.YAMLError as error:
+        detail = " ".join(str(error).split())
+        raise UserValueError(f"config file {str(path)!r} is not valid YAML: {detail}") from None
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise UserValueError(f"config file {str(path)!r} must hold a mapping of TrainConfig fields")
+    return values
 
 
 #: The fields that decide the network's architecture: a checkpoint fits only a model built with

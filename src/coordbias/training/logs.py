@@ -13,6 +13,7 @@ checkpoint, whenever the process is killed. TensorBoard gets the same rule from 
 from __future__ import annotations
 
 import csv
+import errno
 import importlib.util
 import io
 import os
@@ -28,14 +29,46 @@ METRICS_FILE = "metrics.csv"
 
 
 def read_rows(path: str | os.PathLike) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and rows of a ``metrics.csv`` (empty when the file is missing)."""
+    """The header and rows of a ``metrics.csv`` (empty when the file is missing).
+
+    A last line without its newline is a row whose append was cut short (a version of this
+    logger that appended without :func:`append_whole`): it is left out.
+    """
     path = Path(path)
     if not path.is_file():
         return [], []
     with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows = list(reader)
-        return list(reader.fieldnames or []), rows
+        text = handle.read()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = list(reader)
+    return list(reader.fieldnames or []), rows
+
+
+def append_whole(path: str | os.PathLike, data: bytes) -> None:
+    """Append ``data`` to the file ``path`` whole or not at all.
+
+    One ``write`` call in append mode; when it fails or writes only part (a full disk), the file is
+    cut back to its earlier length and the error raised, so a row is never left half-written.
+
+    Raises:
+        OSError: the write failed, naming ``path``; the file holds what it held before.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(path))
+        except OSError as error:
+            os.ftruncate(fd, size)
+            if error.filename is None:
+                raise OSError(error.errno, error.strerror, os.fspath(path)) from error
+            raise
+    finally:
+        os.close(fd)
 
 
 class MetricsCSV(Logger):
@@ -111,8 +144,9 @@ class MetricsCSV(Logger):
             self._keys = sorted([*self._keys, *new])
             self._write_all([*rows, *self._pending])
         else:
-            with self.path.open("a", newline="") as handle:
-                csv.DictWriter(handle, fieldnames=self._keys).writerows(self._pending)
+            buffer = io.StringIO()
+            csv.DictWriter(buffer, fieldnames=self._keys).writerows(self._pending)
+            append_whole(self.path, buffer.getvalue().encode("utf-8"))
         self._pending = []
 
     @rank_zero_only

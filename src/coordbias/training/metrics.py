@@ -93,6 +93,16 @@ def _default_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def input_dtype(model: nn.Module) -> torch.dtype | None:
+    """The floating dtype of ``model``'s first floating parameter (or buffer), which its images
+    must have: a model trained at ``16-true``, ``bf16-true`` or ``64-true`` holds half, bfloat16
+    or double weights. ``None`` when it has no floating tensor."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return None
+
+
 def evaluate(
     model: nn.Module,
     dataloader: Iterable,
@@ -108,7 +118,8 @@ def evaluate(
         dataloader: yields ``(images, masks)``: images ``(B, C, H, W)`` float, masks ``(B, H, W)``
             integer class indices in ``[0, num_classes)``.
         num_classes: number of classes ``K`` (at least 2).
-        device: where to run; default: the device of the model's parameters.
+        device: where to run; default: the device of the model's parameters. Images are cast to
+            the dtype of the model's weights (:func:`input_dtype`).
 
     Returns:
         A JSON-ready dict: ``recall``, ``precision``, ``iou`` (lists of K floats), ``miou``,
@@ -142,6 +153,7 @@ def evaluate(
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     device = torch.device(device) if device is not None else _default_device(model)
+    dtype = input_dtype(model)
 
     k = num_classes
     per_class = {"average": None, "zero_division": ZERO_DIVISION}
@@ -163,7 +175,8 @@ def evaluate(
         with torch.no_grad():
             for batch in dataloader:
                 images, masks = _split_batch(batch)
-                images = images.to(device)
+                cast = dtype if dtype is not None and images.is_floating_point() else None
+                images = images.to(device, dtype=cast)
                 masks = masks.to(device)
                 if masks.is_floating_point() or masks.dim() != 3:
                     raise ValueError(

@@ -7,14 +7,18 @@ pixels and reduced across processes once per epoch.
 
 from __future__ import annotations
 
+import io
+import os
 import time
 from typing import Any
 
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from torch import Tensor, nn
 
+from coordbias._util.files import write_bytes
 from coordbias.training.config import TrainConfig
 
 #: Key of this package's own entry in a Lightning checkpoint.
@@ -34,6 +38,26 @@ def make_optimizer(config: TrainConfig, parameters: Any) -> torch.optim.Optimize
     raise ValueError(f"optimizer={config.optimizer!r} is not supported; accepted: sgd, adam, adamw")
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint IO with every checkpoint written by ``coordbias._util.files``.
+
+    Lightning writes a checkpoint through ``fsspec``, which stages it in the system's temporary
+    folder and moves it into place; across file systems that move is a copy, so a full disk left
+    a ``last.ckpt`` cut short under its final name and the run could never resume. Here the bytes
+    go to a temporary file in the checkpoint's own folder, are flushed to disk and renamed: a
+    checkpoint under its final name is always whole, and a failed write leaves the previous one.
+    """
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | os.PathLike, storage_options: Any = None
+    ) -> None:
+        if storage_options is not None:
+            raise TypeError(f"{type(self).__name__} takes no storage_options")
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        write_bytes(path, buffer.getvalue())
+
+
 class SegmentationModule(L.LightningModule):
     """Cross-entropy training of ``model`` on ``(image, mask)`` batches.
 
@@ -45,7 +69,8 @@ class SegmentationModule(L.LightningModule):
         train_loss_history: training loss of every optimisation step so far (this process).
         val_loss_history: mean validation loss over all pixels, one per finished epoch.
         train_time_s, train_images: time spent in training batches and images seen in them by
-            this process, during this ``fit`` call (validation excluded).
+            this process (validation excluded), over every ``fit`` call of the run: a resumed
+            run starts from the totals its checkpoint recorded.
     """
 
     def __init__(self, model: nn.Module, config: dict[str, Any]):
@@ -153,9 +178,14 @@ class SegmentationModule(L.LightningModule):
             # Processes that trained: each takes batch_size images a step, so a resume must
             # run as many (coordbias.training.run).
             "world_size": self._trainer.world_size if self._trainer is not None else 1,
+            # Summed over every fit call of the run, so that its throughput survives kills.
+            "train_images": self.train_images,
+            "train_time_s": self.train_time_s,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         saved = checkpoint.get(CHECKPOINT_KEY, {})
         self.train_loss_history = list(saved.get("train_loss", []))
         self.val_loss_history = list(saved.get("val_loss", []))
+        self.train_images = int(saved.get("train_images", 0))
+        self.train_time_s = float(saved.get("train_time_s", 0.0))

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -41,22 +40,30 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from coordbias._util.errors import (
+    UserError,
     UserFileExistsError,
     UserValueError,
     check_folder_destination,
-    user_input,
+    check_readable_file,
 )
-from coordbias._util.files import write_json
+from coordbias._util.files import read_json, write_json
 from coordbias.training.checkpoint import (
     LAST_CHECKPOINT,
     MODEL_FILE,
     build_model,
     load_model,
+    newest_readable_checkpoint,
     read_checkpoint,
     save_model,
-    unpack_checkpoint,
 )
-from coordbias.training.config import TrainConfig, parse_devices, refuse_resume, resume_conflicts
+from coordbias.training.config import (
+    PRECISIONS,
+    TrainConfig,
+    parse_devices,
+    read_run_config,
+    refuse_resume,
+    resume_conflicts,
+)
 from coordbias.training.datamodule import CirclesDataModule, make_datasets, make_loader
 from coordbias.training.env import environment
 from coordbias.training.logs import run_loggers
@@ -89,7 +96,9 @@ class TrainResult:
         val_loss: mean validation loss over all pixels, one per epoch.
         train_loss: training loss of every step (of process 0 under DDP).
         train_images_per_s: training images per second over all processes, validation excluded,
-            over the epochs this call trained (a resumed call counts only its own epochs).
+            over every epoch of the run: the images and training time of each invocation that
+            trained (a resumed one included) are summed in the checkpoints, so a run killed and
+            resumed reports the figure of what is on disk.
         params: number of parameters of the network.
         wall_time_s: seconds this call took, evaluation and figures included.
     """
@@ -115,11 +124,59 @@ class TrainResult:
 
     @classmethod
     def load(cls, run_dir: str | os.PathLike) -> TrainResult:
-        """Read a finished run's ``result.json``."""
+        """Read a finished run's ``result.json``, checked for every entry and its type.
+
+        Raises:
+            FileNotFoundError: the file is missing (the run has not finished).
+            UserValueError: the file is damaged (cut short, not JSON, an entry missing or of the
+                wrong type); the message names it and says how to redo it.
+        """
         path = Path(run_dir) / RESULT_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{str(path)!r} does not exist: the run has not finished")
-        return cls.from_dict(json.loads(path.read_text()))
+        try:
+            return _read_result(path)
+        except UserValueError as error:
+            raise UserValueError(
+                f"{error}; train the run again with --resume (resume=True) to redo its "
+                "evaluation and rewrite the file"
+            ) from None
+
+
+def _read_result(path: Path) -> TrainResult:
+    """The ``TrainResult`` in ``path``.
+
+    Raises:
+        UserValueError: ``'PATH' is damaged (what is wrong)``.
+    """
+    values = read_json(path)
+    try:
+        _check_result(values)
+        return TrainResult.from_dict(values)
+    except (TypeError, ValueError) as error:
+        detail = " ".join(str(error).split())
+        raise UserValueError(f"{str(path)!r} is damaged ({detail})") from None
+
+
+def _check_result(values: Any) -> None:
+    """Raise ``TypeError`` naming the first entry of a ``result.json`` mapping that is wrong."""
+    kinds = {
+        "run_dir": str,
+        "metrics": dict,
+        "val_loss": list,
+        "train_loss": list,
+        "train_images_per_s": (int, float),
+        "params": int,
+        "wall_time_s": (int, float),
+    }
+    if not isinstance(values, dict):
+        raise TypeError(f"it holds a {type(values).__name__}, not a mapping")
+    missing = sorted(set(kinds) - set(values))
+    if missing:
+        raise TypeError(f"it lacks {', '.join(missing)}")
+    for name, kind in kinds.items():
+        if isinstance(values[name], bool) or not isinstance(values[name], kind):
+            raise TypeError(f"{name} is a {type(values[name]).__name__}")
 
 
 def load_run(run_dir: str | os.PathLike) -> tuple[TrainConfig, nn.Module]:
@@ -164,6 +221,27 @@ def resolve_accelerator(accelerator: str) -> str:
     return accelerator
 
 
+def check_precision(precision: str, accelerator: str) -> None:
+    """Refuse a precision that would not run as named on ``accelerator`` (a concrete one).
+
+    Lightning turns ``16-mixed`` on the CPU into ``bf16-mixed`` with a warning, so the run's
+    ``config.yaml`` would name a precision that did not run: it is refused here instead.
+
+    Raises:
+        UserValueError: naming the precision and the ones accepted on this accelerator.
+
+    Example:
+        >>> check_precision("bf16-mixed", "cpu")
+    """
+    if precision == "16-mixed" and accelerator == "cpu":
+        accepted = ", ".join(p for p in PRECISIONS if p != "16-mixed")
+        raise UserValueError(
+            "precision='16-mixed' needs a GPU: float16 mixed precision does not run on the CPU "
+            "(Lightning would run bf16-mixed instead); accepted on the CPU: "
+            f"{accepted}"
+        )
+
+
 @contextlib.contextmanager
 def _quiet_lightning(quiet: bool) -> Iterator[None]:
     """Hide Lightning's informational chatter (device summary, tips) when ``quiet``."""
@@ -197,7 +275,8 @@ class _RunDir:
         checkpoint: the checkpoint to resume from, if any.
         first_step: optimizer steps done in ``checkpoint`` (0 without one).
         world_size: training processes recorded in ``checkpoint`` (``None``: not recorded).
-        continues_finished: a finished run that trains further (a larger ``epochs``).
+        continues_finished: the folder holds a ``result.json`` (a finished run that trains
+            further, or a damaged one) that is removed before anything else is written.
     """
 
     finished: TrainResult | None = None
@@ -215,7 +294,6 @@ def _inspect_run_dir(config: TrainConfig, run_dir: Path) -> _RunDir:
         UserValueError: ``resume`` asks for settings the run on disk was not trained with, or a
             longer run of a finished one whose checkpoint is gone.
     """
-    last = run_dir / LAST_CHECKPOINT
     result_file = run_dir / RESULT_FILE
     if not config.resume:
         ckpt_dir = run_dir / "checkpoints"
@@ -227,35 +305,51 @@ def _inspect_run_dir(config: TrainConfig, run_dir: Path) -> _RunDir:
         return _RunDir()
     recorded: list[tuple[Path, TrainConfig]] = []
     config_file = run_dir / CONFIG_FILE
+    damaged_config: str | None = None
     if config_file.is_file():
-        with user_input(f"the run's {CONFIG_FILE}"):
-            recorded.append((config_file, TrainConfig.from_yaml(config_file)))
-    payload: dict[str, Any] = {}
-    if last.is_file():
-        payload = read_checkpoint(last)
-        recorded.append((last, unpack_checkpoint(payload, last)[0]))
+        check_readable_file(config_file, "the run's")  # a permission error is not damage
+        try:
+            recorded.append((config_file, read_run_config(config_file)))
+        except UserError as error:
+            damaged_config = str(error)
+    found = newest_readable_checkpoint(run_dir)
+    if found is not None:
+        recorded.append((found[0], found[2]))
     for source, saved in recorded:
         conflicts = resume_conflicts(saved, config)
         if conflicts:
             refuse_resume(source, conflicts)
+    if damaged_config is not None:
+        if found is None and (result_file.exists() or (run_dir / MODEL_FILE).exists()):
+            raise UserValueError(
+                f"{damaged_config}; no checkpoint of the run records its settings either, so "
+                f"it cannot be resumed safely: restore {CONFIG_FILE} or choose another out_dir"
+            )
+        log.warning("%s; it is rewritten from the settings asked for", damaged_config)
     planned_epochs = max((saved.epochs for _, saved in recorded), default=config.epochs)
-    finished = result_file.is_file()
-    if finished and config.epochs == planned_epochs:
-        return _RunDir(finished=TrainResult.load(run_dir))
-    if not payload:
-        if finished:
+    stored: TrainResult | None = None
+    if result_file.is_file():
+        try:
+            stored = _read_result(result_file)
+        except UserValueError as error:
+            log.warning("%s: the run counts as unfinished and what is missing is redone", error)
+    if stored is not None and config.epochs == planned_epochs and damaged_config is None:
+        return _RunDir(finished=stored)
+    if found is None:
+        if stored is not None and config.epochs > planned_epochs:
             raise UserValueError(
                 f"out_dir={str(run_dir)!r} holds a finished run of {planned_epochs} epochs but no "
                 f"{LAST_CHECKPOINT} to continue it from to epochs={config.epochs}"
             )
-        log.info("no %s in %s: starting the run from scratch", LAST_CHECKPOINT, run_dir)
-        return _RunDir()
+        log.info("no checkpoint in %s: starting the run from scratch", run_dir)
+        return _RunDir(continues_finished=result_file.exists())
+    payload = found[1]
     world = payload.get("coordbias", {}).get("world_size")
     return _RunDir(
-        checkpoint=last,
+        checkpoint=found[0],
         first_step=int(payload.get("global_step", 0)),
         world_size=int(world) if world is not None else None,
-        continues_finished=finished,
+        continues_finished=result_file.exists(),
     )
 
 
@@ -305,6 +399,7 @@ def _write_figures(
     device: torch.device,
 ) -> None:
     from coordbias.training import figures
+    from coordbias.training.metrics import input_dtype
 
     folder = run_dir / "figures"
     folder.mkdir(parents=True, exist_ok=True)
@@ -314,7 +409,7 @@ def _write_figures(
     images = torch.stack([val[i][0] for i in range(count)])
     masks = torch.stack([val[i][1] for i in range(count)])
     with torch.no_grad():
-        preds = model(images.to(device)).argmax(1).cpu()
+        preds = model(images.to(device, dtype=input_dtype(model))).argmax(1).cpu()
     figures.plot_predictions(
         images, masks, preds, folder / "predictions.png", num_classes=config.num_classes
     )
@@ -332,7 +427,7 @@ def _begin(trainer: Any, config: TrainConfig, run_dir: Path, state: _RunDir) -> 
     if not trainer.is_global_zero:
         return
     if state.continues_finished:  # the marker first: the folder now holds a run underway
-        (run_dir / RESULT_FILE).unlink()
+        (run_dir / RESULT_FILE).unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     config.to_yaml(run_dir / CONFIG_FILE)
 
@@ -364,7 +459,7 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     from coordbias.training.metrics import evaluate
-    from coordbias.training.module import SegmentationModule
+    from coordbias.training.module import AtomicCheckpointIO, SegmentationModule
 
     start = time.perf_counter()
     config.validate()
@@ -375,6 +470,7 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
         return state.finished
     check_folder_destination(run_dir, "out_dir")
     accelerator = resolve_accelerator(config.accelerator)
+    check_precision(config.precision, accelerator)
     if accelerator == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     datamodule = CirclesDataModule(config, datasets)
@@ -407,6 +503,7 @@ def train(config: TrainConfig, datasets: tuple[Dataset, Dataset] | None = None) 
                 deterministic=True if accelerator == "cpu" else "warn",
                 logger=run_loggers(run_dir, state.first_step),
                 callbacks=[checkpoints, *_progress_bar(config, steps)],
+                plugins=[AtomicCheckpointIO()],
                 enable_progress_bar=config.progress,
                 enable_model_summary=config.progress,
                 log_every_n_steps=min(50, steps),

@@ -8,13 +8,18 @@ study does not import the benchmark.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import warnings
 from typing import Any
 
 
 def __getattr__(name: str) -> Any:
     benchmark = importlib.import_module("coordbias.benchmark")
-    if name.startswith("_") or name not in benchmark.__all__:
+    moved = name in benchmark.__all__ or (
+        not name.startswith("_")
+        and importlib.util.find_spec(f"coordbias.benchmark.{name}") is not None
+    )
+    if not moved:
         raise AttributeError(f"module 'coordbias.study.benchmark' has no attribute {name!r}")
     warnings.warn(
         f"coordbias.study.benchmark.{name} moved to coordbias.benchmark.{name}; "
@@ -22,4 +27,6 @@ def __getattr__(name: str) -> Any:
         DeprecationWarning,
         stacklevel=2,
     )
-    return getattr(benchmark, name)
+    if name in benchmark.__all__:
+        return getattr(benchmark, name)
+    return importlib.import_module(f"coordbias.benchmark.{name}")
