@@ -85,6 +85,11 @@ def test_rows_place_the_methods_by_the_rule():
         ("nsc_reg_uniform", "coordconv", "first")  # Liu et al.: coordinates once, at the input
     ]
     assert [r[2] for r in plan.rows if r[:2] == ("circles", "fourier")] == ["encoder"]
+    # A family is swept on one task: the quadrant split takes the uniform split's choice.
+    assert {c.task for c in plan.sweep} == {"circles"}  # the test scale's one grid of two
+    nsc = plan_benchmark("unused", scale="standard", tasks="nsc_reg_quadrant", methods="vanilla")
+    assert {c.row for c in nsc.sweep} == {"nsc_reg_uniform/vanilla/first"}
+    assert len(nsc.sweep) == 3 * 2  # three learning rates, two sweep seeds
     # Bimodal tasks get their own seed count by default; the anchor only when named.
     default = plan_benchmark("unused", scale="test")
     assert "redgreen_paper" not in default.tasks

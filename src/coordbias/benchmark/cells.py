@@ -63,6 +63,8 @@ DATA_SEED = 0
 VAL_SEED = 0
 # Centres or images evaluated at once (a classifier's activations are 64 x 4096 per centre).
 _CHUNK = 128
+# Training centres a Not-so-Clevr diagnosis scores (the first of the training set).
+_DIAGNOSIS_SIZE = 512
 
 
 def make_optimizer(
@@ -214,7 +216,7 @@ def _nsc_class(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
         }
 
     def diagnose(model: nn.Module) -> dict[str, Any]:
-        cut = scale.nsc_eval_size or None
+        cut = scale.nsc_eval_size or _DIAGNOSIS_SIZE
         acc, loss = _accuracy_and_loss(model, inputs(train_c[:cut]), targets(train_c[:cut]))
         return {"train_accuracy": acc, "train_loss": loss}
 
@@ -228,13 +230,18 @@ def _nsc_class(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
     )
 
 
+def _onehot(c: Tensor) -> Tensor:
+    """One-hot images of centres ``c``, channels_last (as the regressor's weights)."""
+    return onehot_images(c).contiguous(memory_format=torch.channels_last)
+
+
 def _regression_scores(model: nn.Module, c: Tensor) -> dict[str, float]:
     """Mean squared error against ``c / 64`` (their target), the mean distance in pixels, and
     the share of images whose maximum (of each output map) lies on the hot pixel: the only
     position the global max passes gradient to."""
     sq, dist, on_hot = 0.0, 0.0, 0
     for s in _chunks(c.shape[0]):
-        x = onehot_images(c[s])
+        x = _onehot(c[s])
         for layer in model.convs:
             x = layer(x)
         pred = x.amax(dim=(2, 3))
@@ -249,7 +256,7 @@ def _regression_scores(model: nn.Module, c: Tensor) -> dict[str, float]:
 
 def _nsc_reg(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
     train_c, val_c, test_c = _nsc_sets(spec, scale)
-    cut = scale.nsc_eval_size or None
+    cut = scale.nsc_eval_size or _DIAGNOSIS_SIZE
 
     def validate(model: nn.Module) -> dict[str, float]:
         got = _regression_scores(model, val_c)
@@ -268,9 +275,7 @@ def _nsc_reg(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
 
     return _Problem(
         train_c.shape[0],
-        lambda net, idx: F.mse_loss(
-            net(onehot_images(train_c[idx])), train_c[idx].float() / CANVAS
-        ),
+        lambda net, idx: F.mse_loss(net(_onehot(train_c[idx])), train_c[idx].float() / CANVAS),
         validate,
         test,
         {},
@@ -320,7 +325,7 @@ def run_cell(
     spec = TASKS[task]
     head = {"task": task, "method": method, "placement": placement, "seed": seed}
     problem = _problem(task, scale)
-    schedule = scale.schedules.of(spec.family)
+    schedule = scale.schedules.of(spec.family, spec.anchor)
     try:
         with seeded(seed):
             model = build_network(

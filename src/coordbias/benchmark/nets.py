@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from coordbias.models import create_model, make_conv
@@ -74,8 +75,12 @@ def build_network(
     scope = "first" if placement == "first" else "all"
     if family == "redgreen":
         return create_model("redgreen", conv_type="same", conv=conv, conv_scope=scope)
+    # channels_last: their 1 x 1 convolutions become plain matrix products (measured 1.2x
+    # (classifier) and 2x (regressor) faster per step on one CPU thread).
     if family == "nsc_class":
-        return create_model("liu_classifier", conv=conv, conv_scope=scope)
+        model = create_model("liu_classifier", conv=conv, conv_scope=scope)
+        return model.to(memory_format=torch.channels_last)
     if family == "nsc_reg":
-        return create_model("liu_regressor", conv=conv, conv_scope=scope)
+        model = create_model("liu_regressor", conv=conv, conv_scope=scope)
+        return model.to(memory_format=torch.channels_last)
     raise ValueError(f"family must be circles, redgreen, nsc_class or nsc_reg; got {family!r}")

@@ -18,8 +18,7 @@ def command_line(results: dict[str, Any]) -> str:
         words.append("--tasks " + ",".join(results["tasks"]))
     seeds = results["seeds"]
     default = {
-        t: list(range(scale["bimodal_seeds" if TASKS[t].outcome == "success" else "seeds"]))
-        for t in seeds
+        t: list(range(scale["bimodal_seeds" if TASKS[t].bimodal else "seeds"])) for t in seeds
     }
     if seeds != default:
         first = next(iter(seeds.values()))

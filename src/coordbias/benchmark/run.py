@@ -47,6 +47,7 @@ from coordbias.benchmark.spec import (
     placements_of,
     resolve_names,
     seeds_of,
+    sweep_row,
 )
 from coordbias.scheduler.execute import TaskFiles, TaskLog
 from coordbias.scheduler.launch import (
@@ -217,8 +218,9 @@ class BenchmarkPlan:
     def grid(self, task: str) -> list[tuple[float, float]]:
         """The ``(lr, weight_decay)`` pairs a row of ``task`` may train at (an anchor: its
         protocol's one)."""
-        schedule = self.scale.schedules.of(TASKS[task].family)
-        if TASKS[task].anchor:
+        spec = TASKS[task]
+        schedule = self.scale.schedules.of(spec.family, spec.anchor)
+        if spec.anchor:
             return [(schedule.lr, schedule.weight_decay)]
         return schedule.grid()
 
@@ -276,11 +278,14 @@ def plan_benchmark(
         for method in row_methods:
             rows += [(task, method, p) for p in placements_of(task, method)]
     plan = BenchmarkPlan(out, scale, names, task_names, seed_lists, rows, [], None, threads)  # type: ignore[arg-type]
-    sweep = []
-    for task, method, placement in rows:
-        grid = plan.grid(task)
-        if len(grid) < 2:  # nothing to choose
+    sweep: list[CellTask] = []
+    swept = []
+    for row in rows:
+        task, method, placement = sweep_row(*row)
+        grid = plan.grid(row[0])
+        if len(grid) < 2 or (task, method, placement) in swept:  # nothing (new) to choose
             continue
+        swept.append((task, method, placement))
         sweep += [
             CellTask(task, method, placement, s, out, scale.name, lr, wd, True, threads)
             for lr, wd in grid
@@ -296,11 +301,13 @@ def plan_benchmark(
 
 
 def choose(plan: BenchmarkPlan, task: str, method: str, placement: str) -> dict[str, Any]:
-    """A row's setting, from its sweep cells on disk: the grid pair of lowest mean validation
-    loss over the sweep seeds (the first in grid order on a tie). Test numbers are never read.
+    """A row's setting, from the sweep cells of its :func:`~coordbias.benchmark.spec.sweep_row`
+    on disk: the grid pair of lowest mean validation loss over the sweep seeds (the first in
+    grid order on a tie). Test numbers are never read.
 
     Returns:
-        ``{"grid": [{"lr", "weight_decay", "val_loss", "val_metric", "seeds"}], "chosen":
+        ``{"on": the sweep's task, "grid": [{"lr", "weight_decay", "val_loss", "val_metric",
+        "seeds"}], "chosen":
         {"lr", "weight_decay"} or None}``: ``None`` while a sweep cell is missing; an anchor's
         or a one-pair grid's pair without sweep cells; with ``"na"`` when the method cannot run.
     """
@@ -308,6 +315,7 @@ def choose(plan: BenchmarkPlan, task: str, method: str, placement: str) -> dict[
     if len(grid) < 2:
         lr, wd = grid[0]
         return {"grid": [], "chosen": {"lr": lr, "weight_decay": wd}}
+    task, method, placement = sweep_row(task, method, placement)
     rows, complete = [], True
     for lr, wd in grid:
         found = []
@@ -331,10 +339,14 @@ def choose(plan: BenchmarkPlan, task: str, method: str, placement: str) -> dict[
             }
         )
     if not complete:
-        return {"grid": rows, "chosen": None}
+        return {"on": task, "grid": rows, "chosen": None}
     scored = [r for r in rows if r["val_loss"] is not None and not math.isnan(r["val_loss"])]
     best = min(scored, key=lambda r: r["val_loss"]) if scored else rows[0]
-    return {"grid": rows, "chosen": {"lr": best["lr"], "weight_decay": best["weight_decay"]}}
+    return {
+        "on": task,
+        "grid": rows,
+        "chosen": {"lr": best["lr"], "weight_decay": best["weight_decay"]},
+    }
 
 
 def final_cells(plan: BenchmarkPlan, *, pending: bool = False) -> list[CellTask]:
@@ -381,7 +393,10 @@ def _estimate_s(cell: CellTask, scale: BenchmarkScale) -> float:
     if cell.task == TIMING:
         per_round = sum(2 * t.min_run_time + 1.0 for t in scale.timing)
         return per_round * len(cell.methods) * max(t.rounds for t in scale.timing)
-    schedule = scale.schedules.of(TASKS[cell.task].family)
+    spec = TASKS[cell.task]
+    schedule = scale.schedules.of(spec.family, spec.anchor)
+    if schedule.max_steps:
+        return CELL_OVERHEAD_S + schedule.est_epoch_s
     return CELL_OVERHEAD_S + schedule.max_epochs * schedule.est_epoch_s
 
 

@@ -16,8 +16,9 @@ decay of the sweep); the test sets are read only by the final cells:
   their networks (``liu_classifier``, ``liu_regressor``), their splits
   (:func:`coordbias.data.notsoclevr.paper_split_indices`: one fixed uniform split; the quadrant
   c >= 33) and their optimiser; a validation share of the training centres is held out with a
-  fixed seed (:func:`~coordbias.data.notsoclevr.hold_out`). Their outcome is bimodal: a seed
-  succeeds (accuracy >= 0.99, error < 1 px) or not.
+  fixed seed (:func:`~coordbias.data.notsoclevr.hold_out`). Their outcome is a success
+  (accuracy >= 0.99, error < 1 px) or not; the regression's is bimodal (a seed lottery: the
+  global max passes gradient to one pixel), so it runs more seeds (``bimodal_seeds``).
 
 **The rule of placement and initialisation** (one rule for every method and task):
 
@@ -42,6 +43,10 @@ decay of the sweep); the test sets are read only by the final cells:
 early stopping with ``patience`` on the validation loss, the best epoch's weights kept. The
 sweep tries every ``lr_grid`` x ``wd_grid`` pair on the ``sweep_seeds`` (the same grid for
 every method) and keeps the pair of lowest mean validation loss; the final seeds train at it.
+A family is swept on one task (:data:`SWEEP_TASK`: ``circles``, ``redgreen`` and the uniform
+splits), whose choice every task of the family uses for the same method and placement: the
+other tasks differ in their *test* sets (a shifted or held-out region), which the validation
+sets, drawn like the training sets, do not see anyway.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ __all__ = [
     "PLACEMENT_METHODS",
     "PLACEMENT_TASKS",
     "SCALES",
+    "SWEEP_TASK",
     "TASKS",
     "BenchmarkScale",
     "CirclesSizes",
@@ -74,6 +80,7 @@ __all__ = [
     "placements_of",
     "resolve_names",
     "seeds_of",
+    "sweep_row",
 ]
 
 #: The method every other is compared with.
@@ -121,6 +128,8 @@ class TaskSpec:
         margin: the equivalence margin in the metric's units: a difference whose interval lies
             inside ``(-margin, margin)`` is a tie, not a finding.
         columns: other test metrics of ``metrics`` the table shows beside the main one.
+        bimodal: a seed either solves the task or not, by chance (more seeds: the scale's
+            ``bimodal_seeds``).
         anchor: the rows are fixed settings of a published table (:data:`ANCHOR_METHODS`), run
             at the protocol's own learning rate without a sweep, rather than the methods; an
             anchor runs only when asked for by name.
@@ -136,6 +145,7 @@ class TaskSpec:
     success: float | None = None
     margin: float = 0.0
     columns: tuple[str, ...] = ()
+    bimodal: bool = False
     anchor: bool = False
 
 
@@ -157,6 +167,7 @@ def _task(name: str, family: str, variant: str, description: str, **more) -> Tas
         success,
         margin,
         columns,
+        bimodal=family == "nsc_reg",
         **more,
     )
 
@@ -298,16 +309,17 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Schedules:
-    """One :class:`Schedule` per task family."""
+    """One :class:`Schedule` per task family, and the Red-Green anchor's (their protocol)."""
 
     circles: Schedule
     redgreen: Schedule
     nsc_class: Schedule
     nsc_reg: Schedule
+    anchor: Schedule
 
-    def of(self, family: str) -> Schedule:
-        """The schedule of ``family``."""
-        return getattr(self, family)
+    def of(self, family: str, anchor: bool = False) -> Schedule:
+        """The schedule of ``family`` (of the anchor with ``anchor``)."""
+        return self.anchor if anchor else getattr(self, family)
 
 
 @dataclass(frozen=True)
@@ -344,11 +356,23 @@ class TimingSetting:
 
 
 #: The protocols' training settings at full size (each scale replaces what it shrinks).
-_CIRCLES = Schedule("adam", 3e-3, 0.0, 8, 20, 4, (1e-3, 3e-3, 1e-2), (0.0,), est_epoch_s=45.0)
-# Kayhan and van Gemert: Adadelta lr 1.0, weight decay 5e-5 on every parameter, batch 200, at
-# most 50 epochs, patience 8 (their counter stops one epoch after it reaches 8: 9 here).
+_CIRCLES = Schedule(
+    "adam", 3e-3, 0.0, 8, 20, 4, lr_grid=(1e-3, 3e-3, 1e-2), wd_grid=(0.0,), est_epoch_s=3.7
+)
+# Kayhan and van Gemert: Adadelta lr 1.0, weight decay 5e-5 on every parameter, batch 200 in
+# the sets' order, at most 50 epochs, patience 8 (their counter stops one epoch after it
+# reaches 8: 9 here).
 _REDGREEN = Schedule(
-    "adadelta", 1.0, 5e-5, 200, 50, 9, (0.3, 1.0, 3.0), (5e-5,), shuffle=False, est_epoch_s=3.0
+    "adadelta",
+    1.0,
+    5e-5,
+    200,
+    50,
+    9,
+    lr_grid=(0.3, 1.0, 3.0),
+    wd_grid=(5e-5,),
+    shuffle=False,
+    est_epoch_s=2.8,
 )
 # Liu et al. (coordbias.models.LIU_*_SETTINGS): Adam betas (0.9, 0.99), L2 on kernels (torch's
 # coupled weight decay 2 * l2); classifier lr 0.005, batch 16, 50 epochs, their grid of lr;
@@ -360,11 +384,11 @@ _NSC_CLASS = Schedule(
     16,
     50,
     5,
-    (0.001, 0.005, 0.01),
-    (0.002,),
-    (0.9, 0.99),
-    "kernels",
-    est_epoch_s=12.0,
+    lr_grid=(0.001, 0.005, 0.01),
+    wd_grid=(0.002,),
+    betas=(0.9, 0.99),
+    decay="kernels",
+    est_epoch_s=23.0,
 )
 _NSC_REG = Schedule(
     "adam",
@@ -373,11 +397,11 @@ _NSC_REG = Schedule(
     256,
     100,
     10,
-    (0.003, 0.01, 0.03),
-    (2e-5,),
-    (0.9, 0.99),
-    "kernels",
-    est_epoch_s=3.0,
+    lr_grid=(0.003, 0.01, 0.03),
+    wd_grid=(2e-5,),
+    betas=(0.9, 0.99),
+    decay="kernels",
+    est_epoch_s=5.5,
 )
 
 
@@ -389,7 +413,7 @@ class BenchmarkScale:
         name: ``test``, ``quick`` or ``standard``.
         description: one line for ``--help`` and the report.
         seeds: final seeds per row of a continuous task (0..seeds-1).
-        bimodal_seeds: final seeds per row of a task with a success outcome.
+        bimodal_seeds: final seeds per row of a bimodal task.
         sweep_seeds: the seeds of the sweep (apart from the final ones).
         schedules: per task family.
         circles: the circles tasks' sizes.
@@ -409,7 +433,7 @@ class BenchmarkScale:
     bimodal_seeds: int = 3
     sweep_seeds: tuple[int, ...] = (100,)
     schedules: Schedules = field(
-        default_factory=lambda: Schedules(_CIRCLES, _REDGREEN, _NSC_CLASS, _NSC_REG)
+        default_factory=lambda: Schedules(_CIRCLES, _REDGREEN, _NSC_CLASS, _NSC_REG, _REDGREEN)
     )
     circles: CirclesSizes = field(default_factory=CirclesSizes)
     redgreen: RedGreenSizes = field(default_factory=RedGreenSizes)
@@ -420,13 +444,11 @@ class BenchmarkScale:
     threads_per_run: int = 1
 
 
-def _shrunk(schedule: Schedule, **changes) -> Schedule:
-    return replace(schedule, **changes)
-
-
 _WIDE = TimingSetting(width=64, image_size=128, batch_size=8, rounds=7, min_run_time=0.5)
+_TINY = dict(max_epochs=2, patience=1, est_epoch_s=0.05)
 
-#: The scales by name (read-only).
+#: The scales by name (read-only). The ``est_epoch_s`` figures are CPU seconds per epoch on one
+#: thread measured on a busy 2-core machine (upper bounds); see ``coordbias benchmark --dry-run``.
 SCALES: Mapping[str, BenchmarkScale] = MappingProxyType(
     {
         "test": BenchmarkScale(
@@ -436,65 +458,51 @@ SCALES: Mapping[str, BenchmarkScale] = MappingProxyType(
             bimodal_seeds=2,
             sweep_seeds=(100,),
             schedules=Schedules(
-                _shrunk(
-                    _CIRCLES,
-                    max_epochs=2,
-                    patience=1,
-                    batch_size=4,
-                    lr=1e-2,
-                    lr_grid=(1e-3, 1e-2),
-                    est_epoch_s=0.05,
-                ),
-                _shrunk(
-                    _REDGREEN,
-                    max_epochs=2,
-                    patience=1,
-                    batch_size=8,
-                    lr_grid=(1.0,),
-                    est_epoch_s=0.05,
-                ),
-                _shrunk(_NSC_CLASS, max_epochs=1, max_steps=3, lr_grid=(0.005,), est_epoch_s=0.2),
-                _shrunk(
-                    _NSC_REG,
-                    max_epochs=1,
-                    max_steps=2,
-                    batch_size=32,
-                    lr_grid=(0.01,),
-                    est_epoch_s=0.2,
-                ),
+                replace(_CIRCLES, **_TINY, batch_size=4, lr=1e-2, lr_grid=(1e-3, 1e-2)),
+                replace(_REDGREEN, **_TINY, batch_size=8, lr_grid=(1.0,)),
+                replace(_NSC_CLASS, **_TINY, max_steps=3, lr_grid=(0.005,)),
+                replace(_NSC_REG, **_TINY, max_steps=2, batch_size=32, lr_grid=(0.01,)),
+                replace(_REDGREEN, **_TINY, batch_size=8),
             ),
             circles=CirclesSizes(32, 4, 16, 8, 8, 48, 4),
             redgreen=RedGreenSizes(16, 8, 8),
             anchor_redgreen=RedGreenSizes(16, 8, 8),
             nsc_eval_size=32,
-            timing=(
-                TimingSetting(4, 32, 4, 2, 0.01),
-                TimingSetting(8, 32, 2, 2, 0.01),
-            ),
+            timing=(TimingSetting(4, 32, 4, 2, 0.01), TimingSetting(8, 32, 2, 2, 0.01)),
         ),
         "quick": BenchmarkScale(
             name="quick",
-            description="the smoke scale: every method x task x 3 seeds, short schedules, "
-            "no sweep (the protocols' learning rates)",
+            description="the smoke scale: every method x task x 3 seeds, a few epochs or "
+            "steps, no sweep (the protocols' learning rates)",
             seeds=3,
             bimodal_seeds=3,
             schedules=Schedules(
-                _shrunk(_CIRCLES, max_epochs=2, patience=1, lr_grid=(3e-3,), est_epoch_s=6.0),
-                _shrunk(_REDGREEN, max_epochs=4, patience=2, lr_grid=(1.0,), est_epoch_s=2.5),
-                _shrunk(_NSC_CLASS, max_epochs=1, lr_grid=(0.005,), est_epoch_s=12.0),
-                _shrunk(_NSC_REG, max_epochs=4, lr_grid=(0.01,), est_epoch_s=3.0),
+                replace(_CIRCLES, max_epochs=2, patience=1, lr_grid=(3e-3,), est_epoch_s=1.1),
+                replace(_REDGREEN, max_epochs=4, patience=2, lr_grid=(1.0,), est_epoch_s=0.9),
+                replace(_NSC_CLASS, max_epochs=1, max_steps=25, lr_grid=(0.005,), est_epoch_s=7.0),
+                replace(_NSC_REG, max_epochs=1, max_steps=12, lr_grid=(0.01,), est_epoch_s=9.0),
+                _REDGREEN,
             ),
-            circles=CirclesSizes(train_size=1000, val_size=100, test_size=250),
-            redgreen=RedGreenSizes(1000, 300, 500),
+            circles=CirclesSizes(train_size=300, val_size=50, test_size=100),
+            redgreen=RedGreenSizes(600, 200, 500),
             timing=(TimingSetting(),),
         ),
         "standard": BenchmarkScale(
             name="standard",
-            description="the scale that decides: 10 seeds (20 for the bimodal tasks), early "
-            "stopping on validation, a learning-rate sweep per method",
+            description="the scale that decides: 10 seeds (20 for the bimodal regression), a "
+            "learning-rate sweep per method on validation, early stopping",
             seeds=10,
             bimodal_seeds=20,
             sweep_seeds=(100, 101),
+            schedules=Schedules(
+                replace(_CIRCLES, max_epochs=10, patience=3, est_epoch_s=1.6),
+                replace(_REDGREEN, max_epochs=12, patience=4, est_epoch_s=1.5),
+                replace(_NSC_CLASS, max_epochs=2, patience=1),
+                replace(_NSC_REG, max_epochs=5, patience=2),
+                _REDGREEN,
+            ),
+            circles=CirclesSizes(train_size=400, val_size=100, test_size=250),
+            redgreen=RedGreenSizes(1000, 500, 1000),
             timing=(TimingSetting(), _WIDE),
         ),
     }
@@ -516,7 +524,28 @@ def get_scale(name: str | BenchmarkScale) -> BenchmarkScale:
 
 def seeds_of(task: str, scale: BenchmarkScale) -> int:
     """The default count of final seeds of ``task`` at ``scale`` (more for a bimodal task)."""
-    return scale.bimodal_seeds if TASKS[task].outcome == "success" else scale.seeds
+    return scale.bimodal_seeds if TASKS[task].bimodal else scale.seeds
+
+
+#: The task each family's sweep runs on (see the module docstring).
+SWEEP_TASK: Mapping[str, str] = MappingProxyType(
+    {
+        "circles": "circles",
+        "redgreen": "redgreen",
+        "nsc_class": "nsc_class_uniform",
+        "nsc_reg": "nsc_reg_uniform",
+    }
+)
+
+
+def sweep_row(task: str, method: str, placement: str) -> tuple[str, str, str]:
+    """The row whose sweep chooses the setting of row ``(task, method, placement)``.
+
+    Example:
+        >>> sweep_row("nsc_reg_quadrant", "coordconv", "first")
+        ('nsc_reg_uniform', 'coordconv', 'first')
+    """
+    return SWEEP_TASK[TASKS[task].family], method, placement
 
 
 def resolve_names(
