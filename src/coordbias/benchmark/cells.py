@@ -46,6 +46,7 @@ from coordbias.data import CirclesConfig, circles_task, generate_batch
 from coordbias.data.notsoclevr import (
     CANVAS,
     centres,
+    encode,
     hold_out,
     onehot_images,
     paper_split_indices,
@@ -203,8 +204,13 @@ def _nsc_sets(spec: TaskSpec, scale: BenchmarkScale) -> tuple[Tensor, Tensor, Te
 def _nsc_class(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
     train_c, val_c, test_c = _nsc_sets(spec, scale)
 
-    def inputs(c: Tensor) -> Tensor:  # their inputs: the centre's pixel coordinates
-        return c.float()
+    def inputs(c: Tensor) -> Tensor:
+        # The centre scaled to [-1, 1], as the networks' own coordinate channels. Liu et al.'s
+        # settings name the pixel coordinates (4..59); with those the CoordConv classifier
+        # (seed 0, their lr 0.005) still had loss 6.25 and 0 % accuracy after 200 steps,
+        # against 0.23 and 98.8 % after 100 steps with scaled inputs: a budget the benchmark
+        # can afford for every method.
+        return encode(c)
 
     def validate(model: nn.Module) -> dict[str, float]:
         acc, loss = _accuracy_and_loss(model, inputs(val_c), targets(val_c))

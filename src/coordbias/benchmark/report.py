@@ -69,7 +69,18 @@ def markdown(results: dict[str, Any]) -> str:
         "training step (forward, loss, backward, Adam) of the circles FCN on one batch, as the "
         f"median over {timing.get('rounds', '?')} interleaved rounds of the per-round ratio to "
         f"`{BASELINE}` ({timing.get('threads', '?')} thread(s), measured alone after the "
-        "cells).",
+        "cells)."
+        + "".join(
+            f" At width {t['width']}, {t['image_size']} px, batch {t['batch_size']} (median "
+            f"[smallest, largest] round over {t['rounds']} rounds): "
+            + ", ".join(
+                f"`{m}` {r:.2f} [{t['interval'][m][0]:.2f}, {t['interval'][m][1]:.2f}]"
+                for m, r in t["ratio"].items()
+                if m != BASELINE
+            )
+            + "."
+            for t in timing.get("settings", [])[1:]
+        ),
         f"- Transfer: the `circles` cells evaluated at {results['summary']['transfer_size']} px "
         "without retraining (mIoU).",
         "",

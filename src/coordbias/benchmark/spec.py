@@ -15,7 +15,8 @@ decay of the sweep); the test sets are read only by the final cells:
 - ``nsc_class_*``, ``nsc_reg_*``: Liu et al.'s Not-so-Clevr classification and regression with
   their networks (``liu_classifier``, ``liu_regressor``), their splits
   (:func:`coordbias.data.notsoclevr.paper_split_indices`: one fixed uniform split; the quadrant
-  c >= 33) and their optimiser; a validation share of the training centres is held out with a
+  c >= 33) and their optimiser (the classifier's input coordinates scaled to [-1, 1]: see
+  ``cells.py``); a validation share of the training centres is held out with a
   fixed seed (:func:`~coordbias.data.notsoclevr.hold_out`). Their outcome is a success
   (accuracy >= 0.99, error < 1 px) or not; the regression's is bimodal (a seed lottery: the
   global max passes gradient to one pixel), so it runs more seeds (``bimodal_seeds``).
@@ -357,7 +358,7 @@ class TimingSetting:
 
 #: The protocols' training settings at full size (each scale replaces what it shrinks).
 _CIRCLES = Schedule(
-    "adam", 3e-3, 0.0, 8, 20, 4, lr_grid=(1e-3, 3e-3, 1e-2), wd_grid=(0.0,), est_epoch_s=3.7
+    "adam", 3e-3, 0.0, 8, 20, 4, lr_grid=(1e-3, 3e-3, 1e-2), wd_grid=(0.0,), est_epoch_s=4.2
 )
 # Kayhan and van Gemert: Adadelta lr 1.0, weight decay 5e-5 on every parameter, batch 200 in
 # the sets' order, at most 50 epochs, patience 8 (their counter stops one epoch after it
@@ -372,7 +373,7 @@ _REDGREEN = Schedule(
     lr_grid=(0.3, 1.0, 3.0),
     wd_grid=(5e-5,),
     shuffle=False,
-    est_epoch_s=2.8,
+    est_epoch_s=2.4,
 )
 # Liu et al. (coordbias.models.LIU_*_SETTINGS): Adam betas (0.9, 0.99), L2 on kernels (torch's
 # coupled weight decay 2 * l2); classifier lr 0.005, batch 16, 50 epochs, their grid of lr;
@@ -388,7 +389,7 @@ _NSC_CLASS = Schedule(
     wd_grid=(0.002,),
     betas=(0.9, 0.99),
     decay="kernels",
-    est_epoch_s=23.0,
+    est_epoch_s=27.0,
 )
 _NSC_REG = Schedule(
     "adam",
@@ -401,7 +402,7 @@ _NSC_REG = Schedule(
     wd_grid=(2e-5,),
     betas=(0.9, 0.99),
     decay="kernels",
-    est_epoch_s=5.5,
+    est_epoch_s=5.2,
 )
 
 
@@ -477,10 +478,10 @@ SCALES: Mapping[str, BenchmarkScale] = MappingProxyType(
             seeds=3,
             bimodal_seeds=3,
             schedules=Schedules(
-                replace(_CIRCLES, max_epochs=2, patience=1, lr_grid=(3e-3,), est_epoch_s=1.1),
-                replace(_REDGREEN, max_epochs=4, patience=2, lr_grid=(1.0,), est_epoch_s=0.9),
-                replace(_NSC_CLASS, max_epochs=1, max_steps=25, lr_grid=(0.005,), est_epoch_s=7.0),
-                replace(_NSC_REG, max_epochs=1, max_steps=12, lr_grid=(0.01,), est_epoch_s=9.0),
+                replace(_CIRCLES, max_epochs=2, patience=1, lr_grid=(3e-3,), est_epoch_s=1.7),
+                replace(_REDGREEN, max_epochs=4, patience=2, lr_grid=(1.0,), est_epoch_s=0.7),
+                replace(_NSC_CLASS, max_epochs=1, max_steps=20, lr_grid=(0.005,), est_epoch_s=10.0),
+                replace(_NSC_REG, max_epochs=1, lr_grid=(0.01,), est_epoch_s=5.3),
                 _REDGREEN,
             ),
             circles=CirclesSizes(train_size=300, val_size=50, test_size=100),
@@ -495,8 +496,8 @@ SCALES: Mapping[str, BenchmarkScale] = MappingProxyType(
             bimodal_seeds=20,
             sweep_seeds=(100, 101),
             schedules=Schedules(
-                replace(_CIRCLES, max_epochs=10, patience=3, est_epoch_s=1.6),
-                replace(_REDGREEN, max_epochs=12, patience=4, est_epoch_s=1.5),
+                replace(_CIRCLES, max_epochs=10, patience=3, est_epoch_s=1.7),
+                replace(_REDGREEN, max_epochs=15, patience=4, est_epoch_s=1.2),
                 replace(_NSC_CLASS, max_epochs=2, patience=1),
                 replace(_NSC_REG, max_epochs=5, patience=2),
                 _REDGREEN,
