@@ -131,7 +131,9 @@ def test_tiny_benchmark_fills_every_cell_with_the_contracts_fields(tiny):
     }
     # Not-so-Clevr cells say why a seed fails: training-set scores, where the maximum falls.
     reg = results["cells"]["nsc_reg_uniform"]["vanilla"]["first"][0]["diagnosis"]
-    assert {"train_error_px", "final_train_loss", "max_on_hot", "max_on_hot_at_init"} <= set(reg)
+    assert {"train_error_px", "final_train_loss", "max_near_hot", "max_near_hot_at_init"} <= set(
+        reg
+    )
     assert (
         "train_accuracy"
         in results["cells"]["nsc_class_quadrant"]["vanilla"]["first"][0]["diagnosis"]

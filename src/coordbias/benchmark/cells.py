@@ -243,9 +243,11 @@ def _onehot(c: Tensor) -> Tensor:
 
 def _regression_scores(model: nn.Module, c: Tensor) -> dict[str, float]:
     """Mean squared error against ``c / 64`` (their target), the mean distance in pixels, and
-    the share of images whose maximum (of each output map) lies on the hot pixel: the only
-    position the global max passes gradient to."""
-    sq, dist, on_hot = 0.0, 0.0, 0
+    the share of images where the maximum of both output maps lies within 2 pixels of the hot
+    pixel (the reach of the two 3 x 3 convolutions): the global max passes gradient to that one
+    position only, so where it lies farther its value does not depend on the hot pixel and the
+    seed gets no signal about the position."""
+    sq, dist, near = 0.0, 0.0, 0
     for s in _chunks(c.shape[0]):
         x = _onehot(c[s])
         for layer in model.convs:
@@ -255,9 +257,11 @@ def _regression_scores(model: nn.Module, c: Tensor) -> dict[str, float]:
         sq += float(((pred - target) ** 2).sum())
         dist += float((pred - target).norm(dim=1).sum()) * CANVAS
         where = x.flatten(2).argmax(2)  # (B, 2) flat index of each map's maximum
-        on_hot += int((where == targets(c[s])[:, None]).all(dim=1).sum())
+        rows, cols = where // CANVAS, where % CANVAS
+        off = torch.maximum((rows - c[s][:, :1]).abs(), (cols - c[s][:, 1:]).abs())
+        near += int((off <= 2).all(dim=1).sum())
     n = max(c.shape[0], 1)
-    return {"loss": sq / (2 * n), "error_px": dist / n, "max_on_hot": on_hot / n}
+    return {"loss": sq / (2 * n), "error_px": dist / n, "max_near_hot": near / n}
 
 
 def _nsc_reg(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
@@ -276,7 +280,7 @@ def _nsc_reg(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
         return {
             "train_error_px": got["error_px"],
             "train_loss": got["loss"],
-            "max_on_hot": got["max_on_hot"],
+            "max_near_hot": got["max_near_hot"],
         }
 
     return _Problem(
@@ -324,8 +328,8 @@ def run_cell(
         (this process's CPU time: the cell's cost on a quiet core); a final cell also
         ``metric`` (the main test metric), ``metrics`` (every test metric), for circles
         ``transfer``, for Not-so-Clevr ``diagnosis`` (training-set scores, and for regression
-        the share of images whose maximum lies on the hot pixel at initialisation and at the
-        end). ``{"task", "method", "placement", "seed", "na": reason}`` when the method's
+        the share of images whose maxima lie within 2 pixels of the hot pixel at initialisation
+        and at the end). ``{"task", "method", "placement", "seed", "na": reason}`` when the method's
         network cannot be built for the task.
     """
     spec = TASKS[task]
@@ -343,7 +347,7 @@ def run_cell(
     at_init = None
     if not sweep and spec.family == "nsc_reg":
         with torch.no_grad():
-            at_init = problem.diagnose(model)["max_on_hot"]
+            at_init = problem.diagnose(model)["max_near_hot"]
     run = fit(
         model,
         make_optimizer(model, schedule, lr, weight_decay),
@@ -381,7 +385,7 @@ def run_cell(
             with torch.no_grad():
                 diagnosis = {**problem.diagnose(model), "final_train_loss": run.final_train_loss}
             if at_init is not None:
-                diagnosis["max_on_hot_at_init"] = at_init
+                diagnosis["max_near_hot_at_init"] = at_init
             out["diagnosis"] = diagnosis
     out["seconds"] = time.perf_counter() - start
     out["cpu_seconds"] = time.process_time() - cpu_start
