@@ -209,6 +209,31 @@ def test_rerun_skips_done_cells_and_runs_a_missing_one_only(tiny):
     )  # the same numbers: deterministic
 
 
+def test_a_killed_benchmark_resumes_without_redoing_a_finished_cell(tmp_path, monkeypatch):
+    real = cells_module.run_cell
+    calls = []
+
+    def killed_at_the_third(*args, **kwargs):
+        calls.append(args[:4])
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the process dies in the middle of a cell
+        return real(*args, **kwargs)
+
+    setting = {"scale": "test", "tasks": "colour", "methods": "vanilla", "seeds": 2}
+    monkeypatch.setattr(cells_module, "run_cell", killed_at_the_third)
+    with torch_threads(1), pytest.raises(KeyboardInterrupt):
+        run_benchmark(tmp_path, jobs=1, threads=1, log=_quiet, **setting)
+    # Two sweep cells (colour takes the circles task's sweep) finished before the kill.
+    assert calls[:2] == [("circles", "vanilla", "encoder", 100)] * 2
+    monkeypatch.setattr(cells_module, "run_cell", real)
+    lines: list[str] = []
+    with torch_threads(1):
+        run_benchmark(tmp_path, jobs=1, threads=1, log=lines.append, **setting)
+    assert "2 done earlier" in lines[0]
+    ran = [line.split(":")[0] for line in lines if ": ran in" in line]
+    assert ran == ["colour/vanilla/encoder/seed0", "colour/vanilla/encoder/seed1", "timing"]
+
+
 def test_dry_run_lists_the_cells_and_their_cost(tmp_path, capsys):
     plan = plan_benchmark(tmp_path, **SETTING)
     lines: list[str] = []
@@ -237,6 +262,8 @@ def test_anchor_rows_are_the_convolution_types_at_the_protocol(tmp_path):
     found = results["cells"]["redgreen_paper"]["full"]["all"][0]
     assert found["lr"] == 1.0 and found["weight_decay"] == 5e-5
     assert "| `redgreen_paper` | `full` | 1 |" in results["anchor_table"]
+    report = (tmp_path / "report.md").read_text()
+    assert "coordbias benchmark --scale test --tasks redgreen_paper --seeds 1" in report
 
 
 def test_a_method_that_cannot_run_says_so_in_its_cell(tmp_path, monkeypatch):

@@ -20,9 +20,8 @@ def command_line(results: dict[str, Any]) -> str:
     default = {
         t: list(range(scale["bimodal_seeds" if TASKS[t].bimodal else "seeds"])) for t in seeds
     }
-    if seeds != default:
-        first = next(iter(seeds.values()))
-        words.append("--seeds " + " ".join(map(str, first)))
+    if seeds != default:  # --seeds N: seeds 0..N-1 of every task
+        words.append(f"--seeds {len(next(iter(seeds.values())))}")
     return " ".join(words)
 
 

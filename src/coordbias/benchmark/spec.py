@@ -488,7 +488,7 @@ SCALES: Mapping[str, BenchmarkScale] = MappingProxyType(
             schedules=Schedules(
                 replace(_CIRCLES, max_epochs=2, patience=1, lr_grid=(3e-3,), est_epoch_s=1.7),
                 replace(_REDGREEN, max_epochs=4, patience=2, lr_grid=(1.0,), est_epoch_s=0.7),
-                replace(_NSC_CLASS, max_epochs=1, max_steps=20, lr_grid=(0.005,), est_epoch_s=10.0),
+                replace(_NSC_CLASS, max_epochs=1, max_steps=20, lr_grid=(0.005,), est_epoch_s=11.5),
                 replace(
                     _NSC_REG_16, max_epochs=1, max_steps=100, lr_grid=(0.005,), est_epoch_s=4.0
                 ),
