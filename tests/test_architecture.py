@@ -22,18 +22,20 @@ ROOT = Path(coordbias.__file__).parent
 # Which parts each part may import (docs/ARCHITECTURE.md). A part is a sub-package of coordbias;
 # "coordbias" is the top-level package with the layers' re-exports (coordbias/__init__.py,
 # coordbias/functional.py); "_util" (the writer, the timing harness, ...) and "_version" are
-# shared modules that import no part; the layers use neither _util nor anything above them. The
+# shared modules that import no part; "_names" (the option names, importable without torch) is
+# one too, and the only one the layers use besides _version; the layers use neither _util nor
+# anything above them. The
 # scheduler runs tasks and knows nothing of the study or the benchmark; "reporting" (the Markdown
 # table writer, the statistics) serves both; the study and the benchmark stand side by side and
 # import nothing of each other.
 LAYERS = {"layers", "coordbias"}
-SHARED = {"_util", "_version"}
+SHARED = {"_util", "_version", "_names"}
 BELOW_EXPERIMENTS = LAYERS | {"data", "models", "training", "scheduler", "reporting"} | SHARED
 ALLOWED = {
-    "layers": {"coordbias"},
-    "coordbias": {"layers", "_version"},
+    "layers": {"coordbias", "_names"},
+    "coordbias": {"layers", "_version", "_names"},
     "data": SHARED,
-    "models": LAYERS,
+    "models": LAYERS | {"_names"},
     "training": LAYERS | {"data", "models"} | SHARED,
     "scheduler": SHARED,
     "reporting": SHARED,
@@ -45,6 +47,7 @@ ALLOWED = {
     "__main__": {"cli"},
     "_util": set(),
     "_version": set(),
+    "_names": set(),
 }
 
 

@@ -1,9 +1,10 @@
 """Each name list has one source; the config, the models, the CLI, the presets and the registries
 agree with it.
 
-The sources: ``coords`` and ``coord_init`` values are the layer library's; conv kinds, conv
-scopes, padding modes and model names are ``coordbias.models``'; experiment names are the
-experiments package's; preset names are the presets'.
+The sources: ``coords`` and ``coord_init`` values, conv kinds, conv scopes and padding modes are
+written once in ``coordbias._names`` (importable without torch, for the command line) and
+exported by the layer library and ``coordbias.models``; model names are the registry's;
+experiment names are the experiments package's; preset names are the presets'.
 """
 
 from __future__ import annotations
@@ -67,7 +68,11 @@ def test_the_train_flags_help_names_every_accepted_value(field):
 
 
 def test_the_models_take_the_layer_librarys_coordinate_names():
+    import coordbias._names as names
+
     assert model_convs.COORDS is COORDS and model_convs.COORD_INITS is COORD_INITS
+    assert (COORDS, COORD_INITS) == (names.COORDS, names.COORD_INITS)
+    assert CONV_KINDS is names.CONV_KINDS and PADDING_MODES is names.PADDING_MODES
     from coordbias import CoordBiasConv2d
 
     for coords in COORDS:

@@ -17,7 +17,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: The modules whose ``__all__`` is the documented public API, each with its own page.
+#: The modules whose ``__all__`` is the documented public API, each on a page (a part with
+#: several public modules, such as the scheduler, has one page for them all).
 PUBLIC_MODULES = (
     "coordbias",
     "coordbias.functional",
@@ -25,6 +26,12 @@ PUBLIC_MODULES = (
     "coordbias.models",
     "coordbias.training",
     "coordbias.study",
+    "coordbias.benchmark",
+    "coordbias.scheduler.execute",
+    "coordbias.scheduler.launch",
+    "coordbias.scheduler.cluster",
+    "coordbias.reporting.markdown",
+    "coordbias.reporting.stats",
 )
 
 

@@ -140,18 +140,17 @@ def test_tiny_benchmark_fills_every_cell_with_the_contracts_fields(tiny):
     )
     timing = results["timing"]
     assert [s["width"] for s in timing["settings"]] == [t.width for t in TEST.timing]
-    low, high = timing["settings"][1]["interval"]["coordbias"]
-    assert low <= timing["settings"][1]["ratio"]["coordbias"] <= high
-    table = results["table"].splitlines()
-    assert [line.split(" |")[0] for line in table[2:]] == [
-        "| `vanilla`",
-        "| `coordbias`",
-        "| `coordbias@first`",
-        "| `coordbias@all`",
-    ]
-    assert "redgreen (dissimilar ↑)" in table[0]
+    wide = timing["ratio"]["coordbias"]  # the last setting's, with its interval
+    assert wide["interval"][0] <= wide["median"] <= wide["interval"][1]
+    assert timing["width"] == TEST.timing[-1].width
+    # The table (coordbias.benchmark.table) reads the cells: every row, at its placements.
+    table = results["table"]
+    assert ["coordbias", "first"] in table["rows"] and ["coordbias", "all"] in table["rows"]
+    assert set(table["cells"]["redgreen"]) == {"dissimilar", "similar"}
+    assert table["cells"]["circles"]["mIoU"]["coordbias"]["first"]["n"] == 2
     report = (out / "report.md").read_text()
-    assert results["table"] in report and "coordbias benchmark --scale test" in report
+    assert "coordbias benchmark --scale test" in report
+    assert "## Learning curves" in report and "## Settings chosen on validation" in report
 
 
 def test_the_sweep_chooses_on_validation_and_never_tests(tiny, monkeypatch):
@@ -262,8 +261,6 @@ def test_anchor_rows_are_the_convolution_types_at_the_protocol(tmp_path):
     found = results["cells"]["redgreen_paper"]["full"]["all"][0]
     assert found["lr"] == 1.0 and found["weight_decay"] == 5e-5
     assert "| `redgreen_paper` | `full` | 1 |" in results["anchor_table"]
-    report = (tmp_path / "report.md").read_text()
-    assert "coordbias benchmark --scale test --tasks redgreen_paper --seeds 1" in report
 
 
 def test_a_method_that_cannot_run_says_so_in_its_cell(tmp_path, monkeypatch):
@@ -288,8 +285,9 @@ def test_a_method_that_cannot_run_says_so_in_its_cell(tmp_path, monkeypatch):
         )
     cell = results["cells"]["nsc_reg_uniform"]["coordbias"]["first"]
     assert cell[0]["na"] == "conv='coordbias' has no form for this network"
-    assert "| n/a: conv='coordbias' has no form for this network |" in results["table"]
-    assert "Not applicable:" in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert "## Not applicable" in report
+    assert "conv='coordbias' has no form for this network" in report
 
 
 def test_cells_and_their_text():

@@ -83,3 +83,22 @@ def test_a_user_error_from_a_data_loader_worker_is_still_one_line(monkeypatch, t
     assert main(["data", "show", "--out", str(tmp_path / "g.png")]) == 2
     err = capsys.readouterr().err
     assert err == "coordbias data show: error: image 'x.png' cannot be read as a PNG\n"
+
+
+def _threads_option(argv):
+    parser = build_parser()
+    for word in argv:
+        parser = _subcommands(parser)[word]
+    return next(a for a in parser._actions if "--threads" in a.option_strings)
+
+
+def test_every_threads_option_has_one_default_and_meaning():
+    options = {
+        " ".join(argv): _threads_option(argv)
+        for argv in (["study"], ["benchmark"], *(["speed", name] for name in speed_cli.SPEED_TESTS))
+    }
+    assert {(o.default, o.type) for o in options.values()} == {(None, int)}
+    # The same words: torch threads per task; with one job (speed runs one), torch's own.
+    for option in options.values():
+        assert option.help.startswith("torch threads per task (default: ")
+        assert "torch's own" in option.help

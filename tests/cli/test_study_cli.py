@@ -12,10 +12,11 @@ def test_defaults_are_the_quick_preset_into_runs_study():
 
 
 def test_options_are_passed_to_run_study(monkeypatch):
+    # The command plans the study once and runs that plan.
     seen = {}
 
-    def fake(preset, out, **kwargs):
-        seen.update(kwargs, preset=preset, out=out)
+    def fake(plan, **kwargs):
+        seen.update(kwargs, plan=plan)
         return {}
 
     monkeypatch.setattr("coordbias.study.run_study", fake)
@@ -42,10 +43,11 @@ def test_options_are_passed_to_run_study(monkeypatch):
         ]
     )
     assert code == 0
-    assert seen["preset"] == "seed" and seen["out"] == "x" and seen["seeds"] == 2
-    assert seen["variants"] == ["vanilla", "coordbias", "coordconv"]
-    assert seen["overrides"] == {"epochs": "1", "workers": 2, "devices": "1"}
-    assert seen["experiments"] == [] and seen["dry_run_only"] is True
+    plan = seen["plan"]
+    assert plan.preset.name == "seed" and plan.out_dir.name == "x" and plan.seeds == [0, 1]
+    assert plan.variants == ["vanilla", "coordbias", "coordconv"]
+    assert plan.overrides == {"epochs": 1, "workers": 2, "devices": "1"}
+    assert plan.experiments == [] and seen["dry_run_only"] is True
 
 
 @pytest.mark.parametrize(

@@ -23,5 +23,14 @@ def test_every_command_has_a_section_with_its_help():
 def test_subcommands_lists_each_parser_once():
     parser = build_parser()
     names = [name for name, _ in cli_page.subcommands(parser)]
-    assert names == ["study", "benchmark", "data", "train", "evaluate", "predict", "speed"]
+    assert names == [
+        "study",
+        "notsoclevr-ablation",
+        "benchmark",
+        "data",
+        "train",
+        "evaluate",
+        "predict",
+        "speed",
+    ]
     assert cli_page.subcommands(dict(cli_page.subcommands(parser))["train"]) == []

@@ -161,12 +161,8 @@ def use_path(path: str) -> Iterator[None]:
     (``"general"``, what TorchScript, compilers and exporters run) in every eager call."""
     if path not in ("fast", "general"):
         raise ValueError(f"path must be 'fast' or 'general', got {path!r}")
-    saved = _term.enabled
-    _term.enabled = path == "fast"
-    try:
+    with _term.forced(eager=path == "fast"):
         yield
-    finally:
-        _term.enabled = saved
 
 
 PATHS = ("fast", "general")

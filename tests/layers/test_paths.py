@@ -110,12 +110,12 @@ CASES = [
 
 
 @pytest.fixture(params=CASES, ids=lambda c: f"{c[0].name}-{c[1]}")
-def case(request, monkeypatch, spec):
+def case(request, spec):
     path, choice = request.param
-    if choice == "other-device":
-        monkeypatch.setattr(_term, "fused_half", False)
-        monkeypatch.setattr(_term, "reuse_parts", False)
-    return path
+    # "other-device": the choices the eager implementation makes off the CPU, made on the CPU.
+    choices = {"fused_half": False, "reuse_parts": False} if choice == "other-device" else {}
+    with _term.forced(**choices):
+        yield path
 
 
 def _grads(out, tensors, grad):
@@ -230,14 +230,17 @@ def test_gradcheck_channels_last_and_unbatched(ref, batch):
 
 @pytest.mark.parametrize("choice", ["cpu", "other-device"])
 @pytest.mark.parametrize("path", [p for p in PATHS if p.out_dtype in HALF], ids=lambda p: p.name)
-def test_half_precision_term_is_float32_rounded_once(ref, path, choice, monkeypatch):
+def test_half_precision_term_is_float32_rounded_once(ref, path, choice):
     # With the convolution's own part zero, the output is the coordinate term alone: computed in
     # float32 and rounded once, it is the exact term correctly rounded, but for the few values
     # that the float32 computation (about 16 bits on the split path) leaves within its error of a
     # tie; a term computed from rounded weights or coordinates misses by one unit in the last
     # place at 20 to 40 % of the positions (measured while writing this test).
-    if choice == "other-device":
-        monkeypatch.setattr(_term, "fused_half", False)
+    with _term.forced(**({"fused_half": False} if choice == "other-device" else {})):
+        _check_half_term_rounded_once(ref, path)
+
+
+def _check_half_term_rounded_once(ref, path):
     spec = ref.SPECS[1]
     layer, x = _setup(spec, ref, path)
     with torch.no_grad():
@@ -252,3 +255,12 @@ def test_half_precision_term_is_float32_rounded_once(ref, path, choice, monkeypa
     assert exact_share > 0.95, f"only {exact_share:.1%} of the values are the exact term rounded"
     ulp = torch.finfo(path.out_dtype).eps * expected.double().abs().clamp_min(1e-3)
     assert ((out.double() - expected.double()).abs() <= ulp).all()
+
+
+def test_forced_choices_hold_inside_the_block_only():
+    before = (_term.enabled, _term.fused_half, _term.reuse_parts)
+    with _term.forced(eager=False, reuse_parts=True):
+        assert (_term.enabled, _term.fused_half, _term.reuse_parts) == (False, before[1], True)
+    assert (_term.enabled, _term.fused_half, _term.reuse_parts) == before
+    with pytest.raises(TypeError, match="eager, fused_half, reuse_parts"), _term.forced(fast=1):
+        pass

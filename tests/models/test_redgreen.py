@@ -96,3 +96,19 @@ def test_bad_settings_are_refused():
         create_model("redgreen", conv_type="reflect")
     with pytest.raises(ValueError, match="conv_scope"):
         create_model("redgreen", conv_scope="encoder")
+
+
+def test_the_builder_keeps_its_name_over_the_module_of_that_name():
+    # coordbias.models imports its networks on first use; loading the network's module must not
+    # replace the registered builder ``redgreen`` in the package (nor hide it from the docs).
+    import subprocess
+    import sys
+
+    code = (
+        "import inspect, coordbias.models as m\n"
+        "m.RedGreenNet\n"
+        "assert inspect.isfunction(m.redgreen), m.redgreen\n"
+        "from coordbias.models import redgreen\n"
+        "assert inspect.isfunction(redgreen)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -158,6 +158,33 @@ def test_a_task_runs_under_its_lock_with_its_threads_and_the_callers_options(tmp
     assert not other.done
 
 
+@dataclass(frozen=True)
+class EnvJob(Job):
+    """A Job that writes the thread count a process it starts would read."""
+
+    def execute(self, log, **options):
+        import os
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "done").write_text(os.environ.get("OMP_NUM_THREADS", "unset"))
+        return "ran"
+
+
+def test_a_tasks_threads_reach_what_it_starts_and_are_taken_back(tmp_path, monkeypatch):
+    # execute_task is the one place a task's thread count applies, in every launcher: torch's
+    # count and, for anything the task starts, OMP_NUM_THREADS / MKL_NUM_THREADS.
+    import os
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    task = EnvJob("a", tmp_path, threads=2)
+    assert execute_task(task).threads == 2
+    assert (task.folder / "done").read_text() == "2"
+    assert os.environ["OMP_NUM_THREADS"] == "7"
+    untouched = EnvJob("b", tmp_path)  # threads None: the process's own, unchanged
+    execute_task(untouched)
+    assert (untouched.folder / "done").read_text() == "7"
+
+
 def test_in_process_an_experiment_fails_alone_and_a_run_stops_the_rest(tmp_path):
     lines = []
     progress = Progress(2, 1, 0, 0, jobs=1, log=lines.append)

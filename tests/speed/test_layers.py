@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from coordbias._util.errors import UserValueError
 from coordbias.cli.main import build_parser, main
 from coordbias.speed import layers as bench
 
@@ -51,7 +52,8 @@ def _check_path(name, entry):
 
 def test_quick_benchmark_writes_the_json(tmp_path, capsys):
     paths = ",".join(QUICK_PATHS)
-    assert main(["speed", "layers", "--quick", "--paths", paths, "--out", str(tmp_path)]) == 0
+    argv = ["speed", "layers", "--quick", "--paths", paths, "--out", str(tmp_path)]
+    assert main([*argv, "--threads", "1"]) == 0
     printed = capsys.readouterr().out
     assert "median" in printed and "worst" in printed
     for name in QUICK_PATHS:
@@ -91,22 +93,28 @@ def test_paths_default_to_all_and_parse_in_order():
 
 
 @pytest.mark.parametrize(
-    ("flag", "value", "message"),
+    ("option", "value", "message"),
     [
-        ("--rounds", "0", "--rounds must be at least 1, got 0"),
-        ("--threads", "0", "--threads"),
-        ("--paths", "fp32,fp8", "--paths must be a comma-separated subset of"),
-        ("--paths", "", "--paths must be a comma-separated subset of"),
-        ("--device", "tpu", "device 'tpu' is not a device name"),
-        ("--device", "cuda:0" if not torch.cuda.is_available() else "tpu", "device '"),
+        ("rounds", 0, "--rounds must be at least 1, got 0"),
+        ("threads", 0, "--threads"),
+        ("paths", "fp32,fp8", "--paths must be a comma-separated subset of"),
+        ("paths", "", "--paths must be a comma-separated subset of"),
+        ("device", "tpu", "device 'tpu' is not a device name"),
+        ("device", "cuda:0" if not torch.cuda.is_available() else "tpu", "device '"),
     ],
 )
-def test_bad_flags_raise_clear_errors(tmp_path, flag, value, message):
-    parser = build_parser()
-    args = parser.parse_args(["speed", "layers", "--quick", "--out", str(tmp_path), flag, value])
-    with pytest.raises(ValueError, match=message):
-        bench.run(args)
+def test_bad_options_are_user_errors_before_any_timing(tmp_path, option, value, message):
+    # The library function takes typed options and refuses a bad one as the user's mistake (a
+    # UserError: the command line prints it on one line), before it times anything.
+    with pytest.raises(UserValueError, match=message):
+        bench.run(out=tmp_path, quick=True, **{option: value})
     assert not (tmp_path / "bench_layers.json").exists()
+
+
+def test_a_bad_flag_is_one_line_from_the_command(tmp_path, capsys):
+    assert main(["speed", "layers", "--quick", "--out", str(tmp_path), "--rounds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == "coordbias speed layers: error: --rounds must be at least 1, got 0\n"
 
 
 def test_unwritable_out_is_one_line_before_any_timing(tmp_path, capsys, monkeypatch):

@@ -263,9 +263,15 @@ def test_ablation_rows_change_one_thing_from_the_reference():
 
 
 def test_ablation_command_rejects_a_bad_row(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        nsc.main([str(tmp_path / "x.json"), "--rows", "99"])
-    assert "rows must be indices" in capsys.readouterr().err
+    # A coordbias sub-command: the command line's one boundary reports the user's mistake.
+    from coordbias.cli.main import main
+
+    assert main(["notsoclevr-ablation", str(tmp_path / "x.json"), "--rows", "99"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("coordbias notsoclevr-ablation: error: rows must be indices 0..12")
+    with pytest.warns(DeprecationWarning, match="coordbias notsoclevr-ablation"):
+        assert nsc.main([str(tmp_path / "x.json"), "--split", "diagonal"]) == 2
+    assert "split must be one of uniform, quadrant" in capsys.readouterr().err
 
 
 def test_report_says_how_the_baselines_were_trained(tiny_result):

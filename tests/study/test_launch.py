@@ -22,6 +22,16 @@ from coordbias.study.tasks import ExperimentTask, RunTask, execute_task, plan_ta
 QUICK, TEST = get_preset("quick"), get_preset("test")
 
 
+def test_run_study_takes_a_plan_and_its_settings_from_it_alone(tmp_path):
+    # The command line plans once and runs that plan; the plan's own settings are not given
+    # twice.
+    plan = plan_study("test", tmp_path / "s", seeds=1, experiments=[])
+    listing = run_study(plan, dry_run_only=True, probe=False, log=lambda line: None)
+    assert len(listing["runs"]) == len(plan.runs)
+    with pytest.raises(ValueError, match="takes its seeds from the plan"):
+        run_study(plan, seeds=2, dry_run_only=True, probe=False)
+
+
 def test_the_quick_preset_measured_one_thread_per_run():
     # resolve_parallelism's CPU default (tests/scheduler) divides the cores by this.
     assert QUICK.threads_per_run == 1

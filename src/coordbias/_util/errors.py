@@ -32,6 +32,7 @@ __all__ = [
     "UserNotADirectoryError",
     "UserTypeError",
     "UserValueError",
+    "check_count",
     "check_file_destination",
     "check_folder_destination",
     "check_readable_file",
@@ -82,6 +83,18 @@ _ERRNO_TEXT = {
 }
 #: Errors that are the user's (or the machine's) to fix even when no file name comes with them.
 _WITHOUT_NAME = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def check_count(name: str, value: object) -> None:
+    """Refuse ``value`` unless it is ``None`` or an int >= 1 (a count of jobs, threads...).
+
+    Raises:
+        UserValueError: naming ``name`` and the value.
+    """
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UserValueError(f"{name} must be a positive int; got {value!r}")
 
 
 def describe_os_error(error: OSError) -> str | None:

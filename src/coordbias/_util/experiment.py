@@ -5,6 +5,7 @@ parameter count."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -63,18 +64,33 @@ def count_parameters(module: Any) -> int:
 
 
 @contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` intra-op threads, restoring the caller's count afterwards.
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads, restoring the caller's count afterwards.
 
-    The experiments' networks are tiny: on a small shared CPU one thread is as fast as two and
-    avoids the many-fold slow-down of oversubscribed threads.
+    The one place a thread count takes effect: the scheduler's ``execute_task`` around every
+    task, ``coordbias speed`` around its measurement, an experiment around its own training.
+    ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` say the same to anything started inside. The
+    count is checked where it is resolved (``coordbias._util.errors.check_count``), not here.
+
+    Args:
+        n: torch threads; ``None`` keeps the process's own (the block runs unchanged).
     """
+    if n is None:
+        yield
+        return
     import torch
 
-    check_positive_int("num_threads", n)
+    names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
     before = torch.get_num_threads()
+    environment = {name: os.environ.get(name) for name in names}
     torch.set_num_threads(n)
+    os.environ.update(dict.fromkeys(names, str(n)))
     try:
         yield
     finally:
         torch.set_num_threads(before)
+        for name, value in environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -14,8 +14,9 @@ the table writer and the statistics in ``coordbias.reporting``).
 
 - :mod:`.spec`: the tasks, the methods (taken from the network variants), the scales;
 - :mod:`.nets`: each task's network for a method; :mod:`.cells`: one cell, and the timing;
-- :mod:`.table`: the table from disk, with ``coordbias.reporting.stats``;
-  :mod:`.report`: ``report.md``;
+- :mod:`.table`: the table (summaries, comparisons, Holm, verdicts), with
+  ``coordbias.reporting.stats``; :mod:`.figures`: the effects and the learning curves;
+  :mod:`.report`: ``report.md`` (:func:`~coordbias.benchmark.report.write_report`);
 - :mod:`.run`: the cell as a task (``CellTask``), :func:`plan_benchmark`, :func:`run_benchmark`.
 """
 

@@ -404,12 +404,12 @@ def run_timing(methods: list[str], scale: BenchmarkScale) -> dict[str, Any]:
     default placement, and what it adds to vanilla's.
 
     Returns:
-        ``ratio``, ``seconds``, ``interval`` (of the first setting: method -> median ratio,
-        seconds per round, ``[low, high]``), ``settings`` (one dict per setting: its fields and
-        its ``ratio``, ``interval``, ``seconds``), ``params`` (family -> method ->
-        parameters), ``added_params``, ``na`` (method -> reason), ``threads``, and the first
-        setting's fields (``rounds``, ``min_run_time``, ``batch_size``, ``image_size``,
-        ``width``).
+        ``ratio`` (method -> ``{"median", "interval": [low, high]}``) and ``seconds`` (method ->
+        seconds per round) of the last setting (the original's width when measured), with its
+        fields (``rounds``, ``min_run_time``, ``batch_size``, ``image_size``, ``width``);
+        ``settings`` (one dict per setting: its fields, ``ratio``, ``interval``, ``seconds``,
+        ``median_s``); ``params`` (family -> method -> parameters), ``added_params``, ``na``
+        (method -> reason), ``threads``.
     """
     from coordbias._util.timing import interleaved, median_ratios, round_ratios
 
@@ -462,17 +462,18 @@ def run_timing(methods: list[str], scale: BenchmarkScale) -> dict[str, Any]:
         for family, per in params.items()
         if BASELINE in per
     }
-    first = settings[0]
+    main = settings[-1]  # the original's width when the scale measures it
     return {
-        "ratio": first["ratio"],
-        "interval": first["interval"],
-        "seconds": first["seconds"],
+        "ratio": {
+            m: {"median": r, "interval": main["interval"][m]} for m, r in main["ratio"].items()
+        },
+        "seconds": main["seconds"],
         "settings": settings,
         "params": params,
         "added_params": added,
         "na": na,
         "threads": threads,
-        **{k: first[k] for k in ("rounds", "min_run_time", "batch_size", "image_size", "width")},
+        **{k: main[k] for k in ("rounds", "min_run_time", "batch_size", "image_size", "width")},
     }
 
 

@@ -1,27 +1,388 @@
-"""The benchmark's ``report.md``: the setting, the table, how to read it, what could not run."""
+"""The benchmark's ``report.md``: the table, its figures, what each task tells apart and what it
+does not, and how the statistics were done.
+
+:func:`write_report` is the one call: it builds the table from ``results.json``'s ``cells``
+(:func:`coordbias.benchmark.table.build_table`), draws the figures
+(:mod:`coordbias.benchmark.figures`) and writes ``report.md`` (:func:`render`), all atomically;
+it returns the table for ``results.json``. Every sentence of a task's paragraph
+(:func:`findings`) is made from the verdicts, with its numbers, so that a guide written from the
+report rests on a corrected test or says that the methods were not told apart.
+"""
 
 from __future__ import annotations
 
+import math
+import statistics as pystats
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from coordbias.benchmark.spec import BASELINE, TASKS
-from coordbias.benchmark.table import SIGNIFICANCE
+from coordbias._util.files import write_text
+from coordbias.benchmark.spec import BASELINE, TASKS, TaskSpec
+from coordbias.benchmark.table import (
+    COORDBIAS,
+    DEFAULT_PLACEMENT,
+    MARKS,
+    SIGNIFICANCE,
+    TRANSFER,
+    build_table,
+    digits,
+    format_summary,
+    group_results,
+    recorded_spec,
+    row_label,
+    table_markdown,
+)
+from coordbias.reporting.markdown import figure_link, fmt_sci, md_table
+from coordbias.reporting.stats import ALPHA, DRAWS, MAX_SPLITS
 
-__all__ = ["command_line", "markdown"]
+__all__ = ["command_line", "findings", "markdown", "render", "statistics_text", "write_report"]
+
+#: The order in which a paragraph lists the verdicts.
+_ORDER = ("better", "worse", "tie", "not told apart")
 
 
-def command_line(results: dict[str, Any]) -> str:
-    """The ``coordbias benchmark`` command that reproduces ``results`` (scale, tasks, seeds)."""
+def _column_name(task: str, column: str, info: Mapping[str, Any]) -> str:
+    if column == TRANSFER:
+        return f"{task} at {info['transfer_size']} px"
+    return task if len(info["columns"]) == 1 else f"{task}: {column}"
+
+
+def _p(value: float | None) -> str:
+    return "no test" if value is None else f"p = {fmt_sci(value)}"
+
+
+def _interval(pair: Sequence[float] | None, d: int) -> str:
+    if pair is None:
+        return "no interval from one seed"
+    return f"[{pair[0]:+.{d}f}, {pair[1]:+.{d}f}]"
+
+
+def _item(
+    label: str, summary: Mapping[str, Any], c: Mapping[str, Any], spec: TaskSpec, success: bool
+) -> str:
+    """One method in a paragraph: its numbers, the difference and the corrected p."""
+    d = digits(spec)
+    diff = f"{c['difference']:+.{d}f} {_interval(c['interval'], d)}"
+    if success:
+        what = f"{summary['successes']}/{summary['n']} succeeded, median {summary['median']:.{d}f}"
+        if c["verdict"] == "tie":
+            return f"{label} ({what}; difference of means {diff} inside ±{spec.margin:g})"
+        share = f"{c['effect']:+.2f} {_interval(c['effect_interval'], 2)}"
+        return f"{label} ({what}; share {share}, Fisher's {_p(c['p_holm'])})"
+    mean = f"{summary['mean']:.{d}f}"
+    if c["verdict"] == "tie":
+        return f"{label} {mean} (difference {diff} inside ±{spec.margin:g})"
+    return f"{label} {mean} (difference {diff}, {_p(c['p_holm'])})"
+
+
+def findings(table: Mapping[str, Any], task: str) -> str:
+    """The paragraph of one task: per test metric and reference, which methods are better,
+    worse, tied or not told apart, each with its numbers and its corrected p (Holm).
+
+    Args:
+        table: :func:`coordbias.benchmark.table.build_table`'s result.
+        task: a task of the table.
+    """
+    info = table["tasks"][task]
+    spec = recorded_spec(task, info)
+    lines = []
+    for column in info["columns"]:
+        success = info["outcome"] == "success" and column != TRANSFER
+        per_method = table["cells"][task][column]
+        groups: dict[str, dict[str, list[str]]] = {}
+        reference = {
+            role: format_summary(per_method[role][DEFAULT_PLACEMENT], spec)
+            for role in (BASELINE, COORDBIAS)
+            if DEFAULT_PLACEMENT in per_method.get(role, {})
+        }
+        for method, per_place in per_method.items():
+            for placement, summary in per_place.items():
+                for role, c in (summary.get("against") or {}).items():
+                    ref_m, ref_p = c["reference"]
+                    label = row_label(method, placement)
+                    if role == DEFAULT_PLACEMENT:
+                        label = f"{label} against {row_label(ref_m, ref_p)}"
+                    elif (ref_m, ref_p) != (role, DEFAULT_PLACEMENT):
+                        label = f"{label} (against {row_label(ref_m, ref_p)})"
+                    text = _item(label, summary, c, spec, success)
+                    groups.setdefault(role, {}).setdefault(c["verdict"], []).append(text)
+        title = _column_name(task, column, info)
+        direction = "higher" if spec.higher_is_better else "lower"
+        if success:
+            what = (
+                f"a seed succeeds when its {spec.metric} is "
+                f"{'at least' if spec.higher_is_better else 'below'} {spec.success:g}"
+            )
+        else:
+            what = f"{spec.metric}, {direction} is better"
+        seeds = max(
+            (x["n"] for per in per_method.values() for x in per.values() if "n" in x), default=0
+        )
+        out = [f"**{title}** ({what}; tie margin ±{spec.margin:g}; {seeds} seeds)."]
+        if not groups:
+            out.append("- No comparison could be made (cells missing or not applicable).")
+        for role in (BASELINE, COORDBIAS, DEFAULT_PLACEMENT):
+            if role not in groups:
+                continue
+            if role == DEFAULT_PLACEMENT:
+                opening = "Placement, against the same method in every encoder convolution:"
+            else:
+                ref = reference.get(role)
+                opening = f"Against `{role}`" + (f" ({ref})" if ref else "") + ":"
+            parts = [
+                f"**{verdict}**: " + "; ".join(groups[role][verdict])
+                for verdict in _ORDER
+                if verdict in groups[role]
+            ]
+            out.append(f"- {opening} " + ". ".join(parts) + ".")
+        lines.append("\n".join(out))
+    return "\n\n".join(lines)
+
+
+def _smallest_p(n: int) -> float:
+    """The smallest two-sided p of the permutation or Fisher test with n seeds a side."""
+    return 2.0 / math.comb(2 * n, n) if n > 0 else 1.0
+
+
+def statistics_text(table: Mapping[str, Any]) -> str:
+    """How the numbers and the marks were made: the summaries, the tests, the correction, the
+    margins, the verdicts, the marks and what the seeds allow."""
+    family = table["family"]
+    methods = {"exact": 0, "monte carlo": 0}
+    ns: dict[str, int] = {}
+    for task, per_column in table["cells"].items():
+        for per_method in per_column.values():
+            for per_place in per_method.values():
+                for summary in per_place.values():
+                    if "n" in summary:
+                        ns[task] = max(ns.get(task, 0), summary["n"])
+                    for c in (summary.get("against") or {}).values():
+                        if c["test"] == "permutation":
+                            methods[c["method"]] += 1
+    v, cb = MARKS[BASELINE], MARKS[COORDBIAS]
+    lines = [
+        "- A cell of a continuous task: the mean over the seeds and its 95 % Student-t "
+        "interval. A cell of a success task (a bimodal outcome: a seed solves the task or "
+        "not, and a mean ± std would describe neither mode): how many seeds succeeded, the "
+        "95 % Wilson interval of that share, and the median. The header gives the seeds per "
+        "cell; a cell with fewer says `(n=k)`.",
+        f"- Every method (and placement) is compared with `{BASELINE}` and with `{COORDBIAS}` "
+        f"(at the same placement when it was run there), and a placement other than "
+        f"`{DEFAULT_PLACEMENT}` with the same method's `{DEFAULT_PLACEMENT}` row; each pair "
+        "once. Continuous tasks: the two-sided permutation test of the difference of means "
+        f"(exact, every split of the pooled seeds, up to {MAX_SPLITS:,} splits: "
+        f"{methods['exact']} comparison(s); beyond, {DRAWS:,} seeded random splits with "
+        f"p = (1 + hits) / (1 + draws): {methods['monte carlo']}). It estimates no variance, so "
+        "two groups that each give one value every seed are tested like any others. Success "
+        "tasks: Fisher's exact test of the success counts.",
+        f"- Holm's step-down correction over all {family} comparisons of the table: an "
+        f"adjusted p below {ALPHA:g} keeps the chance of any false finding in the whole table "
+        f"at most {ALPHA:g}. The p-values quoted are the adjusted ones.",
+        "- Verdicts: **tie** when the 95 % Welch interval of the difference of means lies "
+        "inside the task's equivalence margin (below), whatever the test; **better** / "
+        f"**worse** when the adjusted p is below {ALPHA:g} (for a success task the direction is "
+        "that of the share of seeds succeeding); else **not told apart**, which does not mean "
+        "equal: the seeds cannot tell.",
+        f"- Marks: against `{BASELINE}` {v['better']} better, {v['worse']} worse, {v['tie']} "
+        f"tie; against `{COORDBIAS}` {cb['better']} better, {cb['worse']} worse, {cb['tie']} "
+        "tie; no mark: not told apart. Placements are compared in the paragraphs of each task.",
+        "- Margins: "
+        + ", ".join(
+            f"`{t}` ±{info['margin']:g} ({info['metric']})" for t, info in table["tasks"].items()
+        )
+        + ".",
+    ]
+    if ns:
+        reachable = {t: _smallest_p(n) for t, n in ns.items()}
+        seeds = ", ".join(f"`{t}` {n} (smallest p {fmt_sci(reachable[t])})" for t, n in ns.items())
+        lines.append(
+            f"- Seeds per cell: {seeds}. The smallest p a test can give with n seeds a side is "
+            f"2 / C(2n, n); after Holm the smallest p of the table is multiplied by {family}."
+        )
+        if family and all(family * p >= ALPHA for p in reachable.values()):
+            lines.append(
+                f"- With these seeds no comparison can reach adjusted p < {ALPHA:g}: this table "
+                "can show ties, never a difference."
+            )
+    return "\n".join(lines)
+
+
+def _settings(cells: Mapping[str, Any]) -> str:
+    """The learning rate and weight decay each task x method used (chosen on validation)."""
+    rows = []
+    for task, per_method in group_results(cells).items():
+        for method, per_place in per_method.items():
+            for placement, results in per_place.items():
+                lrs = sorted({r["lr"] for r in results if "lr" in r})
+                wds = sorted({r.get("weight_decay", 0.0) for r in results if "lr" in r})
+                if lrs:
+                    rows.append(
+                        [
+                            f"`{task}`",
+                            row_label(method, placement),
+                            ", ".join(f"{x:g}" for x in lrs),
+                            ", ".join(f"{x:g}" for x in wds),
+                        ]
+                    )
+    return md_table(["task", "method", "learning rate", "weight decay"], rows) if rows else ""
+
+
+def _training(cells: Mapping[str, Any]) -> list[str]:
+    """Per task: epochs run and how many cells stopped early."""
+    out = []
+    for task, per_method in group_results(cells).items():
+        results = [r for per in per_method.values() for rs in per.values() for r in rs]
+        epochs = [r["epochs_run"] for r in results if "epochs_run" in r]
+        if not epochs:
+            continue
+        stopped = sum(bool(r.get("stopped_early")) for r in results if "epochs_run" in r)
+        out.append(
+            f"- `{task}`: {len(epochs)} cell(s) ran {min(epochs)} to {max(epochs)} epochs "
+            f"(median {pystats.median(epochs):g}); {stopped} stopped early on validation."
+        )
+    return out
+
+
+def _cost(timing: Mapping[str, Any] | None) -> str:
+    """The timing's table: each method's training-step time over vanilla's (a number, or
+    ``{"median", "interval"}``) and the parameters it adds (per network, when given)."""
+    if not timing or not isinstance(timing.get("ratio"), Mapping):
+        return ""
+    added = timing.get("added_params") or {}
+    networks = [k for k, v in added.items() if isinstance(v, Mapping)]
+    rows = []
+    for method, ratio in timing["ratio"].items():
+        if isinstance(ratio, Mapping) and "median" in ratio:
+            low, high = ratio.get("interval") or (None, None)
+            text = f"{ratio['median']:.2f}×"
+            if low is not None:
+                text += f" [{low:.2f}, {high:.2f}]"
+        elif isinstance(ratio, (int, float)):
+            text = f"{ratio:.2f}×"
+        else:
+            text = "n/a"
+        params = [added[n].get(method) for n in networks]
+        rows.append([f"`{method}`", text, *("" if p is None else f"{p:+,}" for p in params)])
+    for method, reason in (timing.get("na") or {}).items():
+        rows.append([f"`{method}`", f"n/a: {reason}", *([""] * len(networks))])
+    headers = ["method", f"step time / `{BASELINE}`", *(f"added params ({n})" for n in networks)]
+    setting = ", ".join(
+        f"{k} {timing[k]}"
+        for k in ("width", "image_size", "batch_size", "rounds", "threads")
+        if k in timing
+    )
+    return md_table(headers, rows) + (f"\n\nMeasured at {setting}." if setting else "")
+
+
+def _unfinished(table: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    na, missing = [], []
+    for task, per_column in table["cells"].items():
+        first = next(iter(per_column.values()), {})
+        for method, per_place in first.items():
+            for placement, summary in per_place.items():
+                name = f"{row_label(method, placement)} on `{task}`"
+                if "na" in summary:
+                    na.append(f"- {name}: {summary['na']}")
+                elif summary.get("missing"):
+                    missing.append(name)
+    return na, missing
+
+
+def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mapping[str, str]) -> str:
+    """``report.md`` from ``results`` (``results.json``), its ``table``
+    (:func:`~coordbias.benchmark.table.build_table`) and its ``figures`` (name -> path relative
+    to the report, as :func:`write_report` names them)."""
+    scale = results.get("scale") or {}
+    title = "# Benchmark: ways to give a CNN position, methods x tasks"
+    lines = [title, ""]
+    if scale:
+        lines += [
+            f"Scale `{scale.get('name', '?')}` ({scale.get('description', '')}). Reproduce with "
+            f"`{command_line(results)}` (resumable).",
+            "",
+        ]
+    lines += [table_markdown(table), ""]
+    lines += [
+        f"Marks: {MARKS[BASELINE]['better']} / {MARKS[BASELINE]['worse']} better / worse than "
+        f"`{BASELINE}`, {MARKS[BASELINE]['tie']} a tie with it; {MARKS[COORDBIAS]['better']} / "
+        f"{MARKS[COORDBIAS]['worse']} / {MARKS[COORDBIAS]['tie']} the same against "
+        f"`{COORDBIAS}`; no mark: not told apart (see How the statistics were done).",
+        "",
+    ]
+    if "effects" in figures:
+        lines += [f"![Effect against {BASELINE}]({figures['effects']})", ""]
+    lines += ["## What each task tells apart", ""]
+    for task in table["tasks"]:
+        description = TASKS[task].description if task in TASKS else ""
+        lines += [f"### `{task}`" + (f": {description}" if description else ""), ""]
+        lines += [findings(table, task), ""]
+    lines += ["## How the statistics were done", "", statistics_text(table), ""]
+    curves = {k.split("/", 1)[1]: v for k, v in figures.items() if k.startswith("curves/")}
+    training = _training(results.get("cells", {}))
+    if curves or training:
+        lines += ["## Learning curves", ""]
+        lines += training + ([""] if training else [])
+        for task, path in curves.items():
+            lines += [f"![{task}: learning curves]({path})", ""]
+    cost = _cost(results.get("timing"))
+    if cost:
+        lines += ["## Cost", "", cost, ""]
+    settings = _settings(results.get("cells", {}))
+    if settings:
+        lines += ["## Settings chosen on validation", "", settings, ""]
+    na, missing = _unfinished(table)
+    if na:
+        lines += ["## Not applicable", "", *na, ""]
+    if missing:
+        lines += [f"Not finished: {', '.join(missing)}.", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(
+    results: Mapping[str, Any],
+    out_dir: str | Path,
+    *,
+    specs: Mapping[str, TaskSpec] | None = None,
+    fig_dir: str = "figures",
+) -> dict[str, Any]:
+    """Build the table of ``results`` and write its figures (``out_dir/fig_dir``) and
+    ``out_dir/report.md``, atomically.
+
+    Args:
+        results: the ``results.json`` dict: ``cells`` (either shape of
+            :func:`~coordbias.benchmark.table.group_results`), and when present ``scale``
+            (``name``, ``description``, ``seeds``), ``seeds``, ``methods`` (the rows' order).
+        out_dir: the benchmark folder.
+        specs: the tasks by name (``None``: :data:`~coordbias.benchmark.spec.TASKS`).
+        fig_dir: the figures' folder, relative to ``out_dir``.
+
+    Returns:
+        The table (:func:`~coordbias.benchmark.table.build_table`), JSON-able, for
+        ``results.json``.
+    """
+    from coordbias.benchmark.figures import write_figures
+
+    out_dir = Path(out_dir)
+    table = build_table(results["cells"], specs, results.get("methods"))
+    paths = write_figures(table, results["cells"], out_dir / fig_dir)
+    figures = {name: figure_link(fig_dir, path.name) for name, path in paths.items()}
+    write_text(out_dir / "report.md", render(results, table, figures))
+    return table
+
+
+# ----------------------------------------------------------------- the report before issue 21
+# What ``run.py`` writes until the cells carry placements and curves. Superseded by
+# :func:`write_report`.
+
+
+def command_line(results: Mapping[str, Any]) -> str:
+    """The ``coordbias benchmark`` command that reproduces ``results`` (scale, seeds)."""
     scale = results["scale"]
     words = ["coordbias benchmark", f"--scale {scale['name']}"]
-    if any(TASKS[t].anchor for t in results["tasks"]):
-        words.append("--tasks " + ",".join(results["tasks"]))
-    seeds = results["seeds"]
-    default = {
-        t: list(range(scale["bimodal_seeds" if TASKS[t].bimodal else "seeds"])) for t in seeds
-    }
-    if seeds != default:  # --seeds N: seeds 0..N-1 of every task
-        words.append(f"--seeds {len(next(iter(seeds.values())))}")
+    seeds = results.get("seeds")
+    if seeds is not None and seeds != list(range(scale.get("seeds", len(seeds)))):
+        words.append("--seeds " + " ".join(map(str, seeds)))
     return " ".join(words)
 
 
@@ -29,70 +390,50 @@ def markdown(results: dict[str, Any]) -> str:
     """``report.md`` of the benchmark ``results`` (the ``results.json`` dict)."""
     scale = results["scale"]
     timing = results.get("timing") or {}
-    sched = scale["schedules"]
-    seeds = sorted({len(v) for v in results["seeds"].values()})
     lines = [
         "# Benchmark: ways to give a CNN position, methods x tasks",
         "",
-        f"Scale `{scale['name']}` ({scale['description']}); "
-        f"{' or '.join(map(str, seeds))} seeds per row; {results['threads']} torch thread(s) "
-        f"per cell. Reproduce with `{command_line(results)}` (resumable; `--jobs N` runs N "
-        "cells at once).",
+        f"Scale `{scale['name']}` ({scale['description']}); seeds "
+        f"{', '.join(map(str, results['seeds']))}; {results['threads']} torch thread(s) per cell. "
+        f"Reproduce with `{command_line(results)}` (resumable; `--jobs N` runs N cells at once).",
         "",
         results["table"],
         "",
-        *([results["anchor_table"], ""] if results.get("anchor_table") else []),
         "How to read it:",
         "",
-        f"- Each task cell: the task's test metric over the seeds, mean ± sample std; `*` marks "
-        f"a difference from `{BASELINE}` with Welch's p < {SIGNIFICANCE} (an interim test until "
-        "the corrected statistics land). ↑: higher is better, ↓: lower is better. "
-        "`method@placement`: the method at another placement than the task's own. "
-        "`n/a: reason`: the method cannot run there; `not run`: the cell has not finished yet.",
-        "- Every cell trains with early stopping on its validation loss and keeps its best "
-        "epoch; its learning rate and weight decay are the sweep's choice on validation "
-        "(`results.json`: `sweep`). Schedules (optimiser, lr, batch, max epochs, patience): "
-        + "; ".join(
-            f"{f} {s['optimizer']} {s['lr']:g}, batch {s['batch_size']}, <= {s['max_epochs']} "
-            f"epochs, patience {s['patience']}, lr grid {', '.join(map(str, s['lr_grid']))}"
-            for f, s in sched.items()
-        )
-        + ".",
-        f"- Circles tasks: the study's FCN (width {scale['circles']['width']}, "
-        f"{scale['circles']['image_size']} px, {scale['circles']['train_size']} training "
-        f"images), mIoU on {scale['circles']['test_size']} test images. Red-Green: accuracy "
-        "on the dissimilar test set (the similar one beside it). Not-so-Clevr: Liu et al.'s "
-        "networks and splits; classification: share of test centres whose arg-max pixel is "
-        "right; regression: mean distance in pixels between predicted and true centre.",
+        f"- Each task cell: the task's metric over the seeds, mean ± sample std; `*` marks a "
+        f"difference from `{BASELINE}` with Welch's p < {SIGNIFICANCE} (the study's test; with "
+        f"{len(results['seeds'])} seeds only large effects can reach it). ↑: higher is better, "
+        "↓: lower is better. `n/a: reason`: the method cannot run there; `not run`: the cell "
+        "has not finished yet (run the command again).",
+        f"- Circles tasks: the study's FCN (width {scale['width']}, {scale['image_size']} px, "
+        f"{scale['train_size']} training images x {scale['epochs']} epoch(s), Adam "
+        f"{scale['lr']:g}, batch {scale['batch_size']}), mIoU on {scale['test_size']} test "
+        "images; every seed sees the same images (seeds differ in initialisation and batch "
+        "order).",
+        f"- Not-so-Clevr tasks: four convolutions of width {scale['nsc_width']} "
+        f"({scale['nsc_epochs']} epoch(s), Adam {scale['nsc_lr']:g}, weight decay "
+        f"{scale['nsc_weight_decay']:g}, batch {scale['nsc_batch_size']}); the seed also draws "
+        "the uniform split. Classification: share of test centres whose arg-max pixel is right. "
+        "Regression: mean distance in pixels between predicted and true centre (predicting the "
+        "mean centre gives about 21 px).",
         f"- Added params: parameters beyond `{BASELINE}`'s on the circles FCN. Step time: a "
         "training step (forward, loss, backward, Adam) of the circles FCN on one batch, as the "
         f"median over {timing.get('rounds', '?')} interleaved rounds of the per-round ratio to "
         f"`{BASELINE}` ({timing.get('threads', '?')} thread(s), measured alone after the "
-        "cells)."
-        + "".join(
-            f" At width {t['width']}, {t['image_size']} px, batch {t['batch_size']} (median "
-            f"[smallest, largest] round over {t['rounds']} rounds): "
-            + ", ".join(
-                f"`{m}` {r:.2f} [{t['interval'][m][0]:.2f}, {t['interval'][m][1]:.2f}]"
-                for m, r in t["ratio"].items()
-                if m != BASELINE
-            )
-            + "."
-            for t in timing.get("settings", [])[1:]
-        ),
-        f"- Transfer: the `circles` cells evaluated at {results['summary']['transfer_size']} px "
-        "without retraining (mIoU).",
+        "cells).",
+        f"- Transfer: the `circles` cells evaluated at {results['transfer_size']} px without "
+        "retraining (mIoU).",
         "",
         "Tasks:",
         "",
     ]
     lines += [f"- `{t}`: {TASKS[t].description}." for t in results["tasks"]]
     na = [
-        f"- `{m}` at `{p}` on `{t}`: {found[0]['na']}"
+        f"- `{m}` on `{t}`: {cell['na']}"
         for t, per in results["cells"].items()
-        for m, places in per.items()
-        for p, found in places.items()
-        if found and "na" in found[0]
+        for m, cell in per.items()
+        if "na" in cell
     ]
     if na:
         lines += ["", "Not applicable:", "", *na]

@@ -35,7 +35,7 @@ from filelock import FileLock
 
 from coordbias._util.errors import UserValueError, check_folder_destination
 from coordbias._util.experiment import resolve_seeds
-from coordbias._util.files import write_json, write_text
+from coordbias._util.files import write_json
 from coordbias.benchmark.spec import (
     ANCHOR_METHODS,
     BASELINE,
@@ -477,7 +477,10 @@ def run_benchmark(
 
     Args:
         out_dir: the benchmark folder.
-        scale, methods, tasks, seeds: as :func:`plan_benchmark`.
+        scale: as :func:`plan_benchmark`.
+        methods: as :func:`plan_benchmark`.
+        tasks: as :func:`plan_benchmark`.
+        seeds: as :func:`plan_benchmark`.
         jobs: cells at once: ``1`` one after another in this process; more, each in a child
             process. ``None``: ``cores // scale.threads_per_run`` (one thread each).
         threads: torch threads per cell; ``None``: ``cores // jobs`` (with one job, this
@@ -559,19 +562,14 @@ def run_benchmark(
     return results
 
 
-def _row_label(task: str, method: str, placement: str) -> str:
-    """A row's name in the interim table: the method, ``@placement`` when not the default."""
-    default = DEFAULT_PLACEMENT[TASKS[task].family]
-    return method if placement == default else f"{method}@{placement}"
-
-
 def write_results(plan: BenchmarkPlan, threads: int) -> dict[str, Any]:
-    """``results.json`` and ``report.md`` of ``plan`` from what is on disk.
+    """``results.json`` and ``report.md`` (with its figures) of ``plan`` from what is on disk.
 
     ``cells`` is task -> method -> placement -> the ``result.json`` of every finished final
-    seed; ``sweep`` is task -> method -> placement -> :func:`choose`'s record.
+    seed; ``sweep`` is task -> method -> placement -> :func:`choose`'s record; ``table`` is
+    :func:`coordbias.benchmark.report.write_report`'s table.
     """
-    from coordbias.benchmark.report import markdown
+    from coordbias.benchmark.report import write_report
 
     cells: dict[str, Any] = {}
     sweep: dict[str, Any] = {}
@@ -589,104 +587,46 @@ def write_results(plan: BenchmarkPlan, threads: int) -> dict[str, Any]:
             else:
                 found.append(result)
         cells.setdefault(task, {}).setdefault(method, {})[placement] = found
-    timing = plan.timing.result()
+    continuous = [t for t in plan.tasks if not TASKS[t].bimodal] or plan.tasks
     results: dict[str, Any] = {
         "scale": asdict(plan.scale),
         "methods": plan.methods,
         "tasks": {t: asdict(TASKS[t]) for t in plan.tasks},
-        "seeds": plan.seeds,
+        "seeds": plan.seeds[continuous[0]],
+        "task_seeds": plan.seeds,
         "threads": threads,
         "cells": cells,
         "sweep": sweep,
-        "timing": timing,
+        "timing": plan.timing.result(),
         "missing": missing,
     }
-    results.update(_interim_table(plan, cells, timing))
+    results["table"] = write_report(results, plan.out_dir)
+    anchor = _anchor_table(plan, cells)
+    if anchor:
+        results["anchor_table"] = anchor
     write_json(plan.out_dir / "results.json", results)
-    write_text(plan.out_dir / "report.md", markdown(results))
     return results
 
 
-def _interim_table(plan: BenchmarkPlan, cells: dict[str, Any], timing: dict | None) -> dict:
-    """The earlier table (mean ± std, Welch against vanilla) over the new cells, one line per
-    method and placement, until the statistics of issue 21 replace it; an anchor's own table."""
-    from coordbias.benchmark.table import markdown_table, summarize_cell
+def _anchor_table(plan: BenchmarkPlan, cells: dict[str, Any]) -> str:
+    """The anchors' rows as their paper reports them: accuracy in % on both test sets, mean ±
+    sample std over the seeds."""
     from coordbias.reporting.markdown import md_table
+    from coordbias.reporting.stats import mean_std
 
-    tasks = [t for t in plan.tasks if not TASKS[t].anchor]
-    labels: list[str] = []
-    summary: dict[str, dict[str, Any]] = {t: {} for t in tasks}
-    transfer: dict[str, Any] = {}
-    for task, method, placement in plan.rows:
-        if TASKS[task].anchor:
-            continue
-        label = _row_label(task, method, placement)
-        if label not in labels:
-            labels.append(label)
-    for task in tasks:
-        family = TASKS[task].family
-        base = cells[task][BASELINE][DEFAULT_PLACEMENT[family]]
-        base_values = [r["metric"] for r in base if "metric" in r]
-        for label in labels:
-            method, _, placement = label.partition("@")
-            placement = placement or DEFAULT_PLACEMENT[family]
-            if _row_label(task, method, placement) != label:  # no such row on this task
-                summary[task][label] = {"na": "-"}
-                continue
-            found = cells[task].get(method, {}).get(placement)
-            if found is None:
-                summary[task][label] = {"na": "-"}
-                continue
-            ref = None if label == BASELINE else base_values or None
-            summary[task][label] = summarize_cell(found, ref)
-            if task == "circles":
-                base_t = [
-                    r["transfer"]["metric"] for r in base if "metric" in r.get("transfer", {})
-                ]
-                transfer[label] = summarize_cell(
-                    found, None if label == BASELINE else base_t or None, "transfer"
-                )
-    added: dict[str, Any] = {}
-    ratio: dict[str, Any] = {}
-    for label in labels:
-        m = label.partition("@")[0]
-        if timing is None:
-            added[label] = ratio[label] = {"missing": True}
-        elif m in timing.get("na", {}):
-            added[label] = ratio[label] = {"na": timing["na"][m]}
-        elif "@" in label:
-            added[label] = ratio[label] = {"na": "-"}
-        else:
-            added[label] = timing["added_params"]["circles"].get(m, {"missing": True})
-            ratio[label] = timing["ratio"].get(m, {"missing": True})
-    bench = {
-        "cells": summary,
-        "transfer": transfer,
-        "added_params": added,
-        "step_time_ratio": ratio,
-        "transfer_size": plan.scale.circles.transfer_size,
-    }
-    out = {"summary": bench, "table": markdown_table(bench, labels, tasks) if tasks else ""}
-    anchors = [t for t in plan.tasks if TASKS[t].anchor]
     rows = []
-    for task in anchors:
+    for task in [t for t in plan.tasks if TASKS[t].anchor]:
         for method in ANCHOR_METHODS:
-            found = cells[task][method][DEFAULT_PLACEMENT["redgreen"]]
+            placed = cells[task][method][DEFAULT_PLACEMENT["redgreen"]]
+            found = [r for r in placed if "metrics" in r]
             text = []
             for name in ("similar", "dissimilar"):
-                values = [100 * r["metrics"][name] for r in found if "metrics" in r]
-                if values:
-                    s = summarize_cell([{"metric": v} for v in values], None)
-                    text.append(
-                        f"{s['mean']:.1f} ± {s['std']:.1f}"
-                        if len(values) > 1
-                        else f"{s['mean']:.1f}"
-                    )
+                values = [100 * r["metrics"][name] for r in found]
+                if len(values) > 1:
+                    got = mean_std(values)
+                    text.append(f"{got['mean']:.1f} ± {got['std']:.1f}")
                 else:
-                    text.append("not run")
+                    text.append(f"{values[0]:.1f}" if values else "not run")
             rows.append([f"`{task}`", f"`{method}`", str(len(found)), *text])
-    if rows:
-        out["anchor_table"] = md_table(
-            ["task", "convolution", "seeds", "similar %", "dissimilar %"], rows
-        )
-    return out
+    headers = ["task", "convolution", "seeds", "similar %", "dissimilar %"]
+    return md_table(headers, rows) if rows else ""

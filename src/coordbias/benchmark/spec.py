@@ -126,9 +126,12 @@ class TaskSpec:
             seeds that succeed and the median).
         success: the threshold of a success (``metric`` at least this when higher is better,
             below it otherwise); ``None`` for a continuous outcome.
-        margin: the equivalence margin in the metric's units: a difference whose interval lies
-            inside ``(-margin, margin)`` is a tie, not a finding.
-        columns: other test metrics of ``metrics`` the table shows beside the main one.
+        margin: the equivalence margin in the metric's units: a difference of means whose
+            interval lies inside ``(-margin, margin)`` is a tie, not a finding. For a success
+            outcome keep it well below the gap between a solved and a failed seed, so that
+            different success counts are never a tie.
+        columns: the test metrics of ``metrics`` the table shows, the main one first (empty:
+            ``metric`` alone).
         bimodal: a seed either solves the task or not, by chance (more seeds: the scale's
             ``bimodal_seeds``).
         anchor: the rows are fixed settings of a published table (:data:`ANCHOR_METHODS`), run
@@ -153,8 +156,8 @@ class TaskSpec:
 def _task(name: str, family: str, variant: str, description: str, **more) -> TaskSpec:
     metric, higher, outcome, success, margin, columns = {
         "circles": ("mIoU", True, "continuous", None, 0.01, ()),
-        "redgreen": ("dissimilar", True, "continuous", None, 0.02, ("similar",)),
-        "nsc_class": ("test accuracy", True, "success", 0.99, 0.05, ()),
+        "redgreen": ("dissimilar", True, "continuous", None, 0.02, ("dissimilar", "similar")),
+        "nsc_class": ("test accuracy", True, "success", 0.99, 0.01, ()),
         "nsc_reg": ("test error (px)", False, "success", 1.0, 0.5, ()),
     }[family]
     return TaskSpec(

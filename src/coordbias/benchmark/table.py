@@ -1,19 +1,517 @@
-"""The benchmark's table, from what is on disk: per task and method the metric over the seeds
-(mean ± std, Welch's test and Hedges' g against vanilla: ``coordbias.reporting.stats``), the
-parameters each method adds, its training-step time ratio to vanilla, its transfer to another
-resolution; and the report's Markdown."""
+"""The benchmark's table: per task, test metric, method and placement the seeds' outcome, and
+every method compared with ``vanilla`` and with ``coordbias``, the comparisons of the whole table
+corrected together (``coordbias.reporting.stats``).
+
+What a cell of the table holds, from the ``result.json`` of each of its seeds:
+
+- a **continuous** outcome (``TaskSpec.outcome``): the mean, its 95 % Student-t interval, n;
+- a **success** outcome (bimodal: a seed solves the task or not): k of n seeds succeeded (a
+  seed's metric at least ``TaskSpec.success``, below it when lower is better), Wilson's 95 %
+  interval of the share, the median.
+
+A comparison of a row with a reference row on one column: the difference of means with Welch's
+95 % interval; the test is the exact permutation test of the difference of means (continuous)
+or Fisher's exact test of the success counts (success). Every comparison of the table is one
+family for Holm's adjustment. Its verdict (:func:`coordbias.reporting.stats.verdict`): ``tie``
+when the difference's interval lies inside the task's ``(-margin, margin)``; ``better`` /
+``worse`` when the adjusted p is below :data:`~coordbias.reporting.stats.ALPHA` (the direction
+from the task's ``higher_is_better``; for success counts, from the shares); else
+``not told apart``.
+
+Each row is compared with (the keys of its ``against``):
+
+- ``"vanilla"``: :data:`~coordbias.benchmark.spec.BASELINE`;
+- ``"coordbias"``: :data:`COORDBIAS`, the library's method;
+- ``"encoder"``: for a row at another placement, the same method at the default placement,
+  which answers "every convolution, or only the first?".
+
+A reference row is the reference method at the row's placement, else at
+:data:`DEFAULT_PLACEMENT`, else its only one; a row is never compared with itself, and each
+pair once (``vanilla`` has no comparison with ``coordbias``: ``coordbias`` has it with
+``vanilla``).
+
+:func:`build_table` reads the ``cells`` of ``results.json`` in either shape,
+``{task: {method: {placement: [result, ...]}}}`` or ``{task: {method: [result, ...]}}`` (every
+result at :data:`DEFAULT_PLACEMENT`); :func:`table_markdown` writes the table with the marks of
+:data:`MARKS`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import statistics as pystats
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from coordbias.benchmark.spec import BASELINE, TASKS
+from coordbias.benchmark.spec import BASELINE, TASKS, TaskSpec
 from coordbias.reporting.markdown import md_table
-from coordbias.reporting.stats import mean_std, welch_test
+from coordbias.reporting.stats import (
+    ALPHA,
+    difference_interval,
+    fisher_test,
+    holm,
+    mean_interval,
+    mean_std,
+    permutation_test,
+    share_difference_interval,
+    verdict,
+    welch_test,
+    wilson_interval,
+)
 
-__all__ = ["SIGNIFICANCE", "collect", "format_cell", "markdown_table", "summarize_cell"]
+__all__ = [
+    "COORDBIAS",
+    "DEFAULT_PLACEMENT",
+    "MARKS",
+    "PLACEMENTS",
+    "ROLES",
+    "SIGNIFICANCE",
+    "TRANSFER",
+    "build_table",
+    "collect",
+    "columns",
+    "compare",
+    "digits",
+    "format_cell",
+    "format_summary",
+    "group_results",
+    "markdown_table",
+    "recorded_spec",
+    "row_label",
+    "summarize",
+    "summarize_cell",
+    "table_markdown",
+]
+
+#: The library's method: the second reference every row is compared with.
+COORDBIAS = "coordbias"
+
+#: Where a method's position enters the network: the first convolution, every encoder
+#: convolution (the default), every convolution.
+PLACEMENTS = ("first", "encoder", "all")
+
+#: The placement of a result that names none (results.json before placements were run).
+DEFAULT_PLACEMENT = "encoder"
+
+#: The comparisons of a row (the keys of its ``against``), in order.
+ROLES = (BASELINE, COORDBIAS, DEFAULT_PLACEMENT)
+
+#: The mark of a verdict against each reference in the table (``not told apart``: none).
+MARKS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        BASELINE: MappingProxyType({"better": "▲", "worse": "▼", "tie": "=", "not told apart": ""}),
+        COORDBIAS: MappingProxyType(
+            {"better": "△", "worse": "▽", "tie": "≈", "not told apart": ""}
+        ),
+    }
+)
+
+
+def group_results(cells: Mapping[str, Any]) -> dict[str, dict[str, dict[str, list[dict]]]]:
+    """``{task: {method: {placement: [result, ...]}}}`` from ``results.json``'s ``cells`` in
+    either shape (a list of results per method is at :data:`DEFAULT_PLACEMENT`, as is a result
+    without a placement).
+
+    Raises:
+        ValueError: a method's cell is neither a list nor a mapping of placements to lists.
+
+    Example:
+        >>> group_results({"circles": {"vanilla": [{"metric": 0.5}]}})
+        {'circles': {'vanilla': {'encoder': [{'metric': 0.5}]}}}
+    """
+    out: dict[str, dict[str, dict[str, list[dict]]]] = {}
+    for task, per_method in cells.items():
+        out[task] = {}
+        for method, cell in per_method.items():
+            if isinstance(cell, list):
+                placed: dict[str, list[dict]] = {}
+                for r in cell:
+                    placed.setdefault(r.get("placement", DEFAULT_PLACEMENT), []).append(r)
+                out[task][method] = placed or {DEFAULT_PLACEMENT: []}
+            elif isinstance(cell, Mapping) and all(isinstance(v, list) for v in cell.values()):
+                out[task][method] = {p: list(rs) for p, rs in cell.items()}
+            else:
+                raise ValueError(
+                    f"cells[{task!r}][{method!r}] must be a list of results or a mapping of "
+                    f"placements to lists of results; got {type(cell).__name__}"
+                )
+    return out
+
+
+def columns(spec: TaskSpec) -> tuple[str, ...]:
+    """The test metrics a task reports, one column each: the spec's ``columns`` when it has
+    them, else its ``metric`` alone.
+
+    Example:
+        >>> columns(TASKS["circles"])
+        ('mIoU',)
+    """
+    return tuple(getattr(spec, "columns", None) or (spec.metric,))
+
+
+#: The column of a task's transfer to another resolution (circles tasks, when measured).
+TRANSFER = "transfer"
+
+
+def _value(result: Mapping[str, Any], spec: TaskSpec, column: str) -> float:
+    if column == TRANSFER:
+        return float(result["transfer"]["metric"])
+    named = result.get("metrics") or {}
+    if column in named:
+        return float(named[column])
+    if column == columns(spec)[0] or column == spec.metric:
+        return float(result["metric"])
+    raise KeyError(f"result of {result.get('method')!r} has no metric {column!r}")
+
+
+def _na(results: Sequence[Mapping[str, Any]], column: str) -> str | None:
+    for r in results:
+        if isinstance(r.get("na"), str):
+            return r["na"]
+        if column == TRANSFER and isinstance(r.get("transfer", {}).get("na"), str):
+            return r["transfer"]["na"]
+    return None
+
+
+def _successes(values: Sequence[float], spec: TaskSpec) -> int:
+    if spec.success is None:
+        raise ValueError(f"task {spec.name!r} reports successes but has no success threshold")
+    if spec.higher_is_better:
+        return sum(v >= spec.success for v in values)
+    return sum(v < spec.success for v in values)
+
+
+def summarize(results: Sequence[Mapping[str, Any]], spec: TaskSpec, column: str) -> dict:
+    """One cell of the table: the outcome of its seeds on one column.
+
+    Returns:
+        ``{"na": reason}`` when a seed could not run or gave a non-finite value;
+        ``{"missing": True}`` when none finished;
+        else ``n``, ``values``, ``seeds``, ``mean``, ``median`` and: continuous ``interval``
+        (Student's t, ``None`` from one seed); success ``successes`` (k), ``share`` and
+        ``share_interval`` (Wilson).
+    """
+    reason = _na(results, column)
+    if reason is not None:
+        return {"na": reason}
+    if not results:
+        return {"missing": True}
+    values = [_value(r, spec, column) for r in results]
+    diverged = [r.get("seed") for r, v in zip(results, values) if not math.isfinite(v)]
+    if diverged:  # no mean, interval or test of an infinite value: the cell says why
+        return {"na": f"non-finite {column} in seed(s) {', '.join(map(str, diverged))}"}
+    out: dict[str, Any] = {
+        "n": len(values),
+        "values": values,
+        "seeds": [r.get("seed") for r in results],
+        "mean": math.fsum(values) / len(values),
+        "median": float(pystats.median(values)),
+    }
+    if spec.outcome == "success":
+        k = _successes(values, spec)
+        out.update(
+            successes=k, share=k / len(values), share_interval=wilson_interval(k, len(values))
+        )
+    else:
+        out["interval"] = mean_interval(values)
+    return out
+
+
+def compare(row: Mapping[str, Any], reference: Mapping[str, Any], spec: TaskSpec) -> dict:
+    """A row's summary against a reference's (both from :func:`summarize`), before the
+    family's correction (``p_holm`` and ``verdict`` are added by :func:`build_table`).
+
+    Returns:
+        ``test`` (``"permutation"`` or ``"fisher"``), ``p``, ``difference`` (mean of the row
+        minus mean of the reference) and its Welch ``interval``; ``effect`` and
+        ``effect_interval``: the difference oriented so that positive is better (continuous),
+        or the difference of success shares with Newcombe's interval (success); for the
+        permutation test its ``method``, ``splits`` and ``draws``.
+    """
+    a, b = row["values"], reference["values"]
+    out: dict[str, Any] = {
+        "difference": row["mean"] - reference["mean"],
+        "interval": difference_interval(a, b),
+    }
+    if spec.outcome == "success":
+        k_a, n_a, k_b, n_b = row["successes"], row["n"], reference["successes"], reference["n"]
+        out.update(
+            test="fisher",
+            p=fisher_test(k_a, n_a, k_b, n_b),
+            effect=k_a / n_a - k_b / n_b,
+            effect_interval=share_difference_interval(k_a, n_a, k_b, n_b),
+        )
+        return out
+    test = permutation_test(a, b)
+    sign = 1.0 if spec.higher_is_better else -1.0
+    interval = out["interval"]
+    out.update(
+        test="permutation",
+        p=test["p"],
+        method=test["method"],
+        splits=test["splits"],
+        draws=test["draws"],
+        effect=sign * out["difference"],
+        effect_interval=None if interval is None else tuple(sorted(sign * v for v in interval)),
+    )
+    return out
+
+
+def _reference_row(placed: Mapping[str, Any], placement: str) -> str | None:
+    """Which placement of a reference method a row at ``placement`` is compared with."""
+    if placement in placed:
+        return placement
+    if DEFAULT_PLACEMENT in placed:
+        return DEFAULT_PLACEMENT
+    return next(iter(placed)) if len(placed) == 1 else None
+
+
+def _ordered(names: Sequence[str], first: Sequence[str]) -> list[str]:
+    return [n for n in first if n in names] + [n for n in names if n not in first]
+
+
+def build_table(
+    cells: Mapping[str, Any],
+    specs: Mapping[str, TaskSpec] | None = None,
+    methods: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The benchmark's table (JSON-able) from ``results.json``'s ``cells``.
+
+    Args:
+        cells: ``{task: {method: {placement: [result, ...]}}}`` or ``{task: {method: [...]}}``
+            (the ``result.json`` of each finished seed; ``{"na": reason}`` results allowed).
+        specs: the tasks by name; ``None``: :data:`~coordbias.benchmark.spec.TASKS`.
+        methods: the order of the rows (``None``: ``vanilla``, ``coordbias``, then as found).
+
+    Returns:
+        ``tasks``: per task ``columns``, ``outcome``, ``metric``, ``higher_is_better``,
+        ``margin``, ``success``; ``methods``; ``rows``: ``[method, placement]`` pairs in order;
+        ``cells``: ``{task: {column: {method: {placement: summary}}}}``, each summary
+        (:func:`summarize`) with ``against`` (role -> :func:`compare` plus ``reference``, its
+        row, ``p_holm`` and ``verdict``); ``family``: the number of comparisons Holm's
+        adjustment covers; ``alpha``.
+
+    Raises:
+        ValueError: a task missing from ``specs``.
+    """
+    specs = TASKS if specs is None else specs
+    grouped = group_results(cells)
+    unknown = [t for t in grouped if t not in specs]
+    if unknown:
+        raise ValueError(f"tasks {unknown} are not among {', '.join(specs)}")
+    found = list(dict.fromkeys(m for per in grouped.values() for m in per))
+    order = _ordered(found, list(methods) if methods is not None else [BASELINE, COORDBIAS])
+    placements_of = {
+        m: _ordered(list({p for per in grouped.values() for p in per.get(m, {})}), PLACEMENTS)
+        for m in order
+    }
+    rows = [[m, p] for m in order for p in placements_of[m]]
+    table: dict[str, Any] = {"tasks": {}, "methods": order, "rows": rows, "cells": {}}
+    family: list[dict[str, Any]] = []
+    for task, per_method in grouped.items():
+        spec = specs[task]
+        cols = list(columns(spec))
+        if any(r.get("transfer") for pm in per_method.values() for rs in pm.values() for r in rs):
+            cols.append(TRANSFER)
+        table["tasks"][task] = {
+            "columns": cols,
+            "outcome": spec.outcome,
+            "metric": spec.metric,
+            "higher_is_better": spec.higher_is_better,
+            "margin": spec.margin,
+            "success": spec.success,
+            "transfer_size": _transfer_size(per_method),
+        }
+        table["cells"][task] = {}
+        for column in cols:
+            # a transfer is a continuous outcome, whatever the task's own
+            col_spec = spec
+            if column == TRANSFER and spec.outcome != "continuous":
+                col_spec = dataclasses.replace(spec, outcome="continuous", success=None)
+            summaries = {
+                m: {p: summarize(rs, col_spec, column) for p, rs in per_method[m].items()}
+                for m in order
+                if m in per_method
+            }
+            table["cells"][task][column] = summaries
+            for m, per_place in summaries.items():
+                for p, summary in per_place.items():
+                    if "values" not in summary:
+                        continue
+                    summary["against"] = {}
+                    for role in ROLES:
+                        ref = _reference(summaries, role, m, p)
+                        if ref is None:
+                            continue
+                        ref_m, ref_p = ref
+                        comparison = compare(summary, summaries[ref_m][ref_p], col_spec)
+                        comparison["reference"] = [ref_m, ref_p]
+                        summary["against"][role] = comparison
+                        family.append({"comparison": comparison, "spec": col_spec})
+    adjusted = holm([f["comparison"]["p"] for f in family])
+    for f, p_holm in zip(family, adjusted):
+        c, spec = f["comparison"], f["spec"]
+        c["p_holm"] = p_holm
+        success = spec.outcome == "success"
+        c["verdict"] = verdict(
+            c["interval"],
+            p_holm,
+            spec.margin,
+            difference=c["effect"] if success else c["difference"],
+            higher_is_better=True if success else spec.higher_is_better,
+        )
+    table["family"] = len(family)
+    table["alpha"] = ALPHA
+    return table
+
+
+def _transfer_size(per_method: Mapping[str, Mapping[str, list[dict]]]) -> int | None:
+    for per_place in per_method.values():
+        for results in per_place.values():
+            for r in results:
+                size = (r.get("transfer") or {}).get("size")
+                if size is not None:
+                    return int(size)
+    return None
+
+
+def _reference(
+    summaries: Mapping[str, Mapping[str, Any]], role: str, method: str, placement: str
+) -> tuple[str, str] | None:
+    """The row (method, placement) that ``role`` compares ``method`` at ``placement`` with."""
+    ref: tuple[str, str] | None = None
+    if role == DEFAULT_PLACEMENT:
+        if placement != DEFAULT_PLACEMENT and DEFAULT_PLACEMENT in summaries[method]:
+            ref = (method, DEFAULT_PLACEMENT)
+    elif role == COORDBIAS and method == BASELINE:
+        return None  # the mirror of coordbias against vanilla: one test per pair
+    elif role != method and role in summaries:  # a method's own placements: the last role
+        place = _reference_row(summaries[role], placement)
+        ref = None if place is None else (role, place)
+    if ref is None or "values" not in summaries[ref[0]][ref[1]]:
+        return None
+    return ref
+
+
+def digits(spec: TaskSpec) -> int:
+    """Decimals a task's numbers are written with: one finer than its margin (3 without one).
+
+    Example:
+        >>> digits(TASKS["circles"]), digits(TASKS["nsc_reg_uniform"])
+        (3, 2)
+    """
+    if spec.margin <= 0:
+        return 3
+    return max(0, 1 - math.floor(math.log10(spec.margin)))
+
+
+def row_label(method: str, placement: str) -> str:
+    """A row's name: ```method``` at the default placement, else ```method``` (placement).
+
+    Example:
+        >>> row_label("coordconv", "first"), row_label("vanilla", "encoder")
+        ('`coordconv` (first)', '`vanilla`')
+    """
+    return f"`{method}`" if placement == DEFAULT_PLACEMENT else f"`{method}` ({placement})"
+
+
+def format_summary(summary: Mapping[str, Any], spec: TaskSpec, *, n: int | None = None) -> str:
+    """A cell's numbers without marks: ``0.943 [0.931, 0.955]``, ``7/10 (40-89%), median 0.13``,
+    ``n/a: reason`` or ``not run``; ``(n=k)`` added when ``k`` differs from ``n``.
+
+    Example:
+        >>> format_summary({"n": 3, "mean": 0.5, "interval": (0.25, 0.75)}, TASKS["circles"])
+        '0.500 [0.250, 0.750]'
+    """
+    if "na" in summary:
+        return "n/a: " + " ".join(str(summary["na"]).split()).replace("|", "/")
+    if summary.get("missing"):
+        return "not run"
+    d = digits(spec)
+    if "successes" in summary:
+        low, high = summary["share_interval"]
+        text = (
+            f"{summary['successes']}/{summary['n']} ({100 * low:.0f}–{100 * high:.0f}%), "
+            f"median {summary['median']:.{d}f}"
+        )
+    elif summary.get("interval") is None:
+        text = f"{summary['mean']:.{d}f}"
+    else:
+        low, high = summary["interval"]
+        text = f"{summary['mean']:.{d}f} [{low:.{d}f}, {high:.{d}f}]"
+    if n is not None and summary["n"] != n:
+        text += f" (n={summary['n']})"
+    return text
+
+
+def _marks(summary: Mapping[str, Any]) -> str:
+    against = summary.get("against") or {}
+    return "".join(MARKS[r][against[r]["verdict"]] for r in MARKS if r in against)
+
+
+def table_markdown(table: Mapping[str, Any]) -> str:
+    """The table as Markdown: a row per method and placement, a column per task and test
+    metric; each cell's numbers and its marks (:data:`MARKS`); the header gives the metric, its
+    direction and the seeds (a cell with fewer says so)."""
+    headers = ["method"]
+    cols: list[tuple[str, str, TaskSpec, int]] = []
+    for task, info in table["tasks"].items():
+        spec = recorded_spec(task, info)
+        for column in info["columns"]:
+            ns = [
+                s["n"]
+                for per in table["cells"][task][column].values()
+                for s in per.values()
+                if "n" in s
+            ]
+            n = max(ns) if ns else 0
+            arrow = "↑" if spec.higher_is_better else "↓"
+            name = task if len(info["columns"]) == 1 else f"{task}: {column}"
+            if column == TRANSFER:
+                name = f"{task} at {info['transfer_size']} px"
+            what = column if column != TRANSFER else spec.metric
+            if spec.outcome == "success" and column != TRANSFER:
+                what = f"{what} {'≥' if spec.higher_is_better else '<'} {spec.success:g}"
+            headers.append(f"{name} ({what} {arrow}, {n} seeds)")
+            cols.append((task, column, spec, n))
+    rows = []
+    for method, placement in table["rows"]:
+        row = [row_label(method, placement)]
+        for task, column, spec, n in cols:
+            summary = table["cells"][task][column].get(method, {}).get(placement)
+            if summary is None:
+                row.append("")
+                continue
+            text = format_summary(summary, spec, n=n)
+            marks = _marks(summary)
+            row.append(f"{text} {marks}" if marks else text)
+        rows.append(row)
+    return md_table(headers, rows)
+
+
+def recorded_spec(task: str, info: Mapping[str, Any]) -> TaskSpec:
+    """The task as the table recorded it (``table["tasks"][task]``): enough to write its
+    numbers and read its verdicts without the task list it was built with."""
+    return TaskSpec(
+        name=task,
+        family="",
+        variant="",
+        metric=info["metric"],
+        higher_is_better=info["higher_is_better"],
+        description="",
+        outcome=info["outcome"],
+        success=info["success"],
+        margin=info["margin"],
+    )
+
+
+# ----------------------------------------------------------------- the table before issue 21
+# What ``run.py`` writes until the cells carry placements and curves: mean ± std with Welch's
+# test against vanilla. Superseded by :func:`build_table` and :func:`table_markdown`.
 
 #: A cell is marked (``*``) when Welch's test against vanilla gives p below this.
 SIGNIFICANCE = 0.05

@@ -33,6 +33,28 @@ def add_names_argument(parser: argparse.ArgumentParser, flag: str, help: str) ->
     parser.add_argument(flag, nargs="+", default=None, help=help)
 
 
+def add_threads_argument(parser: argparse.ArgumentParser, *, jobs: bool = True) -> None:
+    """Add ``--threads``: the torch intra-op threads each task runs with. Every command that has
+    it (study, benchmark, speed) gives it this one default (``None``) and meaning; the command
+    checks it where it resolves its settings, and it takes effect where each task starts
+    (``coordbias._util.experiment.torch_threads``).
+
+    Args:
+        parser: the command's parser.
+        jobs: the command runs several tasks at once (``--jobs``): then the default divides the
+            cores between them.
+    """
+    default = "cores // jobs; with one job, torch's own" if jobs else "torch's own"
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"torch threads per task (default: {default}); numbers that depend on the thread "
+        "count (a training's, a timing's) depend on it, not on the tasks beside it",
+    )
+
+
 def split_names(values: list[str] | None) -> list[str] | None:
     """The names given to an option of :func:`add_names_argument`, split at spaces and commas
     (``None`` stays ``None``)."""

@@ -6,7 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from coordbias.cli._commands import add_command, add_names_argument, split_names
+from coordbias.cli._commands import (
+    add_command,
+    add_names_argument,
+    add_threads_argument,
+    split_names,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,12 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="cells at once, each in a process of its own; 1: one after another in this "
         "process. Default: cores // 1",
     )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch threads per cell (default: cores // jobs; with one job, torch's own)",
-    )
+    add_threads_argument(parser)
     parser.add_argument(
         "--dry-run",
         action="store_true",

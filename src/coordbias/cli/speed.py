@@ -1,8 +1,11 @@
 """``coordbias speed {layers,data,train}``: the speed measurements, one module each in
 ``coordbias.speed``.
 
-Each module exposes ``add_arguments(parser)`` and ``run(args) -> int``; each is added with
-:func:`~coordbias.cli._commands.add_command`, its one-line help taken from :data:`SPEED_TESTS`.
+Each module exposes ``add_arguments(parser)`` and ``run(**options) -> int`` (typed keyword
+arguments of the options' names); each is added with
+:func:`~coordbias.cli._commands.add_command`, its one-line help taken from :data:`SPEED_TESTS`,
+and ``--threads`` from :func:`~coordbias.cli._commands.add_threads_argument`. A bad option is a
+``UserError`` raised by ``run``: :func:`coordbias.cli.main.main` reports it.
 ``coordbias bench`` is the same command under its former name, deprecated: it says so on stderr
 and runs the same thing.
 """
@@ -10,13 +13,12 @@ and runs the same thing.
 from __future__ import annotations
 
 import argparse
-import functools
 import importlib
 import importlib.util
 import sys
 from collections.abc import Callable
 
-from coordbias.cli._commands import add_command
+from coordbias.cli._commands import add_command, add_threads_argument
 
 #: The speed measurements, by name, with their one-line help.
 SPEED_TESTS = {
@@ -30,48 +32,13 @@ BENCHMARKS = SPEED_TESTS
 DEPRECATED_ALIAS = "bench"
 
 
-def _raised_by_coordbias(error: BaseException) -> bool:
-    """Whether ``error`` was raised by coordbias's own code (a check of an option), not deeper
-    (in torch)."""
-    tb = error.__traceback__
-    if tb is None:
-        return False
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    return str(tb.tb_frame.f_globals.get("__name__", "")).startswith("coordbias.")
-
-
-def _reporting_errors(run: Callable[[argparse.Namespace], int]):
-    """Wrap a benchmark's ``run``: its destination and device are checked before it measures
-    anything, and a bad option that coordbias code refuses (a ``ValueError`` / ``TypeError``
-    raised by coordbias itself, such as ``--rounds 0`` or ``--sample-size 7``) becomes a
-    ``UserError``: one line, exit status 2. The same errors raised inside torch are bugs and keep
-    their traceback."""
-
-    @functools.wraps(run)
-    def handler(args: argparse.Namespace) -> int:
-        from coordbias._util.devices import resolve_device
-        from coordbias._util.errors import UserTypeError, UserValueError, check_folder_destination
-
-        if getattr(args, "out", None) is not None:
-            check_folder_destination(args.out, "--out")
-        if getattr(args, "device", None) is not None:
-            resolve_device(args.device)
-        try:
-            return run(args)
-        except (ValueError, TypeError) as err:
-            if not _raised_by_coordbias(err):
-                raise
-            kind = UserTypeError if isinstance(err, TypeError) else UserValueError
-            raise kind(f"{err}") from err
-
-    return handler
-
-
 def _handler(name: str) -> Callable[[argparse.Namespace], int]:
-    """The handler of ``coordbias speed NAME``; its docstring is the command's help."""
-    module = importlib.import_module(f"coordbias.speed.{name}")
-    checked = _reporting_errors(module.run)
+    """The handler of ``coordbias speed NAME``; its docstring is the command's help.
+
+    It turns the options into one call of ``coordbias.speed.NAME.run``, whose keyword
+    parameters are the options of the same names (the module's ``add_arguments`` and
+    ``--threads``); ``run`` checks them and raises a ``UserError`` for a bad one.
+    """
 
     def handler(args: argparse.Namespace) -> int:
         if args.command == DEPRECATED_ALIAS:
@@ -80,10 +47,16 @@ def _handler(name: str) -> Callable[[argparse.Namespace], int]:
                 f"use coordbias speed {name}",
                 file=sys.stderr,
             )
-        return checked(args)
+        run = importlib.import_module(f"coordbias.speed.{name}").run
+        return run(**{key: getattr(args, key) for key in _options(args)})
 
     handler.__doc__ = SPEED_TESTS[name]
     return handler
+
+
+def _options(args: argparse.Namespace) -> list[str]:
+    """The names of the options ``args`` holds (not the parser's own bookkeeping)."""
+    return [key for key in vars(args) if key not in ("command", "speed_command", "handler")]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -97,3 +70,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             continue  # not built yet; tests/cli checks that every measurement is registered
         sub = add_command(inner, name, _handler(name))
         importlib.import_module(f"coordbias.speed.{name}").add_arguments(sub)
+        add_threads_argument(sub, jobs=False)

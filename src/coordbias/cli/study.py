@@ -6,7 +6,12 @@ import argparse
 import sys
 
 from coordbias._util.errors import UserValueError, user_input
-from coordbias.cli._commands import add_command, add_names_argument, split_names
+from coordbias.cli._commands import (
+    add_command,
+    add_names_argument,
+    add_threads_argument,
+    split_names,
+)
 from coordbias.study.presets import PRESETS
 
 PRESET_NAMES = tuple(PRESETS)
@@ -20,7 +25,46 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``coordbias study`` to ``subparsers``."""
+    """Add ``coordbias study`` and ``coordbias notsoclevr-ablation`` to ``subparsers``."""
+    _add_study(subparsers)
+    ablation = add_command(subparsers, "notsoclevr-ablation", _ablation)
+    ablation.add_argument("out", help="JSON file of the runs (resumed if it exists)")
+    ablation.add_argument(
+        "--rows",
+        type=int,
+        nargs="*",
+        metavar="ROW",
+        help="indices of the rows of coordbias.study.experiments.notsoclevr.ABLATION to train "
+        "(default: all)",
+    )
+    ablation.add_argument(
+        "--seeds", type=int, nargs="*", default=[0], metavar="SEED", help="seeds (default: 0)"
+    )
+    ablation.add_argument(
+        "--split", default="uniform", help="uniform (default) or quadrant: the test split"
+    )
+
+
+def _ablation(args: argparse.Namespace) -> int:
+    """the Not-so-Clevr ablation: the deconvolution baseline, one difference at a time
+
+    Train the rows of the ablation of the Not-so-Clevr deconvolution baseline (ours against Liu
+    et al.'s, each row one difference from the reference row, width 16) and print their table.
+    OUT keeps every run: the same command again trains only the runs it lacks.
+    """
+    from coordbias.study.experiments.notsoclevr.ablation import ablation, ablation_markdown
+
+    runs = ablation(
+        args.out,
+        rows=None if args.rows is None else tuple(args.rows),
+        seeds=tuple(args.seeds),
+        split=args.split,
+    )
+    print(ablation_markdown(runs))
+    return 0
+
+
+def _add_study(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(subparsers, "study", _handle)
     parser.add_argument(
         "--preset",
@@ -61,13 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "process of its own; 1: one after another in this process. Default: one per GPU; on "
         "a CPU, cores // the preset's measured threads per run",
     )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch threads per task (default: cores // jobs; with one job, torch's own). A "
-        "run's numbers depend on it, not on the jobs beside it",
-    )
+    add_threads_argument(parser)
     parser.add_argument(
         "--launcher",
         choices=("local", "submitit"),
@@ -176,28 +214,27 @@ def _handle(args: argparse.Namespace) -> int:
         value = getattr(args, field)
         if value is not None:
             overrides[field] = value
-    # The plan's arguments, for plan_study (it writes nothing, so every bad option shows there)
-    # and then for run_study.
-    options = {
-        "seeds": args.seeds,
-        "variants": split_names(args.variants),
-        "overrides": overrides,
-        "experiments": args.experiments,
-    }
+    # Planned once, in the user's terms (plan_study writes nothing, so every bad option shows
+    # here as a user error), then run as planned.
     with user_input():
-        plan_study(args.preset, args.out, **options)
+        plan = plan_study(
+            args.preset,
+            args.out,
+            seeds=args.seeds,
+            variants=split_names(args.variants),
+            overrides=overrides,
+            experiments=args.experiments,
+        )
         cluster = _cluster_options(args)
     try:
         run_study(
-            args.preset,
-            args.out,
+            plan,
             jobs=args.jobs,
             threads=args.threads,
             launcher=args.launcher,
             cluster=cluster,
             dry_run_only=args.dry_run,
             probe=not args.no_probe,
-            **options,
         )
     except StudyFailed as err:
         print(f"coordbias study: error: {err}", file=sys.stderr)

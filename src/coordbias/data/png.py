@@ -1,9 +1,9 @@
 """A small, fast PNG encoder for 8-bit grey or RGB arrays (numpy + zlib).
 
-Pillow's encoder costs about twice as much per 128 x 128 image at its fastest level. Here every
-row uses the PNG "Up" filter (the byte-wise difference to the row above, computed in numpy),
-which suits the smooth noise backgrounds, then one ``zlib.compress`` call at level 1. Any PNG
-reader decodes the result; the bytes depend on the array alone.
+Faster than Pillow's encoder at its fastest level, for these images. Here every row uses the PNG
+"Up" filter (the byte-wise difference to the row above, computed in numpy), which suits the smooth
+noise backgrounds, then one ``zlib.compress`` call at level 1. Any PNG reader decodes the result;
+the bytes depend on the array alone.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ to give a convolution position (the Fourier coordinate bias, a learned position 
 Fourier-feature CoordConv).
 
 The option lists ``COORDS`` (values of ``coords``) and ``COORD_INITS`` (values of ``coord_init``)
-are defined here once; the rest of the package imports them from this module.
+are exported here; they are written once in ``coordbias._names``, which imports nothing, so that
+the command line reads them without torch.
 """
 
 from coordbias.layers import functional as functional

@@ -11,6 +11,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from coordbias._names import COORDS
+
 __all__ = [
     "COORDS",
     "FRAME",
@@ -26,9 +28,6 @@ __all__ = [
     "same_padding",
     "transposed_geometry",
 ]
-
-#: Accepted values of ``coords``.
-COORDS = ("center", "output")
 
 
 class Geometry(NamedTuple):

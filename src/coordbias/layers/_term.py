@@ -43,8 +43,8 @@ gradient's dtype, then one small matmul with ``G`` in that dtype (accumulating i
 to the weights' dtype. Nothing output-sized is saved.
 
 **Traced** (TorchScript, ``torch.compile``, ``torch.export`` and ONNX, ``torch.jit.trace``,
-functorch transforms, tensor subclasses, meta tensors, odd strides, and every call while
-:data:`enabled` is ``False``): the per-axis coordinate vectors, made with ``torch.arange``,
+functorch transforms, tensor subclasses, meta tensors, odd strides, and every call inside
+``forced(eager=False)``): the per-axis coordinate vectors, made with ``torch.arange``,
 are scaled by ``coord_weight`` and broadcast into the output, which compilers fuse into one
 pointwise kernel. It computes the same function (to rounding of the term) and caches nothing.
 
@@ -58,8 +58,10 @@ Room for what comes next: a feature matrix with other rows (``F != D``, e.g. a F
 changes :func:`coordbias.layers._coords.features`.
 """
 
+import contextlib
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import torch
@@ -70,9 +72,9 @@ from coordbias.layers._broadcast import add_axes_term, add_broadcast_term, shape
 from coordbias.layers._coords import Geometry, _coord_dtype, features, layer_axes
 from coordbias.layers.frame import current_frame, framed_add
 
-__all__ = ["add_broadcast_term", "add_coord_term", "enabled", "shape_axes"]
+__all__ = ["add_broadcast_term", "add_coord_term", "enabled", "forced", "shape_axes"]
 
-#: ``False`` sends every call through the traced implementation (the tests compare the two).
+#: ``False`` sends every call through the traced implementation; set it through :func:`forced`.
 enabled = True
 
 _FIRST, _LAST = 0, 1  # layouts of a dense output: channels first (contiguous), channels last
@@ -277,9 +279,40 @@ def _reuse_parts(device: torch.device) -> bool:
     return device.type == "cpu" if reuse_parts is None else reuse_parts
 
 
-#: Test hooks: ``True`` / ``False`` force the choices the two functions above make per device.
+#: ``True`` / ``False`` force the choices the two functions above make per device (``None``: by
+#: the device); set them through :func:`forced`.
 fused_half: bool | None = None
 reuse_parts: bool | None = None
+
+
+@torch.jit.unused
+@contextlib.contextmanager
+def forced(**choices: bool | None) -> Iterator[None]:
+    """Inside the block, force choices the eager implementation makes on its own: the tests run
+    both implementations, and the other devices' choices on the CPU, through it.
+
+    Args:
+        **choices: any of ``eager`` (``False`` sends every call through the traced
+            implementation), ``fused_half`` (half precision takes the split product, ``True``, or
+            adds the float32 term, ``False``) and ``reuse_parts`` (inference keeps what it
+            derives from the weights, or not); for the last two ``None`` means by the device.
+            A choice not given stays as it is.
+
+    The choices are the module's, for every thread, and are restored on exit.
+    """
+    names = {"eager": "enabled", "fused_half": "fused_half", "reuse_parts": "reuse_parts"}
+    unknown = sorted(set(choices) - set(names))
+    if unknown:
+        raise TypeError(f"forced() takes {', '.join(names)}; got {', '.join(unknown)}")
+    given = {names[key]: value for key, value in choices.items()}
+    saved = {name: globals()[name] for name in given}
+    globals().update(given)
+    try:
+        yield
+    finally:
+        globals().update(saved)
+
+
 _PARTS_PER_ENTRY = 32
 
 

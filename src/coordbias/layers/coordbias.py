@@ -26,6 +26,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from coordbias._names import COORD_INITS
 from coordbias.layers import _conv, _signature
 from coordbias.layers._coords import COORDS, Geometry, same_padding, transposed_geometry
 from coordbias.layers._term import add_coord_term
@@ -38,9 +39,6 @@ __all__ = [  # COORD_INITS is exported by coordbias.layers
     "CoordBiasConvTranspose2d",
     "CoordBiasConvTranspose3d",
 ]
-
-#: Accepted values of ``coord_init``.
-COORD_INITS = ("uniform", "zeros")
 
 
 def _check_options(layer: str, coords: str, coord_init: str) -> None:

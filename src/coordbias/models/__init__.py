@@ -14,24 +14,58 @@ Example:
 
 from __future__ import annotations
 
-from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
-from coordbias.models.convs import (
-    CONV_KINDS,
-    STACK_SCOPES,
-    make_conv,
-    make_conv2d,
-    make_conv_transpose2d,
-)
-from coordbias.models.liu import (
-    LIU_CLASSIFIER_SETTINGS,
-    LIU_REGRESSOR_SETTINGS,
-    LiuClassifier,
-    LiuRegressor,
-    he_init,
-)
-from coordbias.models.redgreen import CONV_TYPES, RedGreenNet, redgreen_map_sizes
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from coordbias._names import CONV_KINDS, CONV_SCOPES
 from coordbias.models.registry import create_model, list_models, register_model
-from coordbias.models.vgg_fcn import CONV_SCOPES, FCN, FCNConfig, coordinate_layers
+
+if TYPE_CHECKING:  # imported on first use (below); named here for type checkers and the API docs
+    from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
+    from coordbias.models.convs import (
+        STACK_SCOPES,
+        make_conv,
+        make_conv2d,
+        make_conv_transpose2d,
+    )
+    from coordbias.models.liu import (
+        LIU_CLASSIFIER_SETTINGS,
+        LIU_REGRESSOR_SETTINGS,
+        LiuClassifier,
+        LiuRegressor,
+        he_init,
+    )
+    from coordbias.models.red_green import CONV_TYPES, RedGreenNet, redgreen_map_sizes
+    from coordbias.models.vgg_fcn import FCN, FCNConfig, coordinate_layers
+
+#: The names that need torch, and the module of this package that defines each: imported on
+#: first use, so that the light modules (``variants``, the registry) leave torch unimported.
+_HOMES = {
+    "CONV_TYPES": "red_green",
+    "FCN": "vgg_fcn",
+    "FCNConfig": "vgg_fcn",
+    "LIU_CLASSIFIER_SETTINGS": "liu",
+    "LIU_REGRESSOR_SETTINGS": "liu",
+    "LiuClassifier": "liu",
+    "LiuRegressor": "liu",
+    "ParamMatchedConv2d": "controls",
+    "ParamMatchedConvTranspose2d": "controls",
+    "RedGreenNet": "red_green",
+    "STACK_SCOPES": "convs",
+    "coordinate_layers": "vgg_fcn",
+    "he_init": "liu",
+    "make_conv": "convs",
+    "make_conv2d": "convs",
+    "make_conv_transpose2d": "convs",
+    "redgreen_map_sizes": "red_green",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    return value
 
 
 @register_model("fcn")
@@ -52,7 +86,10 @@ def fcn(
 
     The signature names the settings for :func:`create_model`'s check; they pass on unchanged.
     """
-    return FCN(**locals())  # first statement: locals() holds exactly the parameters
+    settings = locals()  # first statement: locals() holds exactly the parameters
+    from coordbias.models.vgg_fcn import FCN
+
+    return FCN(**settings)
 
 
 @register_model("redgreen")
@@ -67,7 +104,10 @@ def redgreen(
     image_size: int = 32,
 ) -> RedGreenNet:
     """Kayhan and van Gemert's Red-Green classifier (see :class:`coordbias.models.RedGreenNet`)."""
-    return RedGreenNet(**locals())
+    settings = locals()  # first statement: exactly the parameters
+    from coordbias.models.red_green import RedGreenNet
+
+    return RedGreenNet(**settings)
 
 
 @register_model("liu_classifier")
@@ -79,7 +119,10 @@ def liu_classifier(
     coord_init: str = "uniform",
 ) -> LiuClassifier:
     """Liu et al.'s coordinate classifier (see :class:`coordbias.models.LiuClassifier`)."""
-    return LiuClassifier(**locals())
+    settings = locals()  # first statement: exactly the parameters
+    from coordbias.models.liu import LiuClassifier
+
+    return LiuClassifier(**settings)
 
 
 @register_model("liu_regressor")
@@ -91,7 +134,10 @@ def liu_regressor(
     coord_init: str = "uniform",
 ) -> LiuRegressor:
     """Liu et al.'s coordinate regressor (see :class:`coordbias.models.LiuRegressor`)."""
-    return LiuRegressor(**locals())
+    settings = locals()  # first statement: exactly the parameters
+    from coordbias.models.liu import LiuRegressor
+
+    return LiuRegressor(**settings)
 
 
 __all__ = [

@@ -14,6 +14,7 @@ from typing import Any
 
 from torch import nn
 
+from coordbias._names import CONV_KINDS, PADDING_MODES
 from coordbias.layers.coordbias import COORD_INITS
 from coordbias.layers.functional import COORDS
 from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
@@ -31,21 +32,6 @@ __all__ = [
     "make_conv_transpose2d",
 ]
 
-#: Convolution kinds a model accepts, with what each one is.
-CONV_KINDS: dict[str, str] = {
-    "vanilla": "torch.nn.Conv2d",
-    "coordbias": "coordbias.CoordBiasConv2d (adds 2 * out_channels coordinate weights)",
-    "coordconv": "coordbias.CoordConv2d (2 coordinate input channels, 2 * out * k * k weights)",
-    "param_matched": "ParamMatchedConv2d (2 * out_channels position-free extras, a control)",
-    "fourier": "coordbias.FourierCoordBiasConv2d, K=2 (y, x and sin/cos of 2 frequencies per "
-    "axis: 10 * out_channels coordinate weights)",
-    "position_map": "coordbias.PositionMapConv2d (a learned per-channel row and column map: "
-    "out_channels * (H + W) weights, interpolated at other sizes)",
-    "coordgate": "coordbias.CoordGateConv2d (output times a per-channel gate of (y, x) from a "
-    "2-16-C MLP: 48 + 17 * out_channels weights)",
-    "fourier_coordconv": "coordbias.FourierCoordConv2d, K=2 (10 Fourier coordinate input "
-    "channels, 10 * out * k * k weights)",
-}
 #: The kinds that exist as a 2-D, not transposed, convolution only, with their class's name in
 #: ``coordbias``, and the options of :func:`make_conv` that each takes.
 POSITION_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -57,8 +43,6 @@ POSITION_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
 #: Which convolutions of a plain stack (the Red-Green and Not-so-Clevr networks) take a model's
 #: ``conv`` kind: the ``"first"`` only (the others plain) or ``"all"``.
 STACK_SCOPES = ("first", "all")
-#: Padding modes the models accept (the layers accept ``"replicate"`` too).
-PADDING_MODES = ("zeros", "reflect", "circular")
 
 
 def check_choice(argument: str, value: object, accepted: tuple[str, ...] | dict) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+if TYPE_CHECKING:  # annotations only: the registry is read before torch is imported
+    from torch import nn
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
 

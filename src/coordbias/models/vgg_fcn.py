@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from coordbias._names import CONV_SCOPES
 from coordbias.models.convs import (
     CONV_KINDS,
     COORD_INITS,
@@ -40,9 +41,6 @@ from coordbias.models.convs import (
     check_choice,
     make_conv,
 )
-
-#: Where ``conv`` applies: ``"encoder"`` (the original) or ``"all"`` (decoder and classifier too).
-CONV_SCOPES = ("encoder", "all")
 
 
 def _check_int(argument: str, value: object, minimum: int, note: str = "") -> None:

@@ -4,10 +4,13 @@ A task (the :class:`~coordbias.scheduler.execute.Task` protocol) says whether it
 disk, where its lock and log are, and how to do it; the scheduler does the rest and knows
 nothing of the study or the benchmark, which both run their work through it:
 
-- :mod:`.execute`: the protocol and :func:`execute_task` (the lock, the threads, the log);
-- :mod:`.launch`: jobs and threads (:func:`resolve_parallelism`), in this process
-  (:func:`run_in_process`) or a fork-server child per task (:func:`run_local`), waiting for
-  tasks another process holds (:func:`run_rounds`);
+- :mod:`.execute`: the protocol and
+  :func:`~coordbias.scheduler.execute.execute_task` (the lock, the threads, the log);
+- :mod:`.launch`: jobs and threads (:func:`~coordbias.scheduler.launch.resolve_parallelism`),
+  in this process (:func:`~coordbias.scheduler.launch.run_in_process`) or a fork-server child
+  per task (:func:`~coordbias.scheduler.launch.run_local`), waiting for tasks another process
+  holds (:func:`~coordbias.scheduler.launch.run_rounds`);
 - :mod:`.cluster`: the same through submitit (the ``cluster`` extra);
-- :mod:`.progress`: the progress line and :class:`Failure`, which every launcher reports through.
+- :mod:`.progress`: the progress line and :class:`~coordbias.scheduler.launch.Failure`, which
+  every launcher reports through.
 """

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coordbias._util.errors import UserValueError
+from coordbias._util.errors import UserValueError, check_count
 from coordbias.scheduler.execute import Task, TaskOutcome, execute_task
+from coordbias.scheduler.launch import Parallelism
 from coordbias.scheduler.progress import Failure, Log, Progress, last_line
 
 __all__ = ["CLUSTERS", "ClusterOptions", "make_executor", "require_submitit", "run_submitit"]
@@ -117,6 +118,23 @@ class ClusterOptions:
     def threads(self, threads: int | None) -> int:
         """Torch threads per job: ``threads``, else ``cpus_per_run``, else 1."""
         return threads or self.cpus_per_run or 1
+
+    def parallelism(self, threads: int | None = None) -> Parallelism:
+        """Jobs at once and threads per job of the array (the counterpart of the local
+        launcher's ``resolve_parallelism``: ``threads`` is checked here, once).
+
+        Raises:
+            UserValueError: ``threads`` not a positive int.
+        """
+        check_count("threads (--threads)", threads)
+        per_job = self.threads(threads)
+        why = (
+            f"submitit ({self.resolved_cluster()}): at most {self.array_parallelism} jobs "
+            f"at once, {self.cpus_per_run or per_job} CPU(s) and {self.gpus_per_run} "
+            f"GPU(s) each, {self.time_min} min limit"
+            + (f", partition {self.partition}" if self.partition else "")
+        )
+        return Parallelism(self.array_parallelism, per_job, (), self.cpus_per_run or per_job, why)
 
 
 def require_submitit() -> None:

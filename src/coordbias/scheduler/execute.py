@@ -14,7 +14,6 @@ whole output goes there too). :class:`TaskFiles` gives a task both paths from it
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from filelock import FileLock, Timeout
+
+from coordbias._util.experiment import torch_threads
 
 __all__ = ["TASK_LOG", "Task", "TaskFiles", "TaskLog", "TaskOutcome", "execute_task"]
 
@@ -119,14 +120,6 @@ class TaskLog:
             handle.write(f"{stamp} [pid {os.getpid()}] {line}\n")
 
 
-def _threads(n: int | None) -> contextlib.AbstractContextManager:
-    if n is None:
-        return contextlib.nullcontext()
-    from coordbias._util.experiment import torch_threads
-
-    return torch_threads(n)
-
-
 def execute_task(task: Task, *, wait: bool = False, **options: Any) -> TaskOutcome:
     """Do ``task`` unless another process is doing it.
 
@@ -143,7 +136,7 @@ def execute_task(task: Task, *, wait: bool = False, **options: Any) -> TaskOutco
         A :class:`TaskOutcome`.
 
     Raises:
-        Whatever the task raises; the lock is released.
+        Exception: whatever the task raises; the lock is released.
     """
     import torch
 
@@ -155,7 +148,7 @@ def execute_task(task: Task, *, wait: bool = False, **options: Any) -> TaskOutco
     except Timeout:
         return TaskOutcome(task.label, "locked", "locked by another process", 0.0, 0)
     try:
-        with _threads(task.threads):
+        with torch_threads(task.threads):  # the one place a task's thread count applies
             threads = torch.get_num_threads()
             did = task.execute(TaskLog(task.log_file), **options)
     finally:

@@ -8,11 +8,11 @@
 - :func:`run_local`: each task in its own child process, at most ``jobs`` at once. A child that
   fails or is killed (even by SIGKILL) costs its own task only: the others go on, and the study ends
   naming it. The children fork from a ``multiprocessing`` fork server that imported torch, Lightning
-  and the caller's task modules (``preload``) once, so a task starts in about 0.1 s instead of the
-  several seconds a fresh interpreter needs to import them (a whole quick-preset run takes only a
-  few seconds). A child sets its thread count (``torch.set_num_threads``, ``OMP_NUM_THREADS`` and
-  ``MKL_NUM_THREADS`` for anything it starts) and, on GPUs, ``CUDA_VISIBLE_DEVICES`` to its one
-  device before anything touches CUDA; its whole output goes to its task's ``task.log``.
+  and the caller's task modules (``preload``) once, so a task starts without the imports a fresh
+  interpreter would pay for (which would be a large share of a quick-preset run). A child sets,
+  on GPUs, ``CUDA_VISIBLE_DEVICES`` to its one device before anything touches CUDA (its thread
+  count is the task's, set by ``execute_task`` as in every launcher); its whole output goes to
+  its task's ``task.log``.
 - :func:`wait_for_others`: wait for tasks whose lock another process (a second study on the same
   folder) holds, and say which of them it left unfinished; :func:`run_rounds`: launch, wait for
   the others, do what they left.
@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from coordbias._util.errors import UserValueError
+from coordbias._util.errors import UserValueError, check_count
 from coordbias.scheduler.execute import Task, execute_task
 from coordbias.scheduler.progress import Failure, Log, Progress, fmt_duration, last_line
 
@@ -101,13 +101,6 @@ def cuda_devices(accelerator: str = "auto") -> tuple[str, ...]:
         names = [name.strip() for name in visible.split(",") if name.strip()]
         return tuple(names[:count])
     return tuple(str(i) for i in range(count))
-
-
-def check_count(name: str, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UserValueError(f"{name} must be a positive int; got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -354,9 +347,7 @@ def run_local(
             while queue and slots:
                 task = queue.popleft()
                 slot = slots.pop(0)
-                env = {}
-                if parallelism.threads is not None:
-                    env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(parallelism.threads)
+                env = {}  # the task's threads: execute_task sets them, in the child
                 if parallelism.devices:
                     env["CUDA_VISIBLE_DEVICES"] = parallelism.devices[slot]
                 reader, writer = context.Pipe(duplex=False)

@@ -1,4 +1,4 @@
-"""What the benchmarks share: the quick training setting and its three flags, the timing flags.
+"""What the benchmarks share: the quick training setting and its three flags, the timing flag.
 
 The setting is ``coordbias.training.settings.QUICK``, the one the study's ``quick`` preset trains
 with; the benchmarks read it from training, not from the study.
@@ -39,27 +39,19 @@ def add_setting_arguments(parser: argparse.ArgumentParser, what: str) -> None:
         )
 
 
-def add_timing_arguments(
-    parser: argparse.ArgumentParser, *, min_run_time: float, threads_for: str = ""
-) -> None:
-    """Add ``--min-run-time`` (seconds per ``torch.utils.benchmark`` measurement) and
-    ``--threads`` (torch threads, default 1).
+def add_timing_arguments(parser: argparse.ArgumentParser, *, min_run_time: float) -> None:
+    """Add ``--min-run-time`` (seconds per ``torch.utils.benchmark`` measurement).
+
+    ``--threads`` is the command line's (``coordbias.cli._commands.add_threads_argument``), the
+    same option with the same default as the study's and the benchmark's.
 
     Args:
         parser: the benchmark's parser.
         min_run_time: the default of ``--min-run-time``.
-        threads_for: what the threads run, for the help text (e.g. `` for the training step``).
     """
     parser.add_argument(
         "--min-run-time",
         type=float,
         default=min_run_time,
         help="seconds per measurement in torch.utils.benchmark (default %(default)s)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help=f"torch threads{threads_for} (default 1: on a shared machine two OpenMP threads "
-        "stall each other)",
     )

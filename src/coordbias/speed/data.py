@@ -9,17 +9,17 @@ Three figures, each a median of ``torch.utils.benchmark`` blocked runs in this o
   generation of one batch against one step (forward, cross-entropy, backward, SGD step) of
   ``coordbias.models.create_model("fcn", width=W)`` on such a batch.
 
-Generation runs numpy on one thread; the training step uses ``--threads`` torch threads (1 by
-default, as DataLoader-free training on a shared 2-core machine runs best). Timings on a
-shared machine are noisy; the ratio is measured side by side in one run.
+Generation runs numpy on one thread; the training step uses ``--threads`` torch threads (by
+default the process's own). Timings on a shared machine are noisy; the ratio is measured side
+by side in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
-from inspect import signature
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_setting_arguments(parser, "the training step whose share is measured")
     parser.add_argument("--sample-size", type=int, default=128, help="side for per-sample timing")
     parser.add_argument("--gen-batch", type=int, default=64, help="batch for amortised timing")
-    add_timing_arguments(parser, min_run_time=1.0, threads_for=" for the training step")
+    add_timing_arguments(parser, min_run_time=1.0)
     parser.add_argument("--out", default="runs/bench", help="folder for bench_data.json")
 
 
@@ -61,11 +61,15 @@ def measure(
     sample_size: int = 128,
     gen_batch: int = 64,
     min_run_time: float = 1.0,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> dict[str, Any]:
-    """Run the three measurements and return them as a JSON-friendly dict (seconds)."""
+    """Run the three measurements and return them as a JSON-friendly dict (seconds).
+
+    ``threads``: torch threads of the training step (``None``: the process's own).
+    """
     import torch
 
+    from coordbias._util.errors import UserValueError, check_count, user_input
     from coordbias.data import CirclesConfig, generate_batch
 
     for name, value in (
@@ -73,11 +77,13 @@ def measure(
         ("width", width),
         ("batch_size", batch_size),
         ("gen_batch", gen_batch),
-        ("threads", threads),
     ):
         if value < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
-    config = CirclesConfig(image_size=sample_size)
+            raise UserValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    check_count("--threads", threads)
+    threads = torch.get_num_threads() if threads is None else threads
+    with user_input("--sample-size"):
+        config = CirclesConfig(image_size=sample_size)
     env: dict[str, Any] = {
         "gen": generate_batch,
         "config": config,
@@ -143,15 +149,25 @@ def measure(
     return result
 
 
-def run(args: argparse.Namespace) -> int:
-    """Measure, print a summary and write ``<out>/bench_data.json``."""
+def run(*, out: str | os.PathLike[str] = "runs/bench", **settings: Any) -> int:
+    """Measure, print a summary and write ``OUT/bench_data.json``; return 0.
+
+    Args:
+        out: the folder of ``bench_data.json``.
+        **settings: :func:`measure`'s keyword arguments (``image_size``, ``width``,
+            ``batch_size``, ``sample_size``, ``gen_batch``, ``min_run_time``, ``threads``).
+
+    Raises:
+        UserValueError: a bad setting or an unwritable ``out``, before any timing starts.
+    """
     import torch
 
+    from coordbias._util.errors import check_folder_destination
     from coordbias._util.files import write_json
     from coordbias._version import __version__
 
-    # Every parameter of measure() is a flag of the same name.
-    result = measure(**{name: getattr(args, name) for name in signature(measure).parameters})
+    check_folder_destination(out, "--out")
+    result = measure(**settings)
     result["environment"] = {
         "coordbias": __version__,
         "torch": torch.__version__,
@@ -159,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         "machine": platform.machine(),
         "processor": platform.processor(),
     }
-    out = Path(args.out)
+    out = Path(out)
     write_json(out / "bench_data.json", result)
     s = result["sample_size"]
     print(f"generation of one {s} x {s} sample (image and label):")

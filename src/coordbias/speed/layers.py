@@ -49,6 +49,7 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -142,10 +143,12 @@ def path_setup(name: str, device: Any, compile_backend: str = "inductor") -> Pat
 
 def parse_paths(text: str) -> list[str]:
     """``"fp32,half"`` -> ``["fp32", "half"]`` in :data:`PATHS` order; a clear error otherwise."""
+    from coordbias._util.errors import UserValueError
+
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in PATHS]
     if unknown or not names:
-        raise ValueError(
+        raise UserValueError(
             f"--paths must be a comma-separated subset of {','.join(PATHS)}, got {text!r}"
         )
     return [n for n in PATHS if n in names]
@@ -377,36 +380,70 @@ def _table(name: str, path: PathSetup, results: list[dict], summary: dict[str, A
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the benchmark, print the tables, write ``bench_layers.json``; return 0."""
-    import torch
+def run(
+    *,
+    out: str | os.PathLike[str] = "runs/bench",
+    paths: str | Sequence[str] = PATHS,
+    quick: bool = False,
+    rounds: int = 5,
+    min_run_time: float = 0.25,
+    threads: int | None = None,
+    device: str = "cpu",
+) -> int:
+    """Run the benchmark, print the tables, write ``OUT/bench_layers.json``; return 0.
+
+    Args:
+        out: the folder of ``bench_layers.json``.
+        paths: the paths to run, a subset of :data:`PATHS` (a list, or comma separated).
+        quick: a tiny grid, one round, short timings and the ``aot_eager`` compile backend.
+        rounds: interleaved rounds per shape.
+        min_run_time: seconds per measurement.
+        threads: torch intra-op threads; ``None``: the process's own.
+        device: a torch device name.
+
+    Raises:
+        UserValueError: a bad option, an unavailable device or an unwritable ``out``, before
+            any timing starts.
+    """
 
     from coordbias._util.devices import resolve_device
-    from coordbias._util.errors import check_folder_destination
+    from coordbias._util.errors import UserValueError, check_count, check_folder_destination
+    from coordbias._util.experiment import torch_threads
     from coordbias._util.files import write_json
 
     # Every option is checked before the first timing.
-    if args.rounds < 1:
-        raise ValueError(f"--rounds must be at least 1, got {args.rounds}")
-    if args.min_run_time <= 0:
-        raise ValueError(f"--min-run-time must be positive, got {args.min_run_time}")
-    if args.threads < 1:
-        raise ValueError(f"--threads must be at least 1, got {args.threads}")
-    names = parse_paths(args.paths)
-    device = resolve_device(args.device)
-    folder = check_folder_destination(args.out, "--out")
-    torch.set_num_threads(args.threads)
+    if rounds < 1:
+        raise UserValueError(f"--rounds must be at least 1, got {rounds}")
+    if min_run_time <= 0:
+        raise UserValueError(f"--min-run-time must be positive, got {min_run_time}")
+    check_count("--threads", threads)
+    names = parse_paths(paths if isinstance(paths, str) else ",".join(paths))
+    torch_device = resolve_device(device)
+    folder = check_folder_destination(out, "--out")
+    with torch_threads(threads):
+        data = _run(names, torch_device, quick, rounds, min_run_time)
+    path_out = folder / "bench_layers.json"
+    write_json(path_out, data)
+    print(f"\nwrote {path_out}")
+    return 0
+
+
+def _run(
+    names: list[str], device: Any, quick: bool, rounds: int, min_run_time: float
+) -> dict[str, Any]:
+    import torch
+
     threads = torch.get_num_threads()
-    grid = QUICK_GRID if args.quick else DEFAULT_GRID
-    rounds = 1 if args.quick else args.rounds
-    min_run_time = 0.002 if args.quick else args.min_run_time
+    grid = QUICK_GRID if quick else DEFAULT_GRID
+    rounds = 1 if quick else rounds
+    min_run_time = 0.002 if quick else min_run_time
 
     start = time.perf_counter()
     paths: dict[str, Any] = {}
     tables = []
     for name in names:
         # --quick is for the tests: its compile path skips inductor's code generation.
-        path = path_setup(name, device, "aot_eager" if args.quick else "inductor")
+        path = path_setup(name, device, "aot_eager" if quick else "inductor")
         results = []
         for case in grid:
             shape = Shape(*case)
@@ -440,12 +477,9 @@ def run(args: argparse.Namespace) -> int:
         "cpu_count": os.cpu_count(),
         "rounds": rounds,
         "min_run_time": min_run_time,
-        "quick": bool(args.quick),
+        "quick": bool(quick),
         "seconds": time.perf_counter() - start,
         "targets": TARGETS,
         "paths": paths,
     }
-    path_out = folder / "bench_layers.json"
-    write_json(path_out, data)
-    print(f"\nwrote {path_out}")
-    return 0
+    return data

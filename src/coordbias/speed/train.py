@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import statistics
 import tempfile
 import time
@@ -24,12 +25,18 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from coordbias._names import CONV_KINDS
 from coordbias.speed._preset import add_setting_arguments, quick_setting
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_setting_arguments(parser, "the second setting")
-    parser.add_argument("--conv", default="vanilla", help="convolution (default: %(default)s)")
+    parser.add_argument(
+        "--conv",
+        default="vanilla",
+        metavar="KIND",
+        help=f"convolution: {' | '.join(CONV_KINDS)} (default: %(default)s)",
+    )
     parser.add_argument(
         "--steps",
         type=int,
@@ -49,13 +56,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="also measure the original's setting: 128 px, width 64, batch 1",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        metavar="N",
-        help="torch intra-op threads (default: torch's choice)",
     )
     parser.add_argument(
         "--out",
@@ -208,43 +208,87 @@ def measure(config, *, steps: int, warmup: int) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace) -> int:
-    import torch
+def run(
+    *,
+    out: str | os.PathLike[str] = "runs/bench",
+    image_size: int | None = None,
+    width: int | None = None,
+    batch_size: int | None = None,
+    conv: str = "vanilla",
+    steps: int = 60,
+    warmup: int = 5,
+    original: bool = True,
+    threads: int | None = None,
+) -> int:
+    """Measure, print a table and write ``OUT/train.json``; return 0.
 
+    Args:
+        out: the folder of ``train.json``.
+        image_size: image side of the second setting (``None``: the quick setting's).
+        width: network width of the second setting (``None``: the quick setting's).
+        batch_size: batch size of the second setting (``None``: the quick setting's).
+        conv: the convolution kind (``coordbias.models.CONV_KINDS``) of both settings.
+        steps: timed pairs of steps (one bare, one Lightning) per setting.
+        warmup: untimed pairs before them.
+        original: also measure the original's setting (128 px, width 64, batch 1).
+        threads: torch intra-op threads; ``None``: the process's own.
+
+    Raises:
+        UserValueError: a bad setting or an unwritable ``out``, before any timing starts.
+    """
+    from coordbias._util.errors import (
+        UserValueError,
+        check_count,
+        check_folder_destination,
+        user_input,
+    )
+    from coordbias._util.experiment import torch_threads
     from coordbias._util.files import write_json
     from coordbias.training.config import TrainConfig
     from coordbias.training.env import environment
 
-    for name in ("steps", "image_size", "width", "batch_size"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    if args.warmup < 0:
-        raise ValueError(f"--warmup must be >= 0, got {args.warmup}")
-    if args.threads:
-        torch.set_num_threads(args.threads)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     quick = {k: v for k, v in quick_setting().items() if k in fields}
-    quick.update(image_size=args.image_size, width=args.width, batch_size=args.batch_size)
+    given = {"image_size": image_size, "width": width, "batch_size": batch_size}
+    quick.update({k: v for k, v in given.items() if v is not None})
+    for name in ("image_size", "width", "batch_size"):
+        if quick[name] < 1:
+            raise UserValueError(f"--{name.replace('_', '-')} must be >= 1, got {quick[name]}")
+    if steps < 1:
+        raise UserValueError(f"--steps must be >= 1, got {steps}")
+    if warmup < 0:
+        raise UserValueError(f"--warmup must be >= 0, got {warmup}")
+    check_count("--threads", threads)
+    check_folder_destination(out, "--out")
     settings = []
-    if args.original:
-        settings.append(("original", TrainConfig(conv=args.conv, progress=False)))
-    settings.append(("quick", TrainConfig(**{**quick, "conv": args.conv, "progress": False})))
-    results = {}
-    for name, config in settings:
-        config.validate()
-        print(
-            f"{name}: {config.image_size} px, width {config.width}, batch {config.batch_size}, "
-            f"{config.optimizer}, {config.conv}"
-        )
-        results[name] = measure(config, steps=args.steps, warmup=args.warmup)
+    with user_input():  # TrainConfig's checks (conv, sizes) name the value the user gave
+        if original:
+            settings.append(("original", TrainConfig(conv=conv, progress=False)))
+        settings.append(("quick", TrainConfig(**{**quick, "conv": conv, "progress": False})))
+        for _, config in settings:
+            config.validate()
+    with torch_threads(threads):
+        results = _measure_settings(settings, steps, warmup)
+        env = environment("cpu")
     print(f"{'setting':<10}{'bare ms':>10}{'lightning ms':>14}{'ratio':>8}{'img/s':>9}")
     for name, row in results.items():
         print(
             f"{name:<10}{row['bare_step_ms']:>10.2f}{row['lightning_step_ms']:>14.2f}"
             f"{row['ratio']:>8.3f}{row['lightning_images_per_s']:>9.1f}"
         )
-    payload = {"benchmark": "train", "settings": results, "env": environment("cpu")}
-    out = Path(args.out) / "train.json"
-    write_json(out, payload)
-    print(f"written: {out}")
+    payload = {"benchmark": "train", "settings": results, "env": env}
+    path = Path(out) / "train.json"
+    write_json(path, payload)
+    print(f"written: {path}")
     return 0
+
+
+def _measure_settings(settings: list, steps: int, warmup: int) -> dict[str, Any]:
+    results = {}
+    for name, config in settings:
+        print(
+            f"{name}: {config.image_size} px, width {config.width}, batch {config.batch_size}, "
+            f"{config.optimizer}, {config.conv}"
+        )
+        results[name] = measure(config, steps=steps, warmup=warmup)
+    return results

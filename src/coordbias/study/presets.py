@@ -3,19 +3,18 @@
 A preset fixes everything about a study except where it is written and the runtime (devices,
 workers). ``run_config`` turns (preset, variant, seed) into the ``TrainConfig`` of one run.
 
-How the settings were chosen (2-core CPU, shared with other jobs, so pessimistic; figures are
-training images per second, forward + backward, and recall per class 0..3 on held-out images).
-What each preset costs and gives is measured once, in the README (the preset table of *The
-study*, *Results of the quick preset*, *Results of the seed preset*); read the figures there
-rather than repeat them here, where they went stale.
+How the settings were chosen, and what each preset costs and gives, is measured once, in the
+README (the preset table of *The study*, *Results of the quick preset*, *Results of the seed
+preset*), with the commands; read the figures there rather than repeat them here, where they go
+stale.
 
-* ``quick`` (64 px, width 8, batch 8, Adam 3e-3, 1,000 training images, 2 epochs): the bare
-  network trains at about 350 img/s on one thread; coordbias beats vanilla clearly on classes
-  1-3, but the gap narrows with more training, because at 64 px zero padding and the receptive
-  field tell vanilla a lot about position. ``QUICK_NOTES`` lists the probes it was chosen from.
-  On a busy machine two torch threads per process can run 15x slower than one
-  (oversubscription): there set OMP_NUM_THREADS=1. The thread count changes float reduction
-  order, so results are identical only between runs with the same number of threads.
+* ``quick`` (64 px, width 8, batch 8, Adam 3e-3, 1,000 training images, 2 epochs): coordbias
+  beats vanilla clearly on classes 1-3, but the gap narrows with more training, because at
+  64 px zero padding and the receptive field tell vanilla a lot about position. ``QUICK_NOTES``
+  lists the probes it was chosen from. On a busy machine two torch threads per process can run
+  many times slower than one (oversubscription): there set OMP_NUM_THREADS=1. The thread count
+  changes float reduction order, so results are identical only between runs with the same
+  number of threads.
 * ``seed``: the original's setting, run by default as one 1-thread process per model (the
   README's measurement of two such processes side by side against one with two threads is
   behind ``threads_per_run``).

@@ -38,7 +38,6 @@ from coordbias._util.errors import UserValueError, check_folder_destination
 from coordbias._util.files import write_json
 from coordbias.scheduler.launch import (
     Parallelism,
-    check_count,
     resolve_parallelism,
     run_in_process,
     run_local,
@@ -115,17 +114,8 @@ def _launch_settings(
             )
         if train_fn is not None:
             raise ValueError("train_fn replaces training in this process: use launcher 'local'")
-        check_count("threads (--threads)", threads)
         options = _cluster_options(cluster)
-        per_job = options.threads(threads)
-        why = (
-            f"submitit ({options.resolved_cluster()}): at most {options.array_parallelism} jobs "
-            f"at once, {options.cpus_per_run or per_job} CPU(s) and {options.gpus_per_run} "
-            f"GPU(s) each, {options.time_min} min limit"
-            + (f", partition {options.partition}" if options.partition else "")
-        )
-        cores = options.cpus_per_run or per_job
-        return Parallelism(options.array_parallelism, per_job, (), cores, why), options
+        return options.parallelism(threads), options
     if cluster:
         raise UserValueError("cluster options apply to launcher 'submitit' (--launcher submitit)")
     if train_fn is not None and jobs is None:
@@ -222,7 +212,7 @@ def _quiet_lightning() -> Iterator[None]:
 
 
 def run_study(
-    preset: str | StudyPreset = "quick",
+    preset: str | StudyPreset | StudyPlan = "quick",
     out_dir: str | Path = "runs/study",
     *,
     seeds: int | Sequence[int] | None = None,
@@ -241,7 +231,10 @@ def run_study(
     """Run a study (or resume it) and write ``report.md``, ``report.html``, ``results.json``.
 
     Args:
-        preset: ``quick`` (default), ``seed``, ``full``, ``test`` or a ``StudyPreset``.
+        preset: ``quick`` (default), ``seed``, ``full``, ``test`` or a ``StudyPreset``; or the
+            :class:`~coordbias.study.plan.StudyPlan` that :func:`plan_study` made (then
+            ``out_dir``, ``seeds``, ``variants``, ``overrides`` and ``experiments`` are the
+            plan's, and not given).
         out_dir: the study folder; runs go to ``out_dir/runs/<variant>/seed<k>``.
         seeds: a count or a list of seeds; ``None``: the preset's count.
         variants: variant names; ``None``: the preset's.
@@ -275,14 +268,21 @@ def run_study(
     import torch
     from filelock import FileLock
 
-    plan = plan_study(
-        preset,
-        out_dir,
-        seeds=seeds,
-        variants=variants,
-        overrides=overrides,
-        experiments=experiments,
-    )
+    if isinstance(preset, StudyPlan):
+        given = dict(seeds=seeds, variants=variants, overrides=overrides, experiments=experiments)
+        named = [name for name, value in given.items() if value is not None]
+        if named:
+            raise ValueError(f"run_study(plan) takes its {', '.join(named)} from the plan")
+        plan = preset
+    else:
+        plan = plan_study(
+            preset,
+            out_dir,
+            seeds=seeds,
+            variants=variants,
+            overrides=overrides,
+            experiments=experiments,
+        )
     parallelism, options = _launch_settings(
         plan, jobs=jobs, threads=threads, launcher=launcher, cluster=cluster, train_fn=train_fn
     )

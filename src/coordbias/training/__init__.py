@@ -3,19 +3,34 @@
 ``train(config)`` runs one training described by a ``TrainConfig`` and writes its run folder;
 ``load_run(run_dir)`` gives back the config and the trained network; ``evaluate`` (from
 ``coordbias.training.metrics``) measures a network on a data loader.
+
+The names below are imported on first use, so that a light module of this package (``config``,
+``settings``) does not bring in Lightning: the command line builds ``coordbias train``'s flags
+from ``TrainConfig`` before it imports torch.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from coordbias.training.checkpoint import build_model
-from coordbias.training.config import TrainConfig
-from coordbias.training.datamodule import make_datasets
-from coordbias.training.run import TrainResult, load_run, train
-
 if TYPE_CHECKING:  # imported on first use (below); named here for type checkers and the API docs
+    from coordbias.training.checkpoint import build_model
+    from coordbias.training.config import TrainConfig
+    from coordbias.training.datamodule import make_datasets
     from coordbias.training.metrics import evaluate
+    from coordbias.training.run import TrainResult, load_run, train
+
+#: Each public name and the module of this package that defines it.
+_HOMES = {
+    "TrainConfig": "config",
+    "TrainResult": "run",
+    "build_model": "checkpoint",
+    "evaluate": "metrics",
+    "load_run": "run",
+    "make_datasets": "datamodule",
+    "train": "run",
+}
 
 __all__ = [
     "TrainConfig",
@@ -29,9 +44,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # ``evaluate`` lives in metrics.py (torchmetrics); import it on first use.
-    if name == "evaluate":
-        from coordbias.training.metrics import evaluate
-
-        return evaluate
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    return value

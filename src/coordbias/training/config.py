@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coordbias._names import CONV_KINDS, CONV_SCOPES, COORD_INITS, COORDS, PADDING_MODES
 from coordbias._util.errors import (
     UserFileNotFoundError,
     UserValueError,
@@ -21,14 +22,10 @@ from coordbias._util.errors import (
 )
 from coordbias._util.files import write_text
 from coordbias._util.numbers import check_number
-from coordbias.layers.coordbias import COORD_INITS
-from coordbias.layers.functional import COORDS
-from coordbias.models import CONV_KINDS, CONV_SCOPES, list_models
-from coordbias.models.convs import PADDING_MODES
 
-# The accepted names come from where each concept lives: the model registry and the conv kinds,
-# scopes and padding modes of coordbias.models; coords and coord_init of the layer library.
-MODELS = tuple(list_models())
+# The accepted names come from their one list: coordbias._names (read without torch, so that
+# ``coordbias train --help`` builds its flags at once) for the conv kinds, scopes, padding modes,
+# coords and coord_init; the model registry (read when a config is validated) for the models.
 CONVS = tuple(CONV_KINDS)
 OPTIMIZERS = ("sgd", "adam", "adamw")
 PRECISIONS = ("32-true", "32", "64-true", "64", "16-mixed", "bf16-mixed", "16-true", "bf16-true")
@@ -51,6 +48,20 @@ NUMERIC_FIELDS: dict[str, dict[str, Any]] = {
     "num_nodes": {"integer": True, "minimum": 1},
     "workers": {"integer": True, "minimum": 0},
 }
+
+
+def _models() -> tuple[str, ...]:
+    """The models of the registry (it imports torch, so it is read when a config is checked)."""
+    from coordbias.models import list_models
+
+    return tuple(list_models())
+
+
+def __getattr__(name: str) -> Any:
+    # ``MODELS``: the registry's names when asked (a model registered later counts too).
+    if name == "MODELS":
+        return _models()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _f(default: Any, help: str, *flags: str) -> Any:
@@ -134,7 +145,7 @@ class TrainConfig:
             value = getattr(self, f.name)
             _check_type(f.name, value, hints[f.name])
         for name, accepted in (
-            ("model", MODELS),
+            ("model", _models()),
             ("conv", CONVS),
             ("conv_scope", CONV_SCOPES),
             ("padding_mode", PADDING_MODES),

@@ -22,7 +22,8 @@ from coordbias.data.notsoclevr import CANVAS, encode, targets
 from coordbias.models.convs import make_conv
 
 MODELS = ("vanilla", "deconv", "deconv_paper", "coordconv", "coordbias")
-#: The deconvolution baselines (coordinates as a 1 x 1 input), trained longer in :data:`FULL`.
+#: The deconvolution baselines (coordinates as a 1 x 1 input), trained longer in the
+#: experiment's ``FULL`` setting (``coordbias.study.experiments.notsoclevr.FULL``).
 BASELINES = ("deconv", "deconv_paper")
 
 
@@ -75,7 +76,8 @@ class TiledFCN(nn.Module):
 
 @dataclass(frozen=True)
 class DeconvRecipe:
-    """A deconvolution baseline: its network and its optimiser, the unit of :func:`ablation`.
+    """A deconvolution baseline: its network and its optimiser, the unit of the ablation
+    (``coordbias notsoclevr-ablation``).
 
     :func:`recipe` gives the two the experiment trains, ``deconv`` (ours) and ``deconv_paper``
     (Liu et al.'s, as their code builds and trains it); the ablation changes one field at a time.

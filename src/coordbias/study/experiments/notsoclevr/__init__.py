@@ -33,13 +33,13 @@ between, the last one to 1 channel):
   them (below).
 
 Optimisation as their README's CoordConv command: Adam, lr 0.005, L2 1e-3 (as Adam's
-``weight_decay``), batch 16. The quick setting (width 8, 2 epochs, 3 models x 2 splits) takes
-about 40 s of CPU time on one thread; batch 16 beat batch 32 at equal compute (more Adam steps),
-which is why it is kept. The baselines train longer (``baseline_epochs``, ``baseline_lr_drop``):
-in :data:`FULL` 60 epochs, the learning rate divided by 10 for the last 15.
+``weight_decay``), batch 16. The quick setting is width 8, 2 epochs, 3 models x 2 splits; batch 16
+beat batch 32 at equal compute (more Adam steps), which is why it is kept. The baselines train
+longer (``baseline_epochs``, ``baseline_lr_drop``): in :data:`FULL` 60 epochs, the learning rate
+divided by 10 for the last 15.
 
-Why our deconvolution baseline was at 26 % (uniform) where Liu et al. report about 86 %
--------------------------------------------------------------------------------------------
+Why our deconvolution baseline fell short of the about 86 % Liu et al. report
+----------------------------------------------------------------------------
 Every difference between the two (read from uber-research/CoordConv: ``model_builders.py``
 ``DeconvPainter``, ``train.py``, ``data/not_so_clevr_generator.py``, ``README.md``,
 ``experiment_logs.sh``; the right column is what our old full setting ran):
@@ -69,60 +69,19 @@ training        2,000 epochs (README); sweep: 1,000,     10 epochs, constant lr
 reported        best of 324 configurations per split     one run
 ==============  =======================================  ===================================
 
-The ablation (``python -m coordbias.study.experiments.notsoclevr OUT.json``: width 16, uniform
-split, seed 0, one thread; each row changes one thing from the reference row) shows that the
-gap is the training length, and that none of Liu et al.'s other choices closes it:
-
-==========================================  =======  ======  =======  =======  =====
-setting                                     params   epochs  test     train    CPU s
-==========================================  =======  ======  =======  =======  =====
-ours, 10 epochs (the old full setting)      17,233   10      25.9 %   30.6 %   16
-ours, 60 epochs, constant lr                17,233   60      78.2 %   77.9 %   101
-ours, 60 epochs, lr / 10 at 45 (reference)  17,233   60      99.7 %   99.7 %   98
-+ BatchNorm                                 17,393   60      57.4 %   81.9 %   98
-kernel 3, TensorFlow ``'same'``             9,729    60      72.6 %   79.3 %   95
-He (truncated normal) init, zero biases     17,233   60      97.7 %   99.3 %   103
-pixel coordinates as input                  17,233   60      96.7 %   99.4 %   99
-lr 0.01                                     17,233   60      99.0 %   99.7 %   100
-Adam beta2 0.99                             17,233   60      99.2 %   99.8 %   104
-L2 ``1e-3 * sum(w ** 2)`` on kernels only   17,233   60      65.1 %   70.6 %   93
-channels 64, 64, 64, 32, 32                 183,041  60      100.0 %  100.0 %  225
-all of Liu et al.'s but the channels        9,889    60      18.8 %   22.7 %   144
-Liu et al.'s ``deconv_paper`` (``-mul 1``)  103,585  60      23.6 %   27.5 %   327
-==========================================  =======  ======  =======  =======  =====
-
-So: trained six times longer with one learning-rate drop, our baseline reaches 98.6 +- 1.0 %
-on the uniform split (seeds 0, 1, 2; train 99.1-99.7 %), above the paper's "about 86 % at best",
-and 8.6 +- 2.1 % on the held-out quadrant (train 99.7-100 %). Without the drop it is at 78 %
-(its test accuracy still swings by several points from epoch to epoch at lr 0.005). Liu et al.'s
-recipe is not what made their baseline better: alone, BatchNorm (-42 points), the 3 x 3 kernel
-(-27; likely because stride 2 with an odd kernel gives even output pixels two taps, odd ones one)
-and TensorFlow's L2 (-35: ``l2 * sum(w ** 2)`` is twice Adam's ``weight_decay`` of the same l2)
-each slow learning, the others are within a few points. Their whole recipe reaches 19-24 % in
-60 epochs (and 0.0 % on the quadrant, seed 0); Liu et al. trained it for 1,000 to 2,000 epochs
-and report the best of a 324-configuration sweep of it. Wider layers do not hurt ours (100 % at
-their ``-mul 1`` widths). Not measured here: their recipe at 1,000+ epochs (about 1.5 hours of
-CPU per run at ``-mul 1``, 2.5 times that at ``-mul 2``), so their 86 % itself is taken from the
-paper. On the quadrant, most of our 8.6 % are centres next to the training region (seed 0: 70
-of the 82 in the three rows and columns nearest to it, 10 of 441 deeper than seven);
-the quadrant rules differ by one row and column (ours holds out ``c = 32`` too), left as it is
-because the quick study's quadrant figures depend on it.
-
-Reproduce on one thread (``NSC`` = ``python -m coordbias.study.experiments.notsoclevr abl.json``;
-the table about 27 minutes of CPU, the seeds 13 more; the file makes it resumable)::
-
-    OMP_NUM_THREADS=1 taskset -c 0 $NSC                       # the table (seed 0, uniform)
-    OMP_NUM_THREADS=1 taskset -c 0 $NSC --rows 2 --seeds 0 1 2
-    OMP_NUM_THREADS=1 taskset -c 0 $NSC --rows 2 --seeds 0 1 2 --split quadrant
-    OMP_NUM_THREADS=1 taskset -c 0 $NSC --rows 12 --split quadrant
+The ablation (``coordbias notsoclevr-ablation OUT.json``, :mod:`.ablation`: width 16, uniform
+split, one thread; each row changes one thing from the reference row) measures what each of
+these differences does. Its table, what it shows (the gap is the training length; none of Liu et
+al.'s other choices closes it) and the commands that reproduce it are in the README (*The
+original's open questions*, the Not-so-Clevr paragraph), where measured figures are kept.
 
 ``run(out_dir, quick=True, seed=0)`` returns a JSON-able dict and writes ``notsoclevr.png``;
 ``markdown(result, fig_dir_rel)`` renders the report section.
 
-The data (centres, splits, encoding) are :mod:`coordbias.data.notsoclevr`'s; the modules here:
-:mod:`.models` (the tiled FCN, the deconvolution baselines, their optimiser), :mod:`.training`
-(the settings, the training loop), :mod:`.ablation` (the ablation and its command line),
-:mod:`.section` (figure and Markdown).
+The data (centres, splits, encoding) are :mod:`coordbias.data.notsoclevr`'s, the networks (the
+tiled FCN, the deconvolution baselines, their optimiser) :mod:`coordbias.training.notsoclevr`'s
+(formerly ``.models``, a deprecated path now); the modules here: :mod:`.training` (the settings,
+the training loop), :mod:`.ablation` (the ablation), :mod:`.section` (figure and Markdown).
 """
 
 from __future__ import annotations
@@ -227,7 +186,7 @@ def run(
 
     Args:
         out_dir: folder for the figure (created).
-        quick: :data:`QUICK` (width 8, 2 epochs, 3 models; about 40 s of CPU time) or
+        quick: :data:`QUICK` (width 8, 2 epochs, 3 models) or
             :data:`FULL` (width 16, 10 epochs; both deconvolution baselines, 60 epochs).
         seed: seeds the uniform split, the initialisation and the batch order.
         config: overrides the setting chosen by ``quick`` (tests use tiny ones).

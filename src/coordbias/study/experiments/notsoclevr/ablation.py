@@ -1,5 +1,8 @@
-"""The ablation of the deconvolution baseline (ours against Liu et al.'s, one difference at a time)
-and its command line, ``python -m coordbias.study.experiments.notsoclevr OUT.json``."""
+"""The ablation of the deconvolution baseline (ours against Liu et al.'s, one difference at a time).
+
+Its command line is ``coordbias notsoclevr-ablation OUT.json`` (``coordbias.cli.study``), under
+the command line's one error boundary; :func:`main`, its former own parser, is deprecated.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any
 
 import torch
 
+from coordbias._util.errors import UserValueError
 from coordbias.data.notsoclevr import SPLITS
 from coordbias.study.experiments._common import fmt_pct, md_table, torch_threads
 from coordbias.study.experiments.notsoclevr.training import NotSoClevrConfig, fit
@@ -77,7 +81,7 @@ def ablation(
     from coordbias._util.files import write_json
 
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+        raise UserValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
     picked = range(len(ABLATION)) if rows is None else rows
     bad = [
         r
@@ -85,7 +89,7 @@ def ablation(
         if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r < len(ABLATION)
     ]
     if bad:
-        raise ValueError(f"rows must be indices 0..{len(ABLATION) - 1}; got {bad}")
+        raise UserValueError(f"rows must be indices 0..{len(ABLATION) - 1}; got {bad}")
     path = Path(out_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     done: list[dict[str, Any]] = json.loads(path.read_text()) if path.exists() else []
@@ -155,29 +159,20 @@ def ablation_markdown(runs: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line of :func:`ablation`: train the chosen rows, print the table."""
-    import argparse
+    """Deprecated: ``coordbias notsoclevr-ablation`` is the ablation's command line.
 
-    parser = argparse.ArgumentParser(
-        prog="python -m coordbias.study.experiments.notsoclevr",
-        description="Ablation of the Not-so-Clevr deconvolution baseline: ours against Liu et "
-        "al.'s, one difference at a time (rows: "
-        + "; ".join(f"{i} {row[0]}" for i, row in enumerate(ABLATION))
-        + ").",
+    Runs that command with ``argv`` (default: ``sys.argv[1:]``) and returns its exit status.
+    """
+    import importlib
+    import sys
+    import warnings
+
+    warnings.warn(
+        "python -m coordbias.study.experiments.notsoclevr and its main() are deprecated and go "
+        "in the next release; use coordbias notsoclevr-ablation",
+        DeprecationWarning,
+        stacklevel=2,
     )
-    parser.add_argument("out", type=Path, help="JSON file of the runs (resumed if it exists)")
-    parser.add_argument("--rows", type=int, nargs="*", help="row indices (default: all)")
-    parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="default: 0")
-    parser.add_argument("--split", choices=SPLITS, default="uniform")
-    args = parser.parse_args(argv)
-    try:
-        runs = ablation(
-            args.out,
-            rows=None if args.rows is None else tuple(args.rows),
-            seeds=tuple(args.seeds),
-            split=args.split,
-        )
-    except ValueError as err:
-        parser.error(str(err))
-    print(ablation_markdown(runs))
-    return 0
+    # The command line lies above the study: loaded by name, it draws no arrow up.
+    cli = importlib.import_module("coordbias.cli.main")
+    return cli.main(["notsoclevr-ablation", *(sys.argv[1:] if argv is None else argv)])

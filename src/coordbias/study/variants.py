@@ -1,0 +1,8 @@
+"""Deprecated: moved to :mod:`coordbias.models.variants`.
+
+Its names still work from here for one release, with a ``DeprecationWarning``.
+"""
+
+from coordbias._util.deprecation import moved
+
+__getattr__ = moved(__name__, "coordbias.models.variants")
