@@ -79,8 +79,8 @@ def test_rows_place_the_methods_by_the_rule():
     rows = set(plan.rows)
     # The placement axis: coordconv on circles (three) and Red-Green (first, all) only.
     assert {("circles", "coordconv", p) for p in ("encoder", "first", "all")} <= rows
-    assert {("redgreen", "coordconv", "all"), ("redgreen", "coordconv", "first")} <= rows
-    assert ("redgreen", "coordconv", "encoder") not in rows
+    assert {("redgreen", "coordconv", "encoder"), ("redgreen", "coordconv", "first")} <= rows
+    assert ("redgreen", "coordconv", "all") not in rows  # its encoder is every convolution
     assert [r for r in plan.rows if r[:2] == ("nsc_reg_uniform", "coordconv")] == [
         ("nsc_reg_uniform", "coordconv", "first")  # Liu et al.: coordinates once, at the input
     ]
@@ -258,7 +258,7 @@ def test_anchor_rows_are_the_convolution_types_at_the_protocol(tmp_path):
         results = run_benchmark(
             tmp_path, scale="test", tasks="redgreen_paper", seeds=1, jobs=1, threads=1, log=_quiet
         )
-    found = results["cells"]["redgreen_paper"]["full"]["all"][0]
+    found = results["cells"]["redgreen_paper"]["full"]["encoder"][0]
     assert found["lr"] == 1.0 and found["weight_decay"] == 5e-5
     assert "| `redgreen_paper` | `full` | 1 |" in results["anchor_table"]
 
@@ -329,8 +329,8 @@ def test_child_processes_give_the_numbers_of_one_process(tiny, tmp_path):
     _, results = tiny
     setting = {**SETTING, "tasks": ["redgreen"], "seeds": [1]}
     parallel = run_benchmark(tmp_path, jobs=2, threads=1, log=_quiet, **setting)
-    assert [r["metric"] for r in parallel["cells"]["redgreen"]["coordbias"]["all"]] == [
-        results["cells"]["redgreen"]["coordbias"]["all"][1]["metric"]
+    assert [r["metric"] for r in parallel["cells"]["redgreen"]["coordbias"]["encoder"]] == [
+        results["cells"]["redgreen"]["coordbias"]["encoder"][1]["metric"]
     ]
 
 

@@ -5,7 +5,8 @@
   ``conv_scope``; ``first`` is the FCN with plain convolutions but its first one, which is the
   method's (the FCN's own scopes have no ``first``, so that one layer is put in here).
 - Red-Green: Kayhan and van Gemert's network (``"redgreen"``) with "same" zero padding for the
-  methods (their S-Conv, the convolution that leaks position); ``encoder`` is ``all``. The
+  methods (their S-Conv, the convolution that leaks position); ``encoder`` and ``all`` are
+  its four convolutions. The
   anchor's rows are their convolution types with plain convolutions.
 - Not-so-Clevr: Liu et al.'s classifier and regressor (``"liu_classifier"``,
   ``"liu_regressor"``), the method's kind in the first convolution (``first``) or in every one

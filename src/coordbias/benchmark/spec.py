@@ -31,8 +31,9 @@ decay of the sweep); the test sets are read only by the final cells:
 - Each task runs every method at its network's own placement (:data:`DEFAULT_PLACEMENT`):
   where the published network of that task puts position. Liu et al.'s networks add
   coordinates once at the input (``first``); the original coordinate-bias FCN has them in
-  every encoder convolution (``encoder``); the Red-Green network is an encoder alone, so its
-  ``encoder`` is ``all``. ``coordbias`` and ``coordconv`` also run at every other placement
+  every encoder convolution (``encoder``); the Red-Green network is an encoder alone (its
+  ``encoder`` is every convolution, so it has no ``all`` of its own). ``coordbias`` and
+  ``coordconv`` also run at every other placement
   on the circles and Red-Green tasks (:data:`PLACEMENT_METHODS`, :data:`PLACEMENT_TASKS`).
 - Initialisation: the network's own for its plain weights (Liu et al.'s He-normal on every
   kernel, a CoordConv's coordinate channels included; torch's default in the FCN and the
@@ -92,16 +93,16 @@ FAMILIES = ("circles", "redgreen", "nsc_class", "nsc_reg")
 PLACEMENTS = ("first", "encoder", "all")
 #: Each family's own placement, the one every method runs at.
 DEFAULT_PLACEMENT: Mapping[str, str] = MappingProxyType(
-    {"circles": "encoder", "redgreen": "all", "nsc_class": "first", "nsc_reg": "first"}
+    {"circles": "encoder", "redgreen": "encoder", "nsc_class": "first", "nsc_reg": "first"}
 )
 #: The methods that also run at the other placements, on :data:`PLACEMENT_TASKS`.
 PLACEMENT_METHODS = ("coordbias", "coordconv")
-#: The tasks of the placement axis, and the placements each family has (Red-Green's encoder is
-#: all of it, so it has two).
+#: The tasks of the placement axis, and the placements each has (Red-Green's encoder is all of
+#: it, so it has two).
 PLACEMENT_TASKS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "circles": ("first", "encoder", "all"),
-        "redgreen": ("first", "all"),
+        "redgreen": ("first", "encoder"),
     }
 )
 #: The rows of the anchor ``redgreen_paper``: Kayhan and van Gemert's convolution types.
@@ -261,7 +262,7 @@ def placements_of(task: str, method: str) -> tuple[str, ...]:
         >>> placements_of("circles", "coordconv"), placements_of("circles", "fourier")
         (('encoder', 'first', 'all'), ('encoder',))
         >>> placements_of("nsc_reg_uniform", "coordbias"), placements_of("redgreen", "coordbias")
-        (('first',), ('all', 'first'))
+        (('first',), ('encoder', 'first'))
     """
     spec = TASKS[task]
     default = DEFAULT_PLACEMENT[spec.family]
