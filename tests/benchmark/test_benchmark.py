@@ -1,10 +1,11 @@
-"""The benchmark (coordbias.benchmark): its methods, its cells, its table, end to end.
+"""The benchmark (coordbias.benchmark): its methods, rows, sweep, cells and table, end to end.
 
 Everything runs at the ``test`` scale (tiny networks and data), one torch thread per cell."""
 
 from __future__ import annotations
 
 import json
+import math
 from types import MappingProxyType
 
 import pytest
@@ -20,19 +21,21 @@ from coordbias.benchmark import (
 )
 from coordbias.benchmark import cells as cells_module
 from coordbias.benchmark import spec as spec_module
+from coordbias.benchmark.run import CellTask, choose, dry_run, final_cells
 from coordbias.benchmark.table import format_cell, summarize_cell
 from coordbias.cli.main import main as cli_main
 from coordbias.models import variants as variants_module
 from coordbias.models.variants import VARIANTS, Variant
 
 TEST = SCALES["test"]
-# Four tasks of the three families, two methods, two seeds: 16 cells and the timing.
+# Four tasks of the four families, two methods, two seeds.
 SETTING = {
     "scale": "test",
     "methods": ["coordbias"],
-    "tasks": ["circles", "shifted", "nsc_class_quadrant", "nsc_reg_uniform"],
+    "tasks": ["circles", "redgreen", "nsc_class_quadrant", "nsc_reg_uniform"],
     "seeds": 2,
 }
+TEST_KEYS = {"metric", "metrics", "transfer", "diagnosis"}
 
 
 def _quiet(line: str) -> None:
@@ -40,9 +43,13 @@ def _quiet(line: str) -> None:
 
 
 def _metrics(results: dict) -> dict:
-    """The cells' values, without timings."""
-    cells = results["cells"]
-    return {t: {m: c.get("values", c) for m, c in per.items()} for t, per in cells.items()}
+    """The final cells' test metrics, without timings."""
+    return {
+        (t, m, p): [r.get("metric") for r in found]
+        for t, per in results["cells"].items()
+        for m, places in per.items()
+        for p, found in places.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -67,68 +74,202 @@ def test_methods_are_the_variants_that_change_only_the_convolution(monkeypatch):
     assert benchmark_methods()[-1] == "coordbias_new"
 
 
-def test_tiny_benchmark_fills_every_cell_and_the_table(tiny):
+def test_rows_place_the_methods_by_the_rule():
+    plan = plan_benchmark("unused", **{**SETTING, "methods": ["coordconv", "fourier"]})
+    rows = set(plan.rows)
+    # The placement axis: coordconv on circles (three) and Red-Green (first, all) only.
+    assert {("circles", "coordconv", p) for p in ("encoder", "first", "all")} <= rows
+    assert {("redgreen", "coordconv", "encoder"), ("redgreen", "coordconv", "first")} <= rows
+    assert ("redgreen", "coordconv", "all") not in rows  # its encoder is every convolution
+    assert [r for r in plan.rows if r[:2] == ("nsc_reg_uniform", "coordconv")] == [
+        ("nsc_reg_uniform", "coordconv", "first")  # Liu et al.: coordinates once, at the input
+    ]
+    assert [r[2] for r in plan.rows if r[:2] == ("circles", "fourier")] == ["encoder"]
+    # A family is swept on one task: the quadrant split takes the uniform split's choice.
+    assert {c.task for c in plan.sweep} == {"circles"}  # the test scale's one grid of two
+    nsc = plan_benchmark("unused", scale="standard", tasks="nsc_reg_quadrant", methods="vanilla")
+    assert {c.row for c in nsc.sweep} == {"nsc_reg_uniform/vanilla/first"}
+    assert len(nsc.sweep) == 3 * 2  # three learning rates, two sweep seeds
+    # Bimodal tasks get their own seed count by default; the anchor only when named.
+    default = plan_benchmark("unused", scale="test")
+    assert "redgreen_paper" not in default.tasks
+    scaled = plan_benchmark("unused", scale="standard", tasks="circles,nsc_reg_quadrant")
+    assert len(scaled.seeds["circles"]) == 10 and len(scaled.seeds["nsc_reg_quadrant"]) == 20
+
+
+def test_tiny_benchmark_fills_every_cell_with_the_contracts_fields(tiny):
     out, results = tiny
     assert results["methods"] == ["vanilla", "coordbias"]  # vanilla is always added, first
-    for task in SETTING["tasks"]:
-        for method in results["methods"]:
-            cell = results["cells"][task][method]
-            assert cell["n"] == 2 and len(cell["values"]) == 2
-            assert cell["mean"] == pytest.approx(sum(cell["values"]) / 2)
-        assert "welch" in results["cells"][task]["coordbias"]
-        assert "welch" not in results["cells"][task]["vanilla"]
     assert results["missing"] == []
-    # The cost columns: parameters the coordinate bias adds (2 per output channel of the
-    # encoder's convolutions), a step-time ratio, the transfer at the other size.
-    assert results["added_params"]["vanilla"] == 0
-    assert results["added_params"]["coordbias"] == 2 * TEST.width * (1 + 1 + 2 + 2 + 4 + 4)
-    assert results["step_time_ratio"]["vanilla"] == 1.0
-    assert results["step_time_ratio"]["coordbias"] > 0
-    assert results["transfer"]["coordbias"]["n"] == 2
-    table = results["table"].splitlines()
-    assert len(table) == 2 + 2
-    assert "nsc_reg_uniform (test error (px) ↓)" in table[0]
-    assert f"circles at {TEST.transfer_size} px" in table[0]
-    assert table[3].startswith("| `coordbias` |") and "+112" in table[3]
+    cell = results["cells"]["circles"]["coordbias"]["first"][1]
+    assert (cell["task"], cell["method"], cell["placement"], cell["seed"]) == (
+        "circles",
+        "coordbias",
+        "first",
+        1,
+    )
+    for task in SETTING["tasks"]:
+        spec = TASKS[task]
+        for method, places in results["cells"][task].items():
+            for placement, found in places.items():
+                assert [r["seed"] for r in found] == [0, 1], (task, method, placement)
+                for r in found:
+                    assert r["metric"] == r["metrics"][spec.metric]
+                    assert set(r["metrics"]) == {spec.metric, *spec.columns}
+                    curve = r["curve"]
+                    assert [row["epoch"] for row in curve] == list(range(1, r["epochs_run"] + 1))
+                    assert {"train_loss", "val_loss", "val_metric"} <= set(curve[0])
+                    # The kept epoch is the best on validation (early stopping's weights).
+                    best = min(curve, key=lambda row: row["val_loss"])
+                    assert r["best_epoch"] == best["epoch"]
+                    assert r["val_metric"] == best["val_metric"]
+                    chosen = results["sweep"][task][method][placement]["chosen"]
+                    assert (r["lr"], r["weight_decay"]) == (chosen["lr"], chosen["weight_decay"])
+    assert set(results["cells"]["redgreen"]["coordbias"]["first"][0]["metrics"]) == {
+        "similar",
+        "dissimilar",
+    }
+    # Not-so-Clevr cells say why a seed fails: training-set scores, where the maximum falls.
+    reg = results["cells"]["nsc_reg_uniform"]["vanilla"]["first"][0]["diagnosis"]
+    assert {"train_error_px", "final_train_loss", "max_near_hot", "max_near_hot_at_init"} <= set(
+        reg
+    )
+    assert (
+        "train_accuracy"
+        in results["cells"]["nsc_class_quadrant"]["vanilla"]["first"][0]["diagnosis"]
+    )
+    timing = results["timing"]
+    assert [s["width"] for s in timing["settings"]] == [t.width for t in TEST.timing]
+    wide = timing["ratio"]["coordbias"]  # the last setting's, with its interval
+    assert wide["interval"][0] <= wide["median"] <= wide["interval"][1]
+    assert timing["width"] == TEST.timing[-1].width
+    # The table (coordbias.benchmark.table) reads the cells: every row, at its placements.
+    table = results["table"]
+    assert ["coordbias", "first"] in table["rows"] and ["coordbias", "all"] in table["rows"]
+    assert set(table["cells"]["redgreen"]) == {"dissimilar", "similar"}
+    assert table["cells"]["circles"]["mIoU"]["coordbias"]["first"]["n"] == 2
     report = (out / "report.md").read_text()
-    assert results["table"] in report and "coordbias benchmark --scale test" in report
-    assert json.loads((out / "results.json").read_text())["table"] == results["table"]
+    assert "coordbias benchmark --scale test" in report
+    assert "## Learning curves" in report and "## Settings chosen on validation" in report
 
 
-def test_rerun_resumes_nothing_and_a_missing_cell_only(tiny, tmp_path):
+def test_the_sweep_chooses_on_validation_and_never_tests(tiny, monkeypatch):
+    out, results = tiny
+    plan = plan_benchmark(out, **SETTING)
+    sweep = [c for c in plan.sweep if c.row == "circles/coordbias/encoder"]
+    assert len(sweep) == len(TEST.schedules.circles.grid()) * len(TEST.sweep_seeds) == 2
+    for cell in sweep:
+        assert not TEST_KEYS & set(cell.result())  # a sweep cell holds no test number
+    losses = {(c.lr, c.weight_decay): c.result()["val_loss"] for c in sweep}
+    chosen = results["sweep"]["circles"]["coordbias"]["encoder"]["chosen"]
+    assert losses[chosen["lr"], chosen["weight_decay"]] == min(losses.values())
+    # A test number written into a sweep cell changes nothing; its validation loss does.
+    worse = max(losses, key=losses.get)
+    for cell in sweep:
+        data = cell.result()
+        data["metric"] = 1.0 if (cell.lr, cell.weight_decay) == worse else 0.0
+        if (cell.lr, cell.weight_decay) != worse:
+            data["val_loss"] += 100.0
+        (cell.folder / "result.json").write_text(json.dumps(data))
+    assert choose(plan, "circles", "coordbias", "encoder")["chosen"] == {
+        "lr": worse[0],
+        "weight_decay": worse[1],
+    }
+
+    # A sweep cell never calls the task's test.
+    def no_test(model):
+        raise AssertionError("a sweep cell read a test set")
+
+    problem = cells_module._problem("colour", TEST)
+    monkeypatch.setattr(
+        cells_module,
+        "_problem",
+        lambda task, scale: problem.__class__(**{**problem.__dict__, "test": no_test}),
+    )
+    with torch_threads(1):
+        got = cells_module.run_cell(
+            "colour", "vanilla", "encoder", 0, TEST, lr=0.01, weight_decay=0.0, sweep=True
+        )
+    assert not TEST_KEYS & set(got) and got["val_loss"] > 0
+
+
+def test_rerun_skips_done_cells_and_runs_a_missing_one_only(tiny):
     out, results = tiny
     lines: list[str] = []
+    plan = plan_benchmark(out, **SETTING)
+    cell = next(c for c in final_cells(plan) if c.label == "redgreen/coordbias/first/seed1")
+    (cell.folder / "result.json").unlink()  # as if killed while it ran
     again = run_benchmark(out, jobs=1, threads=1, log=lines.append, **SETTING)
-    assert _metrics(again) == _metrics(results)
-    assert "17 done earlier" in lines[0]
-    cell = out / "cells" / "circles" / "coordbias" / "seed1" / "result.json"
-    cell.unlink()
-    lines.clear()
-    again = run_benchmark(out, jobs=1, threads=1, log=lines.append, **SETTING)
-    assert any(line.startswith("circles/coordbias/seed1: ran") for line in lines)
-    assert sum(": ran in" in line for line in lines) == 1
-    assert _metrics(again) == _metrics(results)  # the same numbers: deterministic
+    ran = [line for line in lines if ": ran in" in line]
+    assert len(ran) == 1 and ran[0].startswith("redgreen/coordbias/first/seed1: ran")
+    assert (
+        _metrics(again)[("redgreen", "coordbias", "first")]
+        == _metrics(results)[("redgreen", "coordbias", "first")]
+    )  # the same numbers: deterministic
 
 
-def test_cell_is_a_pure_function_of_its_arguments():
+def test_a_killed_benchmark_resumes_without_redoing_a_finished_cell(tmp_path, monkeypatch):
+    real = cells_module.run_cell
+    calls = []
+
+    def killed_at_the_third(*args, **kwargs):
+        calls.append(args[:4])
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the process dies in the middle of a cell
+        return real(*args, **kwargs)
+
+    setting = {"scale": "test", "tasks": "colour", "methods": "vanilla", "seeds": 2}
+    monkeypatch.setattr(cells_module, "run_cell", killed_at_the_third)
+    with torch_threads(1), pytest.raises(KeyboardInterrupt):
+        run_benchmark(tmp_path, jobs=1, threads=1, log=_quiet, **setting)
+    # Two sweep cells (colour takes the circles task's sweep) finished before the kill.
+    assert calls[:2] == [("circles", "vanilla", "encoder", 100)] * 2
+    monkeypatch.setattr(cells_module, "run_cell", real)
+    lines: list[str] = []
     with torch_threads(1):
-        a = cells_module.run_cell("colour", "coordbias", 1, TEST)
-        b = cells_module.run_cell("colour", "coordbias", 1, TEST)
-        c = cells_module.run_cell("colour", "coordbias", 0, TEST)
-    timings = ("seconds", "cpu_seconds", "step_s")
-    assert {k: v for k, v in a.items() if k not in timings} == {
-        k: v for k, v in b.items() if k not in timings
-    }
-    assert a["metric"] != c["metric"] or a["final_loss"] != c["final_loss"]
+        run_benchmark(tmp_path, jobs=1, threads=1, log=lines.append, **setting)
+    assert "2 done earlier" in lines[0]
+    ran = [line.split(":")[0] for line in lines if ": ran in" in line]
+    assert ran == ["colour/vanilla/encoder/seed0", "colour/vanilla/encoder/seed1", "timing"]
+
+
+def test_dry_run_lists_the_cells_and_their_cost(tmp_path, capsys):
+    plan = plan_benchmark(tmp_path, **SETTING)
+    lines: list[str] = []
+    got = dry_run(plan, jobs=2, log=lines.append)
+    n_final = sum(len(plan.seeds[t]) for t, _, _ in plan.rows)
+    assert len(got["cells"]) == len(plan.sweep) + n_final
+    assert all(c["status"] == "to run" and c["estimated_s"] > 0 for c in got["cells"])
+    assert got["estimated_s"] == pytest.approx(got["sweep_s"] + got["final_s"] + got["timing_s"])
+    assert any("sweep circles/coordbias/encoder/lr0.001_wd0/seed100" in line for line in lines)
+    assert any("(at the sweep's choice)" in line for line in lines)
+    assert lines[-1].startswith("estimated total")
+    assert not (tmp_path / "cells").exists()  # nothing run, nothing written
+    argv = ["benchmark", "--scale", "test", "--out", str(tmp_path), "--tasks", "colour"]
+    assert cli_main([*argv, "--dry-run", "--jobs", "1"]) == 0
+    assert "estimated total" in capsys.readouterr().out
+
+
+def test_anchor_rows_are_the_convolution_types_at_the_protocol(tmp_path):
+    plan = plan_benchmark(tmp_path, scale="test", tasks="redgreen_paper", seeds=1)
+    assert [r[1] for r in plan.rows] == ["valid", "same", "circular", "full"]
+    assert plan.sweep == []  # an anchor trains at its protocol's lr, unswept
+    with torch_threads(1):
+        results = run_benchmark(
+            tmp_path, scale="test", tasks="redgreen_paper", seeds=1, jobs=1, threads=1, log=_quiet
+        )
+    found = results["cells"]["redgreen_paper"]["full"]["encoder"][0]
+    assert found["lr"] == 1.0 and found["weight_decay"] == 5e-5
+    assert "| `redgreen_paper` | `full` | 1 |" in results["anchor_table"]
 
 
 def test_a_method_that_cannot_run_says_so_in_its_cell(tmp_path, monkeypatch):
     real = cells_module.build_network
 
-    def no_regression_form(family, method, width, *args, **kwargs):
+    def no_regression_form(family, method, placement, **kwargs):
         if family == "nsc_reg" and method == "coordbias":
             raise ValueError("conv='coordbias' has no form for this network")
-        return real(family, method, width, *args, **kwargs)
+        return real(family, method, placement, **kwargs)
 
     monkeypatch.setattr(cells_module, "build_network", no_regression_form)
     with torch_threads(1):
@@ -142,26 +283,19 @@ def test_a_method_that_cannot_run_says_so_in_its_cell(tmp_path, monkeypatch):
             threads=1,
             log=_quiet,
         )
-    cell = results["cells"]["nsc_reg_uniform"]["coordbias"]
-    assert cell == {"na": "conv='coordbias' has no form for this network"}
-    assert "| n/a: conv='coordbias' has no form for this network |" in results["table"]
-    assert "Not applicable:" in (tmp_path / "report.md").read_text()
-    assert "values" in results["cells"]["nsc_reg_uniform"]["vanilla"]
+    cell = results["cells"]["nsc_reg_uniform"]["coordbias"]["first"]
+    assert cell[0]["na"] == "conv='coordbias' has no form for this network"
+    report = (tmp_path / "report.md").read_text()
+    assert "## Not applicable" in report
+    assert "conv='coordbias' has no form for this network" in report
 
 
 def test_cells_and_their_text():
     assert format_cell({"mean": 0.5, "std": 0.25, "welch": {"p": 0.2}}) == "0.500 ± 0.250"
-    assert format_cell({"mean": 21.25, "std": 0.5, "welch": {"p": 0.001}}, 1) == "21.2 ± 0.5*"
-    assert format_cell({"mean": 0.5, "std": 0.0, "n": 1}) == "0.500"
     assert format_cell({"missing": True}) == "not run"
-    assert format_cell({"na": "a | b\n c"}) == "n/a: a / b c"
     ok = [{"metric": 0.5, "transfer": {"metric": 0.25}}, {"metric": 0.7, "transfer": {"na": "x"}}]
     assert summarize_cell(ok, None)["mean"] == pytest.approx(0.6)
     assert summarize_cell(ok, None, "transfer") == {"na": "x"}
-    assert summarize_cell([], None) == {"missing": True}
-    assert summarize_cell([{"na": "why"}, {"metric": 1.0}], None) == {"na": "why"}
-    welch = summarize_cell(ok, [0.1, 0.2])["welch"]
-    assert welch["mean_diff"] == pytest.approx(0.45)
 
 
 def test_bad_settings_are_refused_before_anything_runs(tmp_path):
@@ -169,32 +303,39 @@ def test_bad_settings_are_refused_before_anything_runs(tmp_path):
         plan_benchmark(tmp_path, methods=["nope"])
     with pytest.raises(UserValueError, match="tasks must be among circles, colour"):
         plan_benchmark(tmp_path, tasks="circles,nope")
-    with pytest.raises(UserValueError, match="scale must be one of quick, test"):
+    with pytest.raises(UserValueError, match="scale must be one of test, quick, standard"):
         plan_benchmark(tmp_path, scale="huge")
     with pytest.raises(UserValueError, match="seeds must be at least 1"):
         plan_benchmark(tmp_path, seeds=0)
     # A folder holding a cell of another scale is not resumed at this one.
     plan = plan_benchmark(tmp_path, scale="test", tasks="colour", seeds=1)
-    plan.cells[0].folder.mkdir(parents=True)
-    (plan.cells[0].folder / "result.json").write_text(json.dumps({"scale": "quick"}))
+    cell = plan.sweep[0]
+    cell.folder.mkdir(parents=True)
+    (cell.folder / "result.json").write_text(json.dumps({"scale": "quick"}))
     with pytest.raises(UserValueError, match="holds a cell of scale 'quick', not 'test'"):
         plan_benchmark(tmp_path, scale="test", tasks="colour", seeds=1)
-    assert list(plan_benchmark(tmp_path).tasks) == list(TASKS)
+
+
+def test_a_final_cell_waits_for_its_rows_sweep(tmp_path):
+    plan = plan_benchmark(tmp_path, scale="test", tasks="colour", methods="vanilla", seeds=1)
+    assert final_cells(plan) == []  # the sweep has not run: nothing is chosen
+    pending = final_cells(plan, pending=True)
+    assert len(pending) == 1 and math.isnan(pending[0].lr)
+    assert isinstance(pending[0], CellTask)
 
 
 @pytest.mark.slow
 def test_child_processes_give_the_numbers_of_one_process(tiny, tmp_path):
     _, results = tiny
-    setting = {**SETTING, "tasks": ["circles"], "seeds": [1]}
+    setting = {**SETTING, "tasks": ["redgreen"], "seeds": [1]}
     parallel = run_benchmark(tmp_path, jobs=2, threads=1, log=_quiet, **setting)
-    assert parallel["cells"]["circles"]["coordbias"]["values"] == [
-        results["cells"]["circles"]["coordbias"]["values"][1]
+    assert [r["metric"] for r in parallel["cells"]["redgreen"]["coordbias"]["encoder"]] == [
+        results["cells"]["redgreen"]["coordbias"]["encoder"][1]["metric"]
     ]
-    assert (tmp_path / "cells" / "circles" / "vanilla" / "seed1" / "task.log").is_file()
 
 
 def test_command_line_runs_the_benchmark(tmp_path, capsys):
-    argv = ["benchmark", "--scale", "test", "--out", str(tmp_path), "--tasks", "colour"]
+    argv = ["benchmark", "--scale", "test", "--out", str(tmp_path), "--tasks", "redgreen"]
     assert cli_main([*argv, "--methods", "vanilla", "--seeds", "1", "--jobs", "1"]) == 0
     assert "table written" in capsys.readouterr().out
     assert (tmp_path / "report.md").is_file()

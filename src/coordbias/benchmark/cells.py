@@ -1,20 +1,30 @@
-"""One cell of the benchmark (a method trained on a task with one seed), and the timing.
+"""One cell of the benchmark (a method at a placement trained on a task with one seed), a cell
+of the sweep, and the timing.
 
-:func:`run_cell` trains and evaluates; it returns a JSON-able dict that
-``coordbias.scheduler.execute.execute_task`` writes to the cell's ``result.json``. A method whose
-convolution cannot be built for a task's network returns ``{"na": reason}`` instead, so its cell
-says why rather than disappearing. Each cell is a pure function of (task, method, seed, scale)
-and the torch thread count: data are generated from fixed seeds, the initialisation and the batch
+:func:`run_cell` trains through :func:`coordbias.training.loop.fit` (the task's optimiser and
+batch, early stopping on the validation loss, the best epoch kept) and returns a JSON-able dict
+that ``coordbias.scheduler.execute.execute_task`` writes to the cell's ``result.json``. A sweep
+cell (``sweep=True``) stops there: it never evaluates on a test set, so nothing chosen by the
+sweep can see one. A final cell then evaluates the kept model on the test sets. A method whose
+convolution cannot be built for a task's network returns ``{"na": reason}`` instead.
+
+Each cell is a pure function of (task, method, placement, seed, lr, weight decay, scale) and the
+torch thread count: the data are fixed (generated from :data:`DATA_SEED`, Liu et al.'s fixed
+splits, a validation share held out with :data:`VAL_SEED`); the initialisation and the batch
 order come from ``seed``.
 
 :func:`run_timing` measures every method's training step on the circles FCN against vanilla's,
-in interleaved rounds (``coordbias._util.timing``), and counts the parameters each one adds.
+in interleaved rounds (``coordbias._util.timing``), at each of the scale's settings (its own
+width, and the original's width 64 at 128 px), with an interval from the rounds.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,260 +34,446 @@ from torch import Tensor, nn
 
 from coordbias._util.experiment import count_parameters, seeded
 from coordbias.benchmark.nets import build_network
-from coordbias.benchmark.spec import BASELINE, TASKS, BenchmarkScale
+from coordbias.benchmark.spec import (
+    BASELINE,
+    DEFAULT_PLACEMENT,
+    TASKS,
+    BenchmarkScale,
+    Schedule,
+    TaskSpec,
+)
 from coordbias.data import CirclesConfig, circles_task, generate_batch
 from coordbias.data.notsoclevr import (
     CANVAS,
     centres,
     encode,
+    hold_out,
     onehot_images,
-    split_indices,
+    paper_split_indices,
     targets,
 )
-from coordbias.training.notsoclevr import accuracy, mean_over_centres
+from coordbias.data.redgreen import PAPER_SEED, redgreen_tensors
+from coordbias.training.loop import fit
 
-__all__ = ["DATA_SEED", "run_cell", "run_timing"]
+__all__ = ["DATA_SEED", "VAL_SEED", "make_optimizer", "run_cell", "run_timing"]
 
-#: The seed of every circles data set: seeds differ in initialisation and batch order only, so
-#: every method sees the same images (as in the study).
+#: The seed of every generated data set (circles, Red-Green's independent draws): seeds differ
+#: in initialisation and batch order only, so every method sees the same images.
 DATA_SEED = 0
+#: The seed of the validation share held out of Not-so-Clevr's training centres.
+VAL_SEED = 0
+# Centres or images evaluated at once (a classifier's activations are 64 x 4096 per centre).
+_CHUNK = 128
+# Training centres a Not-so-Clevr diagnosis scores (the first of the training set).
+_DIAGNOSIS_SIZE = 512
 
 
-def run_cell(task: str, method: str, seed: int, scale: BenchmarkScale) -> dict[str, Any]:
-    """Train ``method`` on ``task`` with ``seed`` at ``scale``; return its metrics.
+def make_optimizer(
+    model: nn.Module, schedule: Schedule, lr: float, weight_decay: float
+) -> torch.optim.Optimizer:
+    """The schedule's optimiser over ``model`` at ``lr`` and ``weight_decay``; with
+    ``decay="kernels"`` only parameters of two or more dimensions decay.
 
-    Returns:
-        ``task``, ``method``, ``seed``, ``metric`` (the task's number), ``params``, ``steps``,
-        ``step_s`` (median seconds per training step), ``seconds``, ``cpu_seconds`` (this
-        process's CPU time: the cell's cost on a quiet core), and per family: circles
-        ``miou`` / ``recall`` / ``transfer`` (the metric at ``scale.transfer_size``, or
-        ``{"na": reason}``); classification ``train_acc``, ``test_acc``; regression
-        ``train_error_px``, ``test_error_px``. ``{"task", "method", "seed", "na": reason}``
-        when the method's network cannot be built for the task.
+    Example:
+        >>> from coordbias.benchmark import SCALES
+        >>> opt = make_optimizer(nn.Conv2d(1, 2, 3), SCALES["quick"].schedules.nsc_reg, 0.01, 1e-5)
+        >>> [g["weight_decay"] for g in opt.param_groups], type(opt).__name__
+        ([1e-05, 0.0], 'Adam')
     """
-    spec = TASKS[task]
-    head = {"task": task, "method": method, "seed": seed}
-    try:
-        build_network(spec.family, method, 4, image_size=scale.image_size)
-    except ValueError as err:
-        return {**head, "na": str(err)}
-    start, cpu_start = time.perf_counter(), time.process_time()
-    if spec.family == "circles":
-        body = _circles(spec.variant, method, seed, scale)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if schedule.decay == "kernels":
+        groups: Any = [
+            {"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+        ]
     else:
-        body = _nsc(spec.family, spec.variant, method, seed, scale)
-    seconds = {
-        "seconds": time.perf_counter() - start,
-        "cpu_seconds": time.process_time() - cpu_start,
-    }
-    return {**head, **body, **seconds}
-
-
-def _median(values: list[float]) -> float:
-    return float(torch.tensor(values, dtype=torch.float64).median()) if values else 0.0
+        groups = [{"params": params, "weight_decay": weight_decay}]
+    if schedule.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=lr, betas=schedule.betas, eps=1e-8)
+    if schedule.optimizer == "adadelta":
+        return torch.optim.Adadelta(groups, lr=lr, rho=0.9, eps=1e-6)
+    raise ValueError(f"optimizer must be adam or adadelta; got {schedule.optimizer!r}")
 
 
 @dataclass(frozen=True)
-class _Schedule:
-    """How a cell trains: Adam's settings, the epochs, the batch and a step limit (0: none)."""
+class _Problem:
+    """A task's data as the loop needs them, and its tests."""
 
-    epochs: int
-    batch_size: int
-    lr: float
-    weight_decay: float = 0.0
-    max_steps: int = 0
-
-
-def _schedule(family: str, scale: BenchmarkScale) -> _Schedule:
-    """The scale's training settings of a task family (circles, or the Not-so-Clevr ones)."""
-    if family == "circles":
-        return _Schedule(scale.epochs, scale.batch_size, scale.lr)
-    return _Schedule(
-        scale.nsc_epochs,
-        scale.nsc_batch_size,
-        scale.nsc_lr,
-        scale.nsc_weight_decay,
-        scale.nsc_max_steps,
-    )
+    n_train: int
+    loss_of: Callable[[nn.Module, Tensor], Tensor]
+    validate: Callable[[nn.Module], dict[str, float]]
+    test: Callable[[nn.Module], dict[str, Any]]
+    net_args: dict[str, Any]
+    diagnose: Callable[[nn.Module], dict[str, Any]] | None = None
 
 
-def _fit(
-    model: nn.Module, inputs: Tensor, loss_of: Any, schedule: _Schedule, seed: int
-) -> dict[str, Any]:
-    """Train ``model`` with Adam on ``inputs`` (indexed along dim 0) as ``schedule`` says;
-    ``loss_of(model, idx)`` is a batch's loss. Batch order from ``seed + 1``, as the Not-so-Clevr
-    experiment draws it."""
-    optimizer = torch.optim.Adam(
-        model.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay
-    )
-    epochs, batch_size, max_steps = schedule.epochs, schedule.batch_size, schedule.max_steps
-    gen = torch.Generator().manual_seed(seed + 1)
-    steps, times, losses = 0, [], []
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(inputs.shape[0], generator=gen)
-        for b in range(0, len(order), batch_size):
-            t0 = time.perf_counter()
-            loss = loss_of(model, order[b : b + batch_size])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            times.append(time.perf_counter() - t0)
-            losses.append(float(loss.detach()))
-            steps += 1
-            if max_steps and steps >= max_steps:
-                break
-        if max_steps and steps >= max_steps:
-            break
-    tail = losses[-10:]
-    return {
-        "steps": steps,
-        "step_s": _median(times),
-        "final_loss": sum(tail) / max(len(tail), 1),
-    }
+def _chunks(n: int) -> list[slice]:
+    return [slice(s, min(s + _CHUNK, n)) for s in range(0, n, _CHUNK)]
 
 
 def _segmentation(model: nn.Module, images: Tensor, masks: Tensor, classes: int) -> dict:
     from coordbias.training.metrics import evaluate
 
-    batches = [(images[i : i + 50], masks[i : i + 50]) for i in range(0, images.shape[0], 50)]
+    batches = [(images[s], masks[s]) for s in _chunks(images.shape[0])]
     return evaluate(model, batches, num_classes=classes)
 
 
-def _circles(variant: str, method: str, seed: int, scale: BenchmarkScale) -> dict[str, Any]:
-    train_cfg, test_cfg = circles_task(variant, CirclesConfig(image_size=scale.image_size))
+def _circles(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
+    size = scale.circles
+    train_cfg, test_cfg = circles_task(spec.variant, CirclesConfig(image_size=size.image_size))
     classes = train_cfg.num_classes
-    images, masks, _ = generate_batch(train_cfg, DATA_SEED, "train", range(scale.train_size))
-    test_x, test_y, _ = generate_batch(test_cfg, DATA_SEED, "val", range(scale.test_size))
-    with seeded(seed):
-        model = build_network("circles", method, scale.width, classes, scale.image_size)
+    x, y, _ = generate_batch(train_cfg, DATA_SEED, "train", range(size.train_size))
+    # Validation from the training distribution (for "shifted" too): nothing chosen sees a test.
+    vx, vy, _ = generate_batch(train_cfg, DATA_SEED, "val", range(size.val_size))
 
-    def loss_of(net: nn.Module, idx: Tensor) -> Tensor:
-        return F.cross_entropy(net(images[idx]), masks[idx])
+    def validate(model: nn.Module) -> dict[str, float]:
+        got = _segmentation(model, vx, vy, classes)
+        return {"val_loss": got["loss"], "val_metric": got["miou"]}
 
-    run = _fit(model, images, loss_of, _schedule("circles", scale), seed)
-    metrics = _segmentation(model, test_x, test_y, classes)
-    big = dataclasses.replace(test_cfg, image_size=scale.transfer_size)
-    big_x, big_y, _ = generate_batch(big, DATA_SEED, "val", range(scale.transfer_test_size))
-    try:
-        transfer: dict[str, Any] = {
-            "size": scale.transfer_size,
-            "metric": _segmentation(model, big_x, big_y, classes)["miou"],
-        }
-    except (ValueError, RuntimeError) as err:  # a network bound to its training size
-        transfer = {"size": scale.transfer_size, "na": " ".join(str(err).split())}
-    return {
-        "metric": metrics["miou"],
-        "miou": metrics["miou"],
-        "recall": metrics["recall"],
-        "transfer": transfer,
-        "params": count_parameters(model),
-        **run,
+    def test(model: nn.Module) -> dict[str, Any]:
+        tx, ty, _ = generate_batch(test_cfg, DATA_SEED, "test", range(size.test_size))
+        got = _segmentation(model, tx, ty, classes)
+        big = dataclasses.replace(test_cfg, image_size=size.transfer_size)
+        bx, by, _ = generate_batch(big, DATA_SEED, "test", range(size.transfer_test_size))
+        try:
+            transfer: dict[str, Any] = {
+                "size": size.transfer_size,
+                "metric": _segmentation(model, bx, by, classes)["miou"],
+            }
+        except (ValueError, RuntimeError) as err:  # a network bound to its training size
+            transfer = {"size": size.transfer_size, "na": " ".join(str(err).split())}
+        return {"metrics": {"mIoU": got["miou"]}, "recall": got["recall"], "transfer": transfer}
+
+    return _Problem(
+        size.train_size,
+        lambda net, idx: F.cross_entropy(net(x[idx]), y[idx]),
+        validate,
+        test,
+        {"width": size.width, "num_classes": classes, "image_size": size.image_size},
+    )
+
+
+def _accuracy_and_loss(model: nn.Module, x: Tensor, y: Tensor) -> tuple[float, float]:
+    correct, loss = 0, 0.0
+    for s in _chunks(x.shape[0]):
+        out = model(x[s])
+        correct += int((out.argmax(1) == y[s]).sum())
+        loss += float(F.cross_entropy(out, y[s], reduction="sum"))
+    n = max(x.shape[0], 1)
+    return correct / n, loss / n
+
+
+def _redgreen(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
+    paper = spec.variant == "paper"  # their exact sets (a prefix of their stream)
+    s = scale.anchor_redgreen if paper else scale.redgreen
+    sizes = {"train": s.train_size, "val": s.val_size, "similar": s.test_size}
+    sizes["dissimilar"] = s.test_size
+    kw: dict[str, Any] = {
+        "seed": PAPER_SEED if paper else DATA_SEED,
+        "draws": "paper" if paper else "independent",
     }
+    x, y = redgreen_tensors("train", sizes["train"], **kw)
+    vx, vy = redgreen_tensors("val", sizes["val"], **kw)
+
+    def validate(model: nn.Module) -> dict[str, float]:
+        acc, loss = _accuracy_and_loss(model, vx, vy)
+        return {"val_loss": loss, "val_metric": acc}
+
+    def test(model: nn.Module) -> dict[str, Any]:
+        out = {}
+        for split in ("similar", "dissimilar"):
+            tx, ty = redgreen_tensors(split, sizes[split], **kw)
+            out[split] = _accuracy_and_loss(model, tx, ty)[0]
+        return {"metrics": out}
+
+    return _Problem(
+        sizes["train"], lambda net, idx: F.cross_entropy(net(x[idx]), y[idx]), validate, test, {}
+    )
 
 
-def _nsc_split(split: str, seed: int) -> tuple[Tensor, Tensor]:
+def _nsc_sets(spec: TaskSpec, scale: BenchmarkScale) -> tuple[Tensor, Tensor, Tensor]:
+    """Training, validation and test centres: Liu et al.'s split, a validation share held out
+    of its training part with :data:`VAL_SEED` (the same for every training seed)."""
     c = centres()
-    train_idx, test_idx = split_indices(split, seed)
-    return c[train_idx], c[test_idx]
+    train_idx, test_idx = paper_split_indices(spec.variant)
+    kept, val = hold_out(train_idx, scale.nsc_val_fraction, VAL_SEED)
+    cut = scale.nsc_eval_size or None
+    return c[kept], c[val][:cut], c[test_idx][:cut]
 
 
-def _evaluated(c: Tensor, scale: BenchmarkScale) -> Tensor:
-    return c[: scale.nsc_eval_size] if scale.nsc_eval_size else c
+def _nsc_class(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
+    train_c, val_c, test_c = _nsc_sets(spec, scale)
+
+    def inputs(c: Tensor) -> Tensor:
+        # The centre scaled to [-1, 1], as the networks' own coordinate channels. Liu et al.'s
+        # settings name the pixel coordinates (4..59); with those the CoordConv classifier
+        # (seed 0, their lr 0.005) still had loss 6.25 and 0 % accuracy after 200 steps,
+        # against 0.23 and 98.8 % after 100 steps with scaled inputs: a budget the benchmark
+        # can afford for every method.
+        return encode(c)
+
+    def validate(model: nn.Module) -> dict[str, float]:
+        acc, loss = _accuracy_and_loss(model, inputs(val_c), targets(val_c))
+        return {"val_loss": loss, "val_metric": acc}
+
+    def test(model: nn.Module) -> dict[str, Any]:
+        return {
+            "metrics": {spec.metric: _accuracy_and_loss(model, inputs(test_c), targets(test_c))[0]}
+        }
+
+    def diagnose(model: nn.Module) -> dict[str, Any]:
+        cut = scale.nsc_eval_size or _DIAGNOSIS_SIZE
+        acc, loss = _accuracy_and_loss(model, inputs(train_c[:cut]), targets(train_c[:cut]))
+        return {"train_accuracy": acc, "train_loss": loss}
+
+    return _Problem(
+        train_c.shape[0],
+        lambda net, idx: F.cross_entropy(net(inputs(train_c[idx])), targets(train_c[idx])),
+        validate,
+        test,
+        {},
+        diagnose,
+    )
 
 
-def _distance_px(model: nn.Module, chunk: Tensor) -> float:
-    diff = (model(onehot_images(chunk)) - encode(chunk)) * ((CANVAS - 1) / 2)
-    return float(diff.norm(dim=1).sum())
+def _onehot(c: Tensor) -> Tensor:
+    """One-hot images of centres ``c``, channels_last (as the regressor's weights)."""
+    return onehot_images(c).contiguous(memory_format=torch.channels_last)
 
 
-def _error_px(model: nn.Module, c: Tensor) -> float:
-    """Mean Euclidean distance in pixels between predicted and true centres ``c``."""
-    return mean_over_centres(model, c, _distance_px)
+def _regression_scores(model: nn.Module, c: Tensor) -> dict[str, float]:
+    """Mean squared error against ``c / 64`` (their target), the mean distance in pixels, and
+    the share of images where the maximum of both output maps lies within 2 pixels of the hot
+    pixel (the reach of the two 3 x 3 convolutions): the global max passes gradient to that one
+    position only, so where it lies farther its value does not depend on the hot pixel and the
+    seed gets no signal about the position."""
+    sq, dist, near = 0.0, 0.0, 0
+    for s in _chunks(c.shape[0]):
+        x = _onehot(c[s])
+        for layer in model.convs:
+            x = layer(x)
+        pred = x.amax(dim=(2, 3))
+        target = c[s].float() / CANVAS
+        sq += float(((pred - target) ** 2).sum())
+        dist += float((pred - target).norm(dim=1).sum()) * CANVAS
+        where = x.flatten(2).argmax(2)  # (B, 2) flat index of each map's maximum
+        rows, cols = where // CANVAS, where % CANVAS
+        off = torch.maximum((rows - c[s][:, :1]).abs(), (cols - c[s][:, 1:]).abs())
+        near += int((off <= 2).all(dim=1).sum())
+    n = max(c.shape[0], 1)
+    return {"loss": sq / (2 * n), "error_px": dist / n, "max_near_hot": near / n}
 
 
-def _nsc(family: str, split: str, method: str, seed: int, scale: BenchmarkScale) -> dict:
-    """A Not-so-Clevr cell: classification (coordinates in, cross-entropy over the pixels,
-    accuracy) or regression (one-hot image in, squared error, distance in pixels)."""
-    train_c, test_c = _nsc_split(split, seed)
-    with seeded(seed):
-        model = build_network(family, method, scale.nsc_width)
+def _nsc_reg(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
+    train_c, val_c, test_c = _nsc_sets(spec, scale)
+    cut = scale.nsc_eval_size or _DIAGNOSIS_SIZE
 
-    def loss_of(net: nn.Module, idx: Tensor) -> Tensor:
-        batch = train_c[idx]
-        if family == "nsc_class":
-            return F.cross_entropy(net(encode(batch)), targets(batch))
-        return F.mse_loss(net(onehot_images(batch)), encode(batch))
+    def validate(model: nn.Module) -> dict[str, float]:
+        got = _regression_scores(model, val_c)
+        return {"val_loss": got["loss"], "val_metric": got["error_px"]}
 
-    run = _fit(model, train_c, loss_of, _schedule(family, scale), seed)
-    score, name = (accuracy, "acc") if family == "nsc_class" else (_error_px, "error_px")
-    test = score(model, _evaluated(test_c, scale))
-    return {
-        "metric": test,
-        f"test_{name}": test,
-        f"train_{name}": score(model, _evaluated(train_c, scale)),
+    def test(model: nn.Module) -> dict[str, Any]:
+        return {"metrics": {spec.metric: _regression_scores(model, test_c)["error_px"]}}
+
+    def diagnose(model: nn.Module) -> dict[str, Any]:
+        got = _regression_scores(model, train_c[:cut])
+        return {
+            "train_error_px": got["error_px"],
+            "train_loss": got["loss"],
+            "max_near_hot": got["max_near_hot"],
+        }
+
+    return _Problem(
+        train_c.shape[0],
+        lambda net, idx: F.mse_loss(net(_onehot(train_c[idx])), train_c[idx].float() / CANVAS),
+        validate,
+        test,
+        {},
+        diagnose,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _problem(task: str, scale: BenchmarkScale) -> _Problem:
+    """A task's data, built once per process (the cells of one process share them)."""
+    spec = TASKS[task]
+    build = {"circles": _circles, "redgreen": _redgreen, "nsc_class": _nsc_class}
+    return build.get(spec.family, _nsc_reg)(spec, scale)
+
+
+def run_cell(
+    task: str,
+    method: str,
+    placement: str,
+    seed: int,
+    scale: BenchmarkScale,
+    *,
+    lr: float,
+    weight_decay: float,
+    sweep: bool = False,
+) -> dict[str, Any]:
+    """Train ``method`` at ``placement`` on ``task`` with ``seed`` at ``scale``, ``lr`` and
+    ``weight_decay``.
+
+    Args:
+        task, method, placement, seed: the cell (an anchor's ``method`` is its row).
+        scale: sizes and the schedule.
+        lr, weight_decay: the optimiser's setting (the sweep's candidate, or its choice).
+        sweep: a sweep cell: trained and validated, never tested.
+
+    Returns:
+        ``task``, ``method``, ``placement``, ``seed``, ``lr``, ``weight_decay``, ``val_loss``
+        and ``val_metric`` (at the best epoch), ``curve``, ``best_epoch``, ``epochs_run``,
+        ``stopped_early``, ``params``, ``steps``, ``step_s``, ``seconds``, ``cpu_seconds``
+        (this process's CPU time: the cell's cost on a quiet core); a final cell also
+        ``metric`` (the main test metric), ``metrics`` (every test metric), for circles
+        ``transfer``, for Not-so-Clevr ``diagnosis`` (training-set scores, and for regression
+        the share of images whose maxima lie within 2 pixels of the hot pixel at initialisation
+        and at the end). ``{"task", "method", "placement", "seed", "na": reason}`` when the method's
+        network cannot be built for the task.
+    """
+    spec = TASKS[task]
+    head = {"task": task, "method": method, "placement": placement, "seed": seed}
+    problem = _problem(task, scale)
+    schedule = scale.schedules.of(spec.family, spec.anchor)
+    try:
+        with seeded(seed):
+            model = build_network(
+                spec.family, method, placement, anchor=spec.anchor, **problem.net_args
+            )
+    except ValueError as err:
+        return {**head, "na": " ".join(str(err).split())}
+    start, cpu_start = time.perf_counter(), time.process_time()
+    at_init = None
+    if not sweep and spec.family == "nsc_reg":
+        with torch.no_grad():
+            at_init = problem.diagnose(model)["max_near_hot"]
+    run = fit(
+        model,
+        make_optimizer(model, schedule, lr, weight_decay),
+        problem.loss_of,
+        problem.n_train,
+        problem.validate,
+        batch_size=schedule.batch_size,
+        max_epochs=schedule.max_epochs,
+        seed=seed + 1,
+        patience=schedule.patience,
+        shuffle=schedule.shuffle,
+        max_steps=schedule.max_steps,
+    )
+    best = run.best_row()
+    out: dict[str, Any] = {
+        **head,
+        "lr": lr,
+        "weight_decay": weight_decay,
+        "val_loss": best["val_loss"],
+        "val_metric": best["val_metric"],
+        "curve": run.curve,
+        "best_epoch": run.best_epoch,
+        "epochs_run": run.epochs_run,
+        "stopped_early": run.stopped_early,
         "params": count_parameters(model),
-        **run,
+        "steps": run.steps,
+        "step_s": run.step_s,
     }
+    if not sweep:
+        with torch.no_grad():
+            tested = problem.test(model)
+        out["metric"] = tested["metrics"][spec.metric]
+        out.update(tested)
+        if problem.diagnose is not None:
+            with torch.no_grad():
+                diagnosis = {**problem.diagnose(model), "final_train_loss": run.final_train_loss}
+            if at_init is not None:
+                diagnosis["max_near_hot_at_init"] = at_init
+            out["diagnosis"] = diagnosis
+    out["seconds"] = time.perf_counter() - start
+    out["cpu_seconds"] = time.process_time() - cpu_start
+    return out
 
 
 def run_timing(methods: list[str], scale: BenchmarkScale) -> dict[str, Any]:
     """Training-step time of every method on the circles FCN, as a ratio to vanilla's.
 
-    One step is forward, cross-entropy, backward and an Adam step on one batch of the scale's
-    circles; the steps are timed side by side in interleaved rounds and each method's ratio to
-    vanilla is the median over rounds of the per-round ratio. Also the parameters each method's
-    network has on every task family, and what it adds to vanilla's.
+    One step is forward, cross-entropy, backward and an Adam step on one batch of circles; the
+    steps are timed side by side in interleaved rounds and each method's ratio to vanilla is the
+    median over rounds of the per-round ratio, with the smallest and largest round's ratio as
+    its interval (for 7 rounds it holds the true median with probability 1 - 2 / 2**7 = 98 %).
+    Every one of ``scale.timing``'s settings is measured (the scale's width, then the
+    original's). Also the parameters each method's network has on every task family at its
+    default placement, and what it adds to vanilla's.
 
     Returns:
-        ``ratio`` (method -> median ratio, or absent when its network cannot be built),
-        ``seconds`` (method -> seconds per step, one per round), ``params`` (family -> method ->
-        parameters), ``added_params`` (the same minus vanilla's), ``na`` (method -> reason),
-        ``rounds``, ``min_run_time``, ``threads``, ``batch_size``, ``image_size``, ``width``.
+        ``ratio`` (method -> ``{"median", "interval": [low, high]}``) and ``seconds`` (method ->
+        seconds per round) of the last setting (the original's width when measured), with its
+        fields (``rounds``, ``min_run_time``, ``batch_size``, ``image_size``, ``width``);
+        ``settings`` (one dict per setting: its fields, ``ratio``, ``interval``, ``seconds``,
+        ``median_s``); ``params`` (family -> method -> parameters), ``added_params``, ``na``
+        (method -> reason), ``threads``.
     """
-    from coordbias._util.timing import interleaved, median_ratios
+    from coordbias._util.timing import interleaved, median_ratios, round_ratios
 
     names = [BASELINE, *[m for m in methods if m != BASELINE]]
-    config = CirclesConfig(image_size=scale.image_size)
-    images, masks, _ = generate_batch(config, DATA_SEED, "train", range(scale.batch_size))
-    steps, na = {}, {}
-    params: dict[str, dict[str, int]] = {"circles": {}, "nsc_class": {}, "nsc_reg": {}}
+    params: dict[str, dict[str, int]] = {f: {} for f in DEFAULT_PLACEMENT}
     for name in names:
         for family in params:
-            width = scale.width if family == "circles" else scale.nsc_width
             try:
-                net = build_network(family, name, width, image_size=scale.image_size)
+                net = build_network(
+                    family, name, DEFAULT_PLACEMENT[family], width=scale.circles.width
+                )
             except ValueError:  # that family's cell says why
                 continue
             params[family][name] = count_parameters(net)
-        try:
-            with seeded(0):
-                model = build_network("circles", name, scale.width, image_size=scale.image_size)
-        except ValueError as err:
-            na[name] = str(err)
-            continue
-        steps[name] = _step_fn(model, images, masks)
     threads = torch.get_num_threads()
-    times = interleaved(
-        steps, rounds=scale.timing_rounds, min_run_time=scale.timing_min_run_time, threads=threads
-    )
+    settings, na = [], {}
+    for setting in scale.timing:
+        config = CirclesConfig(image_size=setting.image_size)
+        images, masks, _ = generate_batch(config, DATA_SEED, "train", range(setting.batch_size))
+        steps = {}
+        for name in names:
+            try:
+                with seeded(0):
+                    model = build_network(
+                        "circles",
+                        name,
+                        "encoder",
+                        width=setting.width,
+                        image_size=setting.image_size,
+                    )
+            except ValueError as err:
+                na[name] = str(err)
+                continue
+            steps[name] = _step_fn(model, images, masks)
+        times = interleaved(
+            steps, rounds=setting.rounds, min_run_time=setting.min_run_time, threads=threads
+        )
+        ratios = round_ratios(times, BASELINE) if BASELINE in times else {}
+        settings.append(
+            {
+                **dataclasses.asdict(setting),
+                "ratio": median_ratios(times, BASELINE) if BASELINE in times else {},
+                "interval": {m: [min(r), max(r)] for m, r in ratios.items()},
+                "seconds": times,
+                "median_s": {m: statistics.median(t) for m, t in times.items()},
+            }
+        )
     added = {
         family: {m: p - per[BASELINE] for m, p in per.items()}
         for family, per in params.items()
         if BASELINE in per
     }
+    main = settings[-1]  # the original's width when the scale measures it
     return {
-        "ratio": median_ratios(times, BASELINE) if BASELINE in times else {},
-        "seconds": times,
+        "ratio": {
+            m: {"median": r, "interval": main["interval"][m]} for m, r in main["ratio"].items()
+        },
+        "seconds": main["seconds"],
+        "settings": settings,
         "params": params,
         "added_params": added,
         "na": na,
-        "rounds": scale.timing_rounds,
-        "min_run_time": scale.timing_min_run_time,
         "threads": threads,
-        "batch_size": scale.batch_size,
-        "image_size": scale.image_size,
-        "width": scale.width,
+        **{k: main[k] for k in ("rounds", "min_run_time", "batch_size", "image_size", "width")},
     }
 
 

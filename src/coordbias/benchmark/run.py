@@ -1,24 +1,29 @@
-"""``run_benchmark``: plan the cells, run what is missing through the scheduler, write
-the table.
+"""``run_benchmark``: plan the cells, run the sweep, choose on validation, run the final cells,
+time the methods, write the results; ``dry_run``: the same plan listed with its cost.
 
 Layout of a benchmark folder ``DIR``::
 
-    DIR/cells/<task>/<method>/seed<k>/result.json   one cell (coordbias.benchmark.cells)
-    DIR/cells/<task>/<method>/seed<k>.lock          held by whoever runs it
-    DIR/cells/timing/result.json                    the step timing of every method
-    DIR/results.json, DIR/report.md                 the table, rebuilt from what is on disk
-    DIR/benchmark.lock                              held while they are written
+    DIR/sweep/<task>/<method>/<placement>/lr<lr>_wd<wd>/seed<k>/result.json   a sweep cell
+    DIR/cells/<task>/<method>/<placement>/seed<k>/result.json   a final cell
+    DIR/cells/<...>/seed<k>.lock                                held by whoever runs it
+    DIR/cells/timing/result.json                                the step timing of every method
+    DIR/results.json, DIR/report.md                             rebuilt from what is on disk
+    DIR/benchmark.lock                                          held while they are written
 
-Every cell is a :class:`CellTask` (a task of ``coordbias.scheduler``): ``execute_task`` takes its
-lock and writes its ``result.json``; ``coordbias.scheduler.launch`` runs the cells in this process
-(``jobs=1``) or in child processes (``jobs > 1``), each with its own torch thread count. A finished
-cell is never redone, so an interrupted benchmark resumes by running the same command again. The
-timing runs last and alone, since a cell training beside it would distort its times.
+A *row* is a task, a method and a placement (:func:`coordbias.benchmark.spec.placements_of`).
+Every cell is a :class:`CellTask` (a task of ``coordbias.scheduler``): ``execute_task`` takes
+its lock and writes its ``result.json``; ``coordbias.scheduler.launch`` runs the cells in this
+process (``jobs=1``) or in child processes (``jobs > 1``). The sweep cells of every row run
+first; each row's setting is then the grid pair of lowest mean validation loss over the sweep
+seeds (:func:`choose`; sweep cells hold no test numbers); the final cells train at it. A
+finished cell is never redone, so an interrupted benchmark resumes by running the same command
+again. The timing runs last and alone, since a cell training beside it would distort its times.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -30,18 +35,23 @@ from filelock import FileLock
 
 from coordbias._util.errors import UserValueError, check_folder_destination
 from coordbias._util.experiment import resolve_seeds
-from coordbias._util.files import write_json, write_text
+from coordbias._util.files import write_json
 from coordbias.benchmark.spec import (
+    ANCHOR_METHODS,
     BASELINE,
+    DEFAULT_PLACEMENT,
     TASKS,
     BenchmarkScale,
     benchmark_methods,
     get_scale,
+    placements_of,
     resolve_names,
+    seeds_of,
+    sweep_row,
 )
-from coordbias.benchmark.table import collect, markdown_table
 from coordbias.scheduler.execute import TaskFiles, TaskLog
 from coordbias.scheduler.launch import (
+    makespan,
     resolve_parallelism,
     run_in_process,
     run_local,
@@ -55,6 +65,9 @@ __all__ = [
     "BenchmarkFailed",
     "BenchmarkPlan",
     "CellTask",
+    "choose",
+    "dry_run",
+    "final_cells",
     "plan_benchmark",
     "run_benchmark",
 ]
@@ -65,53 +78,86 @@ TIMING = "timing"
 #: What the fork server of ``run_local`` imports once, so that each child starts with it loaded.
 PRELOAD = ("coordbias.benchmark.cells", "coordbias.training.metrics")
 
+# Seconds a cell costs beyond its epochs (building data and network, the tests), for the dry run.
+CELL_OVERHEAD_S = 2.0
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
 
 @dataclass(frozen=True)
 class CellTask(TaskFiles):
-    """One cell of the benchmark, or (``task == TIMING``) its step timing of ``methods``: a task
-    of the scheduler (``coordbias.scheduler``), with its lock beside its folder and its log in it.
+    """One cell of the benchmark (final or of the sweep), or (``task == TIMING``) its step
+    timing of ``methods``: a task of the scheduler, with its lock beside its folder and its log
+    in it.
 
     Attributes:
         task: a task of ``coordbias.benchmark.TASKS``, or :data:`TIMING`.
-        method: the method (a network variant); ``""`` for the timing.
+        method: the method (a network variant; an anchor's row); ``""`` for the timing.
+        placement: where the method's convolution enters the network.
         seed: the cell's seed.
-        study_dir: the benchmark folder; the cell writes ``cells/<task>/<method>/seed<k>/``.
+        study_dir: the benchmark folder.
         scale: the name of the benchmark scale (``coordbias.benchmark.SCALES``).
+        lr: the learning rate it trains at.
+        weight_decay: the weight decay it trains at.
+        sweep: a sweep cell (validation only, in ``sweep/``).
         threads: torch intra-op threads while it runs; ``None`` keeps the process's own.
         methods: the methods the timing compares (empty for a cell).
     """
 
     task: str
     method: str
+    placement: str
     seed: int
     study_dir: Path
     scale: str
+    lr: float = math.nan
+    weight_decay: float = math.nan
+    sweep: bool = False
     threads: int | None = None
     methods: tuple[str, ...] = ()
     kind: ClassVar[str] = "run"
 
     @property
+    def row(self) -> str:
+        """``<task>/<method>/<placement>``."""
+        return f"{self.task}/{self.method}/{self.placement}"
+
+    @property
     def label(self) -> str:
-        """``<task>/<method>/seed<k>``, or ``timing``."""
-        return TIMING if self.task == TIMING else f"{self.task}/{self.method}/seed{self.seed}"
+        """``<task>/<method>/<placement>/seed<k>`` (a sweep cell: with ``sweep`` and its
+        setting), or ``timing``."""
+        if self.task == TIMING:
+            return TIMING
+        if self.sweep:
+            return f"sweep {self.row}/lr{_num(self.lr)}_wd{_num(self.weight_decay)}/seed{self.seed}"
+        return f"{self.row}/seed{self.seed}"
 
     @property
     def folder(self) -> Path:
-        """``<benchmark>/cells/<task>/<method>/seed<k>`` (``<benchmark>/cells/timing``)."""
+        """Where its ``result.json`` goes (see the module docstring)."""
         if self.task == TIMING:
             return self.study_dir / "cells" / TIMING
-        return self.study_dir / "cells" / self.task / self.method / f"seed{self.seed}"
+        if self.sweep:
+            setting = f"lr{_num(self.lr)}_wd{_num(self.weight_decay)}"
+            return self.study_dir / "sweep" / self.row / setting / f"seed{self.seed}"
+        return self.study_dir / "cells" / self.row / f"seed{self.seed}"
+
+    def result(self) -> dict[str, Any] | None:
+        """Its ``result.json``, or ``None`` before it finished."""
+        path = self.folder / "result.json"
+        return json.loads(path.read_text()) if path.is_file() else None
 
     @property
     def done(self) -> bool:
         """Its ``result.json`` exists (and, for the timing, covers ``methods``)."""
-        path = self.folder / "result.json"
-        if not path.is_file():
+        result = self.result()
+        if result is None:
             return False
         if self.task != TIMING:
             return True
-        timed = json.loads(path.read_text())
-        return set(self.methods) <= set(timed.get("ratio", {})) | set(timed.get("na", {}))
+        return set(self.methods) <= set(result.get("ratio", {})) | set(result.get("na", {}))
 
     def execute(self, log: TaskLog, **options: Any) -> str:
         """Run the cell (or the timing) and write its ``result.json``."""
@@ -124,7 +170,16 @@ class CellTask(TaskFiles):
         if self.task == TIMING:
             result = cells.run_timing(list(self.methods), scale)
         else:
-            result = cells.run_cell(self.task, self.method, self.seed, scale)
+            result = cells.run_cell(
+                self.task,
+                self.method,
+                self.placement,
+                self.seed,
+                scale,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                sweep=self.sweep,
+            )
         write_json(self.folder / "result.json", {**result, "scale": self.scale})
         log(f"{self.label} finished")
         return "n/a: " + result["na"] if isinstance(result.get("na"), str) else "ran"
@@ -136,15 +191,38 @@ class BenchmarkFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class BenchmarkPlan:
-    """Everything ``run_benchmark`` will do, before it does it."""
+    """Everything ``run_benchmark`` will do, before it does it.
+
+    Attributes:
+        out_dir: the benchmark folder.
+        scale: the scale.
+        methods: the methods (vanilla first).
+        tasks: the tasks.
+        seeds: task -> its final seeds.
+        rows: ``(task, method, placement)`` in table order.
+        sweep: the sweep cells of every row.
+        timing: the timing task.
+        threads: torch threads of each cell (``None``: the process's own).
+    """
 
     out_dir: Path
     scale: BenchmarkScale
     methods: list[str]
     tasks: list[str]
-    seeds: list[int]
-    cells: list[CellTask]
+    seeds: dict[str, list[int]]
+    rows: list[tuple[str, str, str]]
+    sweep: list[CellTask]
     timing: CellTask
+    threads: int | None = None
+
+    def grid(self, task: str) -> list[tuple[float, float]]:
+        """The ``(lr, weight_decay)`` pairs a row of ``task`` may train at (an anchor: its
+        protocol's one)."""
+        spec = TASKS[task]
+        schedule = self.scale.schedules.of(spec.family, spec.anchor)
+        if spec.anchor:
+            return [(schedule.lr, schedule.weight_decay)]
+        return schedule.grid()
 
 
 def _listed(names: Sequence[str] | str | None) -> list[str] | str | None:
@@ -160,16 +238,17 @@ def plan_benchmark(
     seeds: int | Sequence[int] | None = None,
     threads: int | None = None,
 ) -> BenchmarkPlan:
-    """Resolve a benchmark's cells without running or writing anything.
+    """Resolve a benchmark's rows and sweep without running or writing anything.
 
     Args:
         out_dir: the benchmark folder.
-        scale: ``quick``, ``test`` or a :class:`BenchmarkScale`.
-        methods: study variants (list or comma-separated); ``None``: every method
-            (:func:`~coordbias.benchmark.benchmark_methods`). ``vanilla`` is always
-            added: the other cells are compared with it.
-        tasks: task names; ``None``: every task of :data:`~coordbias.benchmark.TASKS`.
-        seeds: a count (0..n-1) or a list; ``None``: the scale's count.
+        scale: ``test``, ``quick``, ``standard`` or a :class:`BenchmarkScale`.
+        methods: variants (list or comma-separated); ``None``: every method
+            (:func:`~coordbias.benchmark.benchmark_methods`). ``vanilla`` is always added.
+        tasks: task names; ``None``: every task but the anchors (``redgreen_paper`` runs when
+            named; its rows are Kayhan and van Gemert's convolution types).
+        seeds: a count (0..n-1) or a list, for every task; ``None``: the scale's counts
+            (``bimodal_seeds`` for the tasks with a success outcome).
         threads: torch threads of each cell (``None``: the launcher decides).
 
     Raises:
@@ -180,39 +259,206 @@ def plan_benchmark(
         scale = get_scale(scale)
         known = benchmark_methods()
         names = resolve_names("methods", _listed(methods), known)
+        default_tasks = [t for t, spec in TASKS.items() if not spec.anchor]
         task_names = resolve_names("tasks", _listed(tasks), list(TASKS))
+        if tasks is None:
+            task_names = default_tasks
     except ValueError as err:
         raise UserValueError(str(err)) from None
     if BASELINE not in names:
         names = [BASELINE, *names]
     try:
-        seed_list = resolve_seeds(seeds, scale.seeds)
-    except (TypeError, ValueError) as err:  # the study's check; here every bad seed is a value
+        seed_lists = {t: resolve_seeds(seeds, seeds_of(t, scale)) for t in task_names}
+    except (TypeError, ValueError) as err:
         raise UserValueError(str(err)) from None
     out = Path(out_dir)
-    cells = [
-        CellTask(task, method, seed, out, scale.name, threads)
-        for task in task_names
-        for method in names
-        for seed in seed_list
-    ]
-    timing = CellTask(TIMING, "", 0, out, scale.name, threads, tuple(names))
-    for cell in [*cells, timing]:
+    rows = []
+    for task in task_names:
+        row_methods = ANCHOR_METHODS if TASKS[task].anchor else names
+        for method in row_methods:
+            rows += [(task, method, p) for p in placements_of(task, method)]
+    plan = BenchmarkPlan(out, scale, names, task_names, seed_lists, rows, [], None, threads)  # type: ignore[arg-type]
+    sweep: list[CellTask] = []
+    swept = []
+    for row in rows:
+        task, method, placement = sweep_row(*row)
+        grid = plan.grid(row[0])
+        if len(grid) < 2 or (task, method, placement) in swept:  # nothing (new) to choose
+            continue
+        swept.append((task, method, placement))
+        sweep += [
+            CellTask(task, method, placement, s, out, scale.name, lr, wd, True, threads)
+            for lr, wd in grid
+            for s in scale.sweep_seeds
+        ]
+    timing = CellTask(TIMING, "", "", 0, out, scale.name, threads=threads, methods=tuple(names))
+    plan = BenchmarkPlan(out, scale, names, task_names, seed_lists, rows, sweep, timing, threads)
+    for cell in [*sweep, timing]:
         _check_scale(cell)
-    return BenchmarkPlan(out, scale, names, task_names, seed_list, cells, timing)
+    for cell in final_cells(plan, pending=True):
+        _check_scale(cell)
+    return plan
+
+
+def choose(plan: BenchmarkPlan, task: str, method: str, placement: str) -> dict[str, Any]:
+    """A row's setting, from the sweep cells of its :func:`~coordbias.benchmark.spec.sweep_row`
+    on disk: the grid pair of lowest mean validation loss over the sweep seeds (the first in
+    grid order on a tie). Test numbers are never read.
+
+    Returns:
+        ``{"on": the sweep's task, "grid": [{"lr", "weight_decay", "val_loss", "val_metric",
+        "seeds"}], "chosen":
+        {"lr", "weight_decay"} or None}``: ``None`` while a sweep cell is missing; an anchor's
+        or a one-pair grid's pair without sweep cells; with ``"na"`` when the method cannot run.
+    """
+    grid = plan.grid(task)
+    if len(grid) < 2:
+        lr, wd = grid[0]
+        return {"grid": [], "chosen": {"lr": lr, "weight_decay": wd}}
+    task, method, placement = sweep_row(task, method, placement)
+    rows, complete = [], True
+    for lr, wd in grid:
+        found = []
+        for s in plan.scale.sweep_seeds:
+            cell = CellTask(task, method, placement, s, plan.out_dir, plan.scale.name, lr, wd, True)
+            result = cell.result()
+            if result is None:
+                complete = False
+            elif isinstance(result.get("na"), str):
+                return {"grid": [], "chosen": {"lr": lr, "weight_decay": wd}, "na": result["na"]}
+            else:
+                found.append((result["val_loss"], result["val_metric"]))
+        n = len(found)
+        rows.append(
+            {
+                "lr": lr,
+                "weight_decay": wd,
+                "val_loss": sum(f[0] for f in found) / n if n else None,
+                "val_metric": sum(f[1] for f in found) / n if n else None,
+                "seeds": n,
+            }
+        )
+    if not complete:
+        return {"on": task, "grid": rows, "chosen": None}
+    scored = [r for r in rows if r["val_loss"] is not None and not math.isnan(r["val_loss"])]
+    best = min(scored, key=lambda r: r["val_loss"]) if scored else rows[0]
+    return {
+        "on": task,
+        "grid": rows,
+        "chosen": {"lr": best["lr"], "weight_decay": best["weight_decay"]},
+    }
+
+
+def final_cells(plan: BenchmarkPlan, *, pending: bool = False) -> list[CellTask]:
+    """The final cells of every row whose setting is chosen (with ``pending``, also those of
+    rows whose sweep has not finished, at a ``nan`` setting: for listing only)."""
+    out = []
+    for task, method, placement in plan.rows:
+        chosen = choose(plan, task, method, placement)["chosen"]
+        if chosen is None and not pending:
+            continue
+        lr, wd = (chosen["lr"], chosen["weight_decay"]) if chosen else (math.nan, math.nan)
+        out += [
+            CellTask(
+                task,
+                method,
+                placement,
+                s,
+                plan.out_dir,
+                plan.scale.name,
+                lr,
+                wd,
+                False,
+                plan.threads,
+            )
+            for s in plan.seeds[task]
+        ]
+    return out
 
 
 def _check_scale(cell: CellTask) -> None:
     """Refuse a folder whose finished cell was run at another scale."""
-    path = cell.folder / "result.json"
-    if not path.is_file():
+    result = cell.result() if cell.folder.parent.exists() else None
+    if result is None:
         return
-    recorded = json.loads(path.read_text()).get("scale")
-    if recorded != cell.scale:
+    if result.get("scale") != cell.scale:
         raise UserValueError(
-            f"{cell.folder} holds a cell of scale {recorded!r}, not {cell.scale!r}; choose "
-            "another --out or delete that folder"
+            f"{cell.folder} holds a cell of scale {result.get('scale')!r}, not {cell.scale!r}; "
+            "choose another --out or delete that folder"
         )
+
+
+def _estimate_s(cell: CellTask, scale: BenchmarkScale) -> float:
+    """An upper bound of a cell's CPU seconds: every epoch at the scale's measured rate."""
+    if cell.task == TIMING:
+        per_round = sum(2 * t.min_run_time + 1.0 for t in scale.timing)
+        return per_round * len(cell.methods) * max(t.rounds for t in scale.timing)
+    spec = TASKS[cell.task]
+    schedule = scale.schedules.of(spec.family, spec.anchor)
+    if schedule.max_steps:
+        return CELL_OVERHEAD_S + schedule.est_epoch_s
+    return CELL_OVERHEAD_S + schedule.max_epochs * schedule.est_epoch_s
+
+
+def dry_run(plan: BenchmarkPlan, *, jobs: int | None = None, log: Log = print) -> dict[str, Any]:
+    """List the sweep and final cells, the jobs and the estimated cost; run and write nothing.
+
+    Each cell is costed at ``max_epochs`` x the scale's measured CPU seconds per epoch plus
+    :data:`CELL_OVERHEAD_S` (an upper bound: early stopping ends most cells sooner); the cells
+    are placed on the jobs in the order they run (the sweep, then the final cells) with the
+    scheduler's ``makespan``, and the timing is added alone.
+
+    Returns:
+        ``{"cells": [{"label", "status", "estimated_s"}], "sweep_s", "final_s", "timing_s",
+        "estimated_s", "jobs", "threads"}``.
+    """
+    parallelism = resolve_parallelism(
+        plan.scale, jobs=jobs, threads=plan.threads, accelerator="cpu"
+    )
+    finals = final_cells(plan, pending=True)
+    listed = []
+    for cell in [*plan.sweep, *finals]:
+        done = cell.done if not math.isnan(cell.lr) else False
+        listed.append(
+            {
+                "label": cell.label
+                if not math.isnan(cell.lr)
+                else f"{cell.row}/seed{cell.seed} (at the sweep's choice)",
+                "status": "done" if done else "to run",
+                "estimated_s": 0.0 if done else _estimate_s(cell, plan.scale),
+            }
+        )
+    n_sweep = len(plan.sweep)
+    sweep_s = makespan([c["estimated_s"] for c in listed[:n_sweep]], parallelism.jobs)
+    final_s = makespan([c["estimated_s"] for c in listed[n_sweep:]], parallelism.jobs)
+    timing_s = 0.0 if plan.timing.done else _estimate_s(plan.timing, plan.scale)
+    total = sweep_s + final_s + timing_s
+    log(
+        f"benchmark at scale {plan.scale.name!r} into {plan.out_dir}: {len(plan.rows)} rows "
+        f"(task x method x placement), {n_sweep} sweep cells, {len(finals)} final cells, "
+        "the timing"
+    )
+    log(f"launcher local: {parallelism.describe()}")
+    for i, row in enumerate(listed, 1):
+        log(
+            f"  [{i}/{len(listed)}] {row['label']:<60} {row['status']:<6} "
+            f"~{fmt_duration(row['estimated_s'])}"
+        )
+    log(
+        f"estimated total ~{fmt_duration(total)} on {parallelism.jobs} job(s): sweep "
+        f"~{fmt_duration(sweep_s)}, final cells ~{fmt_duration(final_s)}, timing "
+        f"~{fmt_duration(timing_s)} (upper bound: every cell costed at its max epochs x the "
+        "scale's measured CPU seconds per epoch, from a busy 2-core machine)"
+    )
+    return {
+        "cells": listed,
+        "sweep_s": sweep_s,
+        "final_s": final_s,
+        "timing_s": timing_s,
+        "estimated_s": total,
+        "jobs": parallelism.jobs,
+        "threads": parallelism.threads,
+    }
 
 
 def run_benchmark(
@@ -267,21 +513,22 @@ def run_benchmark(
     )
     check_folder_destination(plan.out_dir, "--out")
     start = time.perf_counter()
-    todo = [c for c in plan.cells if not c.done]
-    alone = [] if plan.timing.done else [plan.timing]
-    total = len(plan.cells) + 1
+    n_final = sum(len(plan.seeds[t]) for t, _, _ in plan.rows)
+    total = len(plan.sweep) + n_final + 1
+    done = sum(c.done for c in plan.sweep) + sum(c.done for c in final_cells(plan))
+    done += plan.timing.done
     log(
-        f"benchmark at scale {plan.scale.name!r} into {plan.out_dir}: {len(plan.methods)} "
-        f"methods x {len(plan.tasks)} tasks x {len(plan.seeds)} seeds = {len(plan.cells)} cells "
-        f"and the timing; {total - len(todo) - len(alone)} done earlier"
+        f"benchmark at scale {plan.scale.name!r} into {plan.out_dir}: {len(plan.rows)} rows "
+        f"(task x method x placement) over {len(plan.tasks)} tasks, {len(plan.sweep)} sweep "
+        f"cells, {n_final} final cells and the timing; {done} done earlier"
     )
     log(f"launcher local: {parallelism.describe()}")
     progress = Progress(
         total_runs=total,
         total_experiments=0,
-        done_runs=total - len(todo) - len(alone),
+        done_runs=done,
         done_experiments=0,
-        jobs=min(parallelism.jobs, max(len(todo), 1)),
+        jobs=parallelism.jobs,
         log=log,
     )
 
@@ -294,9 +541,11 @@ def run_benchmark(
         progress.jobs = 1
         return run_in_process(batch, progress)
 
-    failures = run_rounds(todo, pool, log)
-    if not failures:  # the timing compares every method: only once their cells ran
-        failures += run_rounds(alone, one_alone, log)
+    failures = run_rounds([c for c in plan.sweep if not c.done], pool, log)
+    # The rows whose sweep finished are chosen now; the others wait for the next run.
+    failures += run_rounds([c for c in final_cells(plan) if not c.done], pool, log)
+    if not failures and not plan.timing.done:  # the timing compares every method, alone
+        failures += run_rounds([plan.timing], one_alone, log)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(plan.out_dir / "benchmark.lock")):
         results = write_results(plan, parallelism.threads or torch.get_num_threads())
@@ -314,19 +563,70 @@ def run_benchmark(
 
 
 def write_results(plan: BenchmarkPlan, threads: int) -> dict[str, Any]:
-    """``results.json`` and ``report.md`` of ``plan`` from what is on disk."""
-    from coordbias.benchmark.report import markdown
+    """``results.json`` and ``report.md`` (with its figures) of ``plan`` from what is on disk.
 
-    bench = collect(plan.out_dir, plan.methods, plan.tasks, plan.seeds, plan.scale.transfer_size)
-    results = {
+    ``cells`` is task -> method -> placement -> the ``result.json`` of every finished final
+    seed; ``sweep`` is task -> method -> placement -> :func:`choose`'s record; ``table`` is
+    :func:`coordbias.benchmark.report.write_report`'s table.
+    """
+    from coordbias.benchmark.report import write_report
+
+    cells: dict[str, Any] = {}
+    sweep: dict[str, Any] = {}
+    missing = []
+    for task, method, placement in plan.rows:
+        choice = choose(plan, task, method, placement)
+        sweep.setdefault(task, {}).setdefault(method, {})[placement] = choice
+        found = []
+        for s in plan.seeds[task]:
+            # A final cell's folder does not depend on its setting (its result records it).
+            cell = CellTask(task, method, placement, s, plan.out_dir, plan.scale.name)
+            result = cell.result()
+            if result is None:
+                missing.append(cell.label)
+            else:
+                found.append(result)
+        cells.setdefault(task, {}).setdefault(method, {})[placement] = found
+    continuous = [t for t in plan.tasks if not TASKS[t].bimodal] or plan.tasks
+    results: dict[str, Any] = {
         "scale": asdict(plan.scale),
         "methods": plan.methods,
         "tasks": {t: asdict(TASKS[t]) for t in plan.tasks},
-        "seeds": plan.seeds,
+        "seeds": plan.seeds[continuous[0]],
+        "task_seeds": plan.seeds,
         "threads": threads,
-        **bench,
-        "table": markdown_table(bench, plan.methods, plan.tasks),
+        "cells": cells,
+        "sweep": sweep,
+        "timing": plan.timing.result(),
+        "missing": missing,
     }
+    results["table"] = write_report(results, plan.out_dir)
+    anchor = _anchor_table(plan, cells)
+    if anchor:
+        results["anchor_table"] = anchor
     write_json(plan.out_dir / "results.json", results)
-    write_text(plan.out_dir / "report.md", markdown(results))
     return results
+
+
+def _anchor_table(plan: BenchmarkPlan, cells: dict[str, Any]) -> str:
+    """The anchors' rows as their paper reports them: accuracy in % on both test sets, mean ±
+    sample std over the seeds."""
+    from coordbias.reporting.markdown import md_table
+    from coordbias.reporting.stats import mean_std
+
+    rows = []
+    for task in [t for t in plan.tasks if TASKS[t].anchor]:
+        for method in ANCHOR_METHODS:
+            placed = cells[task][method][DEFAULT_PLACEMENT["redgreen"]]
+            found = [r for r in placed if "metrics" in r]
+            text = []
+            for name in ("similar", "dissimilar"):
+                values = [100 * r["metrics"][name] for r in found]
+                if len(values) > 1:
+                    got = mean_std(values)
+                    text.append(f"{got['mean']:.1f} ± {got['std']:.1f}")
+                else:
+                    text.append(f"{values[0]:.1f}" if values else "not run")
+            rows.append([f"`{task}`", f"`{method}`", str(len(found)), *text])
+    headers = ["task", "convolution", "seeds", "similar %", "dissimilar %"]
+    return md_table(headers, rows) if rows else ""
