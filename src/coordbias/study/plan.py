@@ -14,21 +14,55 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coordbias._util.errors import UserValueError
+from coordbias._util.errors import UserValueError, check_readable_file
 from coordbias._util.experiment import resolve_seeds
 from coordbias.models.variants import resolve_variants
 from coordbias.study.presets import StudyPreset, coerce_overrides, get_preset, run_config
+from coordbias.training.config import read_run_config
+from coordbias.training.run import CONFIG_FILE, RESULT_FILE, TrainResult
 
 
 def recorded_config(run_dir: Path) -> dict[str, Any]:
-    """The fields in ``run_dir/config.yaml`` (empty when there is none)."""
-    import yaml
+    """The fields ``run_dir/config.yaml`` records, validated (``read_run_config``); empty when
+    there is none or it is damaged (``config_damage`` says why: the run then counts as unfinished
+    and its training, which checks the folder against its checkpoints, decides what is safe).
 
-    path = run_dir / "config.yaml"
+    Raises:
+        UserValueError: the file is there but cannot be read (a permission): not damage.
+    """
+    path = run_dir / CONFIG_FILE
     if not path.is_file():
         return {}
-    recorded = yaml.safe_load(path.read_text()) or {}
-    return recorded if isinstance(recorded, dict) else {}
+    check_readable_file(path, "the run's")
+    try:
+        return read_run_config(path).to_dict()
+    except UserValueError:
+        return {}
+
+
+def config_damage(run_dir: Path) -> str | None:
+    """Why ``run_dir/config.yaml`` is damaged (cut short, not YAML, lacking or holding wrong
+    fields), or ``None`` when it is whole or absent."""
+    path = run_dir / CONFIG_FILE
+    if not path.is_file():
+        return None
+    try:
+        read_run_config(path)
+    except UserValueError as error:
+        return str(error)
+    return None
+
+
+def result_damage(run_dir: Path) -> str | None:
+    """Why ``run_dir/result.json`` is damaged (``TrainResult.load``'s checks), or ``None`` when
+    it is whole or absent."""
+    if not (run_dir / RESULT_FILE).is_file():
+        return None
+    try:
+        TrainResult.load(run_dir)
+    except UserValueError as error:
+        return str(error).split("; train the run again")[0]
+    return None
 
 
 @dataclass(frozen=True)
@@ -49,12 +83,20 @@ class RunSpec:
 
     @property
     def done(self) -> bool:
-        """Whether the run finished as planned: its ``result.json`` exists and it trained the
-        planned epochs (a run of fewer epochs trains further when resumed)."""
-        if not (self.run_dir / "result.json").is_file():
+        """Whether the run finished as planned: its ``result.json`` and ``config.yaml`` read
+        whole and it trained the planned epochs (a run of fewer epochs trains further when
+        resumed; a damaged record makes it unfinished)."""
+        if not (self.run_dir / RESULT_FILE).is_file() or result_damage(self.run_dir):
+            return False
+        if config_damage(self.run_dir):
             return False
         recorded = recorded_config(self.run_dir)
         return recorded.get("epochs", self.config.epochs) == self.config.epochs
+
+    def damaged(self) -> list[str]:
+        """One line per damaged record of the run (``config.yaml``, ``result.json``) naming the
+        file and what is wrong; such a run is not ``done`` and is redone."""
+        return [why for why in (config_damage(self.run_dir), result_damage(self.run_dir)) if why]
 
 
 @dataclass(frozen=True)
