@@ -52,6 +52,11 @@ DAMAGE = {
     "result.json a list": (f"{RUN}/result.json", lambda p: p.write_text("[1]"), True),
     "config.yaml cut short": (f"{RUN}/config.yaml", _cut, True),
     "config.yaml not YAML": (f"{RUN}/config.yaml", lambda p: p.write_text("width: [4\n"), True),
+    "config.yaml width: abc": (
+        f"{RUN}/config.yaml",
+        lambda p: p.write_text(p.read_text().replace("width: 4", "width: abc")),
+        True,
+    ),
     "transfer.json cut short": (f"{RUN}/transfer.json", _cut, True),
     "transfer.json of numbers": (f"{RUN}/transfer.json", lambda p: p.write_text('{"48": 1}'), True),
     "env.json cut short": (f"{RUN}/env.json", _cut, False),
@@ -60,7 +65,7 @@ DAMAGE = {
 
 
 @pytest.mark.parametrize("case", list(DAMAGE), ids=list(DAMAGE))
-def test_a_damaged_record_is_said_once_and_redone(case, finished, tmp_path):
+def test_a_damaged_record_is_said_once_and_redone(case, finished, tmp_path, caplog):
     name, damage, said = DAMAGE[case]
     out = tmp_path / "study"
     shutil.copytree(finished, out)
@@ -69,6 +74,8 @@ def test_a_damaged_record_is_said_once_and_redone(case, finished, tmp_path):
     run_study("test", out, jobs=1, threads=1, log=lines.append, **SETTING)
     warned = [line for line in lines if line.startswith("warning:") and str(out / name) in line]
     assert len(warned) == (1 if said else 0), lines
+    # The training that redoes the run does not name the file a second time.
+    assert not [r for r in caplog.records if str(out / name) in r.getMessage()]
     assert metrics(out) == metrics(finished)
     times = json.loads((out / TIME_FILE).read_text())
     assert times["wall_time_s"] == pytest.approx(sum(times["invocations"].values()))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coordbias._util.errors import UserValueError, check_readable_file
+from coordbias._util.errors import UserError, UserValueError, check_readable_file
 from coordbias._util.experiment import resolve_seeds
 from coordbias.models.variants import resolve_variants
 from coordbias.study.presets import StudyPreset, coerce_overrides, get_preset, run_config
@@ -36,7 +36,7 @@ def recorded_config(run_dir: Path) -> dict[str, Any]:
     check_readable_file(path, "the run's")
     try:
         return read_run_config(path).to_dict()
-    except UserValueError:
+    except UserError:  # damaged: a wrong value (UserValueError) or type (UserTypeError)
         return {}
 
 
@@ -48,7 +48,7 @@ def config_damage(run_dir: Path) -> str | None:
         return None
     try:
         read_run_config(path)
-    except UserValueError as error:
+    except UserError as error:
         return str(error)
     return None
 
@@ -92,11 +92,6 @@ class RunSpec:
             return False
         recorded = recorded_config(self.run_dir)
         return recorded.get("epochs", self.config.epochs) == self.config.epochs
-
-    def damaged(self) -> list[str]:
-        """One line per damaged record of the run (``config.yaml``, ``result.json``) naming the
-        file and what is wrong; such a run is not ``done`` and is redone."""
-        return [why for why in (config_damage(self.run_dir), result_damage(self.run_dir)) if why]
 
 
 @dataclass(frozen=True)

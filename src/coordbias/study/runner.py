@@ -311,6 +311,23 @@ def _quiet_lightning() -> Iterator[None]:
         lightning_log.setLevel(level)
 
 
+@contextlib.contextmanager
+def _said_once(damaged: Mapping[Path, str]) -> Iterator[None]:
+    """Leave out the training's own warning about a damaged record of a run that the study has
+    already named (in this process), so that each damaged file is said in one line."""
+    names = tuple(repr(str(path)) for path in damaged)
+
+    def not_said(record: logging.LogRecord) -> bool:
+        return not any(name in record.getMessage() for name in names)
+
+    training_log = logging.getLogger("coordbias.training.run")
+    training_log.addFilter(not_said)
+    try:
+        yield
+    finally:
+        training_log.removeFilter(not_said)
+
+
 def run_study(
     preset: str | StudyPreset = "quick",
     out_dir: str | Path = "runs/study",
@@ -408,7 +425,8 @@ def _carry_out(
 
     from coordbias.study.report import write_report
 
-    for line in damaged_records(plan):
+    damaged = damaged_records(plan)
+    for line in damaged.values():
         log(f"warning: {line}")
     tasks, alone = plan_tasks(plan, parallelism.threads)
     parallel = options is not None or parallelism.jobs > 1
@@ -450,7 +468,7 @@ def _carry_out(
             return _submit(batch, options, parallelism.threads, progress, plan.out_dir, log)
         return in_process(batch)
 
-    with _quiet_lightning():
+    with _quiet_lightning(), _said_once(damaged):
         failures = run_rounds(tasks, pool, log)
         failures += run_rounds(alone, one_alone, log)
     launch = {

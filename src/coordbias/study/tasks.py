@@ -29,7 +29,8 @@ from coordbias._util.errors import UserValueError
 from coordbias._util.files import read_json, write_json
 from coordbias.scheduler.execute import TASK_LOG, TaskFiles, TaskLog, TaskOutcome, execute_task
 from coordbias.study.experiments import RUN_ALONE
-from coordbias.study.plan import RunSpec, StudyPlan
+from coordbias.study.plan import RunSpec, StudyPlan, config_damage, result_damage
+from coordbias.training.run import CONFIG_FILE, RESULT_FILE
 
 # The scheduler's names (TASK_LOG, TaskOutcome, execute_task) stay importable from here.
 __all__ = [
@@ -269,21 +270,26 @@ def experiment_damage(folder: Path) -> str | None:
     return None
 
 
-def damaged_records(plan: StudyPlan) -> list[str]:
-    """One line per damaged record in the study folder (a run's ``config.yaml``, ``result.json``
-    or ``transfer.json``, an experiment's ``result.json``), naming the file and what is redone."""
-    lines = []
+def damaged_records(plan: StudyPlan) -> dict[Path, str]:
+    """The damaged records in the study folder (a run's ``config.yaml``, ``result.json`` or
+    ``transfer.json``, an experiment's ``result.json``): ``{file: one line naming it, what is
+    wrong and what is redone}``."""
+    lines: dict[Path, str] = {}
     for run in plan.runs:
         label = f"{run.variant}/seed{run.seed}"
-        for why in run.damaged():
-            lines.append(f"{why}: {label} counts as unfinished and is redone")
-        why = transfer_damage(run.run_dir)
-        if why:
-            lines.append(f"{why}: the transfer of {label} is evaluated again")
+        for name, why in ((CONFIG_FILE, config_damage), (RESULT_FILE, result_damage)):
+            text = why(run.run_dir)
+            if text:
+                lines[run.run_dir / name] = f"{text}: {label} counts as unfinished and is redone"
+        text = transfer_damage(run.run_dir)
+        if text:
+            again = f"the transfer of {label} is evaluated again"
+            lines[run.run_dir / TRANSFER_FILE] = f"{text}: {again}"
     for name in plan.experiments:
-        why = experiment_damage(plan.out_dir / "experiments" / name)
-        if why:
-            lines.append(f"{why}: experiment {name} runs again")
+        folder = plan.out_dir / "experiments" / name
+        text = experiment_damage(folder)
+        if text:
+            lines[folder / "result.json"] = f"{text}: experiment {name} runs again"
     return lines
 
 
