@@ -78,7 +78,11 @@ TRANSFER_DAMAGE = {
     "cut short": '{"48": {"val_size": 4, "metr',
     "a list": "[1]",
     "an entry that is a number": '{"48": 1}',
-    "an entry without metrics": '{"48": {"val_size": 4}}',
+    "an entry without metrics": '{"48": {"trained_size": 32, "val_size": 4}}',
+    "metrics without miou": (
+        '{"48": {"trained_size": 32, "val_size": 4, "metrics": '
+        '{"recall": [1], "pixel_accuracy": 1}}}'
+    ),
 }
 
 

@@ -45,11 +45,18 @@ def _cut(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
+def _no_recall(path: Path) -> None:  # a mapping TrainResult reads, without what the study reads
+    values = json.loads(path.read_text())
+    del values["metrics"]["recall"]
+    path.write_text(json.dumps(values))
+
+
 RUN = "runs/vanilla/seed0"
 # The file damaged, how, and whether the study says so (env.json only hides a thread count).
 DAMAGE = {
     "result.json cut short": (f"{RUN}/result.json", _cut, True),
     "result.json a list": (f"{RUN}/result.json", lambda p: p.write_text("[1]"), True),
+    "result.json metrics without recall": (f"{RUN}/result.json", _no_recall, True),
     "config.yaml cut short": (f"{RUN}/config.yaml", _cut, True),
     "config.yaml not YAML": (f"{RUN}/config.yaml", lambda p: p.write_text("width: [4\n"), True),
     "config.yaml width: abc": (

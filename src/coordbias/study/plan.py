@@ -53,16 +53,38 @@ def config_damage(run_dir: Path) -> str | None:
     return None
 
 
+#: What the study reads of an evaluation (a run's ``metrics``, each transfer size's).
+_METRICS = {"recall": list, "miou": (int, float), "pixel_accuracy": (int, float)}
+
+
+def metrics_damage(metrics: Any) -> str | None:
+    """What an evaluation dict lacks of what the study reads (``None``: nothing)."""
+    if not isinstance(metrics, dict):
+        return f"its metrics are a {type(metrics).__name__}, not a mapping"
+    for key, kind in _METRICS.items():
+        value = metrics.get(key)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            return (
+                f"its metrics hold no {key}"
+                if value is None
+                else f"its {key} is a {type(value).__name__}"
+            )
+    return None
+
+
 def result_damage(run_dir: Path) -> str | None:
-    """Why ``run_dir/result.json`` is damaged (``TrainResult.load``'s checks), or ``None`` when
-    it is whole or absent."""
-    if not (run_dir / RESULT_FILE).is_file():
+    """Why ``run_dir/result.json`` is damaged (``TrainResult.load``'s checks, and the metrics
+    the study reads), or ``None`` when it is whole or absent."""
+    path = run_dir / RESULT_FILE
+    if not path.is_file():
         return None
     try:
-        TrainResult.load(run_dir)
+        result = TrainResult.load(run_dir)
     except UserValueError as error:
+        # Without the advice to train again with --resume: the study does that itself.
         return str(error).split("; train the run again")[0]
-    return None
+    why = metrics_damage(result.metrics)
+    return f"{str(path)!r} is damaged ({why})" if why else None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,13 @@ from coordbias._util.errors import UserValueError
 from coordbias._util.files import read_json, write_json
 from coordbias.scheduler.execute import TASK_LOG, TaskFiles, TaskLog, TaskOutcome, execute_task
 from coordbias.study.experiments import RUN_ALONE
-from coordbias.study.plan import RunSpec, StudyPlan, config_damage, result_damage
+from coordbias.study.plan import (
+    RunSpec,
+    StudyPlan,
+    config_damage,
+    metrics_damage,
+    result_damage,
+)
 from coordbias.training.run import CONFIG_FILE, RESULT_FILE
 
 # The scheduler's names (TASK_LOG, TaskOutcome, execute_task) stay importable from here.
@@ -176,7 +182,9 @@ def _execute_run(
         else:
             log(f"training {task.label} from scratch {who}")
             did.append("trained")
-        if (run.run_dir / "result.json").is_file():  # it trains further: a new transfer
+        if result_damage(run.run_dir):  # named by the study; the training writes it anew
+            (run.run_dir / RESULT_FILE).unlink()
+        if (run.run_dir / RESULT_FILE).is_file():  # it trains further: a new transfer
             (run.run_dir / TRANSFER_FILE).unlink(missing_ok=True)
         # resume=True continues from the last checkpoint, or starts afresh without one; the
         # study checked beforehand that the folder holds this very run (_check_not_stale).
@@ -199,11 +207,16 @@ def read_transfer(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     values = read_json(path)
-    if not isinstance(values, dict) or not all(
-        isinstance(entry, dict) and isinstance(entry.get("metrics"), dict)
-        for entry in values.values()
-    ):
+    if not isinstance(values, dict):
         raise UserValueError(f"{str(path)!r} is damaged (not a mapping of evaluations per size)")
+    for size, entry in values.items():
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(key), int) for key in ("trained_size", "val_size")
+        ):
+            raise UserValueError(f"{str(path)!r} is damaged (size {size} is not an evaluation)")
+        why = metrics_damage(entry.get("metrics"))
+        if why:
+            raise UserValueError(f"{str(path)!r} is damaged (at size {size}, {why})")
     return values
 
 
