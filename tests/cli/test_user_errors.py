@@ -372,6 +372,16 @@ CASES = [
         ["speed", "train", *BENCH_TRAIN[:-6], "--steps", "0", "--out", "{new}"],
         ["--steps", "0"],
     ),
+    Case(
+        "study: --set lr=inf --dry-run",
+        ["study", "--preset", "test", "--out", "{new}", "--set", "lr=inf", "--dry-run"],
+        ["lr=inf", "finite number > 0"],
+    ),
+    Case(
+        "study: --set momentum=nan --dry-run",
+        ["study", "--preset", "test", "--out", "{new}", "--set", "momentum=nan", "--dry-run"],
+        ["momentum=nan", "[0, 1)"],
+    ),
 ]
 
 

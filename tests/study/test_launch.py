@@ -1,6 +1,7 @@
 """Planning the parallel work without running it: jobs and threads, the tasks and their order,
 locks, the progress line, the dry run's estimate, and how failures are reported."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -59,11 +60,15 @@ def test_the_tasks_come_from_disk_and_speed_runs_alone(tmp_path):
     (tmp_path / "experiments" / "notsoclevr" / "result.json").write_text("{}")
     run_dir = tmp_path / "runs" / "vanilla" / "seed0"
     run_dir.mkdir(parents=True)
-    (run_dir / "result.json").write_text("{}")
+    scores = {"recall": [1.0] * 4, "miou": 1.0, "pixel_accuracy": 1.0}
+    result = {"run_dir": str(run_dir), "metrics": scores, "val_loss": [], "train_loss": []}
+    result.update(train_images_per_s=1.0, params=1, wall_time_s=1.0)
+    (run_dir / "result.json").write_text(json.dumps(result))
     tasks, _ = plan_tasks(plan)
     assert "experiment notsoclevr" not in [t.label for t in tasks]
     assert "vanilla/seed0" in [t.label for t in tasks], "its transfer is still to do"
-    (run_dir / "transfer.json").write_text('{"96": {"val_size": 100}, "128": {"val_size": 100}}')
+    entry = {"trained_size": 64, "val_size": 100, "metrics": scores}
+    (run_dir / "transfer.json").write_text(json.dumps({"96": entry, "128": entry}))
     assert "vanilla/seed0" not in [t.label for t in plan_tasks(plan)[0]]
 
 

@@ -14,21 +14,77 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coordbias._util.errors import UserValueError
+from coordbias._util.errors import UserError, UserValueError, check_readable_file
 from coordbias._util.experiment import resolve_seeds
 from coordbias.models.variants import resolve_variants
 from coordbias.study.presets import StudyPreset, coerce_overrides, get_preset, run_config
+from coordbias.training.config import read_run_config
+from coordbias.training.run import CONFIG_FILE, RESULT_FILE, TrainResult
 
 
 def recorded_config(run_dir: Path) -> dict[str, Any]:
-    """The fields in ``run_dir/config.yaml`` (empty when there is none)."""
-    import yaml
+    """The fields ``run_dir/config.yaml`` records, validated (``read_run_config``); empty when
+    there is none or it is damaged (``config_damage`` says why: the run then counts as unfinished
+    and its training, which checks the folder against its checkpoints, decides what is safe).
 
-    path = run_dir / "config.yaml"
+    Raises:
+        UserValueError: the file is there but cannot be read (a permission): not damage.
+    """
+    path = run_dir / CONFIG_FILE
     if not path.is_file():
         return {}
-    recorded = yaml.safe_load(path.read_text()) or {}
-    return recorded if isinstance(recorded, dict) else {}
+    check_readable_file(path, "the run's")
+    try:
+        return read_run_config(path).to_dict()
+    except UserError:  # damaged: a wrong value (UserValueError) or type (UserTypeError)
+        return {}
+
+
+def config_damage(run_dir: Path) -> str | None:
+    """Why ``run_dir/config.yaml`` is damaged (cut short, not YAML, lacking or holding wrong
+    fields), or ``None`` when it is whole or absent."""
+    path = run_dir / CONFIG_FILE
+    if not path.is_file():
+        return None
+    try:
+        read_run_config(path)
+    except UserError as error:
+        return str(error)
+    return None
+
+
+#: What the study reads of an evaluation (a run's ``metrics``, each transfer size's).
+_METRICS = {"recall": list, "miou": (int, float), "pixel_accuracy": (int, float)}
+
+
+def metrics_damage(metrics: Any) -> str | None:
+    """What an evaluation dict lacks of what the study reads (``None``: nothing)."""
+    if not isinstance(metrics, dict):
+        return f"its metrics are a {type(metrics).__name__}, not a mapping"
+    for key, kind in _METRICS.items():
+        value = metrics.get(key)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            return (
+                f"its metrics hold no {key}"
+                if value is None
+                else f"its {key} is a {type(value).__name__}"
+            )
+    return None
+
+
+def result_damage(run_dir: Path) -> str | None:
+    """Why ``run_dir/result.json`` is damaged (``TrainResult.load``'s checks, and the metrics
+    the study reads), or ``None`` when it is whole or absent."""
+    path = run_dir / RESULT_FILE
+    if not path.is_file():
+        return None
+    try:
+        result = TrainResult.load(run_dir)
+    except UserValueError as error:
+        # Without the advice to train again with --resume: the study does that itself.
+        return str(error).split("; train the run again")[0]
+    why = metrics_damage(result.metrics)
+    return f"{str(path)!r} is damaged ({why})" if why else None
 
 
 @dataclass(frozen=True)
@@ -49,9 +105,12 @@ class RunSpec:
 
     @property
     def done(self) -> bool:
-        """Whether the run finished as planned: its ``result.json`` exists and it trained the
-        planned epochs (a run of fewer epochs trains further when resumed)."""
-        if not (self.run_dir / "result.json").is_file():
+        """Whether the run finished as planned: its ``result.json`` and ``config.yaml`` read
+        whole and it trained the planned epochs (a run of fewer epochs trains further when
+        resumed; a damaged record makes it unfinished)."""
+        if not (self.run_dir / RESULT_FILE).is_file() or result_damage(self.run_dir):
+            return False
+        if config_damage(self.run_dir):
             return False
         recorded = recorded_config(self.run_dir)
         return recorded.get("epochs", self.config.epochs) == self.config.epochs

@@ -10,15 +10,18 @@ identical numbers elsewhere.
 from __future__ import annotations
 
 import importlib
-import json
 import platform
 from pathlib import Path
 from typing import Any
 
+from coordbias._util.errors import UserValueError
+from coordbias._util.files import read_json
 from coordbias.data import CLASS_NAMES
 from coordbias.models.variants import VARIANTS
 from coordbias.reporting.stats import mean_std, welch_test
 from coordbias.study.plan import StudyPlan
+from coordbias.study.tasks import TRANSFER_FILE, experiment_damage, read_transfer
+from coordbias.training.run import TrainResult
 
 #: The report's label of each class: its index and what it means (``data.CLASS_NAMES``).
 CLASS_LABELS = ("background", *(f"{c} {name}" for c, name in enumerate(CLASS_NAMES) if c))
@@ -49,22 +52,30 @@ ORIGINAL_DIGITS = 3
 
 
 def _load_json(path: Path) -> Any:
-    return json.loads(path.read_text())
+    """The JSON value in ``path`` (``read_json``: a damaged file is named in one line)."""
+    return read_json(path)
 
 
 def collect(plan: StudyPlan) -> dict[str, list[dict[str, Any]]]:
-    """Finished runs per variant: ``{variant: [{"seed", "result", "transfer", "run_dir"}]}``."""
+    """Finished runs per variant: ``{variant: [{"seed", "result", "transfer", "run_dir"}]}``.
+
+    A run whose ``result.json`` or ``config.yaml`` is damaged is not finished (``RunSpec.done``);
+    a damaged ``transfer.json`` counts as no transfer evaluation.
+    """
     runs: dict[str, list[dict[str, Any]]] = {v: [] for v in plan.variants}
     for run in plan.runs:
         if not run.done:
             continue
-        transfer_path = run.run_dir / "transfer.json"
+        try:
+            transfer = read_transfer(run.run_dir / TRANSFER_FILE)
+        except UserValueError:
+            transfer = {}
         runs[run.variant].append(
             {
                 "seed": run.seed,
                 "run_dir": run.run_dir,
-                "result": _load_json(run.run_dir / "result.json"),
-                "transfer": _load_json(transfer_path) if transfer_path.is_file() else {},
+                "result": TrainResult.load(run.run_dir).to_dict(),
+                "transfer": transfer,
             }
         )
     return {v: r for v, r in runs.items() if r}
@@ -139,10 +150,15 @@ def _run_threads(runs: dict[str, list[dict[str, Any]]]) -> list[int]:
     for rs in runs.values():
         for r in rs:
             path = Path(r["run_dir"]) / "env.json"
-            if path.is_file():
-                threads = _load_json(path).get("torch_threads")
-                if isinstance(threads, int):
-                    counts.add(threads)
+            if not path.is_file():
+                continue
+            try:
+                env = _load_json(path)
+            except UserValueError:  # a damaged env.json only hides the run's thread count
+                continue
+            threads = env.get("torch_threads") if isinstance(env, dict) else None
+            if isinstance(threads, int):
+                counts.add(threads)
     return sorted(counts)
 
 
@@ -270,9 +286,9 @@ def build_results(
     variants = {name: _variant_summary(name, r) for name, r in runs.items()}
     experiments = {}
     for name in plan.experiments:
-        path = plan.out_dir / "experiments" / name / "result.json"
-        if path.is_file():
-            experiments[name] = _load_json(path)
+        folder = plan.out_dir / "experiments" / name
+        if (folder / "result.json").is_file() and not experiment_damage(folder):
+            experiments[name] = _load_json(folder / "result.json")
     settings = dict(plan.preset.train)
     settings.update({k: v for k, v in plan.overrides.items()})
     return {

@@ -12,10 +12,14 @@ Layout of a study folder ``DIR``::
     DIR/results.json, DIR/report.md, DIR/report.html, DIR/figures/
     DIR/study.lock                held while the report is written
     DIR/submitit/                 the job folders of --launcher submitit
-    DIR/study_time.json           the study's wall time so far, summed over its invocations
+    DIR/study_time.json           the study's wall time so far: each invocation's seconds and
+                                  their sum (StudyTime); DIR/study_time.lock guards its updates
 
 Every file is written atomically, finished runs are never redone, and the report is rebuilt from
-what is on disk, so an interrupted study resumes by running the same command again. The plan comes
+what is on disk, so an interrupted study (killed, or stopped by a full disk) resumes by running the
+same command again; a damaged record (a run's ``result.json``, ``config.yaml`` or
+``transfer.json``, an experiment's ``result.json``, ``study_time.json``) is said in one line and
+what it records is redone. The plan comes
 from ``coordbias.study.plan.plan_study`` (``--dry-run``: ``coordbias.study.estimate``); the work is
 a list of tasks (``coordbias.study.tasks``: a run with its transfer evaluation, or an experiment),
 which the scheduler (``coordbias.scheduler.launch``) runs in this process (``jobs=1``) or in child
@@ -27,15 +31,18 @@ its report.
 from __future__ import annotations
 
 import contextlib
-import json
+import errno
 import logging
+import os
+import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from coordbias._util.errors import UserValueError, check_folder_destination
-from coordbias._util.files import write_json
+from coordbias._util.errors import UserValueError, check_folder_destination, describe_os_error
+from coordbias._util.files import read_json, write_json
 from coordbias.scheduler.launch import (
     Parallelism,
     resolve_parallelism,
@@ -47,7 +54,7 @@ from coordbias.scheduler.progress import Failure, Log, Progress, fmt_duration
 from coordbias.study.estimate import dry_run, estimate_run_s, probe_images_per_s
 from coordbias.study.plan import StudyPlan, check_not_stale, plan_study
 from coordbias.study.presets import StudyPreset
-from coordbias.study.tasks import ExperimentTask, plan_tasks
+from coordbias.study.tasks import ExperimentTask, damaged_records, plan_tasks
 
 # Planning and estimating live in coordbias.study.plan and coordbias.study.estimate; their
 # public names stay importable from here, where they were first defined.
@@ -55,8 +62,10 @@ __all__ = [
     "LAUNCHERS",
     "TIME_FILE",
     "ExperimentsFailed",
+    "NoSpaceLeft",
     "StudyFailed",
     "StudyPlan",
+    "StudyTime",
     "dry_run",
     "estimate_run_s",
     "plan_study",
@@ -78,6 +87,8 @@ PRELOAD = (
 
 #: The study's own time, summed over every invocation (a resumed study counts them all).
 TIME_FILE = "study_time.json"
+#: Seconds between two records of an invocation's time while it works (a kill loses at most this).
+RECORD_EVERY_S = 5.0
 
 
 def _cluster_options(cluster: Any) -> Any:
@@ -163,6 +174,11 @@ class ExperimentsFailed(StudyFailed):
     without them."""
 
 
+class NoSpaceLeft(StudyFailed):
+    """The disk (or the quota) filled up: the study stopped at that write, with every finished
+    run kept and no half-written file; once space is freed, the same call resumes it."""
+
+
 def _raise_failures(failures: Sequence[Failure]) -> None:
     if not failures:
         return
@@ -186,17 +202,91 @@ def _raise_failures(failures: Sequence[Failure]) -> None:
     )
 
 
-def _time_spent_before(out_dir: Path) -> float:
-    """Seconds the earlier invocations of this study spent (``TIME_FILE``; 0 for a new study)."""
-    path = out_dir / TIME_FILE
-    if not path.is_file():
-        return 0.0
-    return float(json.loads(path.read_text()).get("wall_time_s", 0.0))
+class StudyTime:
+    """This invocation's share of ``TIME_FILE``, which sums the time of every invocation.
 
+    ``TIME_FILE`` holds ``{"wall_time_s": total, "invocations": {key: seconds}}``: each
+    invocation writes its own entry (its seconds so far) under a lock, atomically, when it starts,
+    every ``every_s`` seconds while it works (a thread) and after each task, so that one killed
+    at any point still counts up to its last record. The total is the sum of the entries on disk.
+    A damaged file is said in one line and the sum starts again from the invocations that record
+    again (this one, and any other still running on the folder); a file of an older version
+    (``{"wall_time_s": s}`` alone) counts as one earlier invocation.
 
-def _record_time_spent(out_dir: Path, seconds: float) -> None:
-    """Write the study's time so far, so that an invocation killed later still counts."""
-    write_json(out_dir / TIME_FILE, {"wall_time_s": seconds})
+    Args:
+        out_dir: the study folder.
+        log: where the one line about a damaged file goes.
+        every_s: seconds between two records while the study works.
+    """
+
+    def __init__(self, out_dir: Path, log: Log, every_s: float = RECORD_EVERY_S) -> None:
+        self.path = out_dir / TIME_FILE
+        self.log = log
+        self.every_s = every_s
+        self.key = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} pid {os.getpid()} {secrets.token_hex(3)}"
+        self.start = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._warned = False
+
+    @property
+    def own_s(self) -> float:
+        """Seconds this invocation has spent so far."""
+        return time.perf_counter() - self.start
+
+    def _read(self) -> dict[str, float]:
+        if not self.path.is_file():
+            return {}
+        try:
+            values = read_json(self.path)
+            if not isinstance(values, dict):
+                raise UserValueError(f"{str(self.path)!r} is damaged (not a mapping)")
+            entries = values.get("invocations", {"earlier invocations": values.get("wall_time_s")})
+            if not isinstance(entries, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf")
+                for v in entries.values()
+            ):
+                raise UserValueError(f"{str(self.path)!r} is damaged (not seconds per invocation)")
+        except UserValueError as error:
+            if not self._warned:
+                self._warned = True
+                self.log(
+                    f"warning: {error}: the study's time is summed again from the invocations "
+                    "that record it from now on (the time of earlier ones is unknown)"
+                )
+            return {}
+        return {str(k): float(v) for k, v in entries.items()}
+
+    def record(self) -> float:
+        """Write this invocation's seconds so far; return the study's total on disk."""
+        from filelock import FileLock
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.path.with_suffix(".lock"))):
+            entries = self._read()
+            entries[self.key] = self.own_s
+            total = float(sum(entries.values()))
+            write_json(self.path, {"wall_time_s": total, "invocations": entries})
+        return total
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every_s):
+            with contextlib.suppress(OSError):  # a full disk: the next record may succeed
+                self.record()
+
+    def __enter__(self) -> StudyTime:
+        self.record()
+        self._thread = threading.Thread(target=self._beat, name="study-time", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if kind is not None:  # stopped by an error: its time counts too (a kill's up to a record)
+            with contextlib.suppress(OSError):
+                self.record()
 
 
 @contextlib.contextmanager
@@ -209,6 +299,23 @@ def _quiet_lightning() -> Iterator[None]:
         yield
     finally:
         lightning_log.setLevel(level)
+
+
+@contextlib.contextmanager
+def _said_once(damaged: Mapping[Path, str]) -> Iterator[None]:
+    """Leave out the training's own warning about a damaged record of a run that the study has
+    already named (in this process), so that each damaged file is said in one line."""
+    names = tuple(repr(str(path)) for path in damaged)
+
+    def not_said(record: logging.LogRecord) -> bool:
+        return not any(name in record.getMessage() for name in names)
+
+    training_log = logging.getLogger("coordbias.training.run")
+    training_log.addFilter(not_said)
+    try:
+        yield
+    finally:
+        training_log.removeFilter(not_said)
 
 
 def run_study(
@@ -263,10 +370,10 @@ def run_study(
     Raises:
         ValueError: a bad setting (nothing was written).
         StudyFailed: some tasks failed or were killed; the report was written without them and
-            the same call resumes them. ``ExperimentsFailed`` when only experiments failed.
+            the same call resumes them. ``ExperimentsFailed`` when only experiments failed;
+            ``NoSpaceLeft`` when the disk filled up (the study stopped at that write; the same
+            call resumes it once space is freed).
     """
-    import torch
-    from filelock import FileLock
 
     if isinstance(preset, StudyPlan):
         given = dict(seeds=seeds, variants=variants, overrides=overrides, experiments=experiments)
@@ -289,21 +396,44 @@ def run_study(
     check_folder_destination(plan.out_dir, "--out")
     if dry_run_only:
         return dry_run(plan, probe=probe, log=log, parallelism=parallelism, cluster=options)
+    for run in plan.runs:
+        check_not_stale(run)
+    try:
+        with StudyTime(plan.out_dir, log) as clock:
+            return _carry_out(plan, parallelism, options, launcher, clock, log, train_fn)
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise NoSpaceLeft(
+            f"{describe_os_error(error)}: the study stopped there, keeping every finished run "
+            "and no half-written file; free some space and run the same command again to "
+            "resume (an interrupted run continues from its last whole checkpoint)"
+        ) from error
+
+
+def _carry_out(
+    plan: StudyPlan,
+    parallelism: Parallelism,
+    options: Any,
+    launcher: str,
+    clock: StudyTime,
+    log: Log,
+    train_fn: Callable[[Any], Any] | None,
+) -> dict[str, Any]:
+    """Do the unfinished tasks of ``plan``, then write the report (``run_study``'s work)."""
+    import torch
+    from filelock import FileLock
 
     from coordbias.study.report import write_report
 
-    start = time.perf_counter()
-    for run in plan.runs:
-        check_not_stale(run)
+    damaged = damaged_records(plan)
+    for line in damaged.values():
+        log(f"warning: {line}")
     tasks, alone = plan_tasks(plan, parallelism.threads)
     parallel = options is not None or parallelism.jobs > 1
     tasks = _pool_order(tasks, parallel)
     run_tasks = sum(1 for t in tasks if not isinstance(t, ExperimentTask))
     exp_tasks = len(tasks) + len(alone) - run_tasks
-    earlier_s = _time_spent_before(plan.out_dir)
-
-    def spent_s() -> float:
-        return earlier_s + time.perf_counter() - start
 
     total = len(plan.runs)
     log(
@@ -319,8 +449,8 @@ def run_study(
         done_experiments=len(plan.experiments) - exp_tasks,
         jobs=min(parallelism.jobs, max(len(tasks), 1)),
         log=log,
-        # The time so far, after every task: an invocation killed later still counts.
-        on_change=lambda: _record_time_spent(plan.out_dir, spent_s()),
+        # The time so far, after every task (and every few seconds: StudyTime).
+        on_change=clock.record,
     )
 
     def in_process(batch: list[Any]) -> tuple[list[Failure], list[Any]]:
@@ -339,7 +469,7 @@ def run_study(
             return _submit(batch, options, parallelism.threads, progress, plan.out_dir, log)
         return in_process(batch)
 
-    with _quiet_lightning():
+    with _quiet_lightning(), _said_once(damaged):
         failures = run_rounds(tasks, pool, log)
         failures += run_rounds(alone, one_alone, log)
     launch = {
@@ -347,16 +477,14 @@ def run_study(
         "jobs": parallelism.jobs,
         "threads": parallelism.threads or torch.get_num_threads(),
     }
-    plan.out_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(plan.out_dir / "study.lock")):
-        results = write_report(plan, wall_time_s=spent_s(), launch=launch)
-        _record_time_spent(plan.out_dir, spent_s())
+        results = write_report(plan, wall_time_s=clock.record(), launch=launch)
+        clock.record()
     missing = results["missing_runs"]
     complete = f"runs not finished: {', '.join(missing)}" if missing else "every run finished"
     log(
         f"report written: {plan.out_dir / 'report.md'}, {plan.out_dir / 'report.html'}, "
-        f"{plan.out_dir / 'results.json'} ({complete}; elapsed "
-        f"{fmt_duration(time.perf_counter() - start)})"
+        f"{plan.out_dir / 'results.json'} ({complete}; elapsed {fmt_duration(clock.own_s)})"
     )
     _raise_failures(failures)
     return results

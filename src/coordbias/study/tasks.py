@@ -19,17 +19,24 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from coordbias._util.files import write_json
+from coordbias._util.errors import UserValueError
+from coordbias._util.files import read_json, write_json
 from coordbias.scheduler.execute import TASK_LOG, TaskFiles, TaskLog, TaskOutcome, execute_task
 from coordbias.study.experiments import RUN_ALONE
-from coordbias.study.plan import RunSpec, StudyPlan
+from coordbias.study.plan import (
+    RunSpec,
+    StudyPlan,
+    config_damage,
+    metrics_damage,
+    result_damage,
+)
+from coordbias.training.run import CONFIG_FILE, RESULT_FILE
 
 # The scheduler's names (TASK_LOG, TaskOutcome, execute_task) stay importable from here.
 __all__ = [
@@ -38,10 +45,15 @@ __all__ = [
     "RunTask",
     "Task",
     "TaskOutcome",
+    "damaged_records",
     "execute_task",
     "plan_tasks",
+    "read_transfer",
     "run_transfer",
 ]
+
+#: A run's evaluations at the preset's transfer sizes, in its folder.
+TRANSFER_FILE = "transfer.json"
 
 # A checkpoint to resume from, in a run folder (coordbias.training.checkpoint.LAST_CHECKPOINT;
 # named here so that planning a study does not import the training stack).
@@ -121,8 +133,8 @@ class ExperimentTask(TaskFiles):
 
     @property
     def done(self) -> bool:
-        """Its ``result.json`` exists."""
-        return (self.folder / "result.json").is_file()
+        """Its ``result.json`` exists and reads whole (a damaged one is run again)."""
+        return (self.folder / "result.json").is_file() and not experiment_damage(self.folder)
 
     def execute(self, log: TaskLog, **options: Any) -> str:
         """Run the experiment and write its ``result.json`` (``options`` are for runs)."""
@@ -170,8 +182,10 @@ def _execute_run(
         else:
             log(f"training {task.label} from scratch {who}")
             did.append("trained")
-        if (run.run_dir / "result.json").is_file():  # it trains further: a new transfer
-            (run.run_dir / "transfer.json").unlink(missing_ok=True)
+        if result_damage(run.run_dir):  # named by the study; the training writes it anew
+            (run.run_dir / RESULT_FILE).unlink()
+        if (run.run_dir / RESULT_FILE).is_file():  # it trains further: a new transfer
+            (run.run_dir / TRANSFER_FILE).unlink(missing_ok=True)
         # resume=True continues from the last checkpoint, or starts afresh without one; the
         # study checked beforehand that the folder holds this very run (_check_not_stale).
         train_fn(dataclasses.replace(run.config, resume=True))
@@ -183,11 +197,50 @@ def _execute_run(
     return ", ".join(did) or "finished earlier"
 
 
+def read_transfer(path: Path) -> dict[str, Any]:
+    """The evaluations a run's ``transfer.json`` holds, ``{size: {"val_size", "metrics", ...}}``
+    (empty when there is none).
+
+    Raises:
+        UserValueError: the file is damaged (cut short, not JSON, not a mapping of mappings).
+    """
+    if not path.is_file():
+        return {}
+    values = read_json(path)
+    if not isinstance(values, dict):
+        raise UserValueError(f"{str(path)!r} is damaged (not a mapping of evaluations per size)")
+    for size, entry in values.items():
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(key), int) for key in ("trained_size", "val_size")
+        ):
+            raise UserValueError(f"{str(path)!r} is damaged (size {size} is not an evaluation)")
+        why = metrics_damage(entry.get("metrics"))
+        if why:
+            raise UserValueError(f"{str(path)!r} is damaged (at size {size}, {why})")
+    return values
+
+
+def transfer_damage(run_dir: Path) -> str | None:
+    """Why ``run_dir/transfer.json`` is damaged, or ``None`` when it is whole or absent."""
+    try:
+        read_transfer(run_dir / TRANSFER_FILE)
+    except UserValueError as error:
+        return str(error)
+    return None
+
+
+def _transfer_or_nothing(path: Path) -> dict[str, Any]:
+    """``read_transfer``, with a damaged file read as no evaluation at all (it is redone)."""
+    try:
+        return read_transfer(path)
+    except UserValueError:
+        return {}
+
+
 def _missing_transfer(task: RunTask) -> list[int]:
-    path = task.folder / "transfer.json"
     if not task.transfer_sizes:
         return []
-    existing = json.loads(path.read_text()) if path.is_file() else {}
+    existing = _transfer_or_nothing(task.folder / TRANSFER_FILE)
     return [
         size
         for size in task.transfer_sizes
@@ -196,7 +249,8 @@ def _missing_transfer(task: RunTask) -> list[int]:
 
 
 def run_transfer(run: RunSpec, sizes: tuple[int, ...], val_size: int) -> bool:
-    """Evaluate the finished ``run`` at each size of ``sizes`` that ``transfer.json`` lacks.
+    """Evaluate the finished ``run`` at each size of ``sizes`` that ``transfer.json`` lacks (a
+    damaged file counts as lacking every size).
 
     Returns:
         Whether ``transfer.json`` was (re)written.
@@ -206,12 +260,50 @@ def run_transfer(run: RunSpec, sizes: tuple[int, ...], val_size: int) -> bool:
     missing = _missing_transfer(RunTask(run, tuple(sizes), val_size))
     if not missing:
         return False
-    path = run.run_dir / "transfer.json"
-    existing = json.loads(path.read_text()) if path.is_file() else {}
+    path = run.run_dir / TRANSFER_FILE
+    existing = _transfer_or_nothing(path)
     for size in missing:
         existing[str(size)] = evaluate_at_size(run.run_dir, size, val_size)
     write_json(path, existing)
     return True
+
+
+def experiment_damage(folder: Path) -> str | None:
+    """Why an experiment's ``result.json`` is damaged (cut short, not a JSON mapping), or
+    ``None`` when it is whole or absent."""
+    path = folder / "result.json"
+    if not path.is_file():
+        return None
+    try:
+        value = read_json(path)
+    except UserValueError as error:
+        return str(error)
+    if not isinstance(value, dict):
+        return f"{str(path)!r} is damaged (it holds a {type(value).__name__}, not a mapping)"
+    return None
+
+
+def damaged_records(plan: StudyPlan) -> dict[Path, str]:
+    """The damaged records in the study folder (a run's ``config.yaml``, ``result.json`` or
+    ``transfer.json``, an experiment's ``result.json``): ``{file: one line naming it, what is
+    wrong and what is redone}``."""
+    lines: dict[Path, str] = {}
+    for run in plan.runs:
+        label = f"{run.variant}/seed{run.seed}"
+        for name, why in ((CONFIG_FILE, config_damage), (RESULT_FILE, result_damage)):
+            text = why(run.run_dir)
+            if text:
+                lines[run.run_dir / name] = f"{text}: {label} counts as unfinished and is redone"
+        text = transfer_damage(run.run_dir)
+        if text:
+            again = f"the transfer of {label} is evaluated again"
+            lines[run.run_dir / TRANSFER_FILE] = f"{text}: {again}"
+    for name in plan.experiments:
+        folder = plan.out_dir / "experiments" / name
+        text = experiment_damage(folder)
+        if text:
+            lines[folder / "result.json"] = f"{text}: experiment {name} runs again"
+    return lines
 
 
 def _execute_experiment(task: ExperimentTask, log: TaskLog) -> str:
