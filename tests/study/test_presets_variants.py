@@ -89,7 +89,7 @@ def test_unknown_names_raise_clear_errors(tmp_path):
         resolve_variants(["coordbiass"], default=["vanilla"])
     with pytest.raises(ValueError, match="not a TrainConfig field"):
         coerce_overrides({"epoch": 1})
-    with pytest.raises(ValueError, match="expected a int"):
+    with pytest.raises(ValueError, match="expected an integer"):
         coerce_overrides({"epochs": "two"})
     with pytest.raises(ValueError, match="set by the study"):
         coerce_overrides({"seed": 3})

@@ -239,8 +239,10 @@ def _parse(key: str, text: str, default: Any) -> Any:
         if isinstance(default, float):
             return float(text)
     except ValueError:
-        kind = type(default).__name__
-        raise ValueError(f"override {key}={text!r}: expected a {kind}") from None
+        kind = {bool: "a boolean (true or false)", int: "an integer", float: "a number"}[
+            type(default)
+        ]
+        raise ValueError(f"override {key}={text!r}: expected {kind}") from None
     return text
 
 

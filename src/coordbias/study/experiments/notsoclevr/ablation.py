@@ -76,9 +76,8 @@ def ablation(
         One dict per run: ``row``, ``label``, ``seed``, ``split``, ``recipe``, ``epochs``,
         ``lr_drop`` and what :func:`train_one` returns (accuracies, curve, seconds).
     """
-    import json
 
-    from coordbias._util.files import write_json
+    from coordbias._util.files import read_json, write_json
 
     if split not in SPLITS:
         raise UserValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
@@ -92,7 +91,9 @@ def ablation(
         raise UserValueError(f"rows must be indices 0..{len(ABLATION) - 1}; got {bad}")
     path = Path(out_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    done: list[dict[str, Any]] = json.loads(path.read_text()) if path.exists() else []
+    done: list[dict[str, Any]] = read_json(path) if path.exists() else []
+    if not isinstance(done, list):
+        raise UserValueError(f"'{path}' is damaged (not a list of rows); delete it to start again")
     config = config or NotSoClevrConfig(width=16, batch_size=16, models=("deconv",))
     config.validate()
     base = recipe("deconv", 16)
