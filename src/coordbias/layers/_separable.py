@@ -5,7 +5,7 @@ bias, the learned position map, CoordGate) read the coordinates of their output 
 one coordinate geometry of :mod:`coordbias.layers._coords` (the ``"center"`` and ``"output"``
 rules of :mod:`coordbias.layers.functional`), through :func:`module_axes`. Two of them add a term
 that is a sum of a per-row and a per-column part, ``term[c, h, w] = rows[c, h] + cols[c, w]``,
-which :func:`add_axis_terms` adds in the output's own memory layout. Everything here builds its
+which :func:`add_separable_map` adds in the output's own memory layout. Everything here builds its
 tensors with ``torch.arange`` on the output's device, so it traces and exports.
 
 :class:`PositionConv2d` is the base of the four position layers of this package that are a
@@ -27,7 +27,7 @@ from coordbias.layers.frame import current_frame
 
 __all__ = [
     "PositionConv2d",
-    "add_axis_terms",
+    "add_separable_map",
     "channels_last",
     "check_coord_options",
     "init_position_weights",
@@ -131,7 +131,7 @@ def channels_last(out: Tensor) -> bool:
     return out.dim() == 4 and out.shape[1] > 1 and out.stride(1) == 1 and not out.is_contiguous()
 
 
-def add_axis_terms(out: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
+def add_separable_map(out: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
     """``out += rows[:, :, None] + cols[:, None, :]``, in place, in ``out``'s layout.
 
     The ``(C, H, W)`` term is formed in the dtype of ``rows`` and ``cols`` (float32 for a

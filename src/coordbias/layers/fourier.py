@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from coordbias.layers._separable import (
     PositionConv2d,
-    add_axis_terms,
+    add_separable_map,
     init_position_weights,
     module_axes,
 )
@@ -140,4 +140,4 @@ class FourierCoordBiasConv2d(PositionConv2d):
         weight = self.fourier_weight.to(y.dtype)
         rows = weight[:, :per_axis] @ fourier_basis(y, self.frequencies)  # (C, H)
         cols = weight[:, per_axis:] @ fourier_basis(x, self.frequencies)  # (C, W)
-        return add_axis_terms(out, rows, cols)
+        return add_separable_map(out, rows, cols)

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from coordbias.layers._separable import (
     PositionConv2d,
-    add_axis_terms,
+    add_separable_map,
     init_position_weights,
 )
 
@@ -119,4 +119,4 @@ class PositionMapConv2d(PositionConv2d):
             rows, cols = rows.float(), cols.float()
         rows = resize_map(rows, out.shape[-2])
         cols = resize_map(cols, out.shape[-1])
-        return add_axis_terms(out, rows, cols)
+        return add_separable_map(out, rows, cols)
