@@ -16,7 +16,9 @@ its log in ``OUT/logs/`` and a time limit:
    ``torch.compile(mode="reduce-overhead")``, its outputs across replays with changing inputs
    checked against eager calls; CUDA only, and the table says it was skipped on a CPU);
 4. ``study``: ``coordbias study --preset test`` on the device;
-5. ``benchmark``: ``coordbias benchmark --scale test`` (its cells train on the CPU).
+5. ``benchmark``: ``coordbias benchmark --scale test`` on :data:`BENCHMARK_SUBSET` (every task
+   family, the baseline and the library's method, one seed: the whole test scale is a few
+   minutes of cells, which train on the CPU).
 
 ``OUT/summary.md`` (and ``summary.json``) has a row per part: passed or failed, seconds, the
 command, and what it found (the tests' counts, the paths skipped, the network table).
@@ -55,13 +57,22 @@ from typing import Any
 
 #: The parts, in the order they run.
 PARTS = ("layer-tests", "layer-speed", "network-speed", "study", "benchmark")
+#: The benchmark's cells the check runs: one task of each family, two methods, one seed.
+BENCHMARK_SUBSET = (
+    "--methods",
+    "vanilla,coordbias",
+    "--tasks",
+    "circles,redgreen,nsc_class_uniform,nsc_reg_uniform",
+    "--seeds",
+    "1",
+)
 #: Seconds each part may take at ``--max-minutes 8`` (they add up to 8 minutes).
 BUDGET_S = {
     "layer-tests": 150,
     "layer-speed": 75,
-    "network-speed": 195,
+    "network-speed": 170,
     "study": 25,
-    "benchmark": 35,
+    "benchmark": 60,
 }
 #: The file that marks a folder as a check's (a new check may replace what is in it).
 MARKER = ".gpu-check"
@@ -185,6 +196,7 @@ def plan_parts(
                 "benchmark",
                 "--scale",
                 "test",
+                *BENCHMARK_SUBSET,
                 "--jobs",
                 "1",
                 "--out",
