@@ -590,6 +590,7 @@ def write_results(plan: BenchmarkPlan, threads: int) -> dict[str, Any]:
     continuous = [t for t in plan.tasks if not TASKS[t].bimodal] or plan.tasks
     results: dict[str, Any] = {
         "scale": asdict(plan.scale),
+        "out": str(plan.out_dir),
         "methods": plan.methods,
         "tasks": {t: asdict(TASKS[t]) for t in plan.tasks},
         "seeds": plan.seeds[continuous[0]],
