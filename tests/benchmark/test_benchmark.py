@@ -261,6 +261,12 @@ def test_anchor_rows_are_the_convolution_types_at_the_protocol(tmp_path):
     found = results["cells"]["redgreen_paper"]["full"]["encoder"][0]
     assert found["lr"] == 1.0 and found["weight_decay"] == 5e-5
     assert "| `redgreen_paper` | `full` | 1 |" in results["anchor_table"]
+    report = (tmp_path / "report.md").read_text()
+    assert "## Anchor: Kayhan and van Gemert's Red-Green table" in report
+    assert results["anchor_table"] in report
+    full = next(line for line in report.splitlines() if "| `full` |" in line and "89.7" in line)
+    similar = 100 * found["metrics"]["similar"]
+    assert f"| {similar:.1f} | 89.7 | {similar - 89.7:+.1f} |" in full
 
 
 def test_the_standard_anchor_is_kayhan_and_van_gemert_protocol_in_full(tmp_path):
