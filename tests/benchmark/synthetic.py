@@ -37,6 +37,7 @@ def cells() -> dict:
     - circles: coordbias far above vanilla (better), param_matched within 0.002 of vanilla (a
       tie at margin 0.01), fourier spread widely around vanilla (not told apart); coordbias and
       coordconv at three placements, the first one lower;
+    - the Not-so-Clevr tasks at their own placement, ``first``;
     - nsc_class_uniform (success, 0.99): coordconv 1.0 in every seed and vanilla 0.0 in every
       seed (the audit's unmarked cell: two constant groups);
     - nsc_reg_uniform (success, < 1 px, lower is better): everyone fails near 21.4 px,
@@ -84,6 +85,10 @@ def cells() -> dict:
     c["circles"]["param_matched"]["encoder"] = seeds_of(
         "circles", "param_matched", [v + 0.001 for v in base]
     )
+    # Not-so-Clevr's networks put position at the input: their own placement is "first".
+    for task in ("nsc_class_uniform", "nsc_reg_uniform"):
+        for per in c[task].values():
+            per["first"] = [{**r, "placement": "first"} for r in per.pop("encoder")]
     return c
 
 

@@ -261,6 +261,35 @@ def test_anchor_rows_are_the_convolution_types_at_the_protocol(tmp_path):
     found = results["cells"]["redgreen_paper"]["full"]["encoder"][0]
     assert found["lr"] == 1.0 and found["weight_decay"] == 5e-5
     assert "| `redgreen_paper` | `full` | 1 |" in results["anchor_table"]
+    report = (tmp_path / "report.md").read_text()
+    assert "## Anchor: Kayhan and van Gemert's Red-Green table" in report
+    assert results["anchor_table"] in report
+    full = next(line for line in report.splitlines() if "| `full` |" in line and "89.7" in line)
+    similar = 100 * found["metrics"]["similar"]
+    assert f"| {similar:.1f} | 89.7 | {similar - 89.7:+.1f} |" in full
+
+
+def test_the_standard_anchor_is_kayhan_and_van_gemert_protocol_in_full(tmp_path):
+    from coordbias.data.redgreen import REDGREEN_SPLITS
+
+    scale = SCALES["standard"]
+    schedule = scale.schedules.anchor
+    # Adadelta lr 1.0, weight decay 5e-5 on every parameter, batch 200 in the sets' order, at
+    # most 50 epochs, stopping on the 9th epoch without a better validation loss (their
+    # counter reaches 8, then one more epoch), no sweep.
+    assert (schedule.optimizer, schedule.lr, schedule.weight_decay) == ("adadelta", 1.0, 5e-5)
+    assert (schedule.batch_size, schedule.max_epochs, schedule.patience) == (200, 50, 9)
+    assert not schedule.shuffle and schedule.decay == "all" and schedule.max_steps == 0
+    sizes = scale.anchor_redgreen
+    assert (sizes.train_size, sizes.val_size, sizes.test_size) == (
+        REDGREEN_SPLITS["train"],
+        REDGREEN_SPLITS["val"],
+        REDGREEN_SPLITS["dissimilar"],
+    )
+    plan = plan_benchmark(tmp_path, scale="standard", tasks="redgreen_paper")
+    assert plan.seeds["redgreen_paper"] == list(range(10)) and plan.sweep == []
+    assert [r[1] for r in plan.rows] == ["valid", "same", "circular", "full"]
+    assert plan.grid("redgreen_paper") == [(1.0, 5e-5)]
 
 
 def test_a_method_that_cannot_run_says_so_in_its_cell(tmp_path, monkeypatch):

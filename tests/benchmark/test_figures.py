@@ -52,7 +52,7 @@ def test_effects_grey_the_ties_and_colour_the_findings(data):
 def test_effect_points_sit_at_the_tables_effects(data):
     _, table = data
     ax = next(ax for ax in effects_figure(table).axes if ax.get_title() == "circles")
-    effect = table["cells"]["circles"]["mIoU"]["coordbias"]["encoder"]["against"]["vanilla"]
+    effect = table["cells"]["circles"]["mIoU"]["coordbias"]["default"]["against"]["vanilla"]
     xs = [c.lines[0].get_xdata()[0] for c in ax.containers]
     assert any(x == pytest.approx(effect["effect"]) for x in xs)
 

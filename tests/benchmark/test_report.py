@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
+import shlex
 
 import pytest
 
 from coordbias.benchmark.report import command_line, findings, statistics_text, write_report
+from coordbias.benchmark.spec import SCALES, TASKS, benchmark_methods
+from coordbias.benchmark.spec import seeds_of as scale_seeds
 from coordbias.benchmark.table import build_table, table_markdown
 
 from .synthetic import cells, results, seeds_of
@@ -47,7 +51,7 @@ def test_paragraphs_say_what_is_told_apart_with_numbers(written):
     assert "**better**: `coordbias` (first) 0.900" in against_vanilla
     assert "**tie**: `param_matched` 0.643 (difference +0.001" in against_vanilla
     assert "**not told apart**: `fourier` 0.610" in against_vanilla
-    c = table["cells"]["circles"]["mIoU"]["fourier"]["encoder"]["against"]["vanilla"]
+    c = table["cells"]["circles"]["mIoU"]["fourier"]["default"]["against"]["vanilla"]
     assert c["verdict"] == "not told apart" and f"p = {c['p_holm']:.3g}" in against_vanilla
     placement = circles.split("- Placement")[1]
     assert "**worse**: `coordbias` (first) against `coordbias` 0.900" in placement
@@ -72,6 +76,7 @@ def test_the_statistics_are_explained(written):
 def test_the_training_and_the_chosen_settings_are_listed(written):
     _, _, report = written
     assert "- `circles`: 10 cell(s) ran 12 to 12 epochs (median 12); 10 stopped early" in report
+    assert "- `nsc_reg_uniform`" not in report.split("## Convergence")[1]  # no epochs recorded
     assert "| `circles` | `coordbias` | 0.003 | 0.0001 |" in report
 
 
@@ -86,15 +91,15 @@ def test_three_seeds_can_show_no_difference():
     text = statistics_text(table)
     assert "`circles` 3 (smallest p 0.1)" in text
     assert "can show ties, never a difference" in text
-    c = table["cells"]["circles"]["mIoU"]["coordbias"]["encoder"]["against"]["vanilla"]
+    c = table["cells"]["circles"]["mIoU"]["coordbias"]["default"]["against"]["vanilla"]
     assert c["p"] == pytest.approx(0.1) and c["verdict"] == "not told apart"
 
 
 def test_cells_not_run_or_not_applicable_are_named(tmp_path):
     data = copy.deepcopy(cells())
-    data["nsc_class_uniform"]["coordconv"]["encoder"] = [{"method": "coordconv", "na": "no form"}]
-    data["nsc_class_uniform"]["coordbias"]["encoder"] = []
-    data["nsc_class_uniform"]["vanilla"]["encoder"] = []
+    data["nsc_class_uniform"]["coordconv"]["first"] = [{"method": "coordconv", "na": "no form"}]
+    data["nsc_class_uniform"]["coordbias"]["first"] = []
+    data["nsc_class_uniform"]["vanilla"]["first"] = []
     write_report({"cells": data}, tmp_path)
     report = (tmp_path / "report.md").read_text()
     assert "- `coordconv` on `nsc_class_uniform`: no form" in report
@@ -102,13 +107,81 @@ def test_cells_not_run_or_not_applicable_are_named(tmp_path):
     assert "No comparison could be made" in paragraph(report, "nsc_class_uniform")
 
 
-def test_findings_of_a_single_task_and_the_command_line():
+def test_findings_of_a_single_task():
     table = build_table(cells())
     assert findings(table, "nsc_class_uniform").startswith("**nsc_class_uniform** (a seed")
-    res = {"scale": {"name": "standard", "seeds": 10}, "seeds": list(range(10))}
-    assert command_line(res) == "coordbias benchmark --scale standard"
-    res["seeds"] = [3, 4]
-    assert command_line(res) == "coordbias benchmark --scale standard --seeds 3 4"
+
+
+def test_the_report_counts_the_cells_that_hit_the_epoch_cap(tmp_path):
+    data = cells()
+    for i, r in enumerate(data["circles"]["coordbias"]["encoder"]):
+        # 3 stop early; 7 run to the cap of 8, of which 5 are best at their last epoch
+        r.update(epochs_run=6 if i < 3 else 8, stopped_early=i < 3, best_epoch=3 if i < 5 else 8)
+    scale = {"name": "standard", "schedules": {"circles": {"max_epochs": 8, "patience": 3}}}
+    write_report({"cells": data, "scale": scale}, tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    line = report.split("## Convergence")[1].split("- `circles`")[1].splitlines()[0]
+    assert line.startswith(" (cap 8 epochs, patience 3): 10 cell(s) ran 6 to 8 epochs")
+    assert "3 stopped early on validation; **7 hit the cap**, 5 of them still improving" in line
+
+
+def parse(command: str):
+    from coordbias.cli.main import build_parser
+
+    words = shlex.split(command, comments=True)
+    assert words[:2] == ["coordbias", "benchmark"]
+    return build_parser().parse_args(words[1:])
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, {"seeds": None, "tasks": None, "methods": None, "out": "runs/benchmark"}),
+        ({"tasks": ["redgreen_paper"]}, {"tasks": ["redgreen_paper"], "seeds": None}),
+        ({"tasks": ["circles", "colour"]}, {"tasks": ["circles,colour"]}),
+        ({"task_seeds": 3}, {"seeds": 3}),
+        ({"methods": ["vanilla", "coordconv"], "out": "runs/b 2"}, {"out": "runs/b 2"}),
+        ({"methods": ["vanilla", "coordconv"]}, {"methods": ["vanilla,coordconv"]}),
+    ],
+)
+def test_the_command_line_reproduces_the_run(extra, expected):
+    from coordbias.benchmark.run import plan_benchmark
+
+    standard = SCALES["standard"]
+    res = {
+        "scale": dataclasses.asdict(standard),
+        "out": "runs/benchmark",
+        "tasks": {t: {} for t, spec in TASKS.items() if not spec.anchor},
+        "methods": benchmark_methods(),
+        **extra,
+    }
+    res["tasks"] = list(res["tasks"])
+    n = res.pop("task_seeds", None)
+    res["task_seeds"] = {t: list(range(n or scale_seeds(t, standard))) for t in res["tasks"]}
+    args = parse(command_line(res))
+    assert args.scale == "standard"
+    for key, value in expected.items():
+        assert getattr(args, key) == value
+    # The parsed command plans the same cells as the results hold.
+    from coordbias.cli._commands import split_names
+
+    plan = plan_benchmark(
+        args.out,
+        scale=args.scale,
+        tasks=split_names(args.tasks),
+        methods=split_names(args.methods),
+        seeds=args.seeds,
+    )
+    assert plan.tasks == list(res["tasks"])
+    assert plan.methods == list(res["methods"])
+    assert plan.seeds == res["task_seeds"]
+
+
+def test_seeds_the_command_cannot_take_are_said_in_a_comment():
+    res = {"scale": {"name": "standard", "seeds": 10}, "task_seeds": {"circles": [3, 4]}}
+    command = command_line(res)
+    assert command.startswith("coordbias benchmark --scale standard  # seeds")
+    assert parse(command).seeds is None
 
 
 def test_the_cost_of_each_method_when_timed(tmp_path):

@@ -14,6 +14,7 @@ from coordbias.benchmark.table import (
     build_table,
     columns,
     group_results,
+    own_placement,
     summarize,
     table_markdown,
 )
@@ -38,7 +39,7 @@ def comparisons(table: dict) -> list[dict]:
     ]
 
 
-def against(table, task, method, placement="encoder", column=None):
+def against(table, task, method, placement="default", column=None):
     column = column or columns(TASKS[task])[0]
     return table["cells"][task][column][method][placement]["against"]
 
@@ -55,21 +56,22 @@ def test_cells_of_both_shapes_are_grouped_by_placement():
 
 
 def test_the_old_shape_gives_the_table_of_the_new_one():
+    # A result that names no placement is at its task's own (Not-so-Clevr's: first).
     new = cells()
-    old = {t: {m: per["encoder"] for m, per in ms.items()} for t, ms in new.items()}
+    own = {t: own_placement(TASKS[t]) for t in new}
+    old = {t: {m: per[own[t]] for m, per in ms.items()} for t, ms in new.items()}
     for per in old.values():
         for rs in per.values():
             for r in rs:
                 del r["placement"]
-    encoder_only = {
-        t: {m: {"encoder": per["encoder"]} for m, per in ms.items()} for t, ms in new.items()
-    }
-    assert build_table(old)["cells"] == build_table(encoder_only)["cells"]
+    own_only = {t: {m: {own[t]: per[own[t]]} for m, per in ms.items()} for t, ms in new.items()}
+    assert build_table(old)["cells"] == build_table(own_only)["cells"]
+    assert build_table(old)["rows"] == [[m, "default"] for m in build_table(old)["methods"]]
 
 
 def test_a_continuous_cell_is_the_mean_with_its_t_interval(table):
     spec = TASKS["circles"]
-    summary = table["cells"]["circles"]["mIoU"]["vanilla"]["encoder"]
+    summary = table["cells"]["circles"]["mIoU"]["vanilla"]["default"]
     values = [r["metric"] for r in cells()["circles"]["vanilla"]["encoder"]]
     assert summary["n"] == 10 and summary["values"] == values
     mean = sum(values) / 10
@@ -140,25 +142,25 @@ def test_which_rows_are_compared_with_which(table):
         for m, per in table["cells"]["circles"]["mIoU"].items()
         for p, s in per.items()
     }
-    assert refs[("vanilla", "encoder")] == {}  # coordbias against vanilla is the one test
-    assert refs[("coordbias", "encoder")] == {"vanilla": ("vanilla", "encoder")}
+    assert refs[("vanilla", "default")] == {}  # coordbias against vanilla is the one test
+    assert refs[("coordbias", "default")] == {"vanilla": ("vanilla", "default")}
     assert refs[("coordbias", "first")] == {
-        "vanilla": ("vanilla", "encoder"),
-        "encoder": ("coordbias", "encoder"),
+        "vanilla": ("vanilla", "default"),
+        "default": ("coordbias", "default"),
     }
     assert refs[("coordconv", "first")] == {
-        "vanilla": ("vanilla", "encoder"),
+        "vanilla": ("vanilla", "default"),
         "coordbias": ("coordbias", "first"),  # the same placement
-        "encoder": ("coordconv", "encoder"),
+        "default": ("coordconv", "default"),
     }
-    assert refs[("fourier", "encoder")] == {
-        "vanilla": ("vanilla", "encoder"),
-        "coordbias": ("coordbias", "encoder"),
+    assert refs[("fourier", "default")] == {
+        "vanilla": ("vanilla", "default"),
+        "coordbias": ("coordbias", "default"),
     }
     assert table["rows"][:4] == [
-        ["vanilla", "encoder"],
+        ["vanilla", "default"],
+        ["coordbias", "default"],
         ["coordbias", "first"],
-        ["coordbias", "encoder"],
         ["coordbias", "all"],
     ]
 
@@ -182,8 +184,8 @@ def test_a_task_with_several_test_metrics_gets_a_column_each():
     }
     t = build_table(data, {"redgreen": spec})
     assert t["tasks"]["redgreen"]["columns"] == ["dissimilar", "similar"]
-    dissimilar = t["cells"]["redgreen"]["dissimilar"]["coordbias"]["encoder"]
-    similar = t["cells"]["redgreen"]["similar"]["coordbias"]["encoder"]
+    dissimilar = t["cells"]["redgreen"]["dissimilar"]["coordbias"]["default"]
+    similar = t["cells"]["redgreen"]["similar"]["coordbias"]["default"]
     assert dissimilar["mean"] == pytest.approx(0.92) and similar["mean"] == pytest.approx(0.99)
     assert similar["against"]["vanilla"]["verdict"] == "tie"
     header = table_markdown(t).splitlines()[0]
@@ -204,7 +206,7 @@ def test_the_transfer_is_a_column_of_its_own():
     }
     t = build_table(data)
     assert t["tasks"]["circles"]["columns"] == ["mIoU", "transfer"]
-    assert t["cells"]["circles"]["transfer"]["coordbias"]["encoder"]["mean"] == pytest.approx(0.8)
+    assert t["cells"]["circles"]["transfer"]["coordbias"]["default"]["mean"] == pytest.approx(0.8)
     assert "circles at 96 px (mIoU ↑, 4 seeds)" in table_markdown(t)
 
 
@@ -228,3 +230,20 @@ def test_a_cell_with_fewer_seeds_or_none_says_so():
     data["circles"]["coordconv"]["first"] = [{"task": "circles", "na": "no | form"}]
     text = table_markdown(build_table(data))
     assert "(n=9)" in text and "not run" in text and "n/a: no / form" in text
+
+
+def test_each_method_has_one_row_at_every_task_own_placement():
+    # Not-so-Clevr's cells run at "first", its networks' own placement; circles' "first" is the
+    # placement axis. The Not-so-Clevr cells belong in the method's own row, not in "(first)".
+    t = build_table(cells())
+    assert t["tasks"]["nsc_reg_uniform"]["placement"] == "first"
+    assert t["tasks"]["circles"]["placement"] == "encoder"
+    rows = [tuple(r) for r in t["rows"]]
+    assert ("coordconv", "default") in rows and ("coordconv", "first") in rows
+    assert [p for m, p in rows if m == "fourier"] == ["default"]  # one placement: one row
+    assert [p for m, p in rows if m == "vanilla"] == ["default"]
+    nsc = t["cells"]["nsc_class_uniform"]["test accuracy"]["coordconv"]
+    assert list(nsc) == ["default"] and nsc["default"]["placement"] == "first"
+    first = t["cells"]["circles"]["mIoU"]["coordconv"]["first"]
+    assert first["placement"] == "first"
+    assert first["against"]["default"]["reference"] == ["coordconv", "default"]

@@ -17,8 +17,8 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from coordbias.benchmark.spec import BASELINE
-from coordbias.benchmark.table import TRANSFER, group_results, row_label
+from coordbias.benchmark.spec import BASELINE, TASKS
+from coordbias.benchmark.table import TRANSFER, group_results, own_placement, row_label
 from coordbias.training.figures import new_figure, save_figure
 
 __all__ = [
@@ -127,7 +127,11 @@ def effects_figure(table: Mapping[str, Any]) -> Figure:
     return fig
 
 
-def curves_figure(task: str, per_method: Mapping[str, Mapping[str, Sequence[Any]]]) -> Figure:
+def curves_figure(
+    task: str,
+    per_method: Mapping[str, Mapping[str, Sequence[Any]]],
+    own: str | None = None,
+) -> Figure:
     """The learning curves of one task: a panel per method and placement, the validation
     metric per epoch, one line per seed (from each result's ``curve``), a dot at the epoch
     whose weights were tested (``best_epoch``, when given).
@@ -135,7 +139,10 @@ def curves_figure(task: str, per_method: Mapping[str, Mapping[str, Sequence[Any]
     Args:
         task: the task's name (the title).
         per_method: ``{method: {placement: [result, ...]}}`` of the task.
+        own: the task's own placement, whose panels are named by the method alone (``None``:
+            :func:`~coordbias.benchmark.table.own_placement` of the task).
     """
+    own = own_placement(TASKS.get(task)) if own is None else own
     rows = [
         (m, p, rs)
         for m, per in per_method.items()
@@ -153,7 +160,7 @@ def curves_figure(task: str, per_method: Mapping[str, Mapping[str, Sequence[Any]
             if r.get("best_epoch") in epochs:  # the epoch whose weights were tested
                 best = curve[epochs.index(r["best_epoch"])]["val_metric"]
                 ax.plot([r["best_epoch"]], [best], "o", markersize=3, color=line.get_color())
-        ax.set_title(row_label(method, placement).replace("`", ""), fontsize=9)
+        ax.set_title(row_label(method, placement, own).replace("`", ""), fontsize=9)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=7)
     for ax in axes[1:]:
@@ -185,5 +192,6 @@ def write_figures(
     for task, per_method in group_results(cells).items():
         if any(r.get("curve") for per in per_method.values() for rs in per.values() for r in rs):
             path = fig_dir / f"curves_{task}.png"
-            out[f"curves/{task}"] = save_figure(curves_figure(task, per_method), path, tight=True)
+            figure = curves_figure(task, per_method, table["tasks"].get(task, {}).get("placement"))
+            out[f"curves/{task}"] = save_figure(figure, path, tight=True)
     return out

@@ -12,6 +12,7 @@ report rests on a corrected test or says that the methods were not told apart.
 from __future__ import annotations
 
 import math
+import shlex
 import statistics as pystats
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from coordbias._util.files import write_text
 from coordbias.benchmark.spec import BASELINE, TASKS, TaskSpec
 from coordbias.benchmark.table import (
     COORDBIAS,
-    DEFAULT_PLACEMENT,
+    DEFAULT_ROW,
     MARKS,
     SIGNIFICANCE,
     TRANSFER,
@@ -29,6 +30,7 @@ from coordbias.benchmark.table import (
     digits,
     format_summary,
     group_results,
+    own_placement,
     recorded_spec,
     row_label,
     table_markdown,
@@ -92,18 +94,18 @@ def findings(table: Mapping[str, Any], task: str) -> str:
         per_method = table["cells"][task][column]
         groups: dict[str, dict[str, list[str]]] = {}
         reference = {
-            role: format_summary(per_method[role][DEFAULT_PLACEMENT], spec)
+            role: format_summary(per_method[role][DEFAULT_ROW], spec)
             for role in (BASELINE, COORDBIAS)
-            if DEFAULT_PLACEMENT in per_method.get(role, {})
+            if DEFAULT_ROW in per_method.get(role, {})
         }
         for method, per_place in per_method.items():
             for placement, summary in per_place.items():
                 for role, c in (summary.get("against") or {}).items():
                     ref_m, ref_p = c["reference"]
                     label = row_label(method, placement)
-                    if role == DEFAULT_PLACEMENT:
+                    if role == DEFAULT_ROW:
                         label = f"{label} against {row_label(ref_m, ref_p)}"
-                    elif (ref_m, ref_p) != (role, DEFAULT_PLACEMENT):
+                    elif (ref_m, ref_p) != (role, DEFAULT_ROW):
                         label = f"{label} (against {row_label(ref_m, ref_p)})"
                     text = _item(label, summary, c, spec, success)
                     groups.setdefault(role, {}).setdefault(c["verdict"], []).append(text)
@@ -122,11 +124,12 @@ def findings(table: Mapping[str, Any], task: str) -> str:
         out = [f"**{title}** ({what}; tie margin ±{spec.margin:g}; {seeds} seeds)."]
         if not groups:
             out.append("- No comparison could be made (cells missing or not applicable).")
-        for role in (BASELINE, COORDBIAS, DEFAULT_PLACEMENT):
+        for role in (BASELINE, COORDBIAS, DEFAULT_ROW):
             if role not in groups:
                 continue
-            if role == DEFAULT_PLACEMENT:
-                opening = "Placement, against the same method in every encoder convolution:"
+            if role == DEFAULT_ROW:
+                own = info.get("placement", "encoder")
+                opening = f"Placement, against the same method at the task's own (`{own}`):"
             else:
                 ref = reference.get(role)
                 opening = f"Against `{role}`" + (f" ({ref})" if ref else "") + ":"
@@ -168,8 +171,8 @@ def statistics_text(table: Mapping[str, Any]) -> str:
         "95 % Wilson interval of that share, and the median. The header gives the seeds per "
         "cell; a cell with fewer says `(n=k)`.",
         f"- Every method (and placement) is compared with `{BASELINE}` and with `{COORDBIAS}` "
-        f"(at the same placement when it was run there), and a placement other than "
-        f"`{DEFAULT_PLACEMENT}` with the same method's `{DEFAULT_PLACEMENT}` row; each pair "
+        "(at the same placement when it was run there), and a placement other than the task's "
+        "own with the same method at the task's own placement; each pair "
         "once. Continuous tasks: the two-sided permutation test of the difference of means "
         f"(exact, every split of the pooled seeds, up to {MAX_SPLITS:,} splits: "
         f"{methods['exact']} comparison(s); beyond, {DRAWS:,} seeded random splits with "
@@ -212,6 +215,7 @@ def _settings(cells: Mapping[str, Any]) -> str:
     """The learning rate and weight decay each task x method used (chosen on validation)."""
     rows = []
     for task, per_method in group_results(cells).items():
+        own = own_placement(TASKS.get(task))
         for method, per_place in per_method.items():
             for placement, results in per_place.items():
                 lrs = sorted({r["lr"] for r in results if "lr" in r})
@@ -220,7 +224,7 @@ def _settings(cells: Mapping[str, Any]) -> str:
                     rows.append(
                         [
                             f"`{task}`",
-                            row_label(method, placement),
+                            row_label(method, placement, own),
                             ", ".join(f"{x:g}" for x in lrs),
                             ", ".join(f"{x:g}" for x in wds),
                         ]
@@ -228,18 +232,42 @@ def _settings(cells: Mapping[str, Any]) -> str:
     return md_table(["task", "method", "learning rate", "weight decay"], rows) if rows else ""
 
 
-def _training(cells: Mapping[str, Any]) -> list[str]:
-    """Per task: epochs run and how many cells stopped early."""
+def _cap(scale: Mapping[str, Any], task: str) -> str:
+    """The epoch (or step) cap of ``task`` in ``results.json``'s ``scale``, as words ("" when
+    the scale does not record it)."""
+    spec = TASKS.get(task)
+    schedules = scale.get("schedules") if isinstance(scale, Mapping) else None
+    if spec is None or not isinstance(schedules, Mapping):
+        return ""
+    schedule = schedules.get("anchor" if spec.anchor else spec.family)
+    if not isinstance(schedule, Mapping) or "max_epochs" not in schedule:
+        return ""
+    text = f"{schedule['max_epochs']} epochs"
+    if schedule.get("max_steps"):
+        text += f" or {schedule['max_steps']} steps"
+    patience = f", patience {schedule['patience']}" if "patience" in schedule else ""
+    return f" (cap {text}{patience})"
+
+
+def _training(cells: Mapping[str, Any], scale: Mapping[str, Any] | None = None) -> list[str]:
+    """Per task: epochs run, how many cells stopped early on validation and how many hit the
+    epoch cap instead (a cell that did not stop early ran until the cap), of those how many
+    were still improving at their last epoch (best epoch = last: not converged)."""
     out = []
     for task, per_method in group_results(cells).items():
         results = [r for per in per_method.values() for rs in per.values() for r in rs]
-        epochs = [r["epochs_run"] for r in results if "epochs_run" in r]
-        if not epochs:
+        trained = [r for r in results if "epochs_run" in r]
+        if not trained:
             continue
-        stopped = sum(bool(r.get("stopped_early")) for r in results if "epochs_run" in r)
+        epochs = [r["epochs_run"] for r in trained]
+        stopped = sum(bool(r.get("stopped_early")) for r in trained)
+        capped = [r for r in trained if not r.get("stopped_early")]
+        improving = sum(r.get("best_epoch") == r["epochs_run"] for r in capped)
         out.append(
-            f"- `{task}`: {len(epochs)} cell(s) ran {min(epochs)} to {max(epochs)} epochs "
-            f"(median {pystats.median(epochs):g}); {stopped} stopped early on validation."
+            f"- `{task}`{_cap(scale or {}, task)}: {len(epochs)} cell(s) ran {min(epochs)} to "
+            f"{max(epochs)} epochs (median {pystats.median(epochs):g}); {stopped} stopped early "
+            f"on validation; **{len(capped)} hit the cap**, {improving} of them still improving "
+            "at their last epoch."
         )
     return out
 
@@ -303,6 +331,18 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
             "",
         ]
     lines += [table_markdown(table), ""]
+    placed: dict[str, list[str]] = {}
+    for task, info in table["tasks"].items():
+        if "placement" in info:
+            placed.setdefault(info["placement"], []).append(f"`{task}`")
+    if placed:
+        own = "; ".join(f"`{p}` on {', '.join(ts)}" for p, ts in placed.items())
+        lines += [
+            "Rows: each method at each task's own placement (where the task's published network "
+            f"puts position: {own}); a placement in parentheses is the placement axis, run on "
+            "the tasks where its cells are filled.",
+            "",
+        ]
     lines += [
         f"Marks: {MARKS[BASELINE]['better']} / {MARKS[BASELINE]['worse']} better / worse than "
         f"`{BASELINE}`, {MARKS[BASELINE]['tie']} a tie with it; {MARKS[COORDBIAS]['better']} / "
@@ -312,6 +352,29 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
     ]
     if "effects" in figures:
         lines += [f"![Effect against {BASELINE}]({figures['effects']})", ""]
+    training = _training(results.get("cells", {}), scale)
+    if training:
+        lines += [
+            "## Convergence",
+            "",
+            "Each cell trains until its validation loss has not improved for the patience, or "
+            "until the scale's cap. A cell that hit the cap is not shown to have converged; "
+            "one whose best epoch is its last was still improving when it stopped.",
+            "",
+            *training,
+            "",
+        ]
+    if results.get("anchor_table"):
+        lines += [
+            "## Anchor: Kayhan and van Gemert's Red-Green table",
+            "",
+            "Their four convolution types on their exact sets with their protocol, accuracy in % "
+            "(mean ± sample std over the seeds) beside their published means; issue 21 asks "
+            "for each mean within 3 points.",
+            "",
+            str(results["anchor_table"]),
+            "",
+        ]
     lines += ["## What each task tells apart", ""]
     for task in table["tasks"]:
         description = TASKS[task].description if task in TASKS else ""
@@ -319,10 +382,8 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
         lines += [findings(table, task), ""]
     lines += ["## How the statistics were done", "", statistics_text(table), ""]
     curves = {k.split("/", 1)[1]: v for k, v in figures.items() if k.startswith("curves/")}
-    training = _training(results.get("cells", {}))
-    if curves or training:
+    if curves:
         lines += ["## Learning curves", ""]
-        lines += training + ([""] if training else [])
         for task, path in curves.items():
             lines += [f"![{task}: learning curves]({path})", ""]
     cost = _cost(results.get("timing"))
@@ -377,13 +438,48 @@ def write_report(
 
 
 def command_line(results: Mapping[str, Any]) -> str:
-    """The ``coordbias benchmark`` command that reproduces ``results`` (scale, seeds)."""
+    """The ``coordbias benchmark`` command that reproduces ``results``: its scale, its folder
+    (``out``, when not the default), its tasks and methods (when not the default ones) and its
+    seeds (``--seeds N``, the count the command takes, when not the scale's). Seeds that are not
+    ``0..N-1`` for every task can only be given through
+    :func:`~coordbias.benchmark.run.run_benchmark`: a shell comment says so.
+
+    Example:
+        >>> command_line({"scale": {"name": "standard"}, "tasks": ["redgreen_paper"]})
+        'coordbias benchmark --scale standard --tasks redgreen_paper'
+    """
+    from coordbias.benchmark.spec import benchmark_methods
+
     scale = results["scale"]
-    words = ["coordbias benchmark", f"--scale {scale['name']}"]
-    seeds = results.get("seeds")
-    if seeds is not None and seeds != list(range(scale.get("seeds", len(seeds)))):
-        words.append("--seeds " + " ".join(map(str, seeds)))
-    return " ".join(words)
+    words = ["coordbias", "benchmark", "--scale", scale["name"]]
+    out = results.get("out")
+    if out and str(out) != "runs/benchmark":
+        words += ["--out", shlex.quote(str(out))]
+    tasks = list(results.get("tasks") or [])
+    if tasks and tasks != [t for t, spec in TASKS.items() if not spec.anchor]:
+        words += ["--tasks", ",".join(tasks)]
+    methods = list(results.get("methods") or [])
+    if methods and set(methods) | {BASELINE} != set(benchmark_methods()):
+        words += ["--methods", ",".join(methods)]
+    per_task = results.get("task_seeds")
+    if not per_task and results.get("seeds") is not None:
+        per_task = {t: results["seeds"] for t in tasks or ["circles"]}
+    note = ""
+    if per_task:
+        lists = {t: list(v) for t, v in per_task.items()}
+        counts = {len(v) for v in lists.values()}
+        ranges = all(v == list(range(len(v))) for v in lists.values())
+        own = {
+            t: scale.get("bimodal_seeds" if t in TASKS and TASKS[t].bimodal else "seeds")
+            for t in lists
+        }
+        if ranges and all(len(v) == own[t] for t, v in lists.items()):
+            pass  # the scale's own seeds
+        elif ranges and len(counts) == 1:
+            words += ["--seeds", str(counts.pop())]
+        else:
+            note = f"  # seeds {lists} through run_benchmark(seeds=...)"
+    return " ".join(words) + note
 
 
 def markdown(results: dict[str, Any]) -> str:

@@ -38,6 +38,7 @@ from coordbias._util.experiment import resolve_seeds
 from coordbias._util.files import write_json
 from coordbias.benchmark.spec import (
     ANCHOR_METHODS,
+    ANCHOR_PUBLISHED,
     BASELINE,
     DEFAULT_PLACEMENT,
     TASKS,
@@ -590,6 +591,7 @@ def write_results(plan: BenchmarkPlan, threads: int) -> dict[str, Any]:
     continuous = [t for t in plan.tasks if not TASKS[t].bimodal] or plan.tasks
     results: dict[str, Any] = {
         "scale": asdict(plan.scale),
+        "out": str(plan.out_dir),
         "methods": plan.methods,
         "tasks": {t: asdict(TASKS[t]) for t in plan.tasks},
         "seeds": plan.seeds[continuous[0]],
@@ -600,17 +602,18 @@ def write_results(plan: BenchmarkPlan, threads: int) -> dict[str, Any]:
         "timing": plan.timing.result(),
         "missing": missing,
     }
-    results["table"] = write_report(results, plan.out_dir)
     anchor = _anchor_table(plan, cells)
     if anchor:
         results["anchor_table"] = anchor
+    results["table"] = write_report(results, plan.out_dir)
     write_json(plan.out_dir / "results.json", results)
     return results
 
 
 def _anchor_table(plan: BenchmarkPlan, cells: dict[str, Any]) -> str:
     """The anchors' rows as their paper reports them: accuracy in % on both test sets, mean ±
-    sample std over the seeds."""
+    sample std over the seeds, beside the published mean (:data:`ANCHOR_PUBLISHED`) and the
+    difference from it."""
     from coordbias.reporting.markdown import md_table
     from coordbias.reporting.stats import mean_std
 
@@ -622,11 +625,25 @@ def _anchor_table(plan: BenchmarkPlan, cells: dict[str, Any]) -> str:
             text = []
             for name in ("similar", "dissimilar"):
                 values = [100 * r["metrics"][name] for r in found]
+                published = ANCHOR_PUBLISHED[method][name]
                 if len(values) > 1:
                     got = mean_std(values)
                     text.append(f"{got['mean']:.1f} ± {got['std']:.1f}")
                 else:
                     text.append(f"{values[0]:.1f}" if values else "not run")
+                mean = sum(values) / len(values) if values else None
+                text.append(f"{published:.1f}")
+                text.append("" if mean is None else f"{mean - published:+.1f}")
             rows.append([f"`{task}`", f"`{method}`", str(len(found)), *text])
-    headers = ["task", "convolution", "seeds", "similar %", "dissimilar %"]
+    headers = [
+        "task",
+        "convolution",
+        "seeds",
+        "similar %",
+        "paper",
+        "difference",
+        "dissimilar %",
+        "paper",
+        "difference",
+    ]
     return md_table(headers, rows) if rows else ""

@@ -61,6 +61,7 @@ from coordbias.models.variants import VARIANTS, variant_fields
 
 __all__ = [
     "ANCHOR_METHODS",
+    "ANCHOR_PUBLISHED",
     "BASELINE",
     "DEFAULT_PLACEMENT",
     "FAMILIES",
@@ -107,6 +108,17 @@ PLACEMENT_TASKS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 #: The rows of the anchor ``redgreen_paper``: Kayhan and van Gemert's convolution types.
 ANCHOR_METHODS = ("valid", "same", "circular", "full")
+#: Their published table (the README of oskyhn/CNNs-Without-Borders, 10 runs): accuracy in %
+#: on the "similar" and "dissimilar" test sets per convolution type, which the anchor
+#: reproduces within 3 points of each mean (issue 21).
+ANCHOR_PUBLISHED: Mapping[str, Mapping[str, float]] = MappingProxyType(
+    {
+        "valid": MappingProxyType({"similar": 100.0, "dissimilar": 0.2}),
+        "same": MappingProxyType({"similar": 99.8, "dissimilar": 8.4}),
+        "circular": MappingProxyType({"similar": 73.7, "dissimilar": 73.7}),
+        "full": MappingProxyType({"similar": 89.7, "dissimilar": 89.7}),
+    }
+)
 
 
 @dataclass(frozen=True)

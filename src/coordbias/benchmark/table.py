@@ -22,18 +22,24 @@ Each row is compared with (the keys of its ``against``):
 
 - ``"vanilla"``: :data:`~coordbias.benchmark.spec.BASELINE`;
 - ``"coordbias"``: :data:`COORDBIAS`, the library's method;
-- ``"encoder"``: for a row at another placement, the same method at the default placement,
-  which answers "every convolution, or only the first?".
+- ``"default"`` (:data:`DEFAULT_ROW`): for a row at another placement, the same method at the
+  task's own placement, which answers "every convolution, or only the first?".
 
-A reference row is the reference method at the row's placement, else at
-:data:`DEFAULT_PLACEMENT`, else its only one; a row is never compared with itself, and each
-pair once (``vanilla`` has no comparison with ``coordbias``: ``coordbias`` has it with
-``vanilla``).
+**Rows.** Each method has one row at each task's own placement
+(:data:`coordbias.benchmark.spec.DEFAULT_PLACEMENT` of its family: ``first`` on Not-so-Clevr,
+``encoder`` elsewhere), keyed :data:`DEFAULT_ROW`; a method that also ran at another placement
+of a task has a row for that placement (the placement axis), empty on the tasks it did not run.
+So a Not-so-Clevr cell at ``first`` sits in the method's own row, not beside the circles'
+``first`` cells.
+
+A reference row is the reference method at the row's placement, else at the task's own, else
+its only one; a row is never compared with itself, and each pair once (``vanilla`` has no
+comparison with ``coordbias``: ``coordbias`` has it with ``vanilla``).
 
 :func:`build_table` reads the ``cells`` of ``results.json`` in either shape,
-``{task: {method: {placement: [result, ...]}}}`` or ``{task: {method: [result, ...]}}`` (every
-result at :data:`DEFAULT_PLACEMENT`); :func:`table_markdown` writes the table with the marks of
-:data:`MARKS`.
+``{task: {method: {placement: [result, ...]}}}`` or ``{task: {method: [result, ...]}}`` (a
+result that names no placement is at its task's own); :func:`table_markdown` writes the table
+with the marks of :data:`MARKS`.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from coordbias.benchmark import spec as _spec
 from coordbias.benchmark.spec import BASELINE, TASKS, TaskSpec
 from coordbias.reporting.markdown import md_table
 from coordbias.reporting.stats import (
@@ -66,6 +73,7 @@ from coordbias.reporting.stats import (
 __all__ = [
     "COORDBIAS",
     "DEFAULT_PLACEMENT",
+    "DEFAULT_ROW",
     "MARKS",
     "PLACEMENTS",
     "ROLES",
@@ -80,6 +88,7 @@ __all__ = [
     "format_summary",
     "group_results",
     "markdown_table",
+    "own_placement",
     "recorded_spec",
     "row_label",
     "summarize",
@@ -94,11 +103,16 @@ COORDBIAS = "coordbias"
 #: convolution (the default), every convolution.
 PLACEMENTS = ("first", "encoder", "all")
 
-#: The placement of a result that names none (results.json before placements were run).
+#: The placement of a task outside :data:`~coordbias.benchmark.spec.TASKS` whose spec names no
+#: known family (see :func:`own_placement`).
 DEFAULT_PLACEMENT = "encoder"
 
+#: The key of a method's row at each task's own placement (in ``rows``, in ``cells`` and as the
+#: role of the placement comparison in ``against``).
+DEFAULT_ROW = "default"
+
 #: The comparisons of a row (the keys of its ``against``), in order.
-ROLES = (BASELINE, COORDBIAS, DEFAULT_PLACEMENT)
+ROLES = (BASELINE, COORDBIAS, DEFAULT_ROW)
 
 #: The mark of a verdict against each reference in the table (``not told apart``: none).
 MARKS: Mapping[str, Mapping[str, str]] = MappingProxyType(
@@ -111,10 +125,28 @@ MARKS: Mapping[str, Mapping[str, str]] = MappingProxyType(
 )
 
 
-def group_results(cells: Mapping[str, Any]) -> dict[str, dict[str, dict[str, list[dict]]]]:
+def own_placement(spec: TaskSpec | None) -> str:
+    """A task's own placement: its family's
+    (:data:`coordbias.benchmark.spec.DEFAULT_PLACEMENT`), else :data:`DEFAULT_PLACEMENT`.
+
+    Example:
+        >>> own_placement(TASKS["nsc_reg_uniform"]), own_placement(TASKS["circles"])
+        ('first', 'encoder')
+    """
+    family = getattr(spec, "family", None)
+    return _spec.DEFAULT_PLACEMENT.get(family, DEFAULT_PLACEMENT) if family else DEFAULT_PLACEMENT
+
+
+def group_results(
+    cells: Mapping[str, Any], specs: Mapping[str, TaskSpec] | None = None
+) -> dict[str, dict[str, dict[str, list[dict]]]]:
     """``{task: {method: {placement: [result, ...]}}}`` from ``results.json``'s ``cells`` in
-    either shape (a list of results per method is at :data:`DEFAULT_PLACEMENT`, as is a result
-    without a placement).
+    either shape (a result without a placement, as a list of such results per method, is at
+    its task's :func:`own_placement`).
+
+    Args:
+        cells: ``results.json``'s ``cells``.
+        specs: the tasks by name (``None``: :data:`~coordbias.benchmark.spec.TASKS`).
 
     Raises:
         ValueError: a method's cell is neither a list nor a mapping of placements to lists.
@@ -123,15 +155,17 @@ def group_results(cells: Mapping[str, Any]) -> dict[str, dict[str, dict[str, lis
         >>> group_results({"circles": {"vanilla": [{"metric": 0.5}]}})
         {'circles': {'vanilla': {'encoder': [{'metric': 0.5}]}}}
     """
+    specs = TASKS if specs is None else specs
     out: dict[str, dict[str, dict[str, list[dict]]]] = {}
     for task, per_method in cells.items():
         out[task] = {}
+        own = own_placement(specs.get(task))
         for method, cell in per_method.items():
             if isinstance(cell, list):
                 placed: dict[str, list[dict]] = {}
                 for r in cell:
-                    placed.setdefault(r.get("placement", DEFAULT_PLACEMENT), []).append(r)
-                out[task][method] = placed or {DEFAULT_PLACEMENT: []}
+                    placed.setdefault(r.get("placement", own), []).append(r)
+                out[task][method] = placed or {own: []}
             elif isinstance(cell, Mapping) and all(isinstance(v, list) for v in cell.values()):
                 out[task][method] = {p: list(rs) for p, rs in cell.items()}
             else:
@@ -262,11 +296,11 @@ def compare(row: Mapping[str, Any], reference: Mapping[str, Any], spec: TaskSpec
 
 
 def _reference_row(placed: Mapping[str, Any], placement: str) -> str | None:
-    """Which placement of a reference method a row at ``placement`` is compared with."""
+    """Which row of a reference method a row at ``placement`` is compared with."""
     if placement in placed:
         return placement
-    if DEFAULT_PLACEMENT in placed:
-        return DEFAULT_PLACEMENT
+    if DEFAULT_ROW in placed:
+        return DEFAULT_ROW
     return next(iter(placed)) if len(placed) == 1 else None
 
 
@@ -289,31 +323,43 @@ def build_table(
 
     Returns:
         ``tasks``: per task ``columns``, ``outcome``, ``metric``, ``higher_is_better``,
-        ``margin``, ``success``; ``methods``; ``rows``: ``[method, placement]`` pairs in order;
-        ``cells``: ``{task: {column: {method: {placement: summary}}}}``, each summary
-        (:func:`summarize`) with ``against`` (role -> :func:`compare` plus ``reference``, its
-        row, ``p_holm`` and ``verdict``); ``family``: the number of comparisons Holm's
-        adjustment covers; ``alpha``.
+        ``margin``, ``success``, ``placement`` (its own, :func:`own_placement`); ``methods``;
+        ``rows``: ``[method, row]`` pairs in order, ``row`` :data:`DEFAULT_ROW` (the method at
+        each task's own placement) or another placement; ``cells``: ``{task: {column: {method:
+        {row: summary}}}}``, each summary (:func:`summarize`) with ``placement`` (where the
+        method ran) and ``against`` (role -> :func:`compare` plus ``reference``, its row,
+        ``p_holm`` and ``verdict``); ``family``: the number of comparisons Holm's adjustment
+        covers; ``alpha``.
 
     Raises:
         ValueError: a task missing from ``specs``.
     """
     specs = TASKS if specs is None else specs
-    grouped = group_results(cells)
-    unknown = [t for t in grouped if t not in specs]
+    unknown = [t for t in cells if t not in specs]
     if unknown:
         raise ValueError(f"tasks {unknown} are not among {', '.join(specs)}")
+    grouped = {
+        task: {
+            m: {_row_key(p, own_placement(specs[task])): rs for p, rs in per.items()}
+            for m, per in per_method.items()
+        }
+        for task, per_method in group_results(cells, specs).items()
+    }
     found = list(dict.fromkeys(m for per in grouped.values() for m in per))
     order = _ordered(found, list(methods) if methods is not None else [BASELINE, COORDBIAS])
-    placements_of = {
-        m: _ordered(list({p for per in grouped.values() for p in per.get(m, {})}), PLACEMENTS)
+    row_keys = {
+        m: _ordered(
+            list({p for per in grouped.values() for p in per.get(m, {})}),
+            (DEFAULT_ROW, *PLACEMENTS),
+        )
         for m in order
     }
-    rows = [[m, p] for m in order for p in placements_of[m]]
+    rows = [[m, p] for m in order for p in row_keys[m]]
     table: dict[str, Any] = {"tasks": {}, "methods": order, "rows": rows, "cells": {}}
     family: list[dict[str, Any]] = []
     for task, per_method in grouped.items():
         spec = specs[task]
+        own = own_placement(spec)
         cols = list(columns(spec))
         if any(r.get("transfer") for pm in per_method.values() for rs in pm.values() for r in rs):
             cols.append(TRANSFER)
@@ -325,6 +371,7 @@ def build_table(
             "margin": spec.margin,
             "success": spec.success,
             "transfer_size": _transfer_size(per_method),
+            "placement": own,
         }
         table["cells"][task] = {}
         for column in cols:
@@ -333,7 +380,13 @@ def build_table(
             if column == TRANSFER and spec.outcome != "continuous":
                 col_spec = dataclasses.replace(spec, outcome="continuous", success=None)
             summaries = {
-                m: {p: summarize(rs, col_spec, column) for p, rs in per_method[m].items()}
+                m: {
+                    p: {
+                        **summarize(rs, col_spec, column),
+                        "placement": own if p == DEFAULT_ROW else p,
+                    }
+                    for p, rs in per_method[m].items()
+                }
                 for m in order
                 if m in per_method
             }
@@ -369,6 +422,11 @@ def build_table(
     return table
 
 
+def _row_key(placement: str, own: str) -> str:
+    """The row of a result at ``placement`` on a task whose own placement is ``own``."""
+    return DEFAULT_ROW if placement == own else placement
+
+
 def _transfer_size(per_method: Mapping[str, Mapping[str, list[dict]]]) -> int | None:
     for per_place in per_method.values():
         for results in per_place.values():
@@ -384,9 +442,9 @@ def _reference(
 ) -> tuple[str, str] | None:
     """The row (method, placement) that ``role`` compares ``method`` at ``placement`` with."""
     ref: tuple[str, str] | None = None
-    if role == DEFAULT_PLACEMENT:
-        if placement != DEFAULT_PLACEMENT and DEFAULT_PLACEMENT in summaries[method]:
-            ref = (method, DEFAULT_PLACEMENT)
+    if role == DEFAULT_ROW:
+        if placement != DEFAULT_ROW and DEFAULT_ROW in summaries[method]:
+            ref = (method, DEFAULT_ROW)
     elif role == COORDBIAS and method == BASELINE:
         return None  # the mirror of coordbias against vanilla: one test per pair
     elif role != method and role in summaries:  # a method's own placements: the last role
@@ -409,14 +467,19 @@ def digits(spec: TaskSpec) -> int:
     return max(0, 1 - math.floor(math.log10(spec.margin)))
 
 
-def row_label(method: str, placement: str) -> str:
-    """A row's name: ```method``` at the default placement, else ```method``` (placement).
+def row_label(method: str, placement: str, own: str = DEFAULT_PLACEMENT) -> str:
+    """A row's name: ```method``` at the task's own placement (:data:`DEFAULT_ROW`, or
+    ``own``), else ```method``` (placement).
 
     Example:
         >>> row_label("coordconv", "first"), row_label("vanilla", "encoder")
         ('`coordconv` (first)', '`vanilla`')
+        >>> row_label("coordconv", "default"), row_label("coordconv", "first", own="first")
+        ('`coordconv`', '`coordconv`')
     """
-    return f"`{method}`" if placement == DEFAULT_PLACEMENT else f"`{method}` ({placement})"
+    if placement in (DEFAULT_ROW, own):
+        return f"`{method}`"
+    return f"`{method}` ({placement})"
 
 
 def format_summary(summary: Mapping[str, Any], spec: TaskSpec, *, n: int | None = None) -> str:
