@@ -22,7 +22,6 @@ again. The timing runs last and alone, since a cell training beside it would dis
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -50,6 +49,7 @@ from coordbias.benchmark.spec import (
     seeds_of,
     sweep_row,
 )
+from coordbias.benchmark.table import read_cell_result
 from coordbias.scheduler.execute import TaskFiles, TaskLog
 from coordbias.scheduler.launch import (
     makespan,
@@ -146,9 +146,10 @@ class CellTask(TaskFiles):
         return self.study_dir / "cells" / self.row / f"seed{self.seed}"
 
     def result(self) -> dict[str, Any] | None:
-        """Its ``result.json``, or ``None`` before it finished."""
-        path = self.folder / "result.json"
-        return json.loads(path.read_text()) if path.is_file() else None
+        """Its ``result.json``, or ``None`` before it finished (and when the file is damaged:
+        cut short, not JSON or not a mapping, which a warning names; the cell is a pure function
+        of its settings, so it is run again)."""
+        return read_cell_result(self.folder / "result.json")
 
     @property
     def done(self) -> bool:

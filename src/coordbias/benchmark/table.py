@@ -45,14 +45,16 @@ with the marks of :data:`MARKS`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import statistics as pystats
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from coordbias._util.errors import UserValueError
+from coordbias._util.files import read_json
 from coordbias.benchmark import spec as _spec
 from coordbias.benchmark.spec import BASELINE, TASKS, TaskSpec
 from coordbias.reporting.markdown import md_table
@@ -89,6 +91,7 @@ __all__ = [
     "group_results",
     "markdown_table",
     "own_placement",
+    "read_cell_result",
     "recorded_spec",
     "row_label",
     "summarize",
@@ -580,8 +583,20 @@ def recorded_spec(task: str, info: Mapping[str, Any]) -> TaskSpec:
 SIGNIFICANCE = 0.05
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text()) if path.is_file() else None
+def read_cell_result(path: Path) -> dict[str, Any] | None:
+    """A cell's ``result.json``; ``None`` when it is missing or damaged (a warning names the
+    damaged file, which the cell's next run replaces)."""
+    if not path.is_file():
+        return None
+    try:
+        result = read_json(path)
+    except UserValueError as error:
+        warnings.warn(f"{error}; that cell runs again", stacklevel=2)
+        return None
+    if not isinstance(result, dict):
+        warnings.warn(f"'{path}' is damaged (not a mapping); that cell runs again", stacklevel=2)
+        return None
+    return result
 
 
 def summarize_cell(
@@ -633,7 +648,7 @@ def collect(
         for method in methods:
             found = []
             for seed in seeds:
-                r = _read(cells_dir / task / method / f"seed{seed}" / "result.json")
+                r = read_cell_result(cells_dir / task / method / f"seed{seed}" / "result.json")
                 if r is None:
                     missing.append(f"{task}/{method}/seed{seed}")
                 else:
@@ -653,7 +668,7 @@ def collect(
         for m, rs in raw["circles"].items():
             ref = None if m == BASELINE else base_t.get("values")
             transfer[m] = summarize_cell(rs, ref, "transfer")
-    timing = _read(cells_dir / "timing" / "result.json")
+    timing = read_cell_result(cells_dir / "timing" / "result.json")
     added: dict[str, Any] = {}
     ratio: dict[str, Any] = {}
     for m in methods:

@@ -1,0 +1,30 @@
+"""A damaged cell file is named in one warning and the cell runs again (issue 24: nothing lost)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from coordbias.benchmark import run_benchmark
+
+SETTING = dict(scale="test", methods=["vanilla"], tasks=["redgreen"], seeds=1)
+
+
+def _quiet(_line: str) -> None:
+    pass
+
+
+@pytest.mark.parametrize("damage", ['{"metric": ', "", "[1, 2]"], ids=["cut", "empty", "a list"])
+def test_a_damaged_cell_result_is_run_again(tmp_path, damage):
+    first = run_benchmark(tmp_path, jobs=1, threads=1, log=_quiet, **SETTING)
+    cell = next((tmp_path / "cells" / "redgreen" / "vanilla").glob("*/seed0/result.json"))
+    kept = json.loads(cell.read_text())
+    cell.write_text(damage)
+    with pytest.warns(UserWarning, match=f"'{cell}' is damaged.*runs again"):
+        again = run_benchmark(tmp_path, jobs=1, threads=1, log=_quiet, **SETTING)
+    redone = json.loads(cell.read_text())
+    assert (redone["metric"], redone["metrics"]) == (kept["metric"], kept["metrics"])
+    [before] = first["cells"]["redgreen"]["vanilla"]["encoder"]
+    [after] = again["cells"]["redgreen"]["vanilla"]["encoder"]
+    assert after["metrics"] == before["metrics"]
