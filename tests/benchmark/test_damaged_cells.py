@@ -28,3 +28,20 @@ def test_a_damaged_cell_result_is_run_again(tmp_path, damage):
     [before] = first["cells"]["redgreen"]["vanilla"]["encoder"]
     [after] = again["cells"]["redgreen"]["vanilla"]["encoder"]
     assert after["metrics"] == before["metrics"]
+
+
+def test_the_command_names_the_damaged_cell_in_one_warning_line(tmp_path, capsys):
+    from coordbias.cli.main import main
+
+    argv = ["benchmark", "--scale", "test", "--methods", "vanilla", "--tasks", "redgreen"]
+    argv += ["--seeds", "1", "--jobs", "1", "--threads", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    cell = next((tmp_path / "cells" / "redgreen" / "vanilla").glob("*/seed0/result.json"))
+    cell.write_text('{"metric": ')
+    capsys.readouterr()
+    assert main(argv) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "damaged" in line]
+    assert lines == [
+        f"coordbias benchmark: warning: '{cell}' is damaged "
+        "(Expecting value: line 1 column 12 (char 11)); that cell runs again"
+    ]

@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from coordbias._util.errors import UserError, describe_os_error
 from coordbias._version import __version__
@@ -62,6 +64,20 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _warning_line(command: str, default: Callable[..., None]) -> Callable[..., None]:
+    """``warnings.showwarning`` that prints coordbias's own warnings (a damaged file that is
+    redone, say) as one ``coordbias COMMAND: warning: ...`` line; others as Python does."""
+    package = str(Path(__file__).resolve().parents[1])
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if str(Path(filename).resolve()).startswith(package):
+            print(f"coordbias {command}: warning: {_one_line(str(message))}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the chosen sub-command, return its code.
 
@@ -74,7 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(handler(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line(_command(args), warnings.showwarning)
+            return int(handler(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
