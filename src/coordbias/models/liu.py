@@ -194,12 +194,8 @@ class LiuClassifier(_LiuNet):
 class LiuRegressor(_LiuNet):
     """Liu et al.'s CoordConv regressor (their ``ConvRegressor``, ``coordconv_model``).
 
-    Args:
-        conv: kind of the first convolution (``"coordconv"``: theirs), one of
-            :data:`coordbias.models.CONV_KINDS`.
-        conv_scope: ``"first"`` (theirs) or ``"all"``.
-        coords: coordinate convention of the kinds that take one.
-        coord_init: initialisation of the position weights of the kinds that have them.
+    Its arguments ``conv``, ``conv_scope``, ``coords`` and ``coord_init`` are
+    :class:`LiuClassifier`'s.
 
     Shape:
         - Input: ``(B, 1, 64, 64)`` one-hot images.
