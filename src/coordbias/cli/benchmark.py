@@ -69,27 +69,18 @@ def _handle(args: argparse.Namespace) -> int:
     from coordbias.benchmark import BenchmarkFailed, run_benchmark
     from coordbias.benchmark.run import dry_run, plan_benchmark
 
+    selection = {
+        "scale": args.scale,
+        "methods": split_names(args.methods),
+        "tasks": split_names(args.tasks),
+        "seeds": args.seeds,
+        "threads": args.threads,
+    }
     if args.dry_run:
-        plan = plan_benchmark(
-            args.out,
-            scale=args.scale,
-            methods=split_names(args.methods),
-            tasks=split_names(args.tasks),
-            seeds=args.seeds,
-            threads=args.threads,
-        )
-        dry_run(plan, jobs=args.jobs)
+        dry_run(plan_benchmark(args.out, **selection), jobs=args.jobs)
         return 0
     try:
-        run_benchmark(
-            args.out,
-            scale=args.scale,
-            methods=split_names(args.methods),
-            tasks=split_names(args.tasks),
-            seeds=args.seeds,
-            jobs=args.jobs,
-            threads=args.threads,
-        )
+        run_benchmark(args.out, jobs=args.jobs, **selection)
     except BenchmarkFailed as err:
         print(f"coordbias benchmark: error: {err}", file=sys.stderr)
         return 1

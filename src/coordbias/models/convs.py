@@ -27,6 +27,7 @@ __all__ = [
     "POSITION_KINDS",
     "STACK_SCOPES",
     "check_choice",
+    "check_stack",
     "make_conv",
     "make_conv2d",
     "make_conv_transpose2d",
@@ -50,6 +51,14 @@ def check_choice(argument: str, value: object, accepted: tuple[str, ...] | dict)
     if not isinstance(value, str) or value not in accepted:
         names = ", ".join(repr(a) for a in accepted)
         raise ValueError(f"{argument}={value!r} is not supported; expected one of {names}")
+
+
+def check_stack(conv: str, conv_scope: str, coords: str, coord_init: str) -> None:
+    """Check the settings of a plain stack (:data:`STACK_SCOPES`) with :func:`check_choice`."""
+    check_choice("conv", conv, CONV_KINDS)
+    check_choice("conv_scope", conv_scope, STACK_SCOPES)
+    check_choice("coords", coords, COORDS)
+    check_choice("coord_init", coord_init, COORD_INITS)
 
 
 def _conv_class(kind: str, dims: int, transposed: bool) -> type[nn.Module]:

@@ -40,14 +40,7 @@ from types import MappingProxyType
 import torch
 from torch import nn
 
-from coordbias.models.convs import (
-    CONV_KINDS,
-    COORD_INITS,
-    COORDS,
-    STACK_SCOPES,
-    check_choice,
-    make_conv,
-)
+from coordbias.models.convs import check_stack, make_conv
 
 __all__ = [
     "LIU_CLASSIFIER_SETTINGS",
@@ -130,33 +123,43 @@ def he_init(model: nn.Module) -> nn.Module:
     return model
 
 
-def _check(conv: str, conv_scope: str, coords: str, coord_init: str) -> None:
-    check_choice("conv", conv, CONV_KINDS)
-    check_choice("conv_scope", conv_scope, STACK_SCOPES)
-    check_choice("coords", coords, COORDS)
-    check_choice("coord_init", coord_init, COORD_INITS)
+class _LiuNet(nn.Module):
+    """The common part of Liu et al.'s two networks: a stack of convolutions given by ``_SPECS``.
 
+    ``_SPECS`` lists each convolution's ``(in, out, kernel)``, 'same' padding; the first (or,
+    with ``conv_scope="all"``, every) convolution is of kind ``conv``, the others plain; He-normal
+    initialisation (:func:`he_init`). The subclasses set ``_SPECS`` and their ``forward``.
+    """
 
-def _stack(
-    specs: list[tuple[int, int, int]], conv: str, conv_scope: str, coords: str, coord_init: str
-) -> nn.ModuleList:
-    """Convolutions ``(in, out, kernel)``, 'same' padding; the first (or all) of kind ``conv``."""
-    return nn.ModuleList(
-        make_conv(
-            conv if conv_scope == "all" or k == 0 else "vanilla",
-            c_in,
-            c_out,
-            kernel,
-            padding=kernel // 2,
-            coords=coords,
-            coord_init=coord_init,
-            map_size=_CANVAS,
+    _SPECS: tuple[tuple[int, int, int], ...] = ()
+
+    def __init__(
+        self,
+        conv: str = "coordconv",
+        *,
+        conv_scope: str = "first",
+        coords: str = "center",
+        coord_init: str = "uniform",
+    ) -> None:
+        super().__init__()
+        check_stack(conv, conv_scope, coords, coord_init)
+        self.convs = nn.ModuleList(
+            make_conv(
+                conv if conv_scope == "all" or k == 0 else "vanilla",
+                c_in,
+                c_out,
+                kernel,
+                padding=kernel // 2,
+                coords=coords,
+                coord_init=coord_init,
+                map_size=_CANVAS,
+            )
+            for k, (c_in, c_out, kernel) in enumerate(self._SPECS)
         )
-        for k, (c_in, c_out, kernel) in enumerate(specs)
-    )
+        he_init(self)
 
 
-class LiuClassifier(nn.Module):
+class LiuClassifier(_LiuNet):
     """Liu et al.'s CoordConv classifier (their ``CoordConvPainter``, ``-mul 1``).
 
     Args:
@@ -176,19 +179,7 @@ class LiuClassifier(nn.Module):
         (torch.Size([3, 4096]), 7553)
     """
 
-    def __init__(
-        self,
-        conv: str = "coordconv",
-        *,
-        conv_scope: str = "first",
-        coords: str = "center",
-        coord_init: str = "uniform",
-    ) -> None:
-        super().__init__()
-        _check(conv, conv_scope, coords, coord_init)
-        specs = [(2, 32, 1), (32, 32, 1), (32, 64, 1), (64, 64, 1), (64, 1, 1)]
-        self.convs = _stack(specs, conv, conv_scope, coords, coord_init)
-        he_init(self)
+    _SPECS = ((2, 32, 1), (32, 32, 1), (32, 64, 1), (64, 64, 1), (64, 1, 1))
 
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, 4096)`` for coordinates ``(B, 2)``."""
@@ -200,15 +191,11 @@ class LiuClassifier(nn.Module):
         return x.flatten(1)
 
 
-class LiuRegressor(nn.Module):
+class LiuRegressor(_LiuNet):
     """Liu et al.'s CoordConv regressor (their ``ConvRegressor``, ``coordconv_model``).
 
-    Args:
-        conv: kind of the first convolution (``"coordconv"``: theirs), one of
-            :data:`coordbias.models.CONV_KINDS`.
-        conv_scope: ``"first"`` (theirs) or ``"all"``.
-        coords: coordinate convention of the kinds that take one.
-        coord_init: initialisation of the position weights of the kinds that have them.
+    Its arguments ``conv``, ``conv_scope``, ``coords`` and ``coord_init`` are
+    :class:`LiuClassifier`'s.
 
     Shape:
         - Input: ``(B, 1, 64, 64)`` one-hot images.
@@ -221,19 +208,7 @@ class LiuRegressor(nn.Module):
         (torch.Size([3, 2]), 906)
     """
 
-    def __init__(
-        self,
-        conv: str = "coordconv",
-        *,
-        conv_scope: str = "first",
-        coords: str = "center",
-        coord_init: str = "uniform",
-    ) -> None:
-        super().__init__()
-        _check(conv, conv_scope, coords, coord_init)
-        specs = [(1, 8, 1), (8, 8, 1), (8, 8, 1), (8, 8, 3), (8, 2, 3)]
-        self.convs = _stack(specs, conv, conv_scope, coords, coord_init)
-        he_init(self)
+    _SPECS = ((1, 8, 1), (8, 8, 1), (8, 8, 1), (8, 8, 3), (8, 2, 3))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Two outputs ``(B, 2)`` for one-hot images ``(B, 1, 64, 64)``."""

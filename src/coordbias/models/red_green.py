@@ -39,11 +39,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from coordbias.models.convs import (
-    CONV_KINDS,
-    COORD_INITS,
-    COORDS,
-    STACK_SCOPES,
     check_choice,
+    check_stack,
     make_conv,
 )
 
@@ -121,10 +118,7 @@ class RedGreenNet(nn.Module):
     ) -> None:
         super().__init__()
         check_choice("conv_type", conv_type, CONV_TYPES)
-        check_choice("conv", conv, CONV_KINDS)
-        check_choice("conv_scope", conv_scope, STACK_SCOPES)
-        check_choice("coords", coords, COORDS)
-        check_choice("coord_init", coord_init, COORD_INITS)
+        check_stack(conv, conv_scope, coords, coord_init)
         padding, padding_mode, _ = CONV_TYPES[conv_type]
         sizes = redgreen_map_sizes(conv_type, image_size)
         self.conv_type, self.conv, self.conv_scope = conv_type, conv, conv_scope

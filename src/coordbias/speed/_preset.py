@@ -1,4 +1,5 @@
-"""What the benchmarks share: the quick training setting and its three flags, the timing flag.
+"""What the benchmarks share: the quick training setting and its three flags, the timing flag,
+the reading of a comma-separated list of names.
 
 The setting is ``coordbias.training.settings.QUICK``, the one the study's ``quick`` preset trains
 with; the benchmarks read it from training, not from the study.
@@ -7,6 +8,7 @@ with; the benchmarks read it from training, not from the study.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -55,3 +57,22 @@ def add_timing_arguments(parser: argparse.ArgumentParser, *, min_run_time: float
         default=min_run_time,
         help="seconds per measurement in torch.utils.benchmark (default %(default)s)",
     )
+
+
+def parse_names(text: str | Sequence[str], accepted: Sequence[str], option: str) -> list[str]:
+    """``"a,b"`` (or ``["a", "b"]``) -> ``["a", "b"]`` in ``accepted`` order; a
+    ``UserValueError`` naming ``option`` otherwise.
+
+    Example:
+        >>> parse_names("compile,fp32", ("fp32", "half", "compile"), "--paths")
+        ['fp32', 'compile']
+    """
+    from coordbias._util.errors import UserValueError
+
+    text = text if isinstance(text, str) else ",".join(text)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names or any(n not in accepted for n in names):
+        raise UserValueError(
+            f"{option} must be a comma-separated subset of {','.join(accepted)}, got {text!r}"
+        )
+    return [n for n in accepted if n in names]

@@ -53,7 +53,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from coordbias.speed._preset import add_timing_arguments
+from coordbias.speed._preset import add_timing_arguments, parse_names
 
 #: Grid of (batch, in_channels, out_channels, size): first layers (3 -> 64 channels at batch 1
 #: and 16, 32 to 128 pixels), then middle layers.
@@ -146,15 +146,7 @@ def path_setup(name: str, device: Any, compile_backend: str = "inductor") -> Pat
 
 def parse_paths(text: str) -> list[str]:
     """``"fp32,half"`` -> ``["fp32", "half"]`` in :data:`PATHS` order; a clear error otherwise."""
-    from coordbias._util.errors import UserValueError
-
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in PATHS]
-    if unknown or not names:
-        raise UserValueError(
-            f"--paths must be a comma-separated subset of {','.join(PATHS)}, got {text!r}"
-        )
-    return [n for n in PATHS if n in names]
+    return parse_names(text, PATHS, "--paths")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

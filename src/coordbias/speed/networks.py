@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from coordbias._util.errors import UserValueError
+from coordbias.speed._preset import parse_names
 
 #: The networks, by ``create_model`` name.
 NETWORKS = ("fcn", "unet")
@@ -72,22 +73,6 @@ SETTINGS = {
     "fcn": NetworkSetting("fcn", image_size=128, batch_size=8, width=64),
     "unet": NetworkSetting("unet", image_size=128, batch_size=8, width=32),
 }
-
-
-def parse_names(text: str, accepted: Sequence[str], option: str) -> list[str]:
-    """``"a,b"`` -> ``["a", "b"]`` in ``accepted`` order; a ``ValueError`` naming ``option``
-    otherwise.
-
-    Example:
-        >>> parse_names("compile,fp32", PATHS, "--paths")
-        ['fp32', 'compile']
-    """
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names or any(n not in accepted for n in names):
-        raise UserValueError(
-            f"{option} must be a comma-separated subset of {','.join(accepted)}, got {text!r}"
-        )
-    return [n for n in accepted if n in names]
 
 
 # --------------------------------------------------------------------------------------------
@@ -550,10 +535,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _listed(names: str | Sequence[str]) -> str:
-    return names if isinstance(names, str) else ",".join(names)
-
-
 def run(
     *,
     out: str | Path = "runs/speed",
@@ -578,8 +559,8 @@ def run(
     check_count("--threads", threads)
     data = measure_networks(
         out,
-        networks=parse_names(_listed(networks), NETWORKS, "--networks"),
-        paths=parse_names(_listed(paths), PATHS, "--paths"),
+        networks=parse_names(networks, NETWORKS, "--networks"),
+        paths=parse_names(paths, PATHS, "--paths"),
         device=device,
         image_size=image_size,
         batch_size=batch_size,

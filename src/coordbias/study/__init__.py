@@ -11,8 +11,9 @@ from them.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from coordbias._util.lazy import lazy_getattr
 
 if TYPE_CHECKING:  # imported on first use (below); named here for type checkers and the API docs
     from coordbias.models.variants import VARIANTS, Variant, get_variant
@@ -46,8 +47,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = globals()[name] = getattr(importlib.import_module(_HOMES[name]), name)
-    return value
+__getattr__ = lazy_getattr(globals(), _HOMES)
