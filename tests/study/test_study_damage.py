@@ -2,16 +2,13 @@
 time still counts, and a full disk stops the study with advice that works as written (the same
 command, once space is freed, ends with the results of an uninterrupted study)."""
 
-import errno
 import json
-import os
 import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from coordbias._util import files
 from coordbias.cli.main import main
 from coordbias.study import run_study
 from coordbias.study.runner import TIME_FILE
@@ -24,6 +21,7 @@ from tests.study.helpers import (
     study_argv,
     wait_for_file,
 )
+from tests.training.helpers import fill_disk_at
 
 pytestmark = [
     pytest.mark.slow,
@@ -114,49 +112,6 @@ def test_a_killed_study_still_counts_its_time(finished, tmp_path):
     assert metrics(out) == metrics(finished)
 
 
-def _full_disk_at(monkeypatch, name: str) -> list[str]:
-    """Make the first atomic write of a file called ``name`` write half its bytes, then fail with
-    ENOSPC (as a full disk does); returns the list the failure is noted in."""
-    failed: list[str] = []
-    real_open, real_fdopen = files._open_temporary, os.fdopen
-    targets: dict[int, Path] = {}
-
-    def open_temporary(path):
-        fd, tmp = real_open(path)
-        targets[fd] = Path(path)
-        return fd, tmp
-
-    class HalfFull:
-        def __init__(self, handle):
-            self.handle = handle
-
-        def write(self, data):
-            self.handle.write(data[: len(data) // 2])
-            self.handle.flush()
-            failed.append(name)
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-        def __getattr__(self, attr):
-            return getattr(self.handle, attr)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return self.handle.__exit__(*exc)
-
-    def fdopen(fd, *args, **kwargs):
-        handle = real_fdopen(fd, *args, **kwargs)
-        target = targets.pop(fd, None)
-        if target is not None and target.name == name and not failed:
-            return HalfFull(handle)
-        return handle
-
-    monkeypatch.setattr(files, "_open_temporary", open_temporary)
-    monkeypatch.setattr(os, "fdopen", fdopen)
-    return failed
-
-
 @pytest.mark.parametrize(
     "name",
     ["last.ckpt", "transfer.json", "results.json"],  # training, the study's task, the report
@@ -169,7 +124,7 @@ def test_a_full_disk_then_the_same_command_ends_as_an_uninterrupted_study(
     argv = ["study", "--preset", "test", "--out", str(out), "--seeds", "1", "--jobs", "1"]
     argv += ["--threads", "1", *sets]
     with monkeypatch.context() as patch:
-        failed = _full_disk_at(patch, name)
+        failed = fill_disk_at(patch, name, 0)
         assert main(argv) != 0
     assert failed == [name]
     err = capsys.readouterr().err

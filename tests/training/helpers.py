@@ -1,9 +1,13 @@
 """Importable helpers of the training tests (conftest.py builds its fixtures from them)."""
 
 import dataclasses
+import errno
+import os
+from pathlib import Path
 
 import torch
 
+from coordbias._util import files
 from coordbias.training import load_run
 
 # Small enough to train in about a second on one core, large enough for the loss to fall.
@@ -48,3 +52,69 @@ def assert_same_run(result, straight, run_dir):
     _, a = load_run(straight.run_dir)
     _, b = load_run(run_dir)
     assert_same_weights(a, b)
+
+
+def fill_disk_at(monkeypatch, name: str, skip: int) -> list[str]:
+    """Make the write of the file ``name`` after ``skip`` earlier ones (its temporary file, for
+    the atomic writer) write half its bytes and fail with ENOSPC; returns the list the failure is
+    noted in."""
+    failed: list[str] = []
+    seen = [0]
+
+    def full() -> bool:
+        seen[0] += 1
+        return seen[0] > skip and not failed
+
+    real_open, real_fdopen = files._open_temporary, os.fdopen
+    targets: dict[int, Path] = {}
+
+    def open_temporary(path):
+        fd, tmp = real_open(path)
+        targets[fd] = Path(path)
+        return fd, tmp
+
+    class HalfFull:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            self.handle.write(data[: len(data) // 2])
+            self.handle.flush()
+            failed.append(name)
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, attr):
+            return getattr(self.handle, attr)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self.handle.__exit__(*exc)
+
+    def fdopen(fd, *args, **kwargs):
+        handle = real_fdopen(fd, *args, **kwargs)
+        target = targets.pop(fd, None)
+        if target is not None and target.name == name and full():
+            return HalfFull(handle)
+        return handle
+
+    real_os_open, real_write, appends = os.open, os.write, set()
+
+    def os_open(path, flags, *args, **kwargs):
+        fd = real_os_open(path, flags, *args, **kwargs)
+        if Path(path).name == name and flags & os.O_APPEND:
+            appends.add(fd)
+        return fd
+
+    def write(fd, data):  # a short write, as write(2) makes on a full disk
+        if fd in appends and full():
+            failed.append(name)
+            return real_write(fd, data[: len(data) // 2])
+        return real_write(fd, data)
+
+    monkeypatch.setattr(files, "_open_temporary", open_temporary)
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(os, "write", write)
+    return failed

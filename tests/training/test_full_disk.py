@@ -9,83 +9,12 @@ file whose write meets the full disk; half of its bytes are written, then ``ENOS
 on a real full file system (a tmpfs) is ``test_full_tmpfs.py``.
 """
 
-import errno
-import os
-from pathlib import Path
-
 import pytest
 
-from coordbias._util import files
 from coordbias.cli.main import main
 from coordbias.training import TrainResult
 from coordbias.training.checkpoint import read_checkpoint
-from tests.training.helpers import SMALL, SMALL_ARGV, assert_same_run
-
-
-def _fill_at(monkeypatch, name: str, skip: int) -> list[str]:
-    """Make the write of the file ``name`` after ``skip`` earlier ones (its temporary file, for
-    the atomic writer) write half its bytes and fail with ENOSPC; returns the list the failure is
-    noted in."""
-    failed: list[str] = []
-    seen = [0]
-
-    def full() -> bool:
-        seen[0] += 1
-        return seen[0] > skip and not failed
-
-    real_open, real_fdopen = files._open_temporary, os.fdopen
-    targets: dict[int, Path] = {}
-
-    def open_temporary(path):
-        fd, tmp = real_open(path)
-        targets[fd] = Path(path)
-        return fd, tmp
-
-    class HalfFull:
-        def __init__(self, handle):
-            self.handle = handle
-
-        def write(self, data):
-            self.handle.write(data[: len(data) // 2])
-            self.handle.flush()
-            failed.append(name)
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-        def __getattr__(self, attr):
-            return getattr(self.handle, attr)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return self.handle.__exit__(*exc)
-
-    def fdopen(fd, *args, **kwargs):
-        handle = real_fdopen(fd, *args, **kwargs)
-        target = targets.pop(fd, None)
-        if target is not None and target.name == name and full():
-            return HalfFull(handle)
-        return handle
-
-    real_os_open, real_write, appends = os.open, os.write, set()
-
-    def os_open(path, flags, *args, **kwargs):
-        fd = real_os_open(path, flags, *args, **kwargs)
-        if Path(path).name == name and flags & os.O_APPEND:
-            appends.add(fd)
-        return fd
-
-    def write(fd, data):  # a short write, as write(2) makes on a full disk
-        if fd in appends and full():
-            failed.append(name)
-            return real_write(fd, data[: len(data) // 2])
-        return real_write(fd, data)
-
-    monkeypatch.setattr(files, "_open_temporary", open_temporary)
-    monkeypatch.setattr(os, "fdopen", fdopen)
-    monkeypatch.setattr(os, "open", os_open)
-    monkeypatch.setattr(os, "write", write)
-    return failed
+from tests.training.helpers import SMALL, SMALL_ARGV, assert_same_run, fill_disk_at
 
 
 @pytest.mark.parametrize(
@@ -103,7 +32,7 @@ def test_a_full_disk_then_freed_space_resumes_to_the_straight_run(
     run_dir = tmp_path / "run"
     argv = [*SMALL_ARGV, "--out", str(run_dir)]
     with monkeypatch.context() as patch:
-        failed = _fill_at(patch, name, skip)
+        failed = fill_disk_at(patch, name, skip)
         assert main(argv) == 2
     assert failed == [name]
     err = capsys.readouterr().err
