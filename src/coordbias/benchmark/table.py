@@ -575,14 +575,6 @@ def recorded_spec(task: str, info: Mapping[str, Any]) -> TaskSpec:
     )
 
 
-# ----------------------------------------------------------------- the table before issue 21
-# What ``run.py`` writes until the cells carry placements and curves: mean ± std with Welch's
-# test against vanilla. Superseded by :func:`build_table` and :func:`table_markdown`.
-
-#: A cell is marked (``*``) when Welch's test against vanilla gives p below this.
-SIGNIFICANCE = 0.05
-
-
 def read_cell_result(path: Path) -> dict[str, Any] | None:
     """A cell's ``result.json``; ``None`` when it is missing or damaged (a warning names the
     damaged file, which the cell's next run replaces)."""
@@ -597,6 +589,25 @@ def read_cell_result(path: Path) -> dict[str, Any] | None:
         warnings.warn(f"'{path}' is damaged (not a mapping); that cell runs again", stacklevel=2)
         return None
     return result
+
+
+# ----------------------------------------------------------------- the table before issue 21
+# The former table (mean ± std, Welch's test against vanilla), which ``run.py`` no longer writes:
+# kept for one release for callers of its public names; :func:`collect` and
+# :func:`markdown_table` say so with a DeprecationWarning. Superseded by :func:`build_table` and
+# :func:`table_markdown`.
+
+#: A cell is marked (``*``) when Welch's test against vanilla gives p below this.
+SIGNIFICANCE = 0.05
+
+
+def _former(name: str, instead: str) -> None:
+    warnings.warn(
+        f"coordbias.benchmark.table.{name} is the former table's and goes in the next release; "
+        f"use {instead}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def summarize_cell(
@@ -640,6 +651,7 @@ def collect(
         FCN, or ``{"na": reason}``), ``step_time_ratio`` (method -> ratio, or ``{"na": ...}``),
         ``missing`` (labels of the cells not finished), ``transfer_size``.
     """
+    _former("collect", "build_table")
     cells_dir = Path(out_dir) / "cells"
     raw: dict[str, dict[str, list[dict[str, Any]]]] = {}
     missing = []
@@ -719,6 +731,7 @@ def _plain(value: Any, text: str) -> str:
 
 def markdown_table(bench: dict[str, Any], methods: list[str], tasks: list[str]) -> str:
     """The methods x tasks table with the cost and transfer columns."""
+    _former("markdown_table", "table_markdown")
     headers = ["method"]
     for task in tasks:
         spec = TASKS[task]
