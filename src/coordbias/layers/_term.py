@@ -158,12 +158,13 @@ class _Features(NamedTuple):
 class _Parts(NamedTuple):
     """What a call derives from ``coord_weight``: the operand of the product, and the term
     itself, ``(C, *spatial)`` in the output's layout (``None`` until formed), both computed from
-    ``values``, a copy of the weights taken at ``version``. Kept for calls without autograd (see
-    :func:`_reuse_parts`) while the weight is that version with those values."""
+    ``values``, a copy of the weights taken at ``version``, for ``plan``. Kept for calls without
+    autograd (see :func:`_reuse_parts`) while the weight is that version with those values."""
 
     weight: weakref.ref
     version: int
     values: Tensor
+    plan: int  # the plan the operand was formed for (see _plan)
     operand: Tensor
     term: Tensor | None
 
@@ -283,6 +284,16 @@ def _reuse_parts(device: torch.device) -> bool:
 #: the device); set them through :func:`forced`.
 fused_half: bool | None = None
 reuse_parts: bool | None = None
+#: ``False`` turns off a piece of machinery beyond the plain form, which then computes the same
+#: function the plain way (to measure what the piece is worth); set them through :func:`forced`.
+factored = True  # the factored product for contiguous outputs, else coord_weight @ G
+strided_views = True  # single as_strided views, else view / t / reshape / movedim
+fused_sample = True  # one sample: a fused addmm_ into the output, else a term formed and added
+
+#: The choices of :func:`forced` that turn a piece of machinery off (``False``): all of them off
+#: is the plain form (per-axis features, ``coord_weight @ G`` formed and added in the output's
+#: layout, one reduction for the gradient).
+PIECES = ("fused_half", "reuse_parts", "factored", "strided_views", "fused_sample")
 
 
 @torch.jit.unused
@@ -295,12 +306,13 @@ def forced(**choices: bool | None) -> Iterator[None]:
         **choices: any of ``eager`` (``False`` sends every call through the traced
             implementation), ``fused_half`` (half precision takes the split product, ``True``, or
             adds the float32 term, ``False``) and ``reuse_parts`` (inference keeps what it
-            derives from the weights, or not); for the last two ``None`` means by the device.
-            A choice not given stays as it is.
+            derives from the weights, or not), for both ``None`` meaning by the device; and
+            ``factored``, ``strided_views`` and ``fused_sample`` (see :data:`PIECES`: ``False``
+            computes the same function without that piece). A choice not given stays as it is.
 
     The choices are the module's, for every thread, and are restored on exit.
     """
-    names = {"eager": "enabled", "fused_half": "fused_half", "reuse_parts": "reuse_parts"}
+    names = {"eager": "enabled", **{name: name for name in PIECES}}
     unknown = sorted(set(choices) - set(names))
     if unknown:
         raise TypeError(f"forced() takes {', '.join(names)}; got {', '.join(unknown)}")
@@ -325,7 +337,7 @@ _PLAIN = 2  # coord_weight @ G (channels last: G^T @ coord_weight^T), float32 / 
 def _plan(feats: _Features, layout: int, out: Tensor, weight: Tensor) -> int:
     if out.dtype in _HALF:
         return _SPLIT if _fused_half(out.device) else _PLAIN
-    if layout == _FIRST and feats.rows is not None and weight.dtype == out.dtype:
+    if factored and layout == _FIRST and feats.rows is not None and weight.dtype == out.dtype:
         return _FACTORED
     return _PLAIN
 
@@ -348,6 +360,8 @@ def _operand(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype) ->
     # the same dtype come here, which autocast never produces: bmm needs no out=.) The views
     # are single as_strided calls: at batch 1 of a small layer every call into torch counts.
     channels, dims = w.shape
+    if not strided_views:
+        return torch.bmm(w.t().unsqueeze(-1), feats.rows).view(dims, -1).t()
     product = torch.bmm(
         w.as_strided((dims, channels, 1), (w.stride(1), w.stride(0), 1)), feats.rows
     )
@@ -384,8 +398,8 @@ def _add_(
     numel = out.numel()
     if numel == 0:
         return
-    parts = _kept_parts(weight, feats) if reuse else None
     plan = _plan(feats, layout, out, weight)
+    parts = _kept_parts(weight, feats, plan) if reuse else None
     channels, size = weight.shape[0], feats.size
     # One sample: fused into the output, but for a float32 term of a half-precision output, and
     # for half precision in inference, where adding the kept term is faster than the split
@@ -393,7 +407,7 @@ def _add_(
     # autograd). Whether a call fuses depends on the call alone, never on what an earlier call
     # kept, so that a result does not depend on the calls before it.
     fusable = not reuse if plan == _SPLIT else feats.grid.dtype == out.dtype
-    fused = fusable and numel == channels * size
+    fused = fused_sample and fusable and numel == channels * size
     if parts is not None and parts.term is not None and not fused:
         out.add_(parts.term)
         return
@@ -403,7 +417,11 @@ def _add_(
     features_k = _features_for(feats, layout, plan, operand.shape[1])
     if fused:
         if layout == _LAST:
-            out.as_strided((size, channels), (channels, 1)).addmm_(features_k, operand.t())
+            if strided_views:
+                target = out.as_strided((size, channels), (channels, 1))
+            else:
+                target = out.movedim(channel_dim, -1).view(size, channels)
+            target.addmm_(features_k, operand.t())
         else:
             out.view(operand.shape[0], -1).addmm_(operand, features_k)
         return
@@ -424,12 +442,15 @@ def _version(weight: Tensor) -> int:
     return -1 if weight.is_inference() else weight._version
 
 
-def _kept_parts(weight: Tensor, feats: _Features) -> _Parts | None:
+def _kept_parts(weight: Tensor, feats: _Features, plan: int) -> _Parts | None:
     """What an earlier call kept for this very ``weight``, if it is still of the same version
-    and the same values: the values are compared too, because a change through ``weight.data``
-    (or another tensor sharing its memory) leaves the version unchanged."""
+    and the same values, for the same ``plan`` (which :func:`forced` may change between calls):
+    the values are compared too, because a change through ``weight.data`` (or another tensor
+    sharing its memory) leaves the version unchanged."""
     kept = feats.weights.get(id(weight))
     if kept is None or kept.weight() is not weight or kept.version != _version(weight):
+        return None
+    if kept.plan != plan:
         return None
     values = kept.values
     same = values.shape == weight.shape and values.dtype == weight.dtype
@@ -444,7 +465,7 @@ def _keep_parts(weight: Tensor, feats: _Features, plan: int, dtype: torch.dtype)
     key, weights = id(weight), feats.weights
     # The weight's death removes its entry, before its id can be given to another object.
     parts = _Parts(
-        weakref.ref(weight, lambda _: weights.pop(key, None)), version, values, operand, None
+        weakref.ref(weight, lambda _: weights.pop(key, None)), version, values, plan, operand, None
     )
     with _LOCK:
         if len(weights) >= _PARTS_PER_ENTRY:
@@ -466,9 +487,12 @@ def _grad_weight(grad: Tensor, feats: _Features, channel_dim: int, dtype: torch.
     batch = grad.numel() // (channels * size)
     contiguous = grad.is_contiguous()
     if not contiguous and _layout(grad, channel_dim) == _LAST:
-        flat = grad.as_strided((batch, size, channels), (size * channels, channels, 1))
+        if strided_views:
+            flat = grad.as_strided((batch, size, channels), (size * channels, channels, 1))
+        else:
+            flat = grad.movedim(channel_dim, -1).reshape(batch, size, channels)
         summed = flat[0] if batch == 1 else flat.sum(0)  # (N, C)
-    elif contiguous and batch == 1:
+    elif strided_views and contiguous and batch == 1:
         summed = grad.as_strided((size, channels), (1, size))  # (N, C), a transposed view
     else:
         flat = grad.reshape(batch, channels, size)
