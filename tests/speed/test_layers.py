@@ -1,12 +1,14 @@
 """``coordbias speed layers --quick``: runs end to end and writes a well-formed JSON."""
 
 import json
+import statistics
 
 import pytest
 import torch
 
 from coordbias._util.errors import UserValueError
 from coordbias.cli.main import build_parser, main
+from coordbias.layers import _term
 from coordbias.speed import layers as bench
 
 # The eager paths; compile has a test of its own (it compiles every layer: slow).
@@ -134,3 +136,69 @@ def test_the_small_grid_is_a_first_and_a_middle_layer_of_the_whole_grid():
     assert bench.GRIDS["default"] == bench.DEFAULT_GRID
     assert set(small) <= set(bench.DEFAULT_GRID)
     assert [case[1] for case in small] == [3, 64]  # input channels: a first, a middle layer
+
+
+def test_variants_are_timed_beside_the_layers_in_the_same_rounds(tmp_path, capsys):
+    argv = ["speed", "layers", "--quick", "--paths", "fp32,half", "--out", str(tmp_path)]
+    assert main([*argv, "--variants", "traced,plain,no_factored", "--threads", "1"]) == 0
+    printed = capsys.readouterr().out
+    data = json.loads((tmp_path / "bench_layers.json").read_text())
+    names = ["plain", "traced", "no_factored"]  # in VARIANTS order
+    assert list(data["variants"]) == names
+    assert data["variants"]["plain"] == dict.fromkeys(_term.PIECES, False)
+    extra = [f"coordbias[{v}]" for v in names]
+    for name, entry in data["paths"].items():
+        for result in entry["results"]:
+            for mode in ("train", "infer"):
+                assert list(result["ratio"][mode]) == ["coordbias", "coordconv", "floor", *extra]
+                assert set(result["ms"][mode]) == {"vanilla", "coordbias", "coordconv", "floor"} | (
+                    set(extra)
+                )
+                for ratios in (result["ratio"][mode], result["ratio_of_best"][mode]):
+                    assert all(0 < r < float("inf") for r in ratios.values())
+        for mode in ("train", "infer"):
+            for layer in extra:
+                ratios = [r["ratio"][mode][layer] for r in entry["results"]]
+                assert entry["summary"][mode][layer]["median"] == statistics.median(ratios)
+        table = printed[printed.index(f"path {name} (") :]
+        head = table.splitlines()[1]
+        assert "train CB[plain]" in head and "infer CB[no_factored]" in head
+        # Each row has a cell per column: the three layers and the three variants, per mode.
+        assert len(table.splitlines()[3].split()) == 3 + 2 * 6  # label of three words, 12 cells
+
+
+def test_without_variants_the_output_is_unchanged(tmp_path, capsys):
+    argv = ["speed", "layers", "--quick", "--paths", "fp32", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "CB[" not in printed
+    data = json.loads((tmp_path / "bench_layers.json").read_text())
+    assert "variants" not in data
+    assert list(data["paths"]["fp32"]["results"][0]["ratio"]["train"]) == [
+        "coordbias",
+        "coordconv",
+        "floor",
+    ]
+    cells = [f"{mode} {short}" for mode in ("train", "infer") for short in ("CB", "CC", "floor")]
+    head = f"{'shape':<24}" + "".join(f"{cell:>12}" for cell in cells)
+    assert head in printed.splitlines()
+
+
+def test_the_plain_variant_turns_every_piece_off():
+    assert bench.VARIANTS["plain"] == dict.fromkeys(_term.PIECES, False)
+    for name, choices in bench.VARIANTS.items():
+        with _term.forced(**choices):  # every variant is a valid choice of forced()
+            pass
+        assert name in ("plain", "traced") or name.startswith("no_"), name
+
+
+@pytest.mark.parametrize(
+    ("paths", "variants", "message"),
+    [
+        ("fp32", "plain,fast", "--variants must be a comma-separated subset of"),
+        ("fp32,compile", "plain", "leave compile out of --paths"),
+    ],
+)
+def test_bad_variants_are_user_errors(tmp_path, paths, variants, message):
+    with pytest.raises(UserValueError, match=message):
+        bench.run(out=tmp_path, quick=True, paths=paths, variants=variants)

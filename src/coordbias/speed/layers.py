@@ -35,6 +35,16 @@ targets of issue 9 (:data:`TARGETS`).
 The tensors autograd saves for backward are counted as well (``saved_extra``: the bytes saved
 beyond nn.Conv2d's, in units of one output tensor).
 
+``--variants`` adds CoordBiasConv2d run under choices of the eager implementation
+(:func:`coordbias.layers._term.forced`, :data:`VARIANTS`: ``plain`` turns every piece of
+machinery beyond the plain form off, ``traced`` runs the traced implementation, ``no_<piece>``
+one piece off) as more layers of the same rounds, ``coordbias[<variant>]`` (``CB[<variant>]`` in
+the tables), each a copy of the ``coordbias`` layer: their ratios stand side by side with the
+others' in one run. The choices hold while a variant's step runs (forward and backward); the
+``coordbias`` layer's step then runs inside an empty ``forced()`` too, so that every CB column
+carries the same cost of entering it. Variants measure the eager implementation: a compiled
+layer always takes the traced one, so ``--variants`` refuses the ``compile`` path.
+
 The result goes to ``OUT/bench_layers.json`` (written atomically), with the torch version, the
 thread count and the device. Bad options, an unavailable device and an unwritable ``--out`` are
 reported before any timing starts.
@@ -73,6 +83,19 @@ MODES = ("train", "infer")
 LAYERS = ("vanilla", "coordbias", "coordconv", "floor")
 #: The layers whose ratios are summarised (``floor`` is the reference described above).
 COMPARED = ("coordbias", "coordconv", "floor")
+
+#: The variants ``--variants`` names: choices of :func:`coordbias.layers._term.forced` (``plain``:
+#: every piece of :data:`coordbias.layers._term.PIECES` off).
+_PLAIN_CHOICES = ("fused_half", "reuse_parts", "factored", "strided_views", "fused_sample")
+VARIANTS: dict[str, dict[str, bool]] = {
+    "plain": dict.fromkeys(_PLAIN_CHOICES, False),
+    "traced": {"eager": False},
+    "no_factored": {"factored": False},
+    "no_split": {"fused_half": False},
+    "no_keep": {"reuse_parts": False},
+    "no_strided": {"strided_views": False},
+    "no_fused": {"fused_sample": False},
+}
 
 #: Targets of issue 9 for CoordBiasConv2d on every path and mode (ratios to nn.Conv2d).
 TARGETS = {
@@ -149,6 +172,17 @@ def parse_paths(text: str) -> list[str]:
     return parse_names(text, PATHS, "--paths")
 
 
+def parse_variants(text: str | Sequence[str]) -> list[str]:
+    """``"traced,plain"`` -> ``["plain", "traced"]`` in :data:`VARIANTS` order; ``""`` -> ``[]``."""
+    if not text:
+        return []
+    return parse_names(text, tuple(VARIANTS), "--variants")
+
+
+def _variant_layer(variant: str) -> str:
+    return f"coordbias[{variant}]"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags of ``coordbias speed layers`` to ``parser``."""
     parser.add_argument("--out", default="runs/bench", help="folder for bench_layers.json")
@@ -170,6 +204,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_timing_arguments(parser, min_run_time=0.25)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    parser.add_argument(
+        "--variants",
+        default="",
+        metavar="NAMES",
+        help=f"comma-separated CoordBiasConv2d variants to time beside the layers, of "
+        f"{','.join(VARIANTS)} (eager paths only; default: none)",
+    )
 
 
 class _Floor:
@@ -226,14 +267,29 @@ def _saved_bytes(layer: Any, x: Any, context: Any) -> tuple[int, int]:
 
 
 def _measure(
-    shape: Shape, path: PathSetup, rounds: int, min_run_time: float, threads: int, device: Any
+    shape: Shape,
+    path: PathSetup,
+    rounds: int,
+    min_run_time: float,
+    threads: int,
+    device: Any,
+    variants: Sequence[str] = (),
 ) -> dict:
+    import copy
+
     import torch
 
     from coordbias._util.timing import interleaved, median_ratios
+    from coordbias.layers import _term
 
     torch.manual_seed(0)
     layers = _layers(shape, path, device)
+    # name -> the forced() choices its step runs under (none: no forced() at all)
+    choices: dict[str, dict[str, bool]] = {"coordbias": {}} if variants else {}
+    for variant in variants:
+        layers[_variant_layer(variant)] = copy.deepcopy(layers["coordbias"])
+        choices[_variant_layer(variant)] = VARIANTS[variant]
+    compared = (*COMPARED, *(_variant_layer(v) for v in variants))
     size = (shape.batch, shape.in_channels, shape.size, shape.size)
     x = torch.randn(size, device=device, dtype=path.dtype)
     if path.channels_last:
@@ -267,6 +323,16 @@ def _measure(
         with torch.no_grad(), context():
             layer(x)
 
+    def timed(step: Any, name: str) -> Any:
+        if name not in choices:
+            return functools.partial(step, layers[name])
+
+        def forced_step() -> None:
+            with _term.forced(**choices[name]):
+                step(layers[name])
+
+        return forced_step
+
     result: dict[str, Any] = {
         **asdict(shape),
         "label": shape.label,
@@ -278,17 +344,17 @@ def _measure(
         for layer in layers.values():
             layer.train(mode == "train")
         times = interleaved(
-            {name: functools.partial(step, layers[name]) for name in LAYERS},
+            {name: timed(step, name) for name in layers},
             rounds=rounds,
             min_run_time=min_run_time,
             threads=threads,
         )
         result["ms"][mode] = {n: 1e3 * statistics.median(v) for n, v in times.items()}
         ratios = median_ratios(times, "vanilla")
-        result["ratio"][mode] = {n: ratios[n] for n in COMPARED}
+        result["ratio"][mode] = {n: ratios[n] for n in compared}
         # A second estimate, robust to load that only ever adds time: best round over best.
         best = min(times["vanilla"])
-        result["ratio_of_best"][mode] = {n: min(times[n]) / best for n in COMPARED}
+        result["ratio_of_best"][mode] = {n: min(times[n]) / best for n in compared}
     base_saved, out_bytes = saved["vanilla"]
     result["saved_extra"] = {n: (saved[n][0] - base_saved) / out_bytes for n in COMPARED}
     return result
@@ -337,7 +403,7 @@ def _summary(name: str, results: list[dict]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for mode in MODES:
         summary[mode] = {}
-        for layer in COMPARED:
+        for layer in results[0]["ratio"][mode]:  # COMPARED, then the variants
             ratios = [r["ratio"][mode][layer] for r in results]
             best = [r["ratio_of_best"][mode][layer] for r in results]
             summary[mode][layer] = {
@@ -353,20 +419,28 @@ def _summary(name: str, results: list[dict]) -> dict[str, Any]:
     return summary
 
 
-_COLUMNS = tuple((mode, name) for mode in MODES for name in COMPARED)
 _SHORT = {"coordbias": "CB", "coordconv": "CC", "floor": "floor"}
 
 
+def _short(layer: str) -> str:
+    """``coordbias`` -> ``CB``; ``coordbias[plain]`` -> ``CB[plain]``."""
+    base, _, variant = layer.partition("[")
+    return _SHORT[base] + (f"[{variant}" if variant else "")
+
+
 def _table(name: str, path: PathSetup, results: list[dict], summary: dict[str, Any]) -> str:
-    head = f"{'shape':<24}" + "".join(f"{mode + ' ' + _SHORT[n]:>12}" for mode, n in _COLUMNS)
+    columns = [(mode, n) for mode in MODES for n in results[0]["ratio"][mode]]
+    labels = [f"{mode} {_short(n)}" for mode, n in columns]
+    widths = [max(12, len(label) + 1) for label in labels]
+    head = f"{'shape':<24}" + "".join(f"{t:>{w}}" for t, w in zip(labels, widths))
     lines = [f"path {name} ({path.describe()}): time relative to nn.Conv2d on the same path", head]
     lines.append("-" * len(head))
     for r in results:
-        cells = "".join(f"{r['ratio'][mode][n]:>12.3f}" for mode, n in _COLUMNS)
+        cells = "".join(f"{r['ratio'][m][n]:>{w}.3f}" for (m, n), w in zip(columns, widths))
         lines.append(f"{r['label']:<24}{cells}")
     lines.append("-" * len(head))
     for stat in ("median", "worst"):
-        cells = "".join(f"{summary[mode][n][stat]:>12.3f}" for mode, n in _COLUMNS)
+        cells = "".join(f"{summary[m][n][stat]:>{w}.3f}" for (m, n), w in zip(columns, widths))
         lines.append(f"{stat:<24}{cells}")
     for mode in MODES:
         checks = summary["targets"][mode]
@@ -388,6 +462,7 @@ def run(
     threads: int | None = None,
     device: str = "cpu",
     grid: str = "default",
+    variants: str | Sequence[str] = (),
 ) -> int:
     """Run the benchmark, print the tables, write ``OUT/bench_layers.json``; return 0.
 
@@ -400,6 +475,8 @@ def run(
         threads: torch intra-op threads; ``None``: the process's own.
         device: a torch device name.
         grid: the shapes, a key of :data:`GRIDS` (``quick`` replaces it by the tiny grid).
+        variants: CoordBiasConv2d variants to time beside the layers, a subset of
+            :data:`VARIANTS` (a list, or comma separated; eager paths only).
 
     Raises:
         UserValueError: a bad option, an unavailable device or an unwritable ``out``, before
@@ -420,10 +497,16 @@ def run(
     if grid not in GRIDS:
         raise UserValueError(f"--grid must be one of {', '.join(GRIDS)}; got {grid!r}")
     names = parse_paths(paths if isinstance(paths, str) else ",".join(paths))
+    variant_names = parse_variants(variants)
+    if variant_names and "compile" in names:
+        raise UserValueError(
+            "--variants measures the eager implementation; a compiled layer always takes the "
+            "traced one: leave compile out of --paths"
+        )
     torch_device = resolve_device(device)
     folder = check_folder_destination(out, "--out")
     with torch_threads(threads):
-        data = _run(names, torch_device, quick, rounds, min_run_time, grid)
+        data = _run(names, torch_device, quick, rounds, min_run_time, grid, variant_names)
     path_out = folder / "bench_layers.json"
     write_json(path_out, data)
     print(f"\nwrote {path_out}")
@@ -431,7 +514,13 @@ def run(
 
 
 def _run(
-    names: list[str], device: Any, quick: bool, rounds: int, min_run_time: float, grid_name: str
+    names: list[str],
+    device: Any,
+    quick: bool,
+    rounds: int,
+    min_run_time: float,
+    grid_name: str,
+    variants: Sequence[str] = (),
 ) -> dict[str, Any]:
     import torch
 
@@ -449,13 +538,12 @@ def _run(
         results = []
         for case in grid:
             shape = Shape(*case)
-            results.append(_measure(shape, path, rounds, min_run_time, threads, device))
+            results.append(_measure(shape, path, rounds, min_run_time, threads, device, variants))
             r = results[-1]["ratio"]
             print(
                 f"{name:<14} {shape.label:<24} "
                 + "  ".join(
-                    f"{mode} CB {r[mode]['coordbias']:.3f} CC {r[mode]['coordconv']:.3f} "
-                    f"floor {r[mode]['floor']:.3f}"
+                    f"{mode} " + " ".join(f"{_short(n)} {v:.3f}" for n, v in r[mode].items())
                     for mode in MODES
                 ),
                 flush=True,
@@ -484,4 +572,6 @@ def _run(
         "targets": TARGETS,
         "paths": paths,
     }
+    if variants:
+        data["variants"] = {v: VARIANTS[v] for v in variants}
     return data
