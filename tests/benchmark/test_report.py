@@ -15,7 +15,7 @@ from coordbias.benchmark.spec import SCALES, TASKS, benchmark_methods
 from coordbias.benchmark.spec import seeds_of as scale_seeds
 from coordbias.benchmark.table import build_table, table_markdown
 
-from .synthetic import cells, results, seeds_of
+from .synthetic import cells, noisy, results, seeds_of
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +197,21 @@ def test_the_cost_of_each_method_when_timed(tmp_path):
     assert "| `coordbias` | 1.07× [1.02, 1.11] | +1,344 |" in report
     assert "| `fourier` | n/a: no timing |  |" in report
     assert "Measured at width 64, rounds 7." in report
+
+
+def test_a_second_column_is_described_by_its_own_metric(tmp_path):
+    # Red-Green's table has a "similar" column beside the main "dissimilar": its paragraph
+    # names "similar", not the task's main metric.
+    def rows(method, centre, seed):
+        return seeds_of("redgreen", method, noisy(centre, 0.01, seed))
+
+    per_method = {"vanilla": {"encoder": rows("vanilla", 0.1, 1)}}
+    per_method["coordbias"] = {"encoder": rows("coordbias", 0.6, 2)}
+    for method_rows in per_method.values():
+        for r in method_rows["encoder"]:
+            r["metrics"] = {"dissimilar": r["metric"], "similar": 1.0}
+    write_report(results({"redgreen": per_method}), tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    section = paragraph(report, "redgreen")
+    assert "**redgreen: similar** (similar, higher is better" in section
+    assert "**redgreen: dissimilar** (dissimilar, higher is better" in section

@@ -111,13 +111,14 @@ def findings(table: Mapping[str, Any], task: str) -> str:
                     groups.setdefault(role, {}).setdefault(c["verdict"], []).append(text)
         title = _column_name(task, column, info)
         direction = "higher" if spec.higher_is_better else "lower"
+        metric = spec.metric if column == TRANSFER else column  # a task's second column: its own
         if success:
             what = (
-                f"a seed succeeds when its {spec.metric} is "
+                f"a seed succeeds when its {metric} is "
                 f"{'at least' if spec.higher_is_better else 'below'} {spec.success:g}"
             )
         else:
-            what = f"{spec.metric}, {direction} is better"
+            what = f"{metric}, {direction} is better"
         seeds = max(
             (x["n"] for per in per_method.values() for x in per.values() if "n" in x), default=0
         )
@@ -201,7 +202,12 @@ def statistics_text(table: Mapping[str, Any]) -> str:
         seeds = ", ".join(f"`{t}` {n} (smallest p {fmt_sci(reachable[t])})" for t, n in ns.items())
         lines.append(
             f"- Seeds per cell: {seeds}. The smallest p a test can give with n seeds a side is "
-            f"2 / C(2n, n); after Holm the smallest p of the table is multiplied by {family}."
+            "2 / C(2n, n)"
+            + (
+                f"; after Holm the smallest p of the table is multiplied by {family}."
+                if family
+                else "."
+            )
         )
         if family and all(family * p >= ALPHA for p in reachable.values()):
             lines.append(
