@@ -39,7 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from coordbias._util.errors import UserValueError
-from coordbias.speed._preset import parse_names
+from coordbias.speed._preset import (
+    add_names_argument,
+    add_output_arguments,
+    add_rounds_argument,
+    add_timing_arguments,
+    parse_names,
+)
 
 #: The networks, by ``create_model`` name.
 NETWORKS = ("fcn", "unet")
@@ -492,20 +498,11 @@ def measure_networks(
 # --------------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags of ``coordbias speed networks`` to ``parser``."""
-    parser.add_argument(
-        "--out", default="runs/speed", help="folder for networks.json and networks.md"
+    add_output_arguments(
+        parser, out="runs/speed", files="networks.json and networks.md", device="cpu"
     )
-    parser.add_argument(
-        "--networks",
-        default=",".join(NETWORKS),
-        help=f"comma-separated networks (default: {','.join(NETWORKS)})",
-    )
-    parser.add_argument(
-        "--paths",
-        default=",".join(DEFAULT_PATHS),
-        help=f"comma-separated paths of {','.join(PATHS)} (default: %(default)s)",
-    )
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    add_names_argument(parser, "--networks", NETWORKS, what="networks")
+    add_names_argument(parser, "--paths", PATHS, what="paths", default=DEFAULT_PATHS)
     for flag, what in (
         ("--image-size", "image side"),
         ("--batch-size", "batch size"),
@@ -519,15 +516,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help=f"{what} (default: each network's full size: FCN 64 channels, U-Net 32, "
             "128 px, batch 8)",
         )
-    parser.add_argument(
-        "--rounds", type=int, default=5, help="interleaved rounds (default %(default)s)"
-    )
-    parser.add_argument(
-        "--min-run-time",
-        type=float,
-        default=0.5,
-        help="seconds per measurement in torch.utils.benchmark (default %(default)s)",
-    )
+    add_rounds_argument(parser)
+    add_timing_arguments(parser, min_run_time=0.5)
     parser.add_argument(
         "--compile-backend",
         default="inductor",
