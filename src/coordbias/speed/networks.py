@@ -530,18 +530,19 @@ def run(
     out: str | Path = "runs/speed",
     networks: str | Sequence[str] = NETWORKS,
     paths: str | Sequence[str] = DEFAULT_PATHS,
-    device: str = "cpu",
-    image_size: int | None = None,
-    batch_size: int | None = None,
-    width: int | None = None,
-    rounds: int = 5,
-    min_run_time: float = 0.5,
     threads: int | None = None,
-    compile_backend: str = "inductor",
+    **settings: Any,
 ) -> int:
-    """Measure, print the table, write the files (:func:`measure_networks`'s arguments, the
-    names lists also comma separated; ``threads`` ``None``: the process's own); 1 when a path
-    failed."""
+    """Measure, print the table, write the files; 1 when a path failed.
+
+    Args:
+        out: the folder.
+        networks, paths: :func:`measure_networks`'s, also comma separated.
+        threads: torch's threads (``None``: the process's own).
+        **settings: the other keyword arguments of :func:`measure_networks` (``device``,
+            ``image_size``, ``batch_size``, ``width``, ``rounds``, ``min_run_time``,
+            ``compile_backend``), passed on with its defaults.
+    """
     import torch
 
     from coordbias._util.errors import check_count
@@ -551,14 +552,8 @@ def run(
         out,
         networks=parse_names(networks, NETWORKS, "--networks"),
         paths=parse_names(paths, PATHS, "--paths"),
-        device=device,
-        image_size=image_size,
-        batch_size=batch_size,
-        width=width,
-        rounds=rounds,
-        min_run_time=min_run_time,
         threads=torch.get_num_threads() if threads is None else threads,
-        compile_backend=compile_backend,
+        **settings,
     )
     print()
     print(markdown_table(data))
