@@ -20,7 +20,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from coordbias._names import CONV_KINDS, CONV_SCOPES
-from coordbias.models.registry import create_model, list_models, register_model
+from coordbias.models.registry import create_model, list_models, register_class, register_model
 
 if TYPE_CHECKING:  # imported on first use (below); named here for type checkers and the API docs
     from coordbias.models.controls import ParamMatchedConv2d, ParamMatchedConvTranspose2d
@@ -73,94 +73,45 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-@register_model("fcn")
-def fcn(
-    *,
-    num_classes: int = 4,
-    width: int = 64,
-    conv: str = "vanilla",
-    conv_scope: str = "encoder",
-    batch_norm: bool = False,
-    padding_mode: str = "zeros",
-    coords: str = "center",
-    coord_init: str = "uniform",
-    in_channels: int = 3,
-    map_size: int = 64,
-) -> FCN:
-    """The original study's VGG9 FCN (see :class:`coordbias.models.FCN`).
+# Each network's class is registered by name and imported on its first build (these lines import
+# no torch); each public builder below is create_model of its name.
+register_class("fcn", "coordbias.models.vgg_fcn:FCN")
+register_class("redgreen", "coordbias.models.red_green:RedGreenNet")
+register_class("liu_classifier", "coordbias.models.liu:LiuClassifier")
+register_class("liu_regressor", "coordbias.models.liu:LiuRegressor")
+register_class("unet", "coordbias.models.unet:UNet")
 
-    The signature names the settings for :func:`create_model`'s check; they pass on unchanged.
+
+def fcn(**settings: Any) -> FCN:
+    """The original study's VGG9 FCN: ``create_model("fcn", **settings)``.
+
+    The settings are the fields of :class:`coordbias.models.FCNConfig`.
     """
-    settings = locals()  # first statement: locals() holds exactly the parameters
-    from coordbias.models.vgg_fcn import FCN
-
-    return FCN(**settings)
+    return create_model("fcn", **settings)
 
 
-@register_model("redgreen")
-def redgreen(
-    *,
-    conv_type: str = "full",
-    conv: str = "vanilla",
-    conv_scope: str = "all",
-    coords: str = "center",
-    coord_init: str = "uniform",
-    num_classes: int = 2,
-    image_size: int = 32,
-) -> RedGreenNet:
-    """Kayhan and van Gemert's Red-Green classifier (see :class:`coordbias.models.RedGreenNet`)."""
-    settings = locals()  # first statement: exactly the parameters
-    from coordbias.models.red_green import RedGreenNet
+def redgreen(**settings: Any) -> RedGreenNet:
+    """Kayhan and van Gemert's Red-Green classifier: ``create_model("redgreen", **settings)``.
 
-    return RedGreenNet(**settings)
+    The settings are :class:`coordbias.models.RedGreenNet`'s.
+    """
+    return create_model("redgreen", **settings)
 
 
-@register_model("liu_classifier")
-def liu_classifier(
-    *,
-    conv: str = "coordconv",
-    conv_scope: str = "first",
-    coords: str = "center",
-    coord_init: str = "uniform",
-) -> LiuClassifier:
-    """Liu et al.'s coordinate classifier (see :class:`coordbias.models.LiuClassifier`)."""
-    settings = locals()  # first statement: exactly the parameters
-    from coordbias.models.liu import LiuClassifier
+def liu_classifier(**settings: Any) -> LiuClassifier:
+    """Liu et al.'s coordinate classifier: ``create_model("liu_classifier", **settings)``.
 
-    return LiuClassifier(**settings)
+    The settings are :class:`coordbias.models.LiuClassifier`'s.
+    """
+    return create_model("liu_classifier", **settings)
 
 
-@register_model("liu_regressor")
-def liu_regressor(
-    *,
-    conv: str = "coordconv",
-    conv_scope: str = "first",
-    coords: str = "center",
-    coord_init: str = "uniform",
-) -> LiuRegressor:
-    """Liu et al.'s coordinate regressor (see :class:`coordbias.models.LiuRegressor`)."""
-    settings = locals()  # first statement: exactly the parameters
-    from coordbias.models.liu import LiuRegressor
+def liu_regressor(**settings: Any) -> LiuRegressor:
+    """Liu et al.'s coordinate regressor: ``create_model("liu_regressor", **settings)``.
 
-    return LiuRegressor(**settings)
-
-
-@register_model("unet")
-def _unet(
-    *,
-    in_channels: int = 3,
-    num_classes: int = 4,
-    width: int = 16,
-    conv: str = "vanilla",
-    coords: str = "center",
-    coord_init: str = "uniform",
-) -> UNet:
-    """A U-Net of residual units with instance norm and transposed convolutions (see
-    :class:`coordbias.models.UNet`)."""
-    settings = locals()  # first statement: exactly the parameters
-    from coordbias.models.unet import UNet
-
-    return UNet(**settings)
+    The settings are :class:`coordbias.models.LiuRegressor`'s.
+    """
+    return create_model("liu_regressor", **settings)
 
 
 __all__ = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -9,19 +10,42 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # annotations only: the registry is read before torch is imported
     from torch import nn
 
-_MODELS: dict[str, Callable[..., nn.Module]] = {}
+#: Each name's builder, or the ``"module:Class"`` it names, imported on the first build.
+_MODELS: dict[str, Callable[..., nn.Module] | str] = {}
+
+
+def _register(name: str, builder: Callable[..., nn.Module] | str) -> None:
+    if name in _MODELS:
+        raise ValueError(f"a model named {name!r} is already registered")
+    _MODELS[name] = builder
 
 
 def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator that registers a model builder under ``name`` (which must be new)."""
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if name in _MODELS:
-            raise ValueError(f"a model named {name!r} is already registered")
-        _MODELS[name] = builder
+        _register(name, builder)
         return builder
 
     return decorate
+
+
+def register_class(name: str, target: str) -> None:
+    """Register the model class ``target``, ``"module:Class"``, under ``name`` (which must be new).
+
+    The module is imported on the first :func:`create_model` of ``name``, so that registering
+    imports nothing (torch included); the class's keyword arguments are its settings, checked as
+    a builder's are.
+
+    Example:
+        >>> register_class("unet", "coordbias.models.unet:UNet")
+        Traceback (most recent call last):
+        ValueError: a model named 'unet' is already registered
+    """
+    module, sep, attribute = target.partition(":")
+    if not (sep and module and attribute):
+        raise ValueError(f"target must be 'module:Class', got {target!r}")
+    _register(name, target)
 
 
 def list_models() -> list[str]:
@@ -66,6 +90,9 @@ def create_model(name: str = "fcn", **kwargs: Any) -> nn.Module:
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; valid names: {', '.join(list_models())}")
     builder = _MODELS[name]
+    if isinstance(builder, str):
+        module, _, attribute = builder.partition(":")
+        builder = getattr(importlib.import_module(module), attribute)
     accepted = _accepted_kwargs(builder)
     if accepted is not None:
         unknown = sorted(set(kwargs) - set(accepted))

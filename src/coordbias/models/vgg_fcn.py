@@ -25,6 +25,7 @@ bottom and right borders (tests/models/test_fcn.py measures both).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
@@ -231,6 +232,16 @@ class FCN(nn.Module):
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in asdict(self.config).items())
+
+
+# FCN takes the fields of FCNConfig as keywords; its signature says so, for help(), and for
+# create_model's check of the settings (which lists the accepted ones).
+FCN.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in inspect.signature(FCNConfig).parameters.values()
+    ]
+)
 
 
 def coordinate_layers(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:

@@ -1,5 +1,5 @@
-"""What the benchmarks share: the quick training setting and its three flags, the timing flag,
-the reading of a comma-separated list of names.
+"""What the benchmarks share: the quick training setting and its three flags, the timing flags,
+the output and device flags, a comma-separated list of names as a flag and its reading.
 
 The setting is ``coordbias.training.settings.QUICK``, the one the study's ``quick`` preset trains
 with; the benchmarks read it from training, not from the study.
@@ -56,6 +56,68 @@ def add_timing_arguments(parser: argparse.ArgumentParser, *, min_run_time: float
         type=float,
         default=min_run_time,
         help="seconds per measurement in torch.utils.benchmark (default %(default)s)",
+    )
+
+
+def add_rounds_argument(parser: argparse.ArgumentParser, *, per: str = "") -> None:
+    """Add ``--rounds``: interleaved rounds of the measurement (default 5).
+
+    Args:
+        parser: the benchmark's parser.
+        per: what each round covers, for the help text (``" per shape"``), or nothing.
+    """
+    parser.add_argument(
+        "--rounds", type=int, default=5, help=f"interleaved rounds{per} (default %(default)s)"
+    )
+
+
+def add_output_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    out: str,
+    files: str,
+    device: str,
+    quick: str | None = None,
+) -> None:
+    """Add ``--out``, ``--device`` and, where the command has one, ``--quick``.
+
+    Args:
+        parser: the benchmark's parser.
+        out: the default folder.
+        files: what the command writes there, for the help text.
+        device: the default torch device.
+        quick: the help text of ``--quick`` (what the small size runs); ``None``: no ``--quick``.
+    """
+    parser.add_argument("--out", default=out, help=f"folder for {files} (default %(default)s)")
+    parser.add_argument(
+        "--device", default=device, help="torch device, e.g. cpu or cuda (default %(default)s)"
+    )
+    if quick is not None:
+        parser.add_argument("--quick", action="store_true", help=quick)
+
+
+def add_names_argument(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    names: Sequence[str],
+    *,
+    what: str,
+    default: Sequence[str] | None = None,
+) -> None:
+    """Add ``flag``: a comma-separated list of some of ``names`` (read by :func:`parse_names`).
+
+    Args:
+        parser: the benchmark's parser.
+        flag: the option, e.g. ``"--paths"``.
+        names: the accepted names, in their order.
+        what: what the names are, for the help text (``"paths"``).
+        default: the names run by default; ``None``: all of them.
+    """
+    parser.add_argument(
+        flag,
+        default=",".join(names if default is None else default),
+        help=f"comma-separated {what} of {','.join(names)} "
+        + ("(default: all)" if default is None else "(default: %(default)s)"),
     )
 
 

@@ -55,6 +55,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coordbias.speed._preset import add_names_argument, add_output_arguments
+
 #: The parts, in the order they run.
 PARTS = ("layer-tests", "layer-speed", "network-speed", "study", "benchmark")
 #: The benchmark's cells the check runs: one task of each family, two methods, one seed.
@@ -419,16 +421,14 @@ def gpu_check(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags of ``coordbias speed gpu-check`` to ``parser``."""
-    parser.add_argument("--device", default="cuda", help="the device (default %(default)s)")
-    parser.add_argument("--out", default="runs/gpu-check", help="the folder (default %(default)s)")
-    parser.add_argument(
-        "--quick", action="store_true", help="CI size: a few seconds a part on a CPU"
+    add_output_arguments(
+        parser,
+        out="runs/gpu-check",
+        files="summary.json, summary.md and each part's files",
+        device="cuda",
+        quick="CI size: a few seconds a part on a CPU",
     )
-    parser.add_argument(
-        "--parts",
-        default=",".join(PARTS),
-        help=f"comma-separated parts (default: all, {','.join(PARTS)})",
-    )
+    add_names_argument(parser, "--parts", PARTS, what="parts")
     parser.add_argument(
         "--tests",
         default="tests/layers",

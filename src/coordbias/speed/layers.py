@@ -63,7 +63,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from coordbias.speed._preset import add_timing_arguments, parse_names
+from coordbias.speed._preset import (
+    add_names_argument,
+    add_output_arguments,
+    add_rounds_argument,
+    add_timing_arguments,
+    parse_names,
+)
 
 #: Grid of (batch, in_channels, out_channels, size): first layers (3 -> 64 channels at batch 1
 #: and 16, 32 to 128 pixels), then middle layers.
@@ -185,25 +191,19 @@ def _variant_layer(variant: str) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags of ``coordbias speed layers`` to ``parser``."""
-    parser.add_argument("--out", default="runs/bench", help="folder for bench_layers.json")
-    parser.add_argument(
-        "--paths",
-        default=",".join(PATHS),
-        help=f"comma-separated paths to run (default: all, {','.join(PATHS)})",
+    add_output_arguments(
+        parser,
+        out="runs/bench",
+        files="bench_layers.json",
+        device="cpu",
+        quick="a tiny grid, short timings and the aot_eager compile backend (for tests)",
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="a tiny grid, short timings and the aot_eager compile backend (for tests)",
-    )
-    parser.add_argument(
-        "--rounds", type=int, default=5, help="interleaved rounds per shape (default 5)"
-    )
+    add_names_argument(parser, "--paths", PATHS, what="paths")
+    add_rounds_argument(parser, per=" per shape")
     parser.add_argument(
         "--grid", choices=tuple(GRIDS), default="default", help="shapes (default: %(default)s)"
     )
     add_timing_arguments(parser, min_run_time=0.25)
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument(
         "--variants",
         default="",

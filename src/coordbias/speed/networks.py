@@ -39,7 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from coordbias._util.errors import UserValueError
-from coordbias.speed._preset import parse_names
+from coordbias.speed._preset import (
+    add_names_argument,
+    add_output_arguments,
+    add_rounds_argument,
+    add_timing_arguments,
+    parse_names,
+)
 
 #: The networks, by ``create_model`` name.
 NETWORKS = ("fcn", "unet")
@@ -492,20 +498,11 @@ def measure_networks(
 # --------------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags of ``coordbias speed networks`` to ``parser``."""
-    parser.add_argument(
-        "--out", default="runs/speed", help="folder for networks.json and networks.md"
+    add_output_arguments(
+        parser, out="runs/speed", files="networks.json and networks.md", device="cpu"
     )
-    parser.add_argument(
-        "--networks",
-        default=",".join(NETWORKS),
-        help=f"comma-separated networks (default: {','.join(NETWORKS)})",
-    )
-    parser.add_argument(
-        "--paths",
-        default=",".join(DEFAULT_PATHS),
-        help=f"comma-separated paths of {','.join(PATHS)} (default: %(default)s)",
-    )
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    add_names_argument(parser, "--networks", NETWORKS, what="networks")
+    add_names_argument(parser, "--paths", PATHS, what="paths", default=DEFAULT_PATHS)
     for flag, what in (
         ("--image-size", "image side"),
         ("--batch-size", "batch size"),
@@ -519,15 +516,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help=f"{what} (default: each network's full size: FCN 64 channels, U-Net 32, "
             "128 px, batch 8)",
         )
-    parser.add_argument(
-        "--rounds", type=int, default=5, help="interleaved rounds (default %(default)s)"
-    )
-    parser.add_argument(
-        "--min-run-time",
-        type=float,
-        default=0.5,
-        help="seconds per measurement in torch.utils.benchmark (default %(default)s)",
-    )
+    add_rounds_argument(parser)
+    add_timing_arguments(parser, min_run_time=0.5)
     parser.add_argument(
         "--compile-backend",
         default="inductor",
@@ -540,18 +530,19 @@ def run(
     out: str | Path = "runs/speed",
     networks: str | Sequence[str] = NETWORKS,
     paths: str | Sequence[str] = DEFAULT_PATHS,
-    device: str = "cpu",
-    image_size: int | None = None,
-    batch_size: int | None = None,
-    width: int | None = None,
-    rounds: int = 5,
-    min_run_time: float = 0.5,
     threads: int | None = None,
-    compile_backend: str = "inductor",
+    **settings: Any,
 ) -> int:
-    """Measure, print the table, write the files (:func:`measure_networks`'s arguments, the
-    names lists also comma separated; ``threads`` ``None``: the process's own); 1 when a path
-    failed."""
+    """Measure, print the table, write the files; 1 when a path failed.
+
+    Args:
+        out: the folder.
+        networks, paths: :func:`measure_networks`'s, also comma separated.
+        threads: torch's threads (``None``: the process's own).
+        **settings: the other keyword arguments of :func:`measure_networks` (``device``,
+            ``image_size``, ``batch_size``, ``width``, ``rounds``, ``min_run_time``,
+            ``compile_backend``), passed on with its defaults.
+    """
     import torch
 
     from coordbias._util.errors import check_count
@@ -561,14 +552,8 @@ def run(
         out,
         networks=parse_names(networks, NETWORKS, "--networks"),
         paths=parse_names(paths, PATHS, "--paths"),
-        device=device,
-        image_size=image_size,
-        batch_size=batch_size,
-        width=width,
-        rounds=rounds,
-        min_run_time=min_run_time,
         threads=torch.get_num_threads() if threads is None else threads,
-        compile_backend=compile_backend,
+        **settings,
     )
     print()
     print(markdown_table(data))
