@@ -3,8 +3,10 @@
 The registry also builds the published anchors' networks, each with a pluggable convolution
 kind: Kayhan and van Gemert's Red-Green classifier (``"redgreen"``, :class:`RedGreenNet`) and
 Liu et al.'s Not-so-Clevr classifier and regressor (``"liu_classifier"``, ``"liu_regressor"``);
-and a U-Net of residual units with instance norm (``"unet"``, :class:`UNet`), for the speed of
-whole networks (``coordbias speed networks``).
+the study's Not-so-Clevr painters (``"tiled_fcn"``, :class:`TiledFCN`, and the deconvolution
+baseline ``"deconv_painter"``, :class:`DeconvPainter`); and a U-Net of residual units with
+instance norm (``"unet"``, :class:`UNet`), for the speed of whole networks (``coordbias speed
+networks``).
 
 Example:
     >>> import torch
@@ -37,6 +39,7 @@ if TYPE_CHECKING:  # imported on first use (below); named here for type checkers
         LiuRegressor,
         he_init,
     )
+    from coordbias.models.painters import DeconvPainter, TiledFCN
     from coordbias.models.red_green import CONV_TYPES, RedGreenNet, redgreen_map_sizes
     from coordbias.models.unet import UNET_CONV_KINDS, UNet
     from coordbias.models.vgg_fcn import FCN, FCNConfig, coordinate_layers
@@ -45,6 +48,7 @@ if TYPE_CHECKING:  # imported on first use (below); named here for type checkers
 #: first use, so that the light modules (``variants``, the registry) leave torch unimported.
 _HOMES = {
     "CONV_TYPES": "red_green",
+    "DeconvPainter": "painters",
     "FCN": "vgg_fcn",
     "FCNConfig": "vgg_fcn",
     "LIU_CLASSIFIER_SETTINGS": "liu",
@@ -55,6 +59,7 @@ _HOMES = {
     "ParamMatchedConvTranspose2d": "controls",
     "RedGreenNet": "red_green",
     "STACK_SCOPES": "convs",
+    "TiledFCN": "painters",
     "UNET_CONV_KINDS": "unet",
     "UNet": "unet",
     "coordinate_layers": "vgg_fcn",
@@ -145,6 +150,32 @@ def liu_regressor(
     return LiuRegressor(**settings)
 
 
+@register_model("tiled_fcn")
+def tiled_fcn(*, conv: str = "coordbias", width: int = 8) -> TiledFCN:
+    """The study's Not-so-Clevr tiled FCN (see :class:`coordbias.models.TiledFCN`)."""
+    settings = locals()  # first statement: exactly the parameters
+    from coordbias.models.painters import TiledFCN
+
+    return TiledFCN(**settings)
+
+
+@register_model("deconv_painter")
+def deconv_painter(
+    *,
+    channels: tuple[int, ...] = (8, 8, 8, 8, 8),
+    kernel: int = 4,
+    batch_norm: bool = False,
+    he_init: bool = False,
+    pixel_input: bool = False,
+) -> DeconvPainter:
+    """The study's Not-so-Clevr deconvolution baseline (see
+    :class:`coordbias.models.DeconvPainter`)."""
+    settings = locals()  # first statement: exactly the parameters
+    from coordbias.models.painters import DeconvPainter
+
+    return DeconvPainter(**settings)
+
+
 @register_model("unet")
 def _unet(
     *,
@@ -172,15 +203,18 @@ __all__ = [
     "LIU_REGRESSOR_SETTINGS",
     "STACK_SCOPES",
     "UNET_CONV_KINDS",
+    "DeconvPainter",
     "FCNConfig",
     "LiuClassifier",
     "LiuRegressor",
     "ParamMatchedConv2d",
     "ParamMatchedConvTranspose2d",
     "RedGreenNet",
+    "TiledFCN",
     "UNet",
     "coordinate_layers",
     "create_model",
+    "deconv_painter",
     "fcn",
     "he_init",
     "list_models",
@@ -192,4 +226,5 @@ __all__ = [
     "redgreen",
     "redgreen_map_sizes",
     "register_model",
+    "tiled_fcn",
 ]
