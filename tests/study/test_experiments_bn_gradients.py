@@ -70,6 +70,9 @@ def test_training_runs_the_one_loops_batches():
         model(images[:2])  # the layer-order probe runs the model once, as the experiment does
         first = F.cross_entropy(model(images[idx]), masks[idx])
     assert got["loss"][0] == pytest.approx(float(first), rel=1e-6)
+    # Deterministic: the same seed gives the same record.
+    again = bn.train_and_record(config, True, images, masks, seed=7)
+    assert again["loss"] == got["loss"] and again["coord_grad"] == got["coord_grad"]
 
 
 def test_training_bias_gradient_dead_only_behind_batchnorm(tiny_result):

@@ -1,10 +1,11 @@
 """One plain PyTorch supervised loop: epochs of seeded batches, a validation after each epoch,
 early stopping with patience, the best epoch's weights restored, a per-epoch curve.
 
-The benchmark's cells all train through :func:`fit` (the circles FCN, the Red-Green network,
-Liu et al.'s Not-so-Clevr networks), so two cells differ only in what they are given: the model,
-the optimiser, the loss of a batch and the validation. It holds no Lightning, no logger and no
-checkpoint: a benchmark cell is short and is rerun whole when interrupted.
+The benchmark's cells (the circles FCN, the Red-Green network, Liu et al.'s Not-so-Clevr
+networks) and the study's BatchNorm and Not-so-Clevr experiments all train through :func:`fit`,
+so two of them differ only in what they are given: the model, the optimiser, the loss of a batch,
+the validation and the hooks. It holds no Lightning, no logger and no checkpoint: a benchmark cell
+or an experiment is short and is rerun whole when interrupted.
 
 The rule, once:
 
