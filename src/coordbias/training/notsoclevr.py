@@ -4,9 +4,10 @@ plain, CoordConv or coordinate bias, and the deconvolution baselines, :class:`De
 models registry), their optimiser, and their scores (:func:`accuracy`,
 :func:`mean_over_centres`).
 
-The study's Not-so-Clevr experiment (``coordbias.study.experiments.notsoclevr``) and the
-benchmark's Not-so-Clevr cells (``coordbias.benchmark``) both train these, so they live here,
-below both.
+The study's Not-so-Clevr experiment (``coordbias.study.experiments.notsoclevr``) trains these
+(the benchmark's Not-so-Clevr cells train Liu et al.'s networks, ``coordbias.models.liu``); the
+scores need the data's encoding, so they live in training, the lowest part that may import both
+the data and the models.
 """
 
 from __future__ import annotations
