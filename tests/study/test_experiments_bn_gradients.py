@@ -52,6 +52,29 @@ def test_run_returns_documented_keys_and_writes_figure(tiny_result):
     assert all(len(v) == TINY.steps for v in bn_run["bias_grad"])
 
 
+def test_training_runs_the_one_loops_batches():
+    # The loop's rule: an epoch is a fresh permutation of the pool drawn from the seed, so the
+    # first step's loss is that of the permutation's first batch on the seeded model.
+    import torch.nn.functional as F
+
+    from coordbias.models import create_model
+
+    config = bn.BNGradConfig(image_size=16, width=2, steps=5, batch_size=2, train_size=4)
+    images, masks = bn.circles(config, seed=0)
+    got = bn.train_and_record(config, True, images, masks, seed=7)
+    assert len(got["loss"]) == 5  # three epochs of two steps, cut at five
+    torch.manual_seed(7)
+    model = create_model("fcn", width=2, conv="coordbias", batch_norm=True, num_classes=4)
+    idx = torch.randperm(4, generator=torch.Generator().manual_seed(7))[:2]
+    with torch.no_grad():
+        model(images[:2])  # the layer-order probe runs the model once, as the experiment does
+        first = F.cross_entropy(model(images[idx]), masks[idx])
+    assert got["loss"][0] == pytest.approx(float(first), rel=1e-6)
+    # Deterministic: the same seed gives the same record.
+    again = bn.train_and_record(config, True, images, masks, seed=7)
+    assert again["loss"] == got["loss"] and again["coord_grad"] == got["coord_grad"]
+
+
 def test_training_bias_gradient_dead_only_behind_batchnorm(tiny_result):
     _, result = tiny_result
     for row in result["summary"]["bn"]:

@@ -232,6 +232,58 @@ def test_baselines_train_for_their_own_epochs_and_drop_the_lr():
         nsc.NotSoClevrConfig(baseline_epochs=2.5).validate()
 
 
+@pytest.mark.parametrize("name", nsc.MODELS)
+def test_every_model_comes_from_the_registry(name):
+    from coordbias.models import create_model
+
+    torch.manual_seed(0)
+    model = nsc.build_notsoclevr_model(name, 2)
+    torch.manual_seed(0)
+    if name in nsc.BASELINES:
+        same = create_model("deconv_painter", **nsc.recipe(name, 2).network_settings())
+    else:
+        same = create_model("tiled_fcn", conv=name, width=2)
+    assert type(model) is type(same)
+    for (key, a), (_, b) in zip(model.state_dict().items(), same.state_dict().items(), strict=True):
+        assert torch.equal(a, b), key
+    # The ablation's recipe, too: a DeconvNet of a recipe is the registry's painter of its fields.
+    spec = nsc.DeconvRecipe(channels=(3,) * 5, kernel=3, he_init=True)
+    torch.manual_seed(1)
+    ablated = nsc.build_notsoclevr_model("deconv", 2, spec)
+    torch.manual_seed(1)
+    assert torch.equal(ablated.layers[0].weight, nsc.DeconvNet(spec).layers[0].weight)
+
+
+def test_a_run_is_the_one_loops_run_with_liu_et_als_protocol():
+    # The experiment's run, redone by hand through coordbias.training.loop.fit: the seeded model,
+    # the optimiser, batch order seed + 1, no model selection (the last epoch is tested).
+    from coordbias.training.loop import fit
+
+    config = nsc.NotSoClevrConfig(width=2, epochs=2, batch_size=512)
+    got = nsc.train_one("coordbias", "quadrant", config, seed=3)
+    c = nsc.centres()
+    train_idx, test_idx = nsc.split_indices("quadrant", 3)
+    train_c, test_c = c[train_idx], c[test_idx]
+    torch.manual_seed(3)
+    model = nsc.build_notsoclevr_model("coordbias", 2)
+    run = fit(
+        model,
+        nsc.make_optimizer(model, config.lr, config.weight_decay),
+        lambda m, idx: torch.nn.functional.cross_entropy(
+            m(nsc.encode(train_c[idx])), nsc.targets(train_c[idx])
+        ),
+        len(train_c),
+        lambda m: {"test_acc": nsc.accuracy(m, test_c)},
+        batch_size=512,
+        max_epochs=2,
+        seed=4,
+        monitor=None,
+    )
+    assert got["steps"] == run.steps == 2 * -(-len(train_c) // 512)
+    assert got["test_acc_per_epoch"] == [row["test_acc"] for row in run.curve]
+    assert got["train_acc"] == nsc.accuracy(model, train_c)
+
+
 def test_ablation_stores_resumes_and_tabulates(tmp_path):
     config = nsc.NotSoClevrConfig(width=16, batch_size=512, max_steps=1)
     path = tmp_path / "abl" / "runs.json"

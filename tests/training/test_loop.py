@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from torch import nn
@@ -113,3 +115,82 @@ def test_max_steps_and_bad_arguments():
         fit(net, opt, _loss_of, 16, lambda m: {}, batch_size=0, max_epochs=1, seed=0)
     with pytest.raises(ValueError, match="patience must be None or an int >= 1"):
         fit(net, opt, _loss_of, 16, lambda m: {}, batch_size=1, max_epochs=1, seed=0, patience=0)
+
+
+def test_without_a_monitor_the_model_keeps_its_last_epoch():
+    net, opt = _setup()
+    # The scripted validation's best is epoch 1; without a monitor nothing is chosen by it.
+    script = iter([0.0, 5.0, 6.0])
+    weights = []
+
+    def validate(model):
+        weights.append(model.weight.detach().clone())
+        return {"test_acc": next(script)}
+
+    out = fit(net, opt, _loss_of, 16, validate, batch_size=4, max_epochs=3, seed=0, monitor=None)
+    assert (out.best_epoch, out.epochs_run, out.stopped_early) == (3, 3, False)
+    assert torch.equal(net.weight, weights[-1]) and not torch.equal(net.weight, weights[0])
+    assert [row["test_acc"] for row in out.curve] == [0.0, 5.0, 6.0]
+    with pytest.raises(ValueError, match="patience needs a monitor"):
+        fit(
+            net,
+            opt,
+            _loss_of,
+            16,
+            validate,
+            batch_size=4,
+            max_epochs=1,
+            seed=0,
+            monitor=None,
+            patience=2,
+        )
+
+
+def test_after_backward_sees_each_steps_gradient_before_the_step():
+    net, opt = _setup()
+    seen = []
+
+    def record(model, loss):
+        # The weights are still those the gradient was taken at: the step comes after.
+        seen.append(
+            (model.weight.grad.clone(), model.weight.detach().clone(), float(loss.detach()))
+        )
+
+    out = fit(
+        net,
+        opt,
+        _loss_of,
+        16,
+        lambda m: {},
+        batch_size=4,
+        max_epochs=2,
+        seed=0,
+        monitor=None,
+        after_backward=record,
+    )
+    assert len(seen) == out.steps == 8
+    # SGD, lr 0.1: the next step's weights are this step's minus lr * this step's gradient.
+    for (grad, weight, _), (_, after, _) in itertools.pairwise(seen):
+        assert torch.allclose(after, weight - 0.1 * grad)
+    assert out.curve[0]["train_loss"] == pytest.approx(sum(s[2] for s in seen[:4]) / 4)
+
+
+def test_the_scheduler_steps_once_per_epoch():
+    net, opt = _setup(lr=0.1)
+    lrs = []
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[2], gamma=0.1)
+    fit(
+        net,
+        opt,
+        _loss_of,
+        16,
+        lambda m: {},
+        batch_size=4,
+        max_epochs=4,
+        seed=0,
+        monitor=None,
+        after_backward=lambda m, loss: lrs.append(opt.param_groups[0]["lr"]),
+        scheduler=sched,
+    )
+    # Four steps an epoch; the rate drops from epoch 3 (the scheduler's epoch 2) on.
+    assert lrs == pytest.approx([0.1] * 8 + [0.01] * 8)

@@ -9,8 +9,8 @@ its report is one table. Both run their work through the scheduler (``coordbias.
 the cell is a :class:`~coordbias.benchmark.run.CellTask`, with its lock and its folder;
 ``--jobs``, child processes, resuming from disk), so only what differs is new. The benchmark and
 the study import nothing of each other: what both use lies below them (the variants in
-``coordbias.models.variants``, the Not-so-Clevr networks in ``coordbias.training.notsoclevr``,
-the table writer and the statistics in ``coordbias.reporting``).
+``coordbias.models.variants``, every network in the models registry, the one training loop
+``coordbias.training.loop.fit``, the table writer and the statistics in ``coordbias.reporting``).
 
 - :mod:`.spec`: the tasks, the methods (taken from the network variants), the scales;
 - :mod:`.nets`: each task's network for a method; :mod:`.cells`: one cell, and the timing;

@@ -3,8 +3,10 @@
 The registry also builds the published anchors' networks, each with a pluggable convolution
 kind: Kayhan and van Gemert's Red-Green classifier (``"redgreen"``, :class:`RedGreenNet`) and
 Liu et al.'s Not-so-Clevr classifier and regressor (``"liu_classifier"``, ``"liu_regressor"``);
-and a U-Net of residual units with instance norm (``"unet"``, :class:`UNet`), for the speed of
-whole networks (``coordbias speed networks``).
+the study's Not-so-Clevr painters (``"tiled_fcn"``, :class:`TiledFCN`, and the deconvolution
+baseline ``"deconv_painter"``, :class:`DeconvPainter`); and a U-Net of residual units with
+instance norm (``"unet"``, :class:`UNet`), for the speed of whole networks (``coordbias speed
+networks``).
 
 Example:
     >>> import torch
@@ -37,6 +39,7 @@ if TYPE_CHECKING:  # imported on first use (below); named here for type checkers
         LiuRegressor,
         he_init,
     )
+    from coordbias.models.painters import DeconvPainter, TiledFCN
     from coordbias.models.red_green import CONV_TYPES, RedGreenNet, redgreen_map_sizes
     from coordbias.models.unet import UNET_CONV_KINDS, UNet
     from coordbias.models.vgg_fcn import FCN, FCNConfig, coordinate_layers
@@ -45,6 +48,7 @@ if TYPE_CHECKING:  # imported on first use (below); named here for type checkers
 #: first use, so that the light modules (``variants``, the registry) leave torch unimported.
 _HOMES = {
     "CONV_TYPES": "red_green",
+    "DeconvPainter": "painters",
     "FCN": "vgg_fcn",
     "FCNConfig": "vgg_fcn",
     "LIU_CLASSIFIER_SETTINGS": "liu",
@@ -55,6 +59,7 @@ _HOMES = {
     "ParamMatchedConvTranspose2d": "controls",
     "RedGreenNet": "red_green",
     "STACK_SCOPES": "convs",
+    "TiledFCN": "painters",
     "UNET_CONV_KINDS": "unet",
     "UNet": "unet",
     "coordinate_layers": "vgg_fcn",
@@ -80,6 +85,8 @@ register_class("redgreen", "coordbias.models.red_green:RedGreenNet")
 register_class("liu_classifier", "coordbias.models.liu:LiuClassifier")
 register_class("liu_regressor", "coordbias.models.liu:LiuRegressor")
 register_class("unet", "coordbias.models.unet:UNet")
+register_class("tiled_fcn", "coordbias.models.painters:TiledFCN")
+register_class("deconv_painter", "coordbias.models.painters:DeconvPainter")
 
 
 def fcn(**settings: Any) -> FCN:
@@ -114,6 +121,23 @@ def liu_regressor(**settings: Any) -> LiuRegressor:
     return create_model("liu_regressor", **settings)
 
 
+def tiled_fcn(**settings: Any) -> TiledFCN:
+    """The study's Not-so-Clevr tiled FCN: ``create_model("tiled_fcn", **settings)``.
+
+    The settings are :class:`coordbias.models.TiledFCN`'s.
+    """
+    return create_model("tiled_fcn", **settings)
+
+
+def deconv_painter(**settings: Any) -> DeconvPainter:
+    """The study's Not-so-Clevr deconvolution baseline: ``create_model("deconv_painter",
+    **settings)``.
+
+    The settings are :class:`coordbias.models.DeconvPainter`'s.
+    """
+    return create_model("deconv_painter", **settings)
+
+
 __all__ = [
     "CONV_KINDS",
     "CONV_SCOPES",
@@ -123,15 +147,18 @@ __all__ = [
     "LIU_REGRESSOR_SETTINGS",
     "STACK_SCOPES",
     "UNET_CONV_KINDS",
+    "DeconvPainter",
     "FCNConfig",
     "LiuClassifier",
     "LiuRegressor",
     "ParamMatchedConv2d",
     "ParamMatchedConvTranspose2d",
     "RedGreenNet",
+    "TiledFCN",
     "UNet",
     "coordinate_layers",
     "create_model",
+    "deconv_painter",
     "fcn",
     "he_init",
     "list_models",
@@ -143,4 +170,5 @@ __all__ = [
     "redgreen",
     "redgreen_map_sizes",
     "register_model",
+    "tiled_fcn",
 ]

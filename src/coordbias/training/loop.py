@@ -1,10 +1,11 @@
 """One plain PyTorch supervised loop: epochs of seeded batches, a validation after each epoch,
 early stopping with patience, the best epoch's weights restored, a per-epoch curve.
 
-The benchmark's cells all train through :func:`fit` (the circles FCN, the Red-Green network,
-Liu et al.'s Not-so-Clevr networks), so two cells differ only in what they are given: the model,
-the optimiser, the loss of a batch and the validation. It holds no Lightning, no logger and no
-checkpoint: a benchmark cell is short and is rerun whole when interrupted.
+The benchmark's cells (the circles FCN, the Red-Green network, Liu et al.'s Not-so-Clevr
+networks) and the study's BatchNorm and Not-so-Clevr experiments all train through :func:`fit`,
+so two of them differ only in what they are given: the model, the optimiser, the loss of a batch,
+the validation and the hooks. It holds no Lightning, no logger and no checkpoint: a benchmark cell
+or an experiment is short and is rerun whole when interrupted.
 
 The rule, once:
 
@@ -17,7 +18,12 @@ The rule, once:
 - training stops after ``patience`` epochs in a row without improvement (``None``: never early),
   or after ``max_epochs``, or after ``max_steps`` optimiser steps (0: no limit);
 - the weights of the best epoch are put back into ``model`` before :func:`fit` returns, so what
-  the caller tests is the model chosen on validation.
+  the caller tests is the model chosen on validation; with ``monitor=None`` nothing is chosen:
+  the validation numbers are only recorded and the model keeps its last epoch's weights (the
+  study's experiments, which report the end of a fixed schedule);
+- ``after_backward(model, loss)``, when given, runs after every backward pass and before the
+  optimiser's step (where a caller reads the gradients), and ``scheduler``, when given, steps
+  once after every epoch (a learning-rate schedule by epoch).
 """
 
 from __future__ import annotations
@@ -80,11 +86,13 @@ def fit(
     batch_size: int,
     max_epochs: int,
     seed: int,
-    monitor: str = "val_loss",
+    monitor: str | None = "val_loss",
     higher_is_better: bool = False,
     patience: int | None = None,
     shuffle: bool = True,
     max_steps: int = 0,
+    after_backward: Callable[[nn.Module, Tensor], None] | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> FitResult:
     """Train ``model`` and keep its best epoch on validation (see the module docstring).
 
@@ -99,11 +107,16 @@ def fit(
         batch_size: samples per step (the last batch of an epoch may be smaller).
         max_epochs: at most this many epochs.
         seed: seeds the batch order.
-        monitor: the key of ``validate``'s numbers that early stopping and the best epoch follow.
+        monitor: the key of ``validate``'s numbers that early stopping and the best epoch follow;
+            ``None``: no selection, the model keeps its last epoch (``patience`` must be
+            ``None``; ``best_epoch`` is then the last epoch and ``best`` is NaN).
         higher_is_better: direction of ``monitor``.
         patience: stop after this many epochs in a row without improvement; ``None``: never.
         shuffle: draw a new order every epoch (else the samples' own order).
         max_steps: stop after this many optimiser steps (0: no limit).
+        after_backward: called as ``after_backward(model, loss)`` after each backward pass,
+            before the optimiser's step (the gradients are in the parameters' ``.grad``).
+        scheduler: a learning-rate scheduler over ``optimizer``, stepped after every epoch.
 
     Returns:
         A :class:`FitResult`.
@@ -130,6 +143,8 @@ def fit(
         raise ValueError(f"max_epochs must be an int >= 1, got {max_epochs!r}")
     if patience is not None and (not isinstance(patience, int) or patience < 1):
         raise ValueError(f"patience must be None or an int >= 1, got {patience!r}")
+    if monitor is None and patience is not None:
+        raise ValueError(f"patience needs a monitor to follow, got patience={patience!r}")
     gen = torch.Generator().manual_seed(seed)
     best = -math.inf if higher_is_better else math.inf
     best_epoch, best_state, since, steps = 0, None, 0, 0
@@ -145,6 +160,8 @@ def fit(
             loss = loss_of(model, order[start : start + batch_size])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if after_backward is not None:
+                after_backward(model, loss)
             optimizer.step()
             times.append(time.perf_counter() - t0)
             losses.append(float(loss.detach()))
@@ -154,10 +171,14 @@ def fit(
         model.eval()
         with torch.no_grad():
             numbers = {k: float(v) for k, v in validate(model).items()}
-        if monitor not in numbers:
+        if monitor is not None and monitor not in numbers:
             raise ValueError(f"validate returned {sorted(numbers)}, without monitor {monitor!r}")
         curve.append({"epoch": epoch, "train_loss": sum(losses) / len(losses), **numbers})
-        if best_state is None or _better(numbers[monitor], best, higher_is_better):
+        if scheduler is not None:
+            scheduler.step()
+        if monitor is None:
+            best, best_epoch = math.nan, epoch
+        elif best_state is None or _better(numbers[monitor], best, higher_is_better):
             best, best_epoch, since = numbers[monitor], epoch, 0
             best_state = copy.deepcopy(model.state_dict())
         else:
@@ -167,7 +188,8 @@ def fit(
         if patience is not None and since >= patience and epoch < max_epochs:
             stopped_early = True
             break
-    model.load_state_dict(best_state)
+    if best_state is not None:
+        model.load_state_dict(best_state)
     model.eval()
     return FitResult(
         best_epoch=best_epoch,

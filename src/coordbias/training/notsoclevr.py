@@ -1,77 +1,46 @@
-"""The Not-so-Clevr networks: the tiled FCN (plain, CoordConv, coordinate bias) and the
-deconvolution baselines (:class:`DeconvRecipe`, :func:`recipe`), with their optimiser, and their
-scores (:func:`accuracy`, :func:`mean_over_centres`).
+"""The Not-so-Clevr painters' training: which network each of :data:`MODELS` is (the tiled FCN,
+plain, CoordConv or coordinate bias, and the deconvolution baselines, :class:`DeconvRecipe`,
+:func:`recipe`; the networks themselves are :mod:`coordbias.models.painters`, built by the
+models registry), their optimiser, and their scores (:func:`accuracy`,
+:func:`mean_over_centres`).
 
-The study's Not-so-Clevr experiment (``coordbias.study.experiments.notsoclevr``) and the
-benchmark's Not-so-Clevr cells (``coordbias.benchmark``) both train these, so they live here,
-below both.
+The study's Not-so-Clevr experiment (``coordbias.study.experiments.notsoclevr``) trains these
+(the benchmark's Not-so-Clevr cells train Liu et al.'s networks, ``coordbias.models.liu``); the
+scores need the data's encoding, so they live in training, the lowest part that may import both
+the data and the models.
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from coordbias.data.notsoclevr import CANVAS, encode, targets
-from coordbias.models.convs import make_conv
+from coordbias.data.notsoclevr import encode, targets
+from coordbias.models.painters import DeconvPainter, TiledFCN, conv_stack, upsample
+
+__all__ = [
+    "BASELINES",
+    "MODELS",
+    "DeconvNet",
+    "DeconvRecipe",
+    "TiledFCN",
+    "accuracy",
+    "build_notsoclevr_model",
+    "conv_stack",
+    "make_optimizer",
+    "mean_over_centres",
+    "recipe",
+    "upsample",
+]
 
 MODELS = ("vanilla", "deconv", "deconv_paper", "coordconv", "coordbias")
 #: The deconvolution baselines (coordinates as a 1 x 1 input), trained longer in the
 #: experiment's ``FULL`` setting (``coordbias.study.experiments.notsoclevr.FULL``).
 BASELINES = ("deconv", "deconv_paper")
-
-
-def conv_stack(conv: str, in_channels: int, width: int, out_channels: int) -> nn.ModuleList:
-    """The four convolutions of :class:`TiledFCN` (and of the benchmark's regressor), of one kind:
-    3 x 3 with padding 1 from ``in_channels`` to ``width``, two 1 x 1 of ``width``, and a 1 x 1 to
-    ``out_channels``."""
-    # map_size: the canvas, for a learned position map (the other kinds ignore it).
-    make = functools.partial(make_conv, conv, map_size=CANVAS)
-    return nn.ModuleList(
-        [
-            make(in_channels, width, 3, padding=1),
-            make(width, width, 1),
-            make(width, width, 1),
-            make(width, out_channels, 1),
-        ]
-    )
-
-
-class TiledFCN(nn.Module):
-    """Four-layer fully convolutional net on the coordinates tiled to a 64 x 64 map.
-
-    Args:
-        conv: the convolution used in every layer: a kind of :data:`coordbias.models.CONV_KINDS`
-            (the experiment trains ``"vanilla"``, ``"coordconv"`` and ``"coordbias"``; the
-            benchmark every method).
-        width: hidden channels.
-
-    Shape:
-        - Input: ``(B, 2)`` coordinates in [-1, 1].
-        - Output: ``(B, 4096)`` logits, one per pixel (row-major).
-    """
-
-    def __init__(self, conv: str, width: int) -> None:
-        super().__init__()
-        self.layers = conv_stack(conv, 2, width, 1)
-
-    def forward(self, coords: Tensor) -> Tensor:
-        """Logits ``(B, 4096)`` for coordinates ``(B, 2)``."""
-        # channels_last makes the 1 x 1 convolutions plain matrix products (several times
-        # faster on CPU than the default layout).
-        x = coords[:, None, None, :].expand(-1, CANVAS, CANVAS, -1).permute(0, 3, 1, 2)
-        x = x.contiguous(memory_format=torch.channels_last)
-        for k, layer in enumerate(self.layers):
-            x = layer(x)
-            if k < len(self.layers) - 1:
-                x = F.relu(x)
-        return x.flatten(1)
 
 
 @dataclass(frozen=True)
@@ -121,6 +90,16 @@ class DeconvRecipe:
         if not 0 <= self.beta2 < 1:
             raise ValueError(f"beta2 must be in [0, 1), got {self.beta2}")
 
+    def network_settings(self) -> dict[str, Any]:
+        """The network's fields: the settings of ``create_model("deconv_painter", ...)``."""
+        return {
+            "channels": self.channels,
+            "kernel": self.kernel,
+            "batch_norm": self.batch_norm,
+            "he_init": self.he_init,
+            "pixel_input": self.pixel_input,
+        }
+
 
 def recipe(name: str, width: int) -> DeconvRecipe:
     """The recipe of a baseline in :data:`BASELINES` at ``width``.
@@ -152,65 +131,35 @@ def recipe(name: str, width: int) -> DeconvRecipe:
     raise ValueError(f"name must be one of {', '.join(BASELINES)}; got {name!r}")
 
 
-class DeconvNet(nn.Module):
-    """A deconvolution baseline: six stride-2 transposed convolutions from 1 x 1 to 64 x 64.
-
-    The coordinates are a ``(B, 2, 1, 1)`` input; ReLU (after BatchNorm when the recipe has it)
-    follows every layer but the last, which has one channel: the logits.
+class DeconvNet(DeconvPainter):
+    """A deconvolution baseline built from its recipe: the :class:`DeconvPainter` (the registry's
+    ``"deconv_painter"``) of the recipe's network fields.
 
     Args:
         spec: the network's fields of a :class:`DeconvRecipe` (the optimiser's are ignored).
-
-    Shape:
-        - Input: ``(B, 2)`` coordinates in [-1, 1].
-        - Output: ``(B, 4096)`` logits.
     """
 
     def __init__(self, spec: DeconvRecipe) -> None:
-        super().__init__()
-        chans = [2, *spec.channels, 1]
-        pad = 1 if spec.kernel == 4 else 0
-        self.layers = nn.ModuleList(
-            nn.ConvTranspose2d(a, b, spec.kernel, stride=2, padding=pad)
-            for a, b in itertools.pairwise(chans)
-        )
-        self.norms = nn.ModuleList(
-            nn.BatchNorm2d(b, eps=1e-5, momentum=0.1) for b in chans[1:-1] if spec.batch_norm
-        )
-        if spec.he_init:
-            for layer in self.layers:
-                std = (2.0 / (layer.out_channels * spec.kernel**2)) ** 0.5
-                nn.init.trunc_normal_(layer.weight, std=std, a=-2 * std, b=2 * std)
-                nn.init.zeros_(layer.bias)
-        self.pixel_input = spec.pixel_input
-
-    def forward(self, coords: Tensor) -> Tensor:
-        """Logits ``(B, 4096)`` for coordinates ``(B, 2)``."""
-        if self.pixel_input:
-            coords = (coords + 1.0) * ((CANVAS - 1) / 2)
-        x = coords[:, :, None, None]
-        for k, layer in enumerate(self.layers):
-            x = upsample(layer, x)
-            if k < len(self.layers) - 1:
-                x = F.relu(self.norms[k](x) if self.norms else x)
-        return x.flatten(1)
+        super().__init__(**spec.network_settings())
 
 
-def upsample(layer: nn.ConvTranspose2d, x: Tensor) -> Tensor:
-    """``layer`` (stride 2) applied to ``x``, cut to twice ``x``'s side.
+def build_notsoclevr_model(name: str, width: int, spec: DeconvRecipe | None = None) -> nn.Module:
+    """One of :data:`MODELS` at the given width, from the models registry (``"tiled_fcn"`` of
+    kind ``name``, or a baseline's ``"deconv_painter"``), weights in ``channels_last`` (faster on
+    CPU).
 
-    A no-op cut for kernel 4, padding 1. For kernel 3, padding 0 the full output has ``2n + 1``
-    rows and input row ``o`` reaches rows ``2o .. 2o + 2``; cutting the last row and column is
-    TensorFlow's ``'same'`` transposed convolution (the transpose of a convolution padded at the
-    end only), whereas PyTorch's ``padding=1, output_padding=1`` would cut the first.
+    Args:
+        name: one of :data:`MODELS`.
+        width: hidden channels.
+        spec: a baseline's recipe, instead of :func:`recipe` ``(name, width)`` (the ablation's).
     """
-    side = 2 * x.shape[-1]
-    return layer(x)[..., :side, :side]
+    from coordbias.models import create_model
 
-
-def build_notsoclevr_model(name: str, width: int) -> nn.Module:
-    """One of :data:`MODELS` at the given width (weights in ``channels_last``, faster on CPU)."""
-    model = DeconvNet(recipe(name, width)) if name in BASELINES else TiledFCN(name, width)
+    if spec is not None or name in BASELINES:
+        spec = spec if spec is not None else recipe(name, width)
+        model = create_model("deconv_painter", **spec.network_settings())
+    else:
+        model = create_model("tiled_fcn", conv=name, width=width)
     return model.to(memory_format=torch.channels_last)
 
 

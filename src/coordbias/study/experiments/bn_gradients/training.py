@@ -1,7 +1,8 @@
 """Open question 1, in training: gradient norms per step of the coordinate-bias FCN.
 
-:func:`train_and_record` trains the FCN with or without BatchNorm and records, every step, the
-gradients of each encoder layer's bias, coordinate weights and kernel.
+:func:`train_and_record` trains the FCN with or without BatchNorm through the one loop
+(:func:`coordbias.training.loop.fit`) and records, every step, the gradients of each encoder
+layer's bias, coordinate weights and kernel.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from coordbias.study.experiments._common import (
     check_positive_int,
     seeded,
 )
+from coordbias.training.loop import fit
 
 # In training (float32, sums over N * H * W up to 32k terms, worst filter over hundreds of steps,
 # near-dead filters whose BatchNorm backward cancels large terms) rounding reaches a few 1e-5;
@@ -35,8 +37,8 @@ class BNGradConfig:
         image_size: side of the circles images (divisible by 8).
         width: FCN width ``w`` (encoder channels w, 2w, 4w).
         steps: optimisation steps per variant.
-        batch_size: images per step.
-        train_size: images in the fixed training pool (sampled with replacement).
+        batch_size: images per step (the last of an epoch may be smaller).
+        train_size: images in the fixed training pool, visited in shuffled epochs.
         lr: Adam learning rate.
     """
 
@@ -105,7 +107,8 @@ def train_and_record(
         batch_norm: BatchNorm after each encoder convolution.
         images: training pool ``(N, 3, S, S)``.
         masks: labels ``(N, S, S)``.
-        seed: seeds the model's initialisation and the batch order.
+        seed: seeds the model's initialisation and the batch order (the loop's: a fresh
+            permutation of the pool every epoch, ``config.steps`` steps in all).
 
     Returns:
         A dict: ``layers`` (names), ``followed_by_bn`` (per layer), ``bias_grad``,
@@ -124,9 +127,7 @@ def train_and_record(
     names = [n for n, _ in named]
     layers = [m for _, m in named]
     follows = _followed_by_batchnorm(model, layers, images[:2])
-    model.train()
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    gen = torch.Generator().manual_seed(seed)
     record: dict[str, list[list[float]]] = {
         k: [[] for _ in layers] for k in ("bias", "coord", "weight", "bias_rel")
     }
@@ -146,22 +147,33 @@ def train_and_record(
 
     handles = [layer.register_forward_hook(keep_mass(k)) for k, layer in enumerate(layers)]
     losses: list[float] = []
+
+    def record_step(_model: nn.Module, loss: Tensor) -> None:
+        for k, layer in enumerate(layers):
+            bias_grad = layer.bias.grad.detach()
+            record["bias"][k].append(float(bias_grad.norm()))
+            record["coord"][k].append(float(layer.coord_weight.grad.norm()))
+            record["weight"][k].append(float(layer.weight.grad.norm()))
+            rel = bias_grad.abs() / mass[k].clamp_min(1e-30)
+            record["bias_rel"][k].append(float(rel.max()))
+        losses.append(float(loss.detach()))
+
+    n = images.shape[0]
     start = time.perf_counter()
     try:
-        for _ in range(config.steps):
-            idx = torch.randint(0, images.shape[0], (config.batch_size,), generator=gen)
-            loss = F.cross_entropy(model(images[idx]), masks[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            for k, layer in enumerate(layers):
-                bias_grad = layer.bias.grad.detach()
-                record["bias"][k].append(float(bias_grad.norm()))
-                record["coord"][k].append(float(layer.coord_weight.grad.norm()))
-                record["weight"][k].append(float(layer.weight.grad.norm()))
-                rel = bias_grad.abs() / mass[k].clamp_min(1e-30)
-                record["bias_rel"][k].append(float(rel.max()))
-            opt.step()
-            losses.append(float(loss.detach()))
+        fit(
+            model,
+            opt,
+            lambda net, idx: F.cross_entropy(net(images[idx]), masks[idx]),
+            n,
+            lambda _net: {},
+            batch_size=config.batch_size,
+            max_epochs=-(-config.steps // -(-n // config.batch_size)),
+            seed=seed,
+            monitor=None,
+            max_steps=config.steps,
+            after_backward=record_step,
+        )
     finally:
         for h in handles:
             h.remove()

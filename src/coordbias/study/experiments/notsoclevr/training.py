@@ -11,10 +11,10 @@ import torch.nn.functional as F
 
 from coordbias.data.notsoclevr import centres, encode, split_indices, targets
 from coordbias.study.experiments._common import check_positive_int, seeded
+from coordbias.training.loop import fit as train
 from coordbias.training.notsoclevr import (
     BASELINES,
     MODELS,
-    DeconvNet,
     DeconvRecipe,
     accuracy,
     build_notsoclevr_model,
@@ -120,46 +120,52 @@ def fit(
     epochs: int,
     lr_drop: int,
 ) -> dict[str, Any]:
-    """Train the model ``name`` (the baseline built from ``spec`` when given) on one split."""
+    """Train the model ``name`` (the baseline built from ``spec`` when given) on one split,
+    through the one loop (:func:`coordbias.training.loop.fit`).
+
+    Liu et al.'s protocol: a fixed schedule of ``epochs`` (or ``config.max_steps`` steps), no
+    model selection, so the model tested is the last epoch's; the test accuracy after every
+    epoch is only recorded. The learning rate is divided by 10 from epoch ``lr_drop`` on
+    (counted from 0; 0: never).
+    """
     c = centres()
     train_idx, test_idx = split_indices(split, seed)
     train_c, test_c = c[train_idx], c[test_idx]
     with seeded(seed):
-        if spec is None:
-            model = build_notsoclevr_model(name, config.width)
-        else:
-            model = DeconvNet(spec).to(memory_format=torch.channels_last)
+        model = build_notsoclevr_model(name, config.width, spec)
     opt = make_optimizer(model, config.lr, config.weight_decay, spec)
-    gen = torch.Generator().manual_seed(seed + 1)
+    drop = (
+        torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[lr_drop], gamma=0.1)
+        if lr_drop
+        else None
+    )
     losses: list[float] = []
-    test_curve: list[float] = []
-    steps = 0
+
+    def loss_of(net: torch.nn.Module, idx: torch.Tensor) -> torch.Tensor:
+        batch = train_c[idx]
+        return F.cross_entropy(net(encode(batch)), targets(batch))
+
     start, cpu_start = time.perf_counter(), time.process_time()
-    for epoch in range(epochs):
-        if lr_drop and epoch == lr_drop:
-            for group in opt.param_groups:
-                group["lr"] /= 10
-        model.train()
-        order = torch.randperm(train_c.shape[0], generator=gen)
-        for b in range(0, len(order), config.batch_size):
-            batch = train_c[order[b : b + config.batch_size]]
-            loss = F.cross_entropy(model(encode(batch)), targets(batch))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-            steps += 1
-            if config.max_steps and steps >= config.max_steps:
-                break
-        test_curve.append(accuracy(model, test_c))
-        if config.max_steps and steps >= config.max_steps:
-            break
+    run = train(
+        model,
+        opt,
+        loss_of,
+        train_c.shape[0],
+        lambda net: {"test_acc": accuracy(net, test_c)},
+        batch_size=config.batch_size,
+        max_epochs=epochs,
+        seed=seed + 1,
+        monitor=None,
+        max_steps=config.max_steps,
+        after_backward=lambda _net, loss: losses.append(float(loss.detach())),
+        scheduler=drop,
+    )
     return {
         "params": sum(p.numel() for p in model.parameters()),
-        "steps": steps,
+        "steps": run.steps,
         "train_acc": accuracy(model, train_c),
-        "test_acc": test_curve[-1],
-        "test_acc_per_epoch": test_curve,
+        "test_acc": run.curve[-1]["test_acc"],
+        "test_acc_per_epoch": [row["test_acc"] for row in run.curve],
         "final_loss": sum(losses[-10:]) / max(len(losses[-10:]), 1),
         "final_lr": opt.param_groups[0]["lr"],
         "seconds": time.perf_counter() - start,
