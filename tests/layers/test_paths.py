@@ -2,9 +2,7 @@
 
 On each path the layer must give the float64 reference (to the dtype's tolerance), the torch
 layer bit for bit when ``coord_weight`` is zero (outputs and gradients, and the same memory
-format), and the same result with and without autograd (inference reuses what it derives from
-the weights). The eager implementation's per-device choices are forced both ways, so the branch
-another device takes runs here too.
+format), and the same result with and without autograd.
 """
 
 import contextlib
@@ -99,23 +97,11 @@ def _convert(module_or_tensor, spec, path: Path):
 
 
 HALF = (torch.bfloat16, torch.float16)
-# Each path with the choices the eager implementation makes on the CPU, and, where they differ
-# (half-precision outputs), with the ones it makes on other devices: a float32 term added in a
-# mixed-dtype add, nothing kept between calls.
-CASES = [
-    (path, choice)
-    for path in PATHS
-    for choice in (("cpu", "other-device") if path.out_dtype in HALF else ("cpu",))
-]
 
 
-@pytest.fixture(params=CASES, ids=lambda c: f"{c[0].name}-{c[1]}")
+@pytest.fixture(params=PATHS, ids=lambda p: p.name)
 def case(request, spec):
-    path, choice = request.param
-    # "other-device": the choices the eager implementation makes off the CPU, made on the CPU.
-    choices = {"fused_half": False, "reuse_parts": False} if choice == "other-device" else {}
-    with _term.forced(**choices):
-        yield path
+    return request.param
 
 
 def _grads(out, tensors, grad):
@@ -170,10 +156,10 @@ def test_inference_and_training_give_the_same_output(spec, ref, path):
     x = _convert(x, spec, path)
     with torch.no_grad():
         first = _run(layer, x, path)
-        again = _run(layer, x, path)  # reuses what the first call derived from the weights
+        again = _run(layer, x, path)
         if path.batch == 1:
-            # What a batch kept (the term, added over the batch) must not change one sample's
-            # output: a call's result does not depend on the calls before it.
+            # A batch between two calls for one sample does not change its output: a call's
+            # result does not depend on the calls before it.
             _run(layer, torch.cat([x, x]), path)
             assert torch.equal(_run(layer, x, path), first)
     trained = _run(layer, x, path)
@@ -181,9 +167,7 @@ def test_inference_and_training_give_the_same_output(spec, ref, path):
     assert torch.equal(first, again)
     if path.out_dtype in HALF:
         # torch's own half-precision convolution may differ between the two modes (another
-        # kernel); and for one sample inference adds the kept term (rounded), where the call
-        # with autograd fuses the product into the output. So: within the torch layer's own
-        # difference plus one rounding.
+        # kernel): within the torch layer's own difference plus one rounding.
         twin = _convert(ref.torch_twin(layer, spec), spec, path)
         with torch.no_grad():
             twin_first = _run(twin, x, path).double()
@@ -198,7 +182,7 @@ def test_inference_and_training_give_the_same_output(spec, ref, path):
     with torch.no_grad():
         layer.coord_weight.data.mul_(-2)  # behind autograd's back: the version does not change
         changed = _run(layer, x, path)
-        fresh = _run(copy.deepcopy(layer), x, path)  # another weight: nothing kept for it
+        fresh = _run(copy.deepcopy(layer), x, path)  # another weight object, the same values
     assert not torch.equal(changed, first), "a change of the weights' values must show"
     assert torch.equal(changed, fresh)
 
@@ -228,19 +212,13 @@ def test_gradcheck_channels_last_and_unbatched(ref, batch):
         assert torch.autograd.gradgradcheck(f, inputs, fast_mode=True)
 
 
-@pytest.mark.parametrize("choice", ["cpu", "other-device"])
 @pytest.mark.parametrize("path", [p for p in PATHS if p.out_dtype in HALF], ids=lambda p: p.name)
-def test_half_precision_term_is_float32_rounded_once(ref, path, choice):
+def test_half_precision_term_is_float32_rounded_once(ref, path):
     # With the convolution's own part zero, the output is the coordinate term alone: computed in
     # float32 and rounded once, it is the exact term correctly rounded, but for the few values
-    # that the float32 computation (about 16 bits on the split path) leaves within its error of a
-    # tie; a term computed from rounded weights or coordinates misses by one unit in the last
-    # place at 20 to 40 % of the positions (measured while writing this test).
-    with _term.forced(**({"fused_half": False} if choice == "other-device" else {})):
-        _check_half_term_rounded_once(ref, path)
-
-
-def _check_half_term_rounded_once(ref, path):
+    # that the float32 computation leaves within its error of a tie; a term computed from rounded
+    # weights or coordinates misses by one unit in the last place at 20 to 40 % of the positions
+    # (measured while writing this test).
     spec = ref.SPECS[1]
     layer, x = _setup(spec, ref, path)
     with torch.no_grad():
@@ -257,10 +235,12 @@ def _check_half_term_rounded_once(ref, path):
     assert ((out.double() - expected.double()).abs() <= ulp).all()
 
 
-def test_forced_choices_hold_inside_the_block_only():
-    before = (_term.enabled, _term.fused_half, _term.reuse_parts)
-    with _term.forced(eager=False, reuse_parts=True):
-        assert (_term.enabled, _term.fused_half, _term.reuse_parts) == (False, before[1], True)
-    assert (_term.enabled, _term.fused_half, _term.reuse_parts) == before
-    with pytest.raises(TypeError, match="eager, fused_half, reuse_parts"), _term.forced(fast=1):
+def test_forced_choice_holds_inside_the_block_only():
+    before = _term.enabled
+    with _term.forced(eager=not before):
+        assert _term.enabled is (not before)
+        with _term.forced():  # no choice: left as it is
+            assert _term.enabled is (not before)
+    assert _term.enabled is before
+    with pytest.raises(TypeError), _term.forced(fast=1):
         pass

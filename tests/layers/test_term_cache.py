@@ -1,9 +1,10 @@
 """What the eager coordinate term keeps between calls can never go stale, leak or race.
 
-``coordbias.layers._term`` keeps each geometry's coordinate features, and, for calls without
-autograd, what a call derives from ``coord_weight``. A kept part must follow every change of the
-weight (in place, with or without autograd seeing it), must die with the weight (its memory may be
-lent to the next tensor), and calls from several threads at once must give what each gives alone.
+``coordbias.layers._term`` keeps each geometry's coordinate features and nothing derived from
+``coord_weight``: every change of the weight (in place, with or without autograd seeing it) must
+show in the next call, a weight's memory lent to the next tensor must give that tensor's result,
+repeated calls must keep nothing more, and calls from several threads at once must give what each
+gives alone.
 """
 
 from __future__ import annotations
@@ -49,10 +50,10 @@ def test_a_weight_changed_in_place_changes_the_next_inference(change, layout, ba
     x = torch.randn(batch, 3, 9, 10, dtype=dtype).contiguous(memory_format=LAYOUTS[layout])
     with torch.no_grad():
         first = layer(x)
-        assert torch.equal(layer(x), first)  # the second call uses what the first kept
+        assert torch.equal(layer(x), first)
         CHANGES[change](layer.coord_weight)
         changed = layer(x)
-        fresh = copy.deepcopy(layer)(x)  # another weight: nothing kept for it
+        fresh = copy.deepcopy(layer)(x)  # another weight object, the same values
     assert not torch.equal(changed, first), "a change of the weights' values must show"
     assert torch.equal(changed, fresh)
 
@@ -67,7 +68,7 @@ def test_a_freed_weights_memory_lent_to_another_never_returns_its_result():
         with torch.no_grad():
             out = CF.coord_bias_conv2d(x, weight, None, coord_weight, padding=1)
         expect = CF.coord_bias_conv2d(x, weight, None, coord_weight.requires_grad_(), padding=1)
-        assert torch.equal(out, expect.detach()), i  # the call with autograd keeps nothing
+        assert torch.equal(out, expect.detach()), i
         del coord_weight, out, expect
 
 
@@ -76,7 +77,7 @@ def _live_tensors() -> int:
     return sum(type(o) is torch.Tensor for o in gc.get_objects())
 
 
-def test_what_is_kept_for_a_weight_is_freed_with_it():
+def test_repeated_inference_keeps_nothing_beyond_the_features():
     x = torch.randn(2, 3, 11, 7)  # a size no other test of this module uses: a fresh cache entry
     weight = torch.randn(4, 3, 3, 3)
 

@@ -140,12 +140,11 @@ def test_the_small_grid_is_a_first_and_a_middle_layer_of_the_whole_grid():
 
 def test_variants_are_timed_beside_the_layers_in_the_same_rounds(tmp_path, capsys):
     argv = ["speed", "layers", "--quick", "--paths", "fp32,half", "--out", str(tmp_path)]
-    assert main([*argv, "--variants", "traced,plain,no_factored", "--threads", "1"]) == 0
+    assert main([*argv, "--variants", "traced", "--threads", "1"]) == 0
     printed = capsys.readouterr().out
     data = json.loads((tmp_path / "bench_layers.json").read_text())
-    names = ["plain", "traced", "no_factored"]  # in VARIANTS order
-    assert list(data["variants"]) == names
-    assert data["variants"]["plain"] == dict.fromkeys(_term.PIECES, False)
+    names = ["traced"]
+    assert data["variants"] == {"traced": {"eager": False}}
     extra = [f"coordbias[{v}]" for v in names]
     for name, entry in data["paths"].items():
         for result in entry["results"]:
@@ -162,9 +161,9 @@ def test_variants_are_timed_beside_the_layers_in_the_same_rounds(tmp_path, capsy
                 assert entry["summary"][mode][layer]["median"] == statistics.median(ratios)
         table = printed[printed.index(f"path {name} (") :]
         head = table.splitlines()[1]
-        assert "train CB[plain]" in head and "infer CB[no_factored]" in head
-        # Each row has a cell per column: the three layers and the three variants, per mode.
-        assert len(table.splitlines()[3].split()) == 3 + 2 * 6  # label of three words, 12 cells
+        assert "train CB[traced]" in head and "infer CB[traced]" in head
+        # Each row has a cell per column: the three layers and the variant, per mode.
+        assert len(table.splitlines()[3].split()) == 3 + 2 * 4  # label of three words, 8 cells
 
 
 def test_without_variants_the_output_is_unchanged(tmp_path, capsys):
@@ -184,19 +183,17 @@ def test_without_variants_the_output_is_unchanged(tmp_path, capsys):
     assert head in printed.splitlines()
 
 
-def test_the_plain_variant_turns_every_piece_off():
-    assert bench.VARIANTS["plain"] == dict.fromkeys(_term.PIECES, False)
-    for name, choices in bench.VARIANTS.items():
-        with _term.forced(**choices):  # every variant is a valid choice of forced()
+def test_every_variant_is_a_valid_choice_of_forced():
+    for choices in bench.VARIANTS.values():
+        with _term.forced(**choices):
             pass
-        assert name in ("plain", "traced") or name.startswith("no_"), name
 
 
 @pytest.mark.parametrize(
     ("paths", "variants", "message"),
     [
-        ("fp32", "plain,fast", "--variants must be a comma-separated subset of"),
-        ("fp32,compile", "plain", "leave compile out of --paths"),
+        ("fp32", "traced,plain", "--variants must be a comma-separated subset of"),
+        ("fp32,compile", "traced", "leave compile out of --paths"),
     ],
 )
 def test_bad_variants_are_user_errors(tmp_path, paths, variants, message):

@@ -36,9 +36,9 @@ The tensors autograd saves for backward are counted as well (``saved_extra``: th
 beyond nn.Conv2d's, in units of one output tensor).
 
 ``--variants`` adds CoordBiasConv2d run under choices of the eager implementation
-(:func:`coordbias.layers._term.forced`, :data:`VARIANTS`: ``plain`` turns every piece of
-machinery beyond the plain form off, ``traced`` runs the traced implementation, ``no_<piece>``
-one piece off) as more layers of the same rounds, ``coordbias[<variant>]`` (``CB[<variant>]`` in
+(:func:`coordbias.layers._term.forced`, :data:`VARIANTS`: ``traced`` runs the traced
+implementation; a choice added to ``forced`` to try another form of the eager one gets its
+variant here) as more layers of the same rounds, ``coordbias[<variant>]`` (``CB[<variant>]`` in
 the tables), each a copy of the ``coordbias`` layer: their ratios stand side by side with the
 others' in one run. The choices hold while a variant's step runs (forward and backward); the
 ``coordbias`` layer's step then runs inside an empty ``forced()`` too, so that every CB column
@@ -90,17 +90,9 @@ LAYERS = ("vanilla", "coordbias", "coordconv", "floor")
 #: The layers whose ratios are summarised (``floor`` is the reference described above).
 COMPARED = ("coordbias", "coordconv", "floor")
 
-#: The variants ``--variants`` names: choices of :func:`coordbias.layers._term.forced` (``plain``:
-#: every piece of :data:`coordbias.layers._term.PIECES` off).
-_PLAIN_CHOICES = ("fused_half", "reuse_parts", "factored", "strided_views", "fused_sample")
+#: The variants ``--variants`` names: choices of :func:`coordbias.layers._term.forced`.
 VARIANTS: dict[str, dict[str, bool]] = {
-    "plain": dict.fromkeys(_PLAIN_CHOICES, False),
     "traced": {"eager": False},
-    "no_factored": {"factored": False},
-    "no_split": {"fused_half": False},
-    "no_keep": {"reuse_parts": False},
-    "no_strided": {"strided_views": False},
-    "no_fused": {"fused_sample": False},
 }
 
 #: Targets of issue 9 for CoordBiasConv2d on every path and mode (ratios to nn.Conv2d).
@@ -179,7 +171,7 @@ def parse_paths(text: str) -> list[str]:
 
 
 def parse_variants(text: str | Sequence[str]) -> list[str]:
-    """``"traced,plain"`` -> ``["plain", "traced"]`` in :data:`VARIANTS` order; ``""`` -> ``[]``."""
+    """``"traced"`` -> ``["traced"]``, in :data:`VARIANTS` order; ``""`` -> ``[]``."""
     if not text:
         return []
     return parse_names(text, tuple(VARIANTS), "--variants")
