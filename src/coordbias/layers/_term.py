@@ -11,30 +11,36 @@ autocast, forward- and reverse-mode autograd). The layer's coordinate features, 
 geometry, output size, dtype, device and memory format and kept in one module-level cache (never in
 a module's state, so never pickled; shared by all threads, under a lock; never filled during a
 CUDA-graph capture, whose calls take the traced implementation). The term ``coord_weight @ G`` is
-formed in the features' dtype (float32, or float64 for a float64 output), viewed
-``(C, *spatial)`` and added into the output in place (``out.add_(term)``, broadcast over a batch:
-the add handles a channels-last layout, and rounds a float32 term once into a float16 / bfloat16
-output). The products are ``out=`` products, which autocast leaves alone.
+formed in the features' dtype (float32, or float64 for a float64 output) and added into the
+output in place, in the output's layout (``out.add_(term)``, broadcast over a batch; the add
+rounds a float32 term once into a float16 / bfloat16 output). Two pieces go beyond that form:
+
+* **the factored product** (channels-first outputs): ``G[f, (r, s)] = rows[f, r] * cols[f, s]``
+  over the output's rows (all spatial axes but the last) and columns (the last), so the product
+  is ``(coord_weight * rows) (C*R, F) @ cols (F, S)``: BLAS is slow on the ``(C, F) @ (F, N)``
+  orientation with ``F = 2``;
+* **the fused product for one sample** (an output in the features' dtype holding one sample):
+  ``addmm_`` straight into the output viewed ``(C*R, S)`` or, channels last, ``(N, C)``.
+
+Each was kept because it moves a shape by more than 0.10, measured side by side with the plain
+form and with the same code timed twice, 1 thread, 7 interleaved rounds, ratios to ``nn.Conv2d``
+on the batch-1 shapes of ``coordbias speed layers`` (the commit before the simplification, with
+a ``--variants`` option naming each piece off: ``OMP_NUM_THREADS=1 taskset -c 1 coordbias speed
+layers --grid b1 --paths fp32,channels_last --rounds 7 --variants same,plain,no_keep,no_fused,
+no_strided,no_factored``). Without the factored product, fp32 inference of B1 3->64 at 32 / 64
+px went from 1.92 / 1.45 to 2.60 / 1.94; without the fused product, channels-last training of
+B1 3->64 at 32 / 64 / 128 px went from 1.43 / 1.21 / 1.20 to 1.56 / 1.46 / 1.73. Terms kept per
+weight for inference and single-call strided views moved no shape by more than the two timings
+of the same code differed (up to 0.12) and were dropped, as was a hi/lo split product for half
+precision (its medians moved by +0.007 / +0.021 in training / inference under bfloat16
+autocast, inside the 0.03 the same code moved, over the 13 shapes of
+``--paths fp32,channels_last,autocast,half``). The traced implementation is slower than this one
+by 0.09 / 0.04 (fp32 training / inference medians) and 0.05 / 0.13 (channels last).
 
 With autograd the addition is one node (:class:`_AddCoordTerm`): its backward passes the output
 gradient through untouched and reduces it once for ``coord_weight``: a sum over the batch in the
 gradient's dtype, then one small matmul with ``G`` in that dtype (accumulating in float32), cast
 to the weights' dtype. Nothing output-sized is saved.
-
-Why so plain: factored products, a hi/lo split product for half precision, terms kept per weight
-for inference, single-call strided views and a fused one-sample ``addmm_`` were each measured
-against this form, one thread, 13 shapes, 5 interleaved rounds, ratios to ``nn.Conv2d``::
-
-    OMP_NUM_THREADS=1 taskset -c 1 coordbias speed layers \\
-        --paths fp32,channels_last,autocast,half \\
-        --variants plain,traced,no_factored,no_split,no_keep,no_strided,no_fused
-
-(run before they were removed). The median ratio with all of them minus that of this form: fp32
-train +0.006, infer +0.012; channels_last train -0.048, infer -0.024; autocast train +0.005, infer
-+0.025, while the same code timed twice in that run differed by up to 0.11 at a median: none was
-told apart from noise, so none was kept. The traced implementation was slower than this one by
-0.088 / 0.036 (fp32 train / infer) and 0.047 / 0.130 (channels_last), which is why the eager node
-stays.
 
 **Traced** (TorchScript, ``torch.compile``, ``torch.export`` and ONNX, ``torch.jit.trace``,
 functorch transforms, tensor subclasses, meta tensors, odd strides, and every call inside
@@ -135,6 +141,8 @@ class _Features(NamedTuple):
 
     grid: Tensor  # G (F, N), float32 / float64 (the feature dtype of the output's dtype)
     grid_t: Tensor | None  # channels last: G^T (N, F), contiguous
+    rows: Tensor | None  # channels first, G factored: G[f, (r, s)] = rows[f, 0, r] * cols[f, s]
+    cols: Tensor | None
     grad_grid: Tensor  # G in the gradient's dtype (the output's)
     size: int  # N
 
@@ -192,13 +200,35 @@ def _features(geometry: Geometry, size_out, dtype: torch.dtype, device, layout: 
         # Normal tensors even under inference_mode, so that later autograd calls may use them.
         with torch.inference_mode(False), torch.no_grad():
             grid = features(geometry, list(size_out), _coord_dtype(dtype), device)
+            size = grid.shape[1]
             grid_t = grid.t().contiguous() if layout == _LAST else None
-            built = _Features(grid, grid_t, grid.to(dtype), grid.shape[1])
+            factors = None
+            if layout == _FIRST and size > 0:
+                factors = _factor(grid, size // size_out[-1], size_out[-1])
+            rows, cols = factors or (None, None)
+            built = _Features(grid, grid_t, rows, cols, grid.to(dtype), size)
         with _LOCK:
             if len(_CACHE) >= _CACHE_SIZE:
                 _CACHE.clear()
             hit = _CACHE.setdefault(key, built)  # a thread that built it first wins
     return hit
+
+
+def _factor(grid: Tensor, rows: int, cols: int) -> tuple[Tensor, Tensor] | None:
+    # G[f, (r, s)] = rows[f, 0, r] * cols[f, s] when every feature varies along the rows (all
+    # spatial axes but the last) or along the columns (the last axis) only; else None.
+    cube = grid.view(-1, rows, cols)
+    first = grid.new_ones(cube.shape[0], 1, rows)
+    second = grid.new_ones(cube.shape[0], cols)
+    for f in range(cube.shape[0]):
+        column, row = cube[f, :, :1], cube[f, :1, :]
+        if torch.equal(cube[f], column.expand(rows, cols)):
+            first[f, 0] = column[:, 0]
+        elif torch.equal(cube[f], row.expand(rows, cols)):
+            second[f] = row[0]
+        else:
+            return None
+    return first, second
 
 
 @torch.jit.unused
@@ -221,24 +251,35 @@ def forced(*, eager: bool | None = None) -> Iterator[None]:
 
 
 def _add_(out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_dim: int) -> None:
-    """``out += coord_weight @ G`` in place: the term formed in the feature dtype, viewed
-    ``(C, *spatial)`` and added (broadcast over a batch; the add handles a channels-last layout
-    and rounds a float32 term once into a half-precision output). ``out=`` products, which
-    autocast leaves alone."""
+    """``out += coord_weight @ G`` in place, in ``out``'s layout (see the module docstring).
+
+    The product is formed in the feature dtype: channels last as ``G^T @ coord_weight^T``
+    ``(N, C)``; channels first factored, ``(coord_weight * rows) (C*R, F) @ cols (F, S)``, where
+    ``G`` factors (else ``coord_weight @ G``). One sample of an output in the feature dtype takes
+    it fused into the output (``addmm_``); otherwise the term is viewed ``(C, *spatial)`` and
+    added (broadcast over a batch; the add rounds a float32 term once into a half-precision
+    output). In-place and ``out=`` products, which autocast leaves alone.
+    """
     if out.numel() == 0:
         return
     grid = feats.grid
     w = weight if weight.dtype == grid.dtype else weight.to(grid.dtype)
-    spatial = out.shape[channel_dim + 1 :]
+    channels = w.shape[0]
     if layout == _LAST:
-        # G^T (N, F) @ w^T (F, C): the (N, C) result is the term in the channels-last layout
         a, b = feats.grid_t, w.t()
+    elif feats.rows is not None:
+        # (F, C, R) outer products, read as (C*R, F)
+        a, b = (w.t().unsqueeze(-1) * feats.rows).reshape(grid.shape[0], -1).t(), feats.cols
     else:
         a, b = w, grid
+    if out.dtype == grid.dtype and out.numel() == channels * feats.size:  # one sample: fused
+        target = out.movedim(channel_dim, -1) if layout == _LAST else out
+        target.view(a.shape[0], b.shape[1]).addmm_(a, b)
+        return
     term = torch.mm(a, b, out=torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype, device=a.device))
     if layout == _LAST:
         term = term.t()
-    out.add_(term.view(w.shape[0], *spatial))
+    out.add_(term.view(channels, *out.shape[channel_dim + 1 :]))
 
 
 def _grad_weight(grad: Tensor, feats: _Features, channel_dim: int, dtype: torch.dtype) -> Tensor:
