@@ -146,6 +146,11 @@ def test_without_a_monitor_the_model_keeps_its_last_epoch():
         )
 
 
+def _fit_unselected(net, opt, **options):
+    """``fit`` on 16 samples in batches of 4, selecting nothing (``monitor=None``)."""
+    return fit(net, opt, _loss_of, 16, lambda m: {}, batch_size=4, seed=0, monitor=None, **options)
+
+
 def test_after_backward_sees_each_steps_gradient_before_the_step():
     net, opt = _setup()
     seen = []
@@ -156,18 +161,7 @@ def test_after_backward_sees_each_steps_gradient_before_the_step():
             (model.weight.grad.clone(), model.weight.detach().clone(), float(loss.detach()))
         )
 
-    out = fit(
-        net,
-        opt,
-        _loss_of,
-        16,
-        lambda m: {},
-        batch_size=4,
-        max_epochs=2,
-        seed=0,
-        monitor=None,
-        after_backward=record,
-    )
+    out = _fit_unselected(net, opt, max_epochs=2, after_backward=record)
     assert len(seen) == out.steps == 8
     # SGD, lr 0.1: the next step's weights are this step's minus lr * this step's gradient.
     for (grad, weight, _), (_, after, _) in itertools.pairwise(seen):
@@ -179,16 +173,10 @@ def test_the_scheduler_steps_once_per_epoch():
     net, opt = _setup(lr=0.1)
     lrs = []
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[2], gamma=0.1)
-    fit(
+    _fit_unselected(
         net,
         opt,
-        _loss_of,
-        16,
-        lambda m: {},
-        batch_size=4,
         max_epochs=4,
-        seed=0,
-        monitor=None,
         after_backward=lambda m, loss: lrs.append(opt.param_groups[0]["lr"]),
         scheduler=sched,
     )
