@@ -114,13 +114,18 @@ def test_concurrent_inference_and_training_equal_the_calls_made_alone():
 
     jobs = [(run, x) for run in (infer, train) for x in inputs]
     alone = [run(x) for run, x in jobs]
+    intra_op = torch.get_num_threads()
     barrier = threading.Barrier(len(jobs))
     wrong = [0] * len(jobs)
     errors: list[BaseException] = []
 
     def work(i: int) -> None:
         run, x = jobs[i]
+        # A new thread starts at the default intra-op thread count, not the caller's (an OpenMP
+        # setting of each thread); a reduction split over another count rounds differently, for
+        # nn.Conv2d as for these layers, so every thread computes at the caller's count.
         try:
+            torch.set_num_threads(intra_op)
             for _ in range(15):
                 barrier.wait(timeout=60)
                 got = run(x)
