@@ -66,6 +66,7 @@ from typing import NamedTuple
 import torch
 import torch.autograd.forward_ad as _forward_ad
 from torch import Tensor
+from torch.utils._device import DeviceContext
 
 from coordbias.layers._broadcast import add_axes_term, add_broadcast_term, shape_axes
 from coordbias.layers._coords import Geometry, _coord_dtype, features, layer_axes
@@ -127,13 +128,28 @@ def _python_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor
         and not torch.jit.is_tracing()
         and type(out) is Tensor
         and not out.is_meta  # shape inference: nothing to cache
-        and not torch.overrides.has_torch_function((out, coord_weight))
+        and _no_torch_function(out, coord_weight)
         # Private, for want of a public test: vmap / grad wrap tensors invisibly to Python.
         and not torch._C._are_functorch_transforms_active()
         and not (out.is_cuda and torch.cuda.is_current_stream_capturing())
     ):
         return _eager_add(out, coord_weight, geometry)
     return traced_add(out, coord_weight, geometry)
+
+
+def _no_torch_function(out: Tensor, coord_weight: Tensor) -> bool:
+    """Whether no tensor subclass or torch-function mode would see the eager implementation's calls.
+
+    ``torch.set_default_device`` is itself such a mode, one that only places factory calls made
+    without a device (the eager implementation names its device): under it the eager
+    implementation runs as without it. Any other mode (FakeTensorMode, FlopCounterMode, ...) gets
+    the traced implementation, which its own tracing understands.
+    """
+    if not torch.overrides.has_torch_function((out, coord_weight)):
+        return True
+    return type(coord_weight) in (Tensor, torch.nn.Parameter) and all(
+        type(mode) is DeviceContext for mode in torch.overrides._get_current_function_mode_stack()
+    )
 
 
 class _Features(NamedTuple):

@@ -208,7 +208,10 @@ def current_frame() -> Frame | None:
 
 def refuse_export() -> None:
     """Raise inside a frame under ``torch.jit.trace`` or ``torch.export`` (see the module)."""
-    if torch.jit.is_tracing() or torch.compiler.is_exporting():
+    exporting = torch.compiler.is_exporting()
+    if torch.compiler.is_compiling() and not exporting:
+        return  # torch.compile: the frame's origin is an input of the graph
+    if exporting or torch.jit.is_tracing():
         raise RuntimeError(
             "coordinate_frame: torch.jit.trace / torch.export / ONNX export inside a coordinate "
             "frame would bake one tile's coordinates into the program; export outside the frame "
