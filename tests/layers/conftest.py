@@ -3,7 +3,6 @@ and the device every layer test runs on."""
 
 import contextlib
 import itertools
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -14,30 +13,19 @@ from torch import nn
 
 import coordbias as cb
 from coordbias.layers import _term
-
-#: The environment variable that names the device of the layer tests (``coordbias speed gpu-check``
-#: sets it); unset, they run on the CPU.
-DEVICE_VARIABLE = "COORDBIAS_TEST_DEVICE"
+from tests.layers._device import on_test_device
 
 
 @pytest.fixture(autouse=True)
 def device() -> Iterator[torch.device]:
-    """The device of every layer test: ``$COORDBIAS_TEST_DEVICE``, the CPU by default.
+    """The device of every layer test (:mod:`tests.layers._device`): the CPU by default.
 
-    Off the CPU the device is torch's default device while the test runs
-    (``torch.set_default_device``), so the tensors and layers a test makes without naming a device
-    are made there and every layer test runs on it unchanged; a test that needs the device by name
-    takes this fixture. On the CPU (the normal run) nothing is changed.
+    Off the CPU it is torch's default device while the test runs, so the tensors and layers a test
+    makes without naming a device are made there and every layer test runs on it unchanged; a test
+    that needs the device by name takes this fixture. On the CPU (the normal run) nothing changes.
     """
-    chosen = torch.device(os.environ.get(DEVICE_VARIABLE, "cpu"))
-    if chosen.type == "cpu":
+    with on_test_device() as chosen:
         yield chosen
-        return
-    torch.set_default_device(chosen)
-    try:
-        yield chosen
-    finally:
-        torch.set_default_device(None)
 
 
 @dataclass(frozen=True)

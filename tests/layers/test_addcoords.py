@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from coordbias import AddCoords
 from coordbias.layers import add_coords
+from tests.layers._device import exact_here
 
 
 def naive_add_coords(x: torch.Tensor, with_r: bool) -> torch.Tensor:
@@ -125,8 +126,10 @@ def test_module_equals_function_and_script():
     x = torch.randn(2, 3, 5, 7)
     assert torch.equal(module(x), add_coords(x, True))
     scripted = torch.jit.script(module)
-    assert torch.equal(scripted(x), module(x))
-    assert torch.equal(scripted(x[0]), module(x[0]))
+    # On a GPU, TorchScript's fuser may round the radius differently (see exact_here).
+    same = torch.equal if exact_here() else torch.allclose
+    assert same(scripted(x), module(x))
+    assert same(scripted(x[0]), module(x[0]))
     assert "with_r=True" in repr(module)
 
 

@@ -22,6 +22,7 @@ from coordbias import (
     CoordConvTranspose2d,
 )
 from tests.layers._coordconv_families import CONV, FAMILIES, TOL, TRANSPOSE, per_family
+from tests.layers._device import autocast_bf16
 
 EQUIVALENCE_CASES = [(family, kwargs) for family in FAMILIES for kwargs in family.cases]
 
@@ -151,7 +152,7 @@ def test_low_precision_against_float64(family, channels, kwargs, size, dtype, ch
 def test_autocast_bfloat16(family, kernel, kwargs, size, channels):
     layer = family.layers[2](channels, 4, kernel, **kwargs)
     x = torch.rand(2, channels, *size)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with autocast_bf16():
         out = layer(x)
     assert out.dtype == torch.bfloat16
     assert out.shape[-1] == 300

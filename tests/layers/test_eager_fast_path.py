@@ -10,6 +10,7 @@ import torch
 
 import coordbias as cb
 from coordbias.layers import _term
+from tests.layers._device import autocast_bf16
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def _other_inputs(spec, ref):
     yield "float16", copy.deepcopy(layer).half(), x.half(), None
     yield "bfloat16", copy.deepcopy(layer).bfloat16(), x.bfloat16(), None
     yield "non-contiguous", layer, x.transpose(-1, -2).contiguous().transpose(-1, -2), None
-    yield "autocast", layer, x, torch.autocast("cpu", dtype=torch.bfloat16)
+    yield "autocast", layer, x, autocast_bf16()
     if spec.dims > 1:
         fmt = torch.channels_last if spec.dims == 2 else torch.channels_last_3d
         yield (

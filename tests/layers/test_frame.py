@@ -16,6 +16,7 @@ import coordbias as cb
 from coordbias import coordinate_frame
 from coordbias.layers import _coords, _term
 from coordbias.layers import frame as frame_module
+from tests.layers._device import on_test_device
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")
 
@@ -286,7 +287,7 @@ def test_compiled_model_honours_the_frame_without_recompiling_per_tile():
         barrier, results = threading.Barrier(2), {"in": [], "out": []}
 
         def work(where: str) -> None:
-            with torch.no_grad():
+            with torch.no_grad(), on_test_device():  # the default device is per thread
                 for _ in range(10):
                     barrier.wait(timeout=60)
                     out = framed(compiled, (16, 4)) if where == "in" else compiled(tiles[(16, 4)])

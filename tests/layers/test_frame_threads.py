@@ -17,6 +17,7 @@ from torch import nn
 import coordbias as cb
 from coordbias import coordinate_frame
 from coordbias.layers import _coords
+from tests.layers._device import on_test_device
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")
 
@@ -67,13 +68,15 @@ def test_threads_with_and_without_frames_each_get_their_own_result_bit_for_bit()
     def work(i: int) -> None:
         # A new thread starts at the default intra-op thread count, not the caller's (an OpenMP
         # setting of each thread); a reduction split over another count rounds differently, for
-        # nn.Conv2d as for these layers, so every thread computes at the caller's count.
+        # nn.Conv2d as for these layers, so every thread computes at the caller's count; likewise
+        # the default device is each thread's own.
         try:
             torch.set_num_threads(intra_op)
-            for _ in range(40):
-                barrier.wait(timeout=30)  # every thread calls the model at the same time
-                if not torch.equal(_call(model, image, origins[i]), alone[i]):
-                    wrong[i] += 1
+            with on_test_device():
+                for _ in range(40):
+                    barrier.wait(timeout=30)  # every thread calls the model at the same time
+                    if not torch.equal(_call(model, image, origins[i]), alone[i]):
+                        wrong[i] += 1
         except BaseException as error:  # reported by the main thread
             errors.append(error)
             barrier.abort()

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from coordbias.layers import _term
+from tests.layers._device import autocast_bf16
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ GRAD_TOLERANCES = {
 
 def _context(path: Path):
     if path.autocast:
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+        return autocast_bf16()
     return contextlib.nullcontext()
 
 

@@ -16,6 +16,7 @@ from coordbias import (
     coordinate_frame,
 )
 from tests.layers import _position_refs as refs
+from tests.layers._device import autocast_bf16
 
 # name -> (class, extra keyword arguments, reference)
 LAYERS = {
@@ -145,7 +146,7 @@ def test_autocast_gives_torchs_dtype_and_the_float32_result(name):
     layer = make(name, padding=1)
     randomise(layer)
     x = torch.randn(2, 4, 6, 7)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with autocast_bf16():
         out = layer(x)
         plain = plain_twin(name, layer)(x)
     assert out.dtype == plain.dtype == torch.bfloat16
