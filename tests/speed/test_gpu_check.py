@@ -24,6 +24,12 @@ def test_the_budget_is_eight_minutes_and_scales():
     assert sum(p.timeout_s for p in parts) == 8 * 60
     half = gpu_check.plan_parts(Path("o"), device="cuda", quick=False, tests=TESTS, max_minutes=4)
     assert sum(p.timeout_s for p in half) == 4 * 60
+    # Parts run alone share the whole limit.
+    two = gpu_check.plan_parts(
+        Path("o"), device="cuda", quick=False, tests=TESTS, parts=["study", "layer-tests"]
+    )
+    assert [p.name for p in two] == ["layer-tests", "study"]
+    assert sum(p.timeout_s for p in two) == pytest.approx(8 * 60)
 
 
 def test_the_plan_runs_every_path_on_the_device():
@@ -80,7 +86,7 @@ def test_the_layer_tests_counts_are_read_from_pytest(tmp_path):
 
 
 def test_the_check_writes_one_summary(tmp_path, monkeypatch, capsys):
-    def fake_plan(out, *, device, quick, tests, max_minutes):
+    def fake_plan(out, *, device, quick, tests, max_minutes, parts):
         return [
             _part("layer-tests", "print('5 passed in 1s')", env={"X": device}),
             _part("study", "import sys; sys.exit(1)"),

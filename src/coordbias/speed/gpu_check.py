@@ -32,10 +32,13 @@ first and one middle layer) with 2 rounds of 0.05 s, its cost the 16 inductor co
 compile path; the networks run at full size (FCN 64 channels, U-Net 32, 128 px, batch 8: a few ms
 a step on a GPU) with 3 rounds of 0.05 s, their cost the 8 inductor compilations of the compile
 path (the CUDA-graph path reuses inductor's cache); the study and benchmark at their test sizes
-take about 15 s each. These are estimates (no GPU has run the check yet): a part that runs out
-of time says so in the summary, keeps what it wrote (the network table is written path by
-path), and can be rerun alone with more time, e.g. ``--parts network-speed --max-minutes 16``
-(a part's limit scales with ``--max-minutes``). ``--quick`` (CI on a CPU) shrinks every part:
+take about 15 s each. Measured on an H200 (torch 2.11, 2026-12-04): layer tests 75 s with 4
+pytest workers (139 s in one process, most of it failures' tracebacks), the study 24 s, the
+benchmark 20 s; the layer speed (5 of its paths in 75 s) and the networks (11 of 12 rows in
+170 s) ran out of those limits, so their shares grew. A part that runs out of time says so in
+the summary, keeps what it wrote (the network table is written path by path), and can be rerun
+alone: ``--parts`` shares ``--max-minutes`` among the parts it names, in the proportions of
+:data:`BUDGET_S`. ``--quick`` (CI on a CPU) shrinks every part:
 the device test and the 2-D layers' path tests, the layer speed's ``--quick``, networks at 16 px,
 width 2 and batch 1 with the ``eager`` compile backend (dynamo alone).
 """
@@ -70,11 +73,11 @@ BENCHMARK_SUBSET = (
 )
 #: Seconds each part may take at ``--max-minutes 8`` (they add up to 8 minutes).
 BUDGET_S = {
-    "layer-tests": 150,
-    "layer-speed": 75,
-    "network-speed": 170,
+    "layer-tests": 130,
+    "layer-speed": 110,
+    "network-speed": 190,
     "study": 25,
-    "benchmark": 60,
+    "benchmark": 25,
 }
 #: The file that marks a folder as a check's (a new check may replace what is in it).
 MARKER = ".gpu-check"
@@ -101,6 +104,7 @@ def plan_parts(
     quick: bool,
     tests: Path,
     max_minutes: float = 8.0,
+    parts: Sequence[str] = PARTS,
     python: str = sys.executable,
 ) -> list[Part]:
     """The parts of the check on ``device`` writing under ``out``.
@@ -110,10 +114,12 @@ def plan_parts(
         device: a device name (``cpu``, ``cuda``, ``cuda:1``).
         quick: the CI size (see the module docstring).
         tests: the layer tests' folder (``tests/layers`` of a source checkout).
-        max_minutes: the limit of the whole check; each part gets its share of :data:`BUDGET_S`.
+        max_minutes: the limit of the whole check, shared among ``parts`` in the proportions of
+            :data:`BUDGET_S`.
+        parts: the parts to run, in the check's order whatever their order here.
         python: the interpreter the parts run with.
     """
-    scale = max_minutes / 8.0
+    scale = max_minutes * 60 / sum(BUDGET_S[name] for name in parts)
     coordbias = [python, "-m", "coordbias"]
     on_cpu = device == "cpu"
 
@@ -133,7 +139,7 @@ def plan_parts(
         layer_speed = ["--grid", "small", "--rounds", "2", "--min-run-time", "0.05"]
         network_size = []
         network_timing = ["--rounds", "3", "--min-run-time", "0.05"]
-    parts = [
+    planned = [
         Part(
             "layer-tests",
             [python, "-m", "pytest", *test_args, "-q", "-p", "no:cacheprovider", "-W", "ignore"],
@@ -208,7 +214,7 @@ def plan_parts(
             output="benchmark",
         ),
     ]
-    return parts
+    return [part for part in planned if part.name in parts]
 
 
 def _tail(text: str, lines: int = 3) -> str:
@@ -386,13 +392,11 @@ def gpu_check(
     _claim(folder)
     name = str(resolved)
     planned = plan_parts(
-        folder, device=name, quick=quick, tests=Path(tests), max_minutes=max_minutes
+        folder, device=name, quick=quick, tests=Path(tests), max_minutes=max_minutes, parts=parts
     )
     start = time.perf_counter()
     rows = []
     for part in planned:
-        if part.name not in parts:
-            continue
         if part.output:  # a fresh run: the study and the benchmark would resume a finished one
             shutil.rmtree(folder / part.output, ignore_errors=True)
         print(f"{part.name}: {' '.join(part.command)}", flush=True)
