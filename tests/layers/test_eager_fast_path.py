@@ -285,3 +285,19 @@ def test_activation_checkpointing_gives_the_same_gradients(batch, reentrant):
     recomputed = grads(lambda t: checkpoint(net, t, use_reentrant=reentrant))
     for a, b in zip(plain, recomputed):
         assert torch.equal(a, b)
+
+
+def test_a_default_device_keeps_the_fast_path(spec, ref, general_calls):
+    # torch.set_default_device works through a torch-function mode; only other modes and tensor
+    # subclasses need the traced implementation (every layer took it under any mode before).
+    layer = ref.make_layer(spec, padding=1)
+    x = ref.random_input(spec, batch=2).requires_grad_()
+    expected = layer(x)
+    torch.set_default_device(x.device)
+    try:
+        out = layer(x)
+        out.sum().backward()
+    finally:
+        torch.set_default_device(None)
+    assert general_calls == []
+    assert torch.equal(out, expected)
