@@ -182,3 +182,27 @@ def test_the_scheduler_steps_once_per_epoch():
     )
     # Four steps an epoch; the rate drops from epoch 3 (the scheduler's epoch 2) on.
     assert lrs == pytest.approx([0.1] * 8 + [0.01] * 8)
+
+
+def test_stop_when_ends_training_after_the_first_epoch_that_meets_it():
+    net, opt = _setup()
+    # A scripted accuracy reaches 1.0 at epoch 3; the best epoch still follows the loss (2).
+    script = iter([(3.0, 0.5), (1.0, 0.9), (2.0, 1.0), (0.5, 1.0), (0.1, 1.0)])
+
+    def validate(model):
+        loss, acc = next(script)
+        return {"val_loss": loss, "val_metric": acc}
+
+    def solved(numbers):
+        return numbers["val_metric"] >= 1.0
+
+    out = fit(
+        net, opt, _loss_of, 16, validate, batch_size=16, max_epochs=5, seed=0, stop_when=solved
+    )
+    assert (out.epochs_run, out.reached, out.stopped_early, out.best_epoch) == (3, True, False, 2)
+    # Met only at the last epoch: training simply ends there, not "reached early".
+    script = iter([(3.0, 0.5), (1.0, 1.0)])
+    out = fit(
+        net, opt, _loss_of, 16, validate, batch_size=16, max_epochs=2, seed=0, stop_when=solved
+    )
+    assert (out.epochs_run, out.reached) == (2, False)

@@ -49,6 +49,7 @@ class FitResult:
         best: the ``monitor`` value at that epoch.
         epochs_run: epochs trained.
         stopped_early: stopped by the patience rule, before ``max_epochs``.
+        reached: stopped by ``stop_when``, before ``max_epochs``.
         steps: optimiser steps taken.
         curve: one dict per epoch: ``epoch``, ``train_loss`` (the mean of the epoch's batch
             losses) and every number ``validate`` returned.
@@ -60,6 +61,7 @@ class FitResult:
     best: float
     epochs_run: int
     stopped_early: bool
+    reached: bool
     steps: int
     curve: list[dict[str, float]] = field(default_factory=list)
     step_s: float = 0.0
@@ -93,6 +95,7 @@ def fit(
     max_steps: int = 0,
     after_backward: Callable[[nn.Module, Tensor], None] | None = None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    stop_when: Callable[[Mapping[str, float]], bool] | None = None,
 ) -> FitResult:
     """Train ``model`` and keep its best epoch on validation (see the module docstring).
 
@@ -117,6 +120,9 @@ def fit(
         after_backward: called as ``after_backward(model, loss)`` after each backward pass,
             before the optimiser's step (the gradients are in the parameters' ``.grad``).
         scheduler: a learning-rate scheduler over ``optimizer``, stepped after every epoch.
+        stop_when: ``stop_when(numbers)`` of an epoch's validation numbers; true stops training
+            after that epoch (a task solved on validation: nothing left to gain). The best epoch
+            is still chosen by ``monitor``.
 
     Returns:
         A :class:`FitResult`.
@@ -150,7 +156,7 @@ def fit(
     best_epoch, best_state, since, steps = 0, None, 0, 0
     curve: list[dict[str, float]] = []
     times: list[float] = []
-    stopped_early = False
+    stopped_early = reached = False
     for epoch in range(1, max_epochs + 1):
         model.train()
         order = torch.randperm(n_train, generator=gen) if shuffle else torch.arange(n_train)
@@ -188,6 +194,9 @@ def fit(
         if patience is not None and since >= patience and epoch < max_epochs:
             stopped_early = True
             break
+        if stop_when is not None and stop_when(numbers) and epoch < max_epochs:
+            reached = True
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
@@ -196,6 +205,7 @@ def fit(
         best=best,
         epochs_run=len(curve),
         stopped_early=stopped_early,
+        reached=reached,
         steps=steps,
         curve=curve,
         step_s=float(torch.tensor(times, dtype=torch.float64).median()) if times else 0.0,
