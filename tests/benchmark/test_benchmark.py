@@ -380,3 +380,17 @@ def test_the_old_path_still_works_with_a_deprecation_warning():
         assert old.run_benchmark is coordbias.benchmark.run_benchmark
     with pytest.warns(DeprecationWarning):
         assert old.spec is coordbias.benchmark.spec
+
+
+def test_the_standard_classification_stops_once_solved_on_validation():
+    from coordbias.benchmark import cells
+    from coordbias.benchmark.spec import SCALES, TASKS
+
+    schedule = SCALES["standard"].schedules.nsc_class
+    assert schedule.stop_at_success and schedule.max_epochs >= 10
+    solved = cells._solved(TASKS["nsc_class_uniform"])
+    assert solved({"val_metric": 0.995}) and not solved({"val_metric": 0.98})
+    close = cells._solved(TASKS["nsc_reg_uniform"])  # lower is better: under 1 px
+    assert close({"val_metric": 0.4}) and not close({"val_metric": 1.0})
+    with pytest.raises(ValueError, match="no success threshold"):
+        cells._solved(TASKS["circles"])

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -301,6 +302,35 @@ def _problem(task: str, scale: BenchmarkScale) -> _Problem:
     return build.get(spec.family, _nsc_reg)(spec, scale)
 
 
+def cell_settings(task: str, scale: BenchmarkScale) -> dict[str, Any]:
+    """What a cell of ``task`` at ``scale`` was trained with, as JSON gives it back: the
+    schedule (but its cost estimate) and the data's sizes. A cell on disk with other settings
+    is not the cell this scale asks for (see ``CellTask.result``)."""
+    spec = TASKS[task]
+    schedule = dataclasses.asdict(scale.schedules.of(spec.family, spec.anchor))
+    schedule.pop("est_epoch_s")
+    sizes: Any = {
+        "circles": scale.circles,
+        "redgreen": scale.anchor_redgreen if spec.anchor else scale.redgreen,
+    }.get(spec.family)
+    sizes = (
+        dataclasses.asdict(sizes)
+        if sizes is not None
+        else {"nsc_val_fraction": scale.nsc_val_fraction, "nsc_eval_size": scale.nsc_eval_size}
+    )
+    return json.loads(json.dumps({"schedule": schedule, "sizes": sizes}))
+
+
+def _solved(spec: TaskSpec) -> Callable[[Mapping[str, float]], bool]:
+    """Whether an epoch's validation numbers are a success of ``spec`` (a success task)."""
+    if spec.success is None:
+        raise ValueError(f"task {spec.name!r} has no success threshold to stop at")
+    threshold = spec.success
+    if spec.higher_is_better:
+        return lambda numbers: numbers["val_metric"] >= threshold
+    return lambda numbers: numbers["val_metric"] < threshold
+
+
 def run_cell(
     task: str,
     method: str,
@@ -360,6 +390,7 @@ def run_cell(
         patience=schedule.patience,
         shuffle=schedule.shuffle,
         max_steps=schedule.max_steps,
+        stop_when=_solved(spec) if schedule.stop_at_success else None,
     )
     best = run.best_row()
     out: dict[str, Any] = {
@@ -372,6 +403,7 @@ def run_cell(
         "best_epoch": run.best_epoch,
         "epochs_run": run.epochs_run,
         "stopped_early": run.stopped_early,
+        "reached_success": run.reached,
         "params": count_parameters(model),
         "steps": run.steps,
         "step_s": run.step_s,

@@ -148,8 +148,32 @@ class CellTask(TaskFiles):
     def result(self) -> dict[str, Any] | None:
         """Its ``result.json``, or ``None`` before it finished (and when the file is damaged:
         cut short, not JSON or not a mapping, which a warning names; the cell is a pure function
-        of its settings, so it is run again)."""
-        return read_cell_result(self.folder / "result.json")
+        of its settings, so it is run again).
+
+        Raises:
+            UserValueError: the cell on disk was trained with other settings than its scale's
+                today (:func:`coordbias.benchmark.cells.cell_settings`): it is neither used nor
+                overwritten; another ``--out``, or moving it away, runs it again.
+        """
+        result = read_cell_result(self.folder / "result.json")
+        if result is None or self.task == TIMING or "settings" not in result:
+            return result  # cells written before their settings were recorded are taken as is
+        from coordbias.benchmark.cells import cell_settings
+
+        expected = cell_settings(self.task, get_scale(self.scale))
+        if result["settings"] != expected:
+            changed = sorted(
+                f"{group}.{key}"
+                for group in expected
+                for key in set(expected[group]) | set(result["settings"].get(group, {}))
+                if expected[group].get(key) != result["settings"].get(group, {}).get(key)
+            )
+            raise UserValueError(
+                f"'{self.folder / 'result.json'}' was trained with other settings than scale "
+                f"{self.scale!r} has now ({', '.join(changed) or 'their layout'}); it is not "
+                "overwritten: give another --out, or move that cell away to run it again"
+            )
+        return result
 
     @property
     def done(self) -> bool:
@@ -182,6 +206,8 @@ class CellTask(TaskFiles):
                 weight_decay=self.weight_decay,
                 sweep=self.sweep,
             )
+        if self.task != TIMING:  # (the timing's own "settings" are its measurements')
+            result = {**result, "settings": cells.cell_settings(self.task, scale)}
         write_json(self.folder / "result.json", {**result, "scale": self.scale})
         log(f"{self.label} finished")
         return "n/a: " + result["na"] if isinstance(result.get("na"), str) else "ran"
