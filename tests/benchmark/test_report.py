@@ -215,3 +215,58 @@ def test_a_second_column_is_described_by_its_own_metric(tmp_path):
     section = paragraph(report, "redgreen")
     assert "**redgreen: similar** (similar, higher is better" in section
     assert "**redgreen: dissimilar** (dissimilar, higher is better" in section
+
+
+def test_the_report_says_why_failed_seeds_failed(tmp_path):
+    def reg(seed, error, train_error, near_init, near_end, best_epoch):
+        diagnosis = {
+            "train_error_px": train_error,
+            "max_near_hot_at_init": near_init,
+            "max_near_hot": near_end,
+        }
+        return {
+            "task": "nsc_reg_uniform",
+            "method": "coordconv",
+            "placement": "first",
+            "seed": seed,
+            "metric": error,
+            "epochs_run": 5,
+            "best_epoch": best_epoch,
+            "stopped_early": False,
+            "diagnosis": diagnosis,
+        }
+
+    # Two seeds solve (0.1 px), three fail on the training set as well (about 20 px); one of
+    # those was still improving at its last epoch. A class seed that fits its training set
+    # but misses the test set is a different failure.
+    rows = [reg(0, 0.1, 0.1, 0.0, 0.9, 5), reg(1, 0.2, 0.1, 0.0, 0.8, 4)]
+    rows += [reg(2, 20.0, 18.0, 0.0, 0.0, 5), reg(3, 22.0, 21.0, 0.0, 0.0, 3)]
+    rows += [reg(4, 14.0, 15.0, 0.1, 0.2, 2)]
+    fitted = {"task": "nsc_class_uniform", "method": "coordbias", "placement": "first"}
+    fitted.update(seed=0, metric=0.5, diagnosis={"train_accuracy": 1.0})
+    data = {
+        "nsc_reg_uniform": {"coordconv": {"first": rows}},
+        "nsc_class_uniform": {"coordbias": {"first": [fitted]}},
+    }
+    write_report({"cells": data}, tmp_path)
+    section = (tmp_path / "report.md").read_text().split("## Why seeds fail")[1].split("\n## ")[0]
+    [line] = [x for x in section.splitlines() if "on `nsc_reg_uniform`" in x]
+    assert "3 of 5 seeds failed" in line
+    assert "median training-set score 18 px (the solved seeds' 0.1 px)" in line
+    assert "they fail on the training set too" in line
+    assert "0% of images at initialisation and 0% at the end (solved seeds at the end: 85%)" in line
+    assert "still improving when training stopped: 1 of them" in line
+    [line] = [x for x in section.splitlines() if "on `nsc_class_uniform`" in x]
+    assert "they fit the training set and miss the test set" in line
+
+
+def test_a_cell_stopped_once_solved_did_not_hit_the_cap(tmp_path):
+    data = cells()
+    for i, r in enumerate(data["circles"]["coordbias"]["encoder"]):
+        r.update(epochs_run=3 if i < 4 else 10, stopped_early=False, reached_success=i < 4)
+        r.update(best_epoch=3 if i < 4 else 10)
+    write_report({"cells": data}, tmp_path)
+    line = (tmp_path / "report.md").read_text().split("## Convergence")[1].split("- `circles`")[1]
+    assert (
+        "4 stopped once solved on validation; **6 hit the cap**, 6 of them" in line.splitlines()[0]
+    )

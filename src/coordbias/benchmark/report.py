@@ -267,15 +267,83 @@ def _training(cells: Mapping[str, Any], scale: Mapping[str, Any] | None = None) 
             continue
         epochs = [r["epochs_run"] for r in trained]
         stopped = sum(bool(r.get("stopped_early")) for r in trained)
-        capped = [r for r in trained if not r.get("stopped_early")]
+        solved = sum(bool(r.get("reached_success")) for r in trained)
+        capped = [r for r in trained if not r.get("stopped_early") and not r.get("reached_success")]
         improving = sum(r.get("best_epoch") == r["epochs_run"] for r in capped)
+        solved_text = f"{solved} stopped once solved on validation; " if solved else ""
         out.append(
             f"- `{task}`{_cap(scale or {}, task)}: {len(epochs)} cell(s) ran {min(epochs)} to "
             f"{max(epochs)} epochs (median {pystats.median(epochs):g}); {stopped} stopped early "
-            f"on validation; **{len(capped)} hit the cap**, {improving} of them still improving "
-            "at their last epoch."
+            f"on validation; {solved_text}**{len(capped)} hit the cap**, {improving} of them "
+            "still improving at their last epoch."
         )
     return out
+
+
+def _failures(cells: Mapping[str, Any]) -> list[str]:
+    """Per row of a success task with failed seeds: why they failed, from the cells'
+    ``diagnosis``: the same score on (part of) the training set, and for the regression where the
+    output's maximum falls, against the seeds that succeeded; and how many of the failed seeds
+    were still improving when training stopped."""
+    out = []
+    for task, per_method in group_results(cells).items():
+        spec = TASKS.get(task)
+        if spec is None or spec.success is None:
+            continue
+        for method, per_place in per_method.items():
+            for placement, results in per_place.items():
+                final = [r for r in results if "metric" in r and "diagnosis" in r]
+                failed = [r for r in final if not spec.succeeded(r["metric"])]
+                if not failed:
+                    continue
+                solved = [r for r in final if spec.succeeded(r["metric"])]
+                out.append(
+                    f"- {row_label(method, placement)} on `{task}`: " + _why(spec, failed, solved)
+                )
+    return out
+
+
+def _median_of(results: Sequence[Mapping[str, Any]], key: str) -> float | None:
+    values = [r["diagnosis"][key] for r in results if r["diagnosis"].get(key) is not None]
+    return pystats.median(values) if values else None
+
+
+def _why(spec: TaskSpec, failed: list[dict], solved: list[dict]) -> str:
+    """One sentence of numbers on the failed seeds of one row (see :func:`_failures`)."""
+    train_key = "train_error_px" if spec.family == "nsc_reg" else "train_accuracy"
+    unit = " px" if spec.family == "nsc_reg" else ""
+    parts = [f"{len(failed)} of {len(failed) + len(solved)} seeds failed"]
+    train_failed = _median_of(failed, train_key)
+    if train_failed is not None:
+        text = f"their median training-set score {train_failed:.3g}{unit}"
+        train_solved = _median_of(solved, train_key)
+        if train_solved is not None:
+            text += f" (the solved seeds' {train_solved:.3g}{unit})"
+        fits = spec.succeeded(train_failed)
+        parts.append(
+            text
+            + (
+                ": they fit the training set and miss the test set"
+                if fits
+                else ": they fail on the training set too, an optimisation failure"
+            )
+        )
+    if spec.family == "nsc_reg":
+        at_init, at_end = (_median_of(failed, k) for k in ("max_near_hot_at_init", "max_near_hot"))
+        if at_init is not None and at_end is not None:
+            text = (
+                f"the output's maximum lay within 2 px of the hot pixel in a median {at_init:.0%} "
+                f"of images at initialisation and {at_end:.0%} at the end"
+            )
+            solved_end = _median_of(solved, "max_near_hot")
+            if solved_end is not None:
+                text += f" (solved seeds at the end: {solved_end:.0%})"
+            parts.append(text)
+    improving = sum(
+        not r.get("stopped_early") and r.get("best_epoch") == r.get("epochs_run") for r in failed
+    )
+    parts.append(f"still improving when training stopped: {improving} of them")
+    return "; ".join(parts) + "."
 
 
 def _cost(timing: Mapping[str, Any] | None) -> str:
@@ -379,6 +447,17 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
             "for each mean within 3 points.",
             "",
             str(results["anchor_table"]),
+            "",
+        ]
+    failures = _failures(results.get("cells", {}))
+    if failures:
+        lines += [
+            "## Why seeds fail",
+            "",
+            "For the success tasks, each row with failed seeds: the same score on training "
+            "images, and for the regression where the output's maximum falls.",
+            "",
+            *failures,
             "",
         ]
     lines += ["## What each task tells apart", ""]

@@ -165,6 +165,17 @@ class TaskSpec:
     bimodal: bool = False
     anchor: bool = False
 
+    def succeeded(self, value: float) -> bool:
+        """Whether ``value`` of the metric is a success: at least ``success``, or below it when
+        lower is better.
+
+        Raises:
+            ValueError: the task has no success threshold.
+        """
+        if self.success is None:
+            raise ValueError(f"task {self.name!r} has no success threshold")
+        return value >= self.success if self.higher_is_better else value < self.success
+
 
 def _task(name: str, family: str, variant: str, description: str, **more) -> TaskSpec:
     metric, higher, outcome, success, margin, columns = {

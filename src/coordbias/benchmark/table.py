@@ -215,11 +215,7 @@ def _na(results: Sequence[Mapping[str, Any]], column: str) -> str | None:
 
 
 def _successes(values: Sequence[float], spec: TaskSpec) -> int:
-    if spec.success is None:
-        raise ValueError(f"task {spec.name!r} reports successes but has no success threshold")
-    if spec.higher_is_better:
-        return sum(v >= spec.success for v in values)
-    return sum(v < spec.success for v in values)
+    return sum(spec.succeeded(v) for v in values)
 
 
 def summarize(results: Sequence[Mapping[str, Any]], spec: TaskSpec, column: str) -> dict:
