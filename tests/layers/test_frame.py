@@ -343,3 +343,24 @@ def test_frame_module_lists_every_layer_that_honours_it():
     names = {f"{f}{d}d" for f in families for d in (1, 2, 3)} | {"AddCoords"}
     assert names <= set(cb.__all__)
     assert names == set(frame_module._FRAMED_LAYERS)
+
+
+@pytest.mark.slow
+def test_a_compiler_that_says_exporting_under_compile_still_runs_the_frame(monkeypatch):
+    # Until torch 2.12 the compiler traced torch.compiler.is_exporting() as true under every
+    # torch.compile (pytorch/pytorch#176347): the GPU check met it on torch 2.11. Here a Python
+    # stand-in that the compiler traces gives the same answer.
+    def is_exporting() -> bool:
+        return torch.compiler.is_compiling()
+
+    # The compiler answers torch's own state functions from a table it builds once per process:
+    # build it before the stand-in replaces is_exporting, so that the stand-in is traced.
+    torch.compile(torch.neg, backend="eager", fullgraph=True)(torch.ones(1))
+    monkeypatch.setattr(torch.compiler, "is_exporting", is_exporting)
+    torch._dynamo.reset()
+    layer = cb.CoordConv2d(2, 4, 3, padding=1).eval()
+    compiled = torch.compile(layer, backend="eager", fullgraph=True)
+    tile = torch.randn(1, 2, 8, 8)
+    with torch.no_grad(), coordinate_frame(origin=(4, 0), size=(16, 16), tile=(8, 8)):
+        torch.testing.assert_close(compiled(tile), layer(tile))
+    torch._dynamo.reset()

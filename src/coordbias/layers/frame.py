@@ -206,9 +206,22 @@ def current_frame() -> Frame | None:
     return _coords.FRAME.get()
 
 
+def _exporting() -> bool:
+    """``torch.compiler.is_exporting()``, but right under ``torch.compile`` in every torch.
+
+    Until torch 2.12, the compiler traced ``is_exporting()`` as true under every
+    ``torch.compile`` (pytorch/pytorch#176347; seen on torch 2.11 by the GPU check), which would
+    refuse a compiled model inside a frame. The flag the function returns, which export sets and
+    the compiler reads as a constant, is right in every version; the public call where it is
+    missing.
+    """
+    flag = getattr(torch.compiler, "_is_exporting_flag", None)
+    return torch.compiler.is_exporting() if flag is None else bool(flag)
+
+
 def refuse_export() -> None:
     """Raise inside a frame under ``torch.jit.trace`` or ``torch.export`` (see the module)."""
-    exporting = torch.compiler.is_exporting()
+    exporting = _exporting()
     if torch.compiler.is_compiling() and not exporting:
         return  # torch.compile: the frame's origin is an input of the graph
     if exporting or torch.jit.is_tracing():
