@@ -38,6 +38,9 @@ def test_the_plan_runs_every_path_on_the_device():
     }
     assert parts["layer-tests"].env == {"COORDBIAS_TEST_DEVICE": "cuda"}
     assert str(TESTS) in parts["layer-tests"].command and "not onnx" in parts["layer-tests"].command
+    # pytest-xdist is in the dev extra: the layer tests run in 4 workers
+    command = parts["layer-tests"].command
+    assert command[command.index("-n") + 1] == "4"
     speed = parts["layer-speed"].command
     assert speed[speed.index("--device") + 1] == "cuda" and "--quick" not in speed
     nets = parts["network-speed"].command
