@@ -243,7 +243,7 @@ def test_the_report_says_why_failed_seeds_failed(tmp_path):
     rows += [reg(2, 20.0, 18.0, 0.0, 0.0, 5), reg(3, 22.0, 21.0, 0.0, 0.0, 3)]
     rows += [reg(4, 14.0, 15.0, 0.1, 0.2, 2)]
     fitted = {"task": "nsc_class_uniform", "method": "coordbias", "placement": "first"}
-    fitted.update(seed=0, metric=0.5, diagnosis={"train_accuracy": 1.0})
+    fitted.update(seed=0, metric=0.5, diagnosis={"train_accuracy": 1.0}, reached_success=True)
     data = {
         "nsc_reg_uniform": {"coordconv": {"first": rows}},
         "nsc_class_uniform": {"coordbias": {"first": [fitted]}},
@@ -255,9 +255,10 @@ def test_the_report_says_why_failed_seeds_failed(tmp_path):
     assert "median training-set score 18 px (the solved seeds' 0.1 px)" in line
     assert "they fail on the training set too" in line
     assert "0% of images at initialisation and 0% at the end (solved seeds at the end: 85%)" in line
-    assert "still improving when training stopped: 1 of them" in line
+    assert "still improving at the cap: 1 of them" in line
     [line] = [x for x in section.splitlines() if "on `nsc_class_uniform`" in x]
     assert "they fit the training set and miss the test set" in line
+    assert "stopped once solved on validation: 1 of them" in line
 
 
 def test_a_cell_stopped_once_solved_did_not_hit_the_cap(tmp_path):

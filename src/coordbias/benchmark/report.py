@@ -284,7 +284,7 @@ def _failures(cells: Mapping[str, Any]) -> list[str]:
     """Per row of a success task with failed seeds: why they failed, from the cells'
     ``diagnosis``: the same score on (part of) the training set, and for the regression where the
     output's maximum falls, against the seeds that succeeded; and how many of the failed seeds
-    were still improving when training stopped."""
+    stopped once solved on validation or were still improving at the cap."""
     out = []
     for task, per_method in group_results(cells).items():
         spec = TASKS.get(task)
@@ -339,10 +339,16 @@ def _why(spec: TaskSpec, failed: list[dict], solved: list[dict]) -> str:
             if solved_end is not None:
                 text += f" (solved seeds at the end: {solved_end:.0%})"
             parts.append(text)
+    solved_on_val = sum(bool(r.get("reached_success")) for r in failed)
+    if solved_on_val:
+        parts.append(f"stopped once solved on validation: {solved_on_val} of them")
     improving = sum(
-        not r.get("stopped_early") and r.get("best_epoch") == r.get("epochs_run") for r in failed
+        not r.get("stopped_early")
+        and not r.get("reached_success")
+        and r.get("best_epoch") == r.get("epochs_run")
+        for r in failed
     )
-    parts.append(f"still improving when training stopped: {improving} of them")
+    parts.append(f"still improving at the cap: {improving} of them")
     return "; ".join(parts) + "."
 
 
