@@ -387,7 +387,12 @@ def test_the_standard_classification_stops_once_solved_on_validation():
     from coordbias.benchmark.spec import SCALES, TASKS
 
     schedule = SCALES["standard"].schedules.nsc_class
-    assert schedule.stop_at_success and schedule.max_epochs >= 10
+    # only where validation is drawn like the test set: not on the held-out quadrant
+    assert schedule.stop_at_success == ("uniform",) and schedule.max_epochs >= 10
+    assert {TASKS[t].variant for t in ("nsc_class_uniform", "nsc_class_quadrant")} == {
+        "uniform",
+        "quadrant",
+    }
     solved = cells._solved(TASKS["nsc_class_uniform"])
     assert solved({"val_metric": 0.995}) and not solved({"val_metric": 0.98})
     close = cells._solved(TASKS["nsc_reg_uniform"])  # lower is better: under 1 px

@@ -386,7 +386,7 @@ def run_cell(
         patience=schedule.patience,
         shuffle=schedule.shuffle,
         max_steps=schedule.max_steps,
-        stop_when=_solved(spec) if schedule.stop_at_success else None,
+        stop_when=_solved(spec) if spec.variant in schedule.stop_at_success else None,
     )
     best = run.best_row()
     out: dict[str, Any] = {

@@ -312,8 +312,10 @@ class Schedule:
             more dimensions; Liu et al.'s L2 is on kernels only).
         shuffle: draw a new batch order every epoch (Kayhan and van Gemert do not).
         max_steps: stop after this many steps (0: no limit; the tests' scale only).
-        stop_at_success: stop once the validation metric is a success (the task's
-            ``success``): a solved Not-so-Clevr classification has nothing left to learn.
+        stop_at_success: the task variants that stop once their validation metric is a
+            success (the task's ``success``): only those whose validation split is drawn like
+            their test set (Not-so-Clevr's uniform split; the quadrant's validation centres come
+            from the training quadrants, so solving them says nothing of the held-out one).
         est_epoch_s: measured CPU seconds of one epoch on one thread at this scale (an upper
             bound: measured on a busy machine), for the dry run's estimate.
     """
@@ -330,7 +332,7 @@ class Schedule:
     decay: str = "all"
     shuffle: bool = True
     max_steps: int = 0
-    stop_at_success: bool = False
+    stop_at_success: tuple[str, ...] = ()
     est_epoch_s: float = 1.0
 
     def grid(self) -> list[tuple[float, float]]:
@@ -539,8 +541,10 @@ SCALES: Mapping[str, BenchmarkScale] = MappingProxyType(
                 replace(_CIRCLES, max_epochs=8, patience=3, est_epoch_s=1.7),
                 replace(_REDGREEN, max_epochs=12, patience=4, est_epoch_s=1.2),
                 # Liu et al. train until solved: at 2 epochs 5 of 8 uniform seeds had reached
-                # 100 % (the others 96.0, 63.2, 91.2 %, still rising).
-                replace(_NSC_CLASS, max_epochs=10, patience=3, stop_at_success=True),
+                # 100 % (the others 96.0, 63.2, 91.2 %, still rising). Stopped once solved on
+                # the quadrant split too, 3 of 10 had fit their training set and stopped at
+                # 60.6 to 89.9 % on the held-out quadrant.
+                replace(_NSC_CLASS, max_epochs=10, patience=3, stop_at_success=("uniform",)),
                 replace(_NSC_REG_16, max_epochs=5, patience=2),
                 _REDGREEN,
             ),
