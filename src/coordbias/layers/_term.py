@@ -76,6 +76,8 @@ __all__ = ["add_broadcast_term", "add_coord_term", "enabled", "forced", "shape_a
 
 #: ``False`` sends every call through the traced implementation; set it through :func:`forced`.
 enabled = True
+#: ``True``: the eager term by torch's own differentiable operations (no autograd.Function).
+native = False
 
 _FIRST, _LAST = 0, 1  # layouts of a dense output: channels first (contiguous), channels last
 _CACHE: dict = {}  # key -> _Features (see _features)
@@ -171,6 +173,13 @@ def _eager_add(out: Tensor, coord_weight: Tensor, geometry: Geometry) -> Tensor:
     if layout < 0 or out.dtype not in _DTYPES:
         return traced_add(out, coord_weight, geometry)
     feats = _features(geometry, out.shape[channel_dim + 1 :], out.dtype, out.device, layout)
+    if native:
+        if torch.is_autocast_enabled(out.device.type):
+            with torch.autocast(out.device.type, enabled=False):  # the term in its own dtype
+                _add_(out, coord_weight, feats, layout, channel_dim)
+        else:
+            _add_(out, coord_weight, feats, layout, channel_dim)
+        return out
     if (torch.is_grad_enabled() and (out.requires_grad or coord_weight.requires_grad)) or (
         # Dual tensors: the node's jvp carries the tangents. A private attribute of a public
         # module: the public forward_ad.unpack_dual(coord_weight) costs about 0.8 us per call.
@@ -249,21 +258,23 @@ def _factor(grid: Tensor, rows: int, cols: int) -> tuple[Tensor, Tensor] | None:
 
 @torch.jit.unused
 @contextlib.contextmanager
-def forced(*, eager: bool | None = None) -> Iterator[None]:
+def forced(*, eager: bool | None = None, native_: bool | None = None) -> Iterator[None]:
     """Inside the block, send every call through the eager implementation where it applies
     (``eager=True``) or through the traced one (``eager=False``); ``None`` leaves the choice as it
     is. The tests run both implementations through it.
 
     The choice is the module's, for every thread, and is restored on exit.
     """
-    global enabled
-    saved = enabled
+    global enabled, native
+    saved = enabled, native
     if eager is not None:
         enabled = eager
+    if native_ is not None:
+        native = native_
     try:
         yield
     finally:
-        enabled = saved
+        enabled, native = saved
 
 
 def _add_(out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_dim: int) -> None:
@@ -276,7 +287,7 @@ def _add_(out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_di
     added (broadcast over a batch; the add rounds a float32 term once into a half-precision
     output). In-place and ``out=`` products, which autocast leaves alone.
     """
-    if out.numel() == 0:
+    if out.numel() == 0 and not native:  # (natively the weight stays in the graph: a zero gradient)
         return
     grid = feats.grid
     w = weight if weight.dtype == grid.dtype else weight.to(grid.dtype)
@@ -292,7 +303,12 @@ def _add_(out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_di
         target = out.movedim(channel_dim, -1) if layout == _LAST else out
         target.view(a.shape[0], b.shape[1]).addmm_(a, b)
         return
-    term = torch.mm(a, b, out=torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype, device=a.device))
+    if native:
+        term = torch.mm(a, b)
+    else:
+        term = torch.mm(
+            a, b, out=torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype, device=a.device)
+        )
     if layout == _LAST:
         term = term.t()
     out.add_(term.view(channels, *out.shape[channel_dim + 1 :]))
