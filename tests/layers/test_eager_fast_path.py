@@ -301,30 +301,3 @@ def test_a_default_device_keeps_the_fast_path(spec, ref, general_calls):
         torch.set_default_device(None)
     assert general_calls == []
     assert torch.equal(out, expected)
-
-
-@pytest.mark.parametrize("batch", [0, 1, 3])
-@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
-def test_the_native_form_gives_the_functions_output_and_gradients(spec, ref, batch, layout):
-    # The term by torch's own differentiable operations (``forced(native_=True)``, timed by
-    # ``coordbias speed layers --variants native``) is the same function: the same output bit
-    # for bit, the convolution's gradients bit for bit, coord_weight's to rounding.
-    layer = ref.make_layer(spec, padding=1, dtype=torch.float64)
-    x = ref.random_input(spec, batch=batch, dtype=torch.float64)
-    if layout == "channels_last" and spec.dims == 2:
-        layer = layer.to(memory_format=torch.channels_last)
-        x = x.to(memory_format=torch.channels_last)
-    results = []
-    for native in (False, True):
-        xx = x.clone().requires_grad_()
-        with _term.forced(native_=native):
-            out = layer(xx)
-            grads = torch.autograd.grad(out, [xx, *layer.parameters()], torch.ones_like(out))
-        results.append((out, *grads))
-    (out, *grads), (native_out, *native_grads) = results
-    assert torch.equal(out, native_out)
-    for name, a, b in zip(["input", "weight", "bias", "coord_weight"], grads, native_grads):
-        if name == "coord_weight":
-            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
-        else:
-            assert torch.equal(a, b), name

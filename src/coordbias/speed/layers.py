@@ -93,8 +93,6 @@ COMPARED = ("coordbias", "coordconv", "floor")
 #: The variants ``--variants`` names: choices of :func:`coordbias.layers._term.forced`.
 VARIANTS: dict[str, dict[str, bool]] = {
     "traced": {"eager": False},
-    "native": {"native_": True},
-    "function": {"native_": False},
 }
 
 #: Targets of issue 9 for CoordBiasConv2d on every path and mode (ratios to nn.Conv2d).
