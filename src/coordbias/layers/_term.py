@@ -148,7 +148,8 @@ def _no_torch_function(out: Tensor, coord_weight: Tensor) -> bool:
     ``torch.set_default_device`` is itself such a mode, one that only places factory calls made
     without a device (the eager implementation names its device): under it the eager
     implementation runs as without it. Any other mode (FakeTensorMode, FlopCounterMode, ...) gets
-    the traced implementation, which its own tracing understands.
+    the traced implementation, which its own tracing understands. (The mode stack has no public
+    view in torch: ``_get_current_function_mode_stack`` is read only when some mode is active.)
     """
     if not torch.overrides.has_torch_function((out, coord_weight)):
         return True
