@@ -309,15 +309,12 @@ def cell_settings(task: str, scale: BenchmarkScale) -> dict[str, Any]:
     spec = TASKS[task]
     schedule = dataclasses.asdict(scale.schedules.of(spec.family, spec.anchor))
     schedule.pop("est_epoch_s")
-    sizes: Any = {
-        "circles": scale.circles,
-        "redgreen": scale.anchor_redgreen if spec.anchor else scale.redgreen,
-    }.get(spec.family)
-    sizes = (
-        dataclasses.asdict(sizes)
-        if sizes is not None
-        else {"nsc_val_fraction": scale.nsc_val_fraction, "nsc_eval_size": scale.nsc_eval_size}
-    )
+    if spec.family == "circles":
+        sizes = dataclasses.asdict(scale.circles)
+    elif spec.family == "redgreen":
+        sizes = dataclasses.asdict(scale.anchor_redgreen if spec.anchor else scale.redgreen)
+    else:
+        sizes = {"nsc_val_fraction": scale.nsc_val_fraction, "nsc_eval_size": scale.nsc_eval_size}
     return json.loads(json.dumps({"schedule": schedule, "sizes": sizes}))
 
 
