@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from types import MappingProxyType
 
 import pytest
@@ -262,18 +263,18 @@ def test_anchor_rows_are_the_convolution_types_at_the_protocol(tmp_path):
     assert found["lr"] == 1.0 and found["weight_decay"] == 5e-5
     assert "| `redgreen_paper` | `full` | 1 |" in results["anchor_table"]
     report = (tmp_path / "report.md").read_text()
-    assert "## Anchor: Kayhan and van Gemert's Red-Green table" in report
+    assert "## Anchors: published tables reproduced" in report
     assert results["anchor_table"] in report
-    full = next(line for line in report.splitlines() if "| `full` |" in line and "89.7" in line)
+    full = next(line for line in report.splitlines() if "| `full` | 1 | similar |" in line)
     similar = 100 * found["metrics"]["similar"]
-    assert f"| {similar:.1f} | 89.7 | {similar - 89.7:+.1f} |" in full
+    assert f"| {similar:.1f} ± 0.0 | 89.7 | {similar - 89.7:+.1f} |" in full
 
 
 def test_the_standard_anchor_is_kayhan_and_van_gemert_protocol_in_full(tmp_path):
     from coordbias.data.redgreen import REDGREEN_SPLITS
 
     scale = SCALES["standard"]
-    schedule = scale.schedules.anchor
+    schedule = scale.schedules.redgreen_anchor
     # Adadelta lr 1.0, weight decay 5e-5 on every parameter, batch 200 in the sets' order, at
     # most 50 epochs, stopping on the 9th epoch without a better validation loss (their
     # counter reaches 8, then one more epoch), no sweep.
@@ -290,6 +291,37 @@ def test_the_standard_anchor_is_kayhan_and_van_gemert_protocol_in_full(tmp_path)
     assert plan.seeds["redgreen_paper"] == list(range(10)) and plan.sweep == []
     assert [r[1] for r in plan.rows] == ["valid", "same", "circular", "full"]
     assert plan.grid("redgreen_paper") == [(1.0, 5e-5)]
+
+
+def test_the_classifier_anchor_is_liu_et_al_coordconv_at_their_protocol(tmp_path):
+    # Their CoordConv classifier alone, at their lr 0.005 and L2, unswept, up to their 50 epochs.
+    schedule = SCALES["standard"].schedules.nsc_class_anchor
+    assert (schedule.optimizer, schedule.lr, schedule.weight_decay) == ("adam", 0.005, 0.002)
+    assert (schedule.batch_size, schedule.max_epochs, schedule.decay) == (16, 50, "kernels")
+    assert schedule.stop_at_success == ("uniform",)  # the quadrant's validation is not its test
+    tasks = "nsc_class_paper_uniform,nsc_class_paper_quadrant"
+    plan = plan_benchmark(tmp_path, scale="standard", tasks=tasks)
+    assert plan.rows == [
+        ("nsc_class_paper_uniform", "coordconv", "first"),
+        ("nsc_class_paper_quadrant", "coordconv", "first"),
+    ]
+    assert plan.sweep == [] and plan.grid("nsc_class_paper_quadrant") == [(0.005, 0.002)]
+    assert plan.seeds["nsc_class_paper_quadrant"] == list(range(10))
+    with torch_threads(1):
+        results = run_benchmark(
+            tmp_path, scale="test", tasks=tasks, seeds=2, jobs=1, threads=1, log=_quiet
+        )
+    found = results["cells"]["nsc_class_paper_quadrant"]["coordconv"]["first"]
+    assert [c["lr"] for c in found] == [0.005, 0.005]
+    accuracy = [100 * c["metrics"]["test accuracy"] for c in found]
+    solved = sum(a >= 99 for a in accuracy)
+    line = next(
+        row
+        for row in results["anchor_table"].splitlines()
+        if row.startswith("| `nsc_class_paper_quadrant` | `coordconv` | 2 | test accuracy |")
+    )
+    assert f"({solved}/2 seeds succeed; median {statistics.median(accuracy):.1f}, " in line
+    assert line.endswith(f"| 100.0 | {statistics.mean(accuracy) - 100:+.1f} |")
 
 
 def test_a_method_that_cannot_run_says_so_in_its_cell(tmp_path, monkeypatch):

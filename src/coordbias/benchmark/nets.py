@@ -56,19 +56,20 @@ def build_network(
 
     Args:
         family: ``circles``, ``redgreen``, ``nsc_class`` or ``nsc_reg``.
-        method: a benchmark method (a network variant), or with ``anchor`` a Red-Green
+        method: a benchmark method (a network variant), or with ``anchor`` on Red-Green a
             convolution type (:data:`coordbias.models.CONV_TYPES`).
         placement: ``first``, ``encoder`` or ``all``.
         width: the FCN's width (circles only).
         num_classes: the FCN's classes (circles only).
         image_size: the circles images' side (for a learned position map).
-        anchor: build the anchor's row ``method`` (a Red-Green convolution type).
+        anchor: build an anchor's row ``method``: for Red-Green a convolution type; the other
+            anchors' rows are methods, built as without ``anchor``.
 
     Raises:
         ValueError: the method's convolution has no form this network needs (the cell is then
             "n/a" with this message), or an unknown family.
     """
-    if anchor:
+    if anchor and family == "redgreen":
         return create_model("redgreen", conv_type=method)
     conv = variant_fields(method)["conv"]
     if family == "circles":

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -36,12 +37,12 @@ from coordbias._util.errors import UserValueError, check_folder_destination
 from coordbias._util.experiment import resolve_seeds
 from coordbias._util.files import write_json
 from coordbias.benchmark.spec import (
-    ANCHOR_METHODS,
     ANCHOR_PUBLISHED,
     BASELINE,
     DEFAULT_PLACEMENT,
     TASKS,
     BenchmarkScale,
+    anchor_rows,
     benchmark_methods,
     get_scale,
     placements_of,
@@ -273,8 +274,8 @@ def plan_benchmark(
         scale: ``test``, ``quick``, ``standard`` or a :class:`BenchmarkScale`.
         methods: variants (list or comma-separated); ``None``: every method
             (:func:`~coordbias.benchmark.benchmark_methods`). ``vanilla`` is always added.
-        tasks: task names; ``None``: every task but the anchors (``redgreen_paper`` runs when
-            named; its rows are Kayhan and van Gemert's convolution types).
+        tasks: task names; ``None``: every task but the anchors (which run when named; their
+            rows are their published tables', :func:`~coordbias.benchmark.spec.anchor_rows`).
         seeds: a count (0..n-1) or a list, for every task; ``None``: the scale's counts
             (``bimodal_seeds`` for the tasks with a success outcome).
         threads: torch threads of each cell (``None``: the launcher decides).
@@ -302,7 +303,7 @@ def plan_benchmark(
     out = Path(out_dir)
     rows = []
     for task in task_names:
-        row_methods = ANCHOR_METHODS if TASKS[task].anchor else names
+        row_methods = anchor_rows(task) if TASKS[task].anchor else names
         for method in row_methods:
             rows += [(task, method, p) for p in placements_of(task, method)]
     plan = BenchmarkPlan(out, scale, names, task_names, seed_lists, rows, [], None, threads)  # type: ignore[arg-type]
@@ -638,39 +639,41 @@ def write_results(plan: BenchmarkPlan, threads: int) -> dict[str, Any]:
 
 
 def _anchor_table(plan: BenchmarkPlan, cells: dict[str, Any]) -> str:
-    """The anchors' rows as their paper reports them: accuracy in % on both test sets, mean ±
-    sample std over the seeds, beside the published mean (:data:`ANCHOR_PUBLISHED`) and the
-    difference from it."""
+    """The anchors' rows as their papers report them, in %, beside the published mean
+    (:data:`ANCHOR_PUBLISHED`) and the difference of the mean from it: one line per row and
+    metric, the mean ± sample std over the seeds, and for a success task how many seeds
+    succeeded, the median and the lowest."""
     from coordbias.reporting.markdown import md_table
     from coordbias.reporting.stats import mean_std
 
     rows = []
     for task in [t for t in plan.tasks if TASKS[t].anchor]:
-        for method in ANCHOR_METHODS:
-            placed = cells[task][method][DEFAULT_PLACEMENT["redgreen"]]
+        spec = TASKS[task]
+        for method in anchor_rows(task):
+            placed = cells[task][method][DEFAULT_PLACEMENT[spec.family]]
             found = [r for r in placed if "metrics" in r]
-            text = []
-            for name in ("similar", "dissimilar"):
+            for name, published in ANCHOR_PUBLISHED[task][method].items():
                 values = [100 * r["metrics"][name] for r in found]
-                published = ANCHOR_PUBLISHED[method][name]
-                if len(values) > 1:
-                    got = mean_std(values)
-                    text.append(f"{got['mean']:.1f} ± {got['std']:.1f}")
-                else:
-                    text.append(f"{values[0]:.1f}" if values else "not run")
-                mean = sum(values) / len(values) if values else None
-                text.append(f"{published:.1f}")
-                text.append("" if mean is None else f"{mean - published:+.1f}")
-            rows.append([f"`{task}`", f"`{method}`", str(len(found)), *text])
-    headers = [
-        "task",
-        "convolution",
-        "seeds",
-        "similar %",
-        "paper",
-        "difference",
-        "dissimilar %",
-        "paper",
-        "difference",
-    ]
+                if not values:
+                    rows.append([f"`{task}`", f"`{method}`", "0", name, "not run", "", ""])
+                    continue
+                got = mean_std(values) if len(values) > 1 else {"mean": values[0], "std": 0.0}
+                text = f"{got['mean']:.1f} ± {got['std']:.1f}"
+                if spec.outcome == "success":
+                    ok = sum(spec.succeeded(r["metrics"][name]) for r in found)
+                    middle = statistics.median(values)
+                    text += f" ({ok}/{len(found)} seeds succeed; median {middle:.1f}, "
+                    text += f"lowest {min(values):.1f})"
+                rows.append(
+                    [
+                        f"`{task}`",
+                        f"`{method}`",
+                        str(len(found)),
+                        name,
+                        text,
+                        f"{published:.1f}",
+                        f"{got['mean'] - published:+.1f}",
+                    ]
+                )
+    headers = ["task", "row", "seeds", "test set", "%", "paper", "difference"]
     return md_table(headers, rows) if rows else ""

@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_names_argument(
         parser,
         "--tasks",
-        f"tasks (default: all but the anchor redgreen_paper): {', '.join(TASKS)}",
+        f"tasks (default: all but the anchors, *_paper*): {', '.join(TASKS)}",
     )
     parser.add_argument(
         "--jobs",
