@@ -136,6 +136,32 @@ def test_a_tiny_run_writes_every_cell(tmp_path, capsys):
     assert "fcn (4 ch, 16 px, batch 2)" in capsys.readouterr().out
 
 
+def test_the_profile_counts_what_each_variant_adds_to_a_step(tmp_path):
+    data = networks.measure_networks(
+        tmp_path,
+        networks=["fcn"],
+        paths=["fp32"],
+        image_size=16,
+        batch_size=1,
+        width=2,
+        rounds=1,
+        min_run_time=0.001,
+        profile=True,
+    )
+    profile = data["networks"]["fcn"]["paths"]["fp32"]["profile"]
+    assert set(profile) == set(networks.VARIANTS)
+    calls = {v: p["aten_calls"] for v, p in profile.items()}
+    # Each variant adds work after every convolution: the floor one add forward and one sum
+    # backward, a coordinate term more (its product and the reduction for its weights).
+    assert calls["vanilla"] < calls["floor"] < calls["coordbias"]
+    for got in profile.values():
+        assert got["host_ms"] > 0 and got["device_ms"] is None and got["kernels"] == 0
+        assert len(got["top"]) == 6 and all(calls > 0 for _, calls, _ in got["top"])
+    table = (tmp_path / "networks.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| fcn | fp32 | floor |"))
+    assert row.endswith(f"| 0 | {calls['floor']:g} |")
+
+
 def test_the_compile_path_runs(tmp_path):
     data = networks.measure_networks(
         tmp_path,

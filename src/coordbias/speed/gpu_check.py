@@ -14,7 +14,8 @@ its log in ``OUT/logs/`` and a time limit:
 3. ``network-speed``: ``coordbias speed networks`` on every path (``fp32``, ``channels_last``,
    ``autocast_bf16``, ``autocast_fp16``, ``compile``, and ``cudagraphs``:
    ``torch.compile(mode="reduce-overhead")``, its outputs across replays with changing inputs
-   checked against eager calls; CUDA only, and the table says it was skipped on a CPU);
+   checked against eager calls; CUDA only, and the table says it was skipped on a CPU), with
+   ``--profile``: where each variant's step time goes (host and device time, kernel launches);
 4. ``study``: ``coordbias study --preset test`` on the device;
 5. ``benchmark``: ``coordbias benchmark --scale test`` on :data:`BENCHMARK_SUBSET` (every task
    family, the baseline and the library's method, one seed: the whole test scale is a few
@@ -175,6 +176,7 @@ def plan_parts(
                 device,
                 "--paths",
                 "fp32,channels_last,autocast_bf16,autocast_fp16,compile,cudagraphs",
+                "--profile",
                 "--out",
                 str(out / "network-speed"),
                 *network_size,

@@ -23,8 +23,14 @@ interleaved rounds (:mod:`coordbias._util.timing`); a ratio is the median over r
 per-round ratio to ``vanilla`` on the same path, with a distribution-free interval from the
 rounds, and ``coordbias - floor`` is formed per round the same way.
 
+``--profile`` adds where a step's time goes, per variant (:func:`step_profile`): the host's
+time to issue a step without waiting for the device, the device's kernel time, the kernels
+launched and the aten calls made per step. On a GPU a step whose host time is close to its step
+time is bound by the host (Python and launches), where a position term's per-call cost shows in
+full; the profile says so, the ratios alone do not.
+
 ``--out DIR`` receives ``networks.json`` (every time, ratio and interval) and ``networks.md``
-(the table).
+(the table, and the profile's).
 """
 
 from __future__ import annotations
@@ -253,6 +259,62 @@ def _ratio_summary(values: list[float]) -> dict[str, Any]:
     }
 
 
+def step_profile(step: Callable[[], Any], device: Any, steps: int = 3) -> dict[str, Any]:
+    """Where the time of ``step`` (a training step of no arguments) goes on ``device``.
+
+    Returns:
+        ``host_ms``: milliseconds to issue one step without waiting for the device (on a CPU,
+        the step itself); ``device_ms``: the device's kernel time per step (``None`` off CUDA);
+        ``kernels``: kernel launches per step (0 off CUDA); ``aten_calls``: aten operator calls
+        per step (nested ones included); ``top``: the six operators of most self host time,
+        ``[name, calls per step, self host microseconds per step]``. Means over ``steps`` steps
+        after one warm-up; ``host_ms`` is timed without the profiler, the rest under it.
+    """
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = device.type == "cuda"
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize(device)
+
+    step()
+    sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    host = (time.perf_counter() - start) / steps
+    sync()
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            step()
+        sync()
+    averages = prof.key_averages()
+    device_us = 0.0
+    kernels = aten = 0
+    for event in averages:
+        if event.device_type == torch.autograd.DeviceType.CUDA:
+            device_us += event.self_device_time_total
+        elif event.key.startswith("cudaLaunchKernel"):
+            kernels += event.count
+        elif event.key.startswith("aten::"):
+            aten += event.count
+    ranked = sorted(
+        (e for e in averages if e.device_type == torch.autograd.DeviceType.CPU),
+        key=lambda e: e.self_cpu_time_total,
+        reverse=True,
+    )
+    return {
+        "host_ms": 1e3 * host,
+        "device_ms": device_us / 1e3 / steps if cuda else None,
+        "kernels": kernels / steps,
+        "aten_calls": aten / steps,
+        "top": [[e.key, e.count / steps, e.self_cpu_time_total / steps] for e in ranked[:6]],
+    }
+
+
 def measure_path(
     setting: NetworkSetting,
     path: NetworkPath,
@@ -262,8 +324,10 @@ def measure_path(
     min_run_time: float,
     threads: int,
     compile_backend: str = "inductor",
+    profile: bool = False,
 ) -> dict[str, Any]:
-    """Time the four variants of one network on one path; their ratios to ``vanilla``."""
+    """Time the four variants of one network on one path; their ratios to ``vanilla`` (and with
+    ``profile`` each variant's :func:`step_profile`)."""
     import torch
 
     from coordbias._util.timing import interleaved, round_ratios
@@ -291,6 +355,8 @@ def measure_path(
     result["ratio"] = {v: _ratio_summary(ratios[v]) for v in COMPARED}
     above = [c - f for c, f in zip(ratios["coordbias"], ratios["floor"], strict=True)]
     result["coordbias_above_floor"] = _ratio_summary(above)
+    if profile:
+        result["profile"] = {v: step_profile(step, device) for v, step in steps.items()}
     return result
 
 
@@ -355,7 +421,40 @@ def markdown_table(data: dict[str, Any]) -> str:
         + (f" (in brackets: an interval of coverage {coverage:.2f} for it)" if coverage else "")
         + f"; device {data['device']}, {data['threads']} thread(s), torch {data['torch']}."
     )
-    return what + "\n\n" + md_table(headers, rows) + "\n"
+    return what + "\n\n" + md_table(headers, rows) + "\n" + _profile_table(data)
+
+
+def _profile_table(data: dict[str, Any]) -> str:
+    """The profiles of a :func:`measure_networks` result (``--profile``), or ``""``."""
+    from coordbias.reporting.markdown import md_table
+
+    rows = []
+    for network, entry in data["networks"].items():
+        for name, result in entry["paths"].items():
+            for variant, got in result.get("profile", {}).items():
+                device_ms = got["device_ms"]
+                rows.append(
+                    [
+                        network,
+                        name,
+                        variant,
+                        f"{result['ms'][variant]:.4g}",
+                        f"{got['host_ms']:.4g}",
+                        "" if device_ms is None else f"{device_ms:.4g}",
+                        f"{got['kernels']:g}",
+                        f"{got['aten_calls']:g}",
+                    ]
+                )
+    if not rows:
+        return ""
+    headers = ["network", "path", "variant", "step ms", "host ms", "device ms"]
+    headers += ["kernels", "aten calls"]
+    return (
+        "\nWhere a step's time goes (`--profile`): the host's time to issue a step without "
+        "waiting for the device, the device's kernel time, kernel launches and aten calls per "
+        "step (means of 3 steps). A host time close to the step time: the step is bound by the "
+        "host.\n\n" + md_table(headers, rows) + "\n"
+    )
 
 
 def measure_networks(
@@ -371,6 +470,7 @@ def measure_networks(
     min_run_time: float = 0.5,
     threads: int = 1,
     compile_backend: str = "inductor",
+    profile: bool = False,
 ) -> dict[str, Any]:
     """Time the training step of every network's variants on every path; write
     ``out/networks.json`` and ``out/networks.md``.
@@ -390,6 +490,7 @@ def measure_networks(
         min_run_time: seconds each single timing runs for at least.
         threads: torch intra-op threads.
         compile_backend: the backend of the ``compile`` path (``"aot_eager"`` in the tests).
+        profile: also profile each variant's step (:func:`step_profile`).
 
     Returns:
         The JSON-ready result; ``failed`` lists the ``network/path`` that failed.
@@ -472,6 +573,7 @@ def measure_networks(
                     min_run_time=min_run_time,
                     threads=threads,
                     compile_backend=compile_backend,
+                    profile=profile,
                 )
             except Exception as error:  # recorded, reported, and the command fails at the end
                 traceback.print_exc()
@@ -523,6 +625,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="inductor",
         help="backend of the compile path (default %(default)s; aot_eager skips code generation)",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also say where each variant's step time goes: host and device time, kernel "
+        "launches and aten calls per step",
+    )
 
 
 def run(
@@ -541,7 +649,7 @@ def run(
         threads: torch's threads (``None``: the process's own).
         **settings: the other keyword arguments of :func:`measure_networks` (``device``,
             ``image_size``, ``batch_size``, ``width``, ``rounds``, ``min_run_time``,
-            ``compile_backend``), passed on with its defaults.
+            ``compile_backend``, ``profile``), passed on with its defaults.
     """
     import torch
 
