@@ -163,7 +163,7 @@ class _Features(NamedTuple):
 
     grid: Tensor  # G (F, N), float32 / float64 (the feature dtype of the output's dtype)
     grid_t: Tensor | None  # channels last: G^T (N, F), contiguous
-    rows: Tensor | None  # channels first, G factored: G[f, (r, s)] = rows[f, 0, r] * cols[f, s]
+    rows: Tensor | None  # channels first, G factored: G[f, (r, s)] = rows[0, r, f] * cols[f, s]
     cols: Tensor | None
     grad_grid: Tensor  # G in the gradient's dtype (the output's)
     size: int  # N
@@ -237,15 +237,16 @@ def _features(geometry: Geometry, size_out, dtype: torch.dtype, device, layout: 
 
 
 def _factor(grid: Tensor, rows: int, cols: int) -> tuple[Tensor, Tensor] | None:
-    # G[f, (r, s)] = rows[f, 0, r] * cols[f, s] when every feature varies along the rows (all
-    # spatial axes but the last) or along the columns (the last axis) only; else None.
+    # G[f, (r, s)] = rows[0, r, f] * cols[f, s] when every feature varies along the rows (all
+    # spatial axes but the last) or along the columns (the last axis) only; else None. The
+    # rows are kept (1, R, F), so that coord_weight (C, 1, F) * rows is (C*R, F) as it lies.
     cube = grid.view(-1, rows, cols)
-    first = grid.new_ones(cube.shape[0], 1, rows)
+    first = grid.new_ones(1, rows, cube.shape[0])
     second = grid.new_ones(cube.shape[0], cols)
     for f in range(cube.shape[0]):
         column, row = cube[f, :, :1], cube[f, :1, :]
         if torch.equal(cube[f], column.expand(rows, cols)):
-            first[f, 0] = column[:, 0]
+            first[0, :, f] = column[:, 0]
         elif torch.equal(cube[f], row.expand(rows, cols)):
             second[f] = row[0]
         else:
@@ -290,8 +291,7 @@ def _add_(out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_di
     if layout == _LAST:
         a, b = feats.grid_t, w.t()
     elif feats.rows is not None:
-        # (F, C, R) outer products, read as (C*R, F)
-        a, b = (w.t().unsqueeze(-1) * feats.rows).reshape(grid.shape[0], -1).t(), feats.cols
+        a, b = (w.unsqueeze(1) * feats.rows).reshape(-1, grid.shape[0]), feats.cols
     else:
         a, b = w, grid
     if out.dtype == grid.dtype and out.numel() == channels * feats.size:  # one sample: fused
