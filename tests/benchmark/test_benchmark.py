@@ -323,7 +323,7 @@ def test_the_classifier_anchor_is_liu_et_al_coordconv_at_their_protocol(tmp_path
     assert f"({solved}/2 seeds succeed; median {statistics.median(accuracy):.1f}, " in line
     assert line.endswith(f"| 100.0 | {statistics.mean(accuracy) - 100:+.1f} |")
     report = (tmp_path / "report.md").read_text()
-    assert "- `nsc_class_paper_quadrant` (cap 2 epochs or 3 steps, patience 1):" in report
+    assert "- `nsc_class_paper_quadrant` (cap 2 epochs or 4 steps, patience 1):" in report
 
 
 def test_a_method_that_cannot_run_says_so_in_its_cell(tmp_path, monkeypatch):

@@ -555,7 +555,7 @@ SCALES: Mapping[str, BenchmarkScale] = MappingProxyType(
                 replace(_NSC_CLASS, **_TINY, max_steps=3, lr_grid=(0.005,)),
                 replace(_NSC_REG, **_TINY, max_steps=2, batch_size=32, lr_grid=(0.01,)),
                 replace(_REDGREEN, **_TINY, batch_size=8),
-                replace(_NSC_CLASS_ANCHOR, **_TINY, max_steps=3),
+                replace(_NSC_CLASS_ANCHOR, **_TINY, max_steps=4),
             ),
             circles=CirclesSizes(32, 4, 16, 8, 8, 48, 4),
             redgreen=RedGreenSizes(16, 8, 8),
