@@ -310,15 +310,19 @@ def _median_of(results: Sequence[Mapping[str, Any]], key: str) -> float | None:
 
 def _why(spec: TaskSpec, failed: list[dict], solved: list[dict]) -> str:
     """One sentence of numbers on the failed seeds of one row (see :func:`_failures`)."""
-    train_key = "train_error_px" if spec.family == "nsc_reg" else "train_accuracy"
-    unit = " px" if spec.family == "nsc_reg" else ""
+    regression = spec.family == "nsc_reg"
+    train_key = "train_error_px" if regression else "train_accuracy"
+
+    def score(value: float) -> str:
+        return f"{value:.3g} px" if regression else f"{value:.1%}"
+
     parts = [f"{len(failed)} of {len(failed) + len(solved)} seeds failed"]
     train_failed = _median_of(failed, train_key)
     if train_failed is not None:
-        text = f"their median training-set score {train_failed:.3g}{unit}"
+        text = f"their median training-set score {score(train_failed)}"
         train_solved = _median_of(solved, train_key)
         if train_solved is not None:
-            text += f" (the solved seeds' {train_solved:.3g}{unit})"
+            text += f" (the solved seeds' {score(train_solved)})"
         fits = spec.succeeded(train_failed)
         parts.append(
             text
