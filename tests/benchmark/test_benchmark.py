@@ -10,6 +10,7 @@ import statistics
 from types import MappingProxyType
 
 import pytest
+import torch
 
 from coordbias._util.errors import UserValueError
 from coordbias._util.experiment import torch_threads
@@ -433,3 +434,19 @@ def test_the_standard_classification_stops_once_solved_on_validation():
     assert close({"val_metric": 0.4}) and not close({"val_metric": 1.0})
     with pytest.raises(ValueError, match="no success threshold"):
         cells._solved(TASKS["circles"])
+
+
+def test_a_smoke_scale_scores_centres_spread_over_each_set():
+    # The Not-so-Clevr sets are ordered by position: a prefix of the held-out quadrant would be
+    # its first rows only. A cut takes centres from the first to the last, evenly.
+    from coordbias.data.notsoclevr import centres, paper_split_indices
+
+    scale = SCALES["quick"]
+    _, val, test = cells_module._nsc_sets(TASKS["nsc_class_quadrant"], scale)
+    full = centres()[paper_split_indices("quadrant")[1]]
+    assert test.shape[0] == scale.nsc_eval_size == 256 and val.shape[0] <= 256
+    assert bool((test >= 33).all()) and test[0].tolist() == full[0].tolist()
+    assert test[-1].tolist() == full[-1].tolist()
+    assert len({tuple(c) for c in test.tolist()}) == 256  # no centre twice
+    whole = cells_module._nsc_sets(TASKS["nsc_class_quadrant"], SCALES["standard"])[2]
+    assert torch.equal(whole, full)  # the standard scale scores every centre

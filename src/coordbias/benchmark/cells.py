@@ -194,12 +194,20 @@ def _redgreen(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
 
 def _nsc_sets(spec: TaskSpec, scale: BenchmarkScale) -> tuple[Tensor, Tensor, Tensor]:
     """Training, validation and test centres: Liu et al.'s split, a validation share held out
-    of its training part with :data:`VAL_SEED` (the same for every training seed)."""
+    of its training part with :data:`VAL_SEED` (the same for every training seed); with the
+    scale's ``nsc_eval_size``, that many centres of the validation and test sets, spread evenly
+    over each (the sets are ordered by position: a prefix would be one corner)."""
     c = centres()
     train_idx, test_idx = paper_split_indices(spec.variant)
     kept, val = hold_out(train_idx, scale.nsc_val_fraction, VAL_SEED)
-    cut = scale.nsc_eval_size or None
-    return c[kept], c[val][:cut], c[test_idx][:cut]
+    return c[kept], _spread(c[val], scale.nsc_eval_size), _spread(c[test_idx], scale.nsc_eval_size)
+
+
+def _spread(c: Tensor, size: int) -> Tensor:
+    """``size`` rows of ``c`` evenly spaced from the first to the last (all of ``c`` for 0)."""
+    if not 0 < size < c.shape[0]:
+        return c
+    return c[torch.linspace(0, c.shape[0] - 1, size).round().long()]
 
 
 def _nsc_class(spec: TaskSpec, scale: BenchmarkScale) -> _Problem:
