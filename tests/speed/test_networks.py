@@ -136,18 +136,23 @@ def test_a_tiny_run_writes_every_cell(tmp_path, capsys):
     assert "fcn (4 ch, 16 px, batch 2)" in capsys.readouterr().out
 
 
-def test_the_profile_counts_what_each_variant_adds_to_a_step(tmp_path):
-    data = networks.measure_networks(
-        tmp_path,
+def _smallest_fcn_run(folder, path: str, **options) -> dict:
+    """The FCN at its smallest on one path, one round of one step."""
+    return networks.measure_networks(
+        folder,
         networks=["fcn"],
-        paths=["fp32"],
+        paths=[path],
         image_size=16,
         batch_size=1,
         width=2,
         rounds=1,
         min_run_time=0.001,
-        profile=True,
+        **options,
     )
+
+
+def test_the_profile_counts_what_each_variant_adds_to_a_step(tmp_path):
+    data = _smallest_fcn_run(tmp_path, "fp32", profile=True)
     profile = data["networks"]["fcn"]["paths"]["fp32"]["profile"]
     assert set(profile) == set(networks.VARIANTS)
     calls = {v: p["aten_calls"] for v, p in profile.items()}
@@ -163,17 +168,7 @@ def test_the_profile_counts_what_each_variant_adds_to_a_step(tmp_path):
 
 
 def test_the_compile_path_runs(tmp_path):
-    data = networks.measure_networks(
-        tmp_path,
-        networks=["fcn"],
-        paths=["compile"],
-        image_size=16,
-        batch_size=1,
-        width=2,
-        rounds=1,
-        min_run_time=0.001,
-        compile_backend="eager",
-    )
+    data = _smallest_fcn_run(tmp_path, "compile", compile_backend="eager")
     assert data["failed"] == []
     assert "torch.compile" in data["networks"]["fcn"]["paths"]["compile"]["setup"]
     torch._dynamo.reset()
