@@ -51,6 +51,13 @@ def _panels(count: int, per_row: int, size: tuple[float, float]) -> tuple[Figure
     return fig, axes[:count]
 
 
+def _title(fig: Figure, title: str) -> None:
+    """A figure's title above its panels: ``tight_layout`` leaves it a fixed 0.4 inch, however
+    tall the figure (by itself it lays the top row's titles over a tall figure's title)."""
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - 0.4 / fig.get_figheight()))
+
+
 def effects_figure(table: Mapping[str, Any]) -> Figure:
     """Each method's effect against ``vanilla``: a panel per task and test metric, a row per
     method and placement, the effect with its 95 % interval, coloured by the verdict
@@ -114,8 +121,7 @@ def effects_figure(table: Mapping[str, Any]) -> Figure:
         axes[0].plot([], [], "o", color=colour, label=verdict)[0]
         for verdict, colour in VERDICT_COLORS.items()
     ]
-    fig.suptitle("effect against vanilla, 95 % interval (grey band: the tie margin)")
-    fig.tight_layout()
+    _title(fig, "effect against vanilla, 95 % interval (grey band: the tie margin)")
     fig.legend(
         handles=handles,
         loc="upper center",
@@ -168,8 +174,7 @@ def curves_figure(
     if axes:
         axes[0].set_ylabel("validation metric", fontsize=8)
         axes[-1].set_xlabel("epoch", fontsize=8)
-    fig.suptitle(f"{task}: learning curves (one line per seed)")
-    fig.tight_layout()
+    _title(fig, f"{task}: learning curves (one line per seed)")
     return fig
 
 
