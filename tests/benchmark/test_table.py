@@ -195,6 +195,46 @@ def test_a_task_with_several_test_metrics_gets_a_column_each():
         build_table({"circles": {}}, {"redgreen": spec})
 
 
+def test_a_row_at_chance_gets_no_verdict_on_any_column():
+    # Red-Green: a network that did not learn answers 0.5 on both test sets, which on the
+    # dissimilar set (vanilla near 0) would otherwise read as "better".
+    @dataclasses.dataclass(frozen=True)
+    class Spec(TaskSpec):
+        columns: tuple[str, ...] = ("dissimilar", "similar")
+
+    spec = Spec("redgreen", "redgreen", "", "dissimilar", True, "Red-Green", margin=0.02)
+    spec = dataclasses.replace(spec, chance=0.5)
+
+    def rg(method, seed, dissimilar, similar):
+        metrics = {"dissimilar": dissimilar, "similar": similar}
+        return result("redgreen", method, seed, dissimilar, metrics=metrics)
+
+    data = {
+        "redgreen": {
+            "vanilla": [rg("vanilla", s, 0.03 + s / 1000, 0.97) for s in range(6)],
+            "coordbias": [rg("coordbias", s, 0.01, 0.99 + s / 1000) for s in range(6)],
+            # half the seeds learn the order: 0.5 on one set alone is not chance
+            "coordconv": [rg("coordconv", s, 0.5 + s / 1000, 0.99) for s in range(6)],
+            "fourier": [rg("fourier", s, 0.5, 0.5 + s / 1000) for s in range(6)],
+        }
+    }
+    t = build_table(data, {"redgreen": spec})
+    for column in ("dissimilar", "similar"):
+        cells = t["cells"]["redgreen"][column]
+        fourier = cells["fourier"]["default"]
+        assert fourier["at_chance"]
+        assert {c["verdict"] for c in fourier["against"].values()} == {"at chance"}
+        assert "at_chance" not in cells["coordconv"]["default"]
+    conv = t["cells"]["redgreen"]["dissimilar"]["coordconv"]["default"]["against"]["vanilla"]
+    assert conv["verdict"] == "better"
+    fourier_row = next(r for r in table_markdown(t).splitlines() if r.startswith("| `fourier`"))
+    assert fourier_row.count("⊘") == 4  # against vanilla and coordbias, on both columns
+    # Without a chance level the same numbers give the misleading verdict.
+    plain = build_table(data, {"redgreen": dataclasses.replace(spec, chance=None)})
+    vs_vanilla = plain["cells"]["redgreen"]["dissimilar"]["fourier"]["default"]["against"]
+    assert vs_vanilla["vanilla"]["verdict"] == "better"
+
+
 def test_the_transfer_is_a_column_of_its_own():
     data = {
         "circles": {

@@ -18,7 +18,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from coordbias.benchmark.spec import BASELINE, TASKS
-from coordbias.benchmark.table import TRANSFER, group_results, own_placement, row_label
+from coordbias.benchmark.table import (
+    AT_CHANCE,
+    TRANSFER,
+    group_results,
+    own_placement,
+    row_label,
+)
 from coordbias.training.figures import new_figure, save_figure
 
 __all__ = [
@@ -32,12 +38,13 @@ __all__ = [
 #: Dots per inch of the benchmark's figures (the study's resolution).
 DPI = 110
 
-#: The colour of each verdict in the effect figure: a tie is grey.
+#: The colour of each verdict in the effect figure: a tie is grey, a row at chance orange.
 VERDICT_COLORS: Mapping[str, str] = {
     "better": "#2ca02c",
     "worse": "#d62728",
     "not told apart": "#1f3b73",
     "tie": "#a0a0a0",
+    AT_CHANCE: "#e69f00",
 }
 
 
@@ -52,10 +59,12 @@ def _panels(count: int, per_row: int, size: tuple[float, float]) -> tuple[Figure
 
 
 def _title(fig: Figure, title: str) -> None:
-    """A figure's title above its panels: ``tight_layout`` leaves it a fixed 0.4 inch, however
-    tall the figure (by itself it lays the top row's titles over a tall figure's title)."""
+    """A figure's title in a band of 0.4 inch added above its panels (``tight_layout`` alone
+    lays the top row's titles over a tall figure's title)."""
+    band = 0.4
+    fig.set_figheight(fig.get_figheight() + band)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - 0.4 / fig.get_figheight()))
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - band / fig.get_figheight()))
 
 
 def effects_figure(table: Mapping[str, Any]) -> Figure:

@@ -21,6 +21,7 @@ from typing import Any
 from coordbias._util.files import write_text
 from coordbias.benchmark.spec import BASELINE, TASKS, TaskSpec
 from coordbias.benchmark.table import (
+    AT_CHANCE,
     COORDBIAS,
     DEFAULT_ROW,
     MARKS,
@@ -41,7 +42,7 @@ from coordbias.reporting.stats import ALPHA, DRAWS, MAX_SPLITS
 __all__ = ["command_line", "findings", "markdown", "render", "statistics_text", "write_report"]
 
 #: The order in which a paragraph lists the verdicts.
-_ORDER = ("better", "worse", "tie", "not told apart")
+_ORDER = ("better", "worse", "tie", "not told apart", AT_CHANCE)
 
 
 def _column_name(task: str, column: str, info: Mapping[str, Any]) -> str:
@@ -187,10 +188,13 @@ def statistics_text(table: Mapping[str, Any]) -> str:
         "inside the task's equivalence margin (below), whatever the test; **better** / "
         f"**worse** when the adjusted p is below {ALPHA:g} (for a success task the direction is "
         "that of the share of seeds succeeding); else **not told apart**, which does not mean "
-        "equal: the seeds cannot tell.",
+        "equal: the seeds cannot tell. **at chance** instead when the row or its reference "
+        "scored at the task's chance level on every column in every seed (within the margin): "
+        "it did not learn the task, and no verdict is drawn from its number.",
         f"- Marks: against `{BASELINE}` {v['better']} better, {v['worse']} worse, {v['tie']} "
         f"tie; against `{COORDBIAS}` {cb['better']} better, {cb['worse']} worse, {cb['tie']} "
-        "tie; no mark: not told apart. Placements are compared in the paragraphs of each task.",
+        f"tie; {v[AT_CHANCE]} at chance; no mark: not told apart. Placements are compared in "
+        "the paragraphs of each task.",
         "- Margins: "
         + ", ".join(
             f"`{t}` ±{info['margin']:g} ({info['metric']})" for t, info in table["tasks"].items()
@@ -431,7 +435,8 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
         f"Marks: {MARKS[BASELINE]['better']} / {MARKS[BASELINE]['worse']} better / worse than "
         f"`{BASELINE}`, {MARKS[BASELINE]['tie']} a tie with it; {MARKS[COORDBIAS]['better']} / "
         f"{MARKS[COORDBIAS]['worse']} / {MARKS[COORDBIAS]['tie']} the same against "
-        f"`{COORDBIAS}`; no mark: not told apart (see How the statistics were done).",
+        f"`{COORDBIAS}`; {MARKS[BASELINE][AT_CHANCE]} at chance (the row did not learn the task); "
+        "no mark: not told apart (see How the statistics were done).",
         "",
     ]
     if "effects" in figures:

@@ -171,6 +171,10 @@ class TaskSpec:
             ``metric`` alone).
         bimodal: a seed either solves the task or not, by chance (more seeds: the scale's
             ``bimodal_seeds``).
+        chance: what a network that did not learn scores on every column (Red-Green: 0.5, two
+            balanced classes); ``None``: no such level. A row whose every seed scores within
+            ``margin`` of it on every column is *at chance*, and its comparisons say so instead
+            of a verdict (a chance 0.5 on Red-Green's dissimilar set is not a better answer).
         anchor: the rows are those of a published table (:func:`anchor_rows`: Red-Green's
             convolution types, or the method that is the paper's network) rather than the
             methods, trained with the paper's protocol at its own learning rate without a
@@ -189,6 +193,7 @@ class TaskSpec:
     columns: tuple[str, ...] = ()
     bimodal: bool = False
     anchor: bool = False
+    chance: float | None = None
 
     def succeeded(self, value: float) -> bool:
         """Whether ``value`` of the metric is a success: at least ``success``, or below it when
@@ -221,6 +226,7 @@ def _task(name: str, family: str, variant: str, description: str, **more) -> Tas
         margin,
         columns,
         bimodal=family == "nsc_reg",
+        chance=0.5 if family == "redgreen" else None,
         **more,
     )
 

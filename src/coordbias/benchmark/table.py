@@ -16,7 +16,9 @@ family for Holm's adjustment. Its verdict (:func:`coordbias.reporting.stats.verd
 when the difference's interval lies inside the task's ``(-margin, margin)``; ``better`` /
 ``worse`` when the adjusted p is below :data:`~coordbias.reporting.stats.ALPHA` (the direction
 from the task's ``higher_is_better``; for success counts, from the shares); else
-``not told apart``.
+``not told apart``. A comparison with a row *at chance* (every seed within the margin of the
+task's ``TaskSpec.chance`` on every column: it did not learn the task) is :data:`AT_CHANCE`
+instead, whatever its test says.
 
 Each row is compared with (the keys of its ``against``):
 
@@ -73,6 +75,7 @@ from coordbias.reporting.stats import (
 )
 
 __all__ = [
+    "AT_CHANCE",
     "COORDBIAS",
     "DEFAULT_PLACEMENT",
     "DEFAULT_ROW",
@@ -117,12 +120,17 @@ DEFAULT_ROW = "default"
 #: The comparisons of a row (the keys of its ``against``), in order.
 ROLES = (BASELINE, COORDBIAS, DEFAULT_ROW)
 
+#: The verdict of a comparison in which the row or its reference did not learn the task.
+AT_CHANCE = "at chance"
+
 #: The mark of a verdict against each reference in the table (``not told apart``: none).
 MARKS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
-        BASELINE: MappingProxyType({"better": "▲", "worse": "▼", "tie": "=", "not told apart": ""}),
+        BASELINE: MappingProxyType(
+            {"better": "▲", "worse": "▼", "tie": "=", "not told apart": "", AT_CHANCE: "⊘"}
+        ),
         COORDBIAS: MappingProxyType(
-            {"better": "△", "worse": "▽", "tie": "≈", "not told apart": ""}
+            {"better": "△", "worse": "▽", "tie": "≈", "not told apart": "", AT_CHANCE: "⊘"}
         ),
     }
 )
@@ -404,21 +412,49 @@ def build_table(
                         comparison["reference"] = [ref_m, ref_p]
                         summary["against"][role] = comparison
                         family.append({"comparison": comparison, "spec": col_spec})
+        if spec.chance is not None:
+            _flag_chance(table["cells"][task], spec.chance, spec.margin)
     adjusted = holm([f["comparison"]["p"] for f in family])
     for f, p_holm in zip(family, adjusted):
         c, spec = f["comparison"], f["spec"]
         c["p_holm"] = p_holm
         success = spec.outcome == "success"
-        c["verdict"] = verdict(
-            c["interval"],
-            p_holm,
-            spec.margin,
-            difference=c["effect"] if success else c["difference"],
-            higher_is_better=True if success else spec.higher_is_better,
+        c["verdict"] = (
+            AT_CHANCE
+            if c.get("at_chance")
+            else verdict(
+                c["interval"],
+                p_holm,
+                spec.margin,
+                difference=c["effect"] if success else c["difference"],
+                higher_is_better=True if success else spec.higher_is_better,
+            )
         )
     table["family"] = len(family)
     table["alpha"] = ALPHA
     return table
+
+
+def _flag_chance(per_column: Mapping[str, Any], chance: float, margin: float) -> None:
+    """Flag the summaries of the rows of one task that scored at chance, and every comparison
+    made with one of them (``at_chance``)."""
+    flagged = None
+    for per_method in per_column.values():
+        here = {
+            (m, p)
+            for m, per in per_method.items()
+            for p, s in per.items()
+            if "values" in s and all(abs(v - chance) <= margin for v in s["values"])
+        }
+        flagged = here if flagged is None else flagged & here
+    for per_method in per_column.values():
+        for m, per in per_method.items():
+            for p, s in per.items():
+                if (m, p) in flagged:
+                    s["at_chance"] = True
+                for c in s.get("against", {}).values():
+                    if (m, p) in flagged or tuple(c["reference"]) in flagged:
+                        c["at_chance"] = True
 
 
 def _row_key(placement: str, own: str) -> str:
