@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import matplotlib.colors as mcolors
 import pytest
@@ -13,9 +14,10 @@ from coordbias.benchmark.figures import (
     effects_figure,
     write_figures,
 )
+from coordbias.benchmark.spec import TASKS
 from coordbias.benchmark.table import build_table, group_results
 
-from .synthetic import cells
+from .synthetic import cells, result
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +89,25 @@ def test_write_figures_writes_what_there_is(data, tmp_path):
 def test_an_empty_table_still_gives_a_figure(tmp_path):
     paths = write_figures(build_table({}), {}, tmp_path)
     assert list(paths) == ["effects"] and paths["effects"].is_file()
+
+
+def test_each_column_of_a_task_is_labelled_by_its_own_metric_and_chance_is_orange():
+    spec = dataclasses.replace(TASKS["redgreen"], margin=0.02)
+
+    def rg(method, seed, dissimilar, similar):
+        metrics = {"dissimilar": dissimilar, "similar": similar}
+        return result("redgreen", method, seed, dissimilar, metrics=metrics)
+
+    data = {
+        "redgreen": {
+            "vanilla": [rg("vanilla", s, 0.03 + s / 1000, 0.97) for s in range(6)],
+            "coordbias": [rg("coordbias", s, 0.01, 0.99 + s / 1000) for s in range(6)],
+            "fourier": [rg("fourier", s, 0.5, 0.5 + s / 1000) for s in range(6)],
+        }
+    }
+    fig = effects_figure(build_table(data, {"redgreen": spec}))
+    axes = {ax.get_title(): ax for ax in fig.axes if ax.get_title()}
+    assert set(axes) == {"redgreen: dissimilar", "redgreen: similar"}
+    assert axes["redgreen: similar"].get_xlabel().startswith("similar")
+    assert axes["redgreen: dissimilar"].get_xlabel().startswith("dissimilar")
+    assert drawn(axes["redgreen: dissimilar"])["at chance"] == VERDICT_COLORS["at chance"]

@@ -124,7 +124,8 @@ def effects_figure(table: Mapping[str, Any]) -> Figure:
             ax.set_xlabel("share of seeds succeeding, minus vanilla's →", fontsize=8)
         else:
             sign = "" if info["higher_is_better"] else "vanilla's minus the method's "
-            ax.set_xlabel(f"{sign}{info['metric']} (better →)", fontsize=8)
+            metric = info["metric"] if column == TRANSFER else column  # a second column: its own
+            ax.set_xlabel(f"{sign}{metric} (better →)", fontsize=8)
         ax.tick_params(axis="x", labelsize=8)
     handles = [
         axes[0].plot([], [], "o", color=colour, label=verdict)[0]
