@@ -27,6 +27,14 @@ def seeds_of(task: str, method: str, values, placement: str | None = "encoder", 
     return [result(task, method, s, v, placement, **extra) for s, v in zip(SEEDS, values)]
 
 
+def redgreen_seeds(method: str, pairs) -> list:
+    """Red-Green results, one per ``(dissimilar, similar)`` pair of accuracies, seeds 0, 1, ..."""
+    return [
+        result("redgreen", method, s, d, metrics={"dissimilar": d, "similar": m})
+        for s, (d, m) in enumerate(pairs)
+    ]
+
+
 def noisy(centre: float, spread: float, seed: int, n: int = len(SEEDS)) -> list[float]:
     return (centre + spread * np.random.default_rng(seed).standard_normal(n)).tolist()
 

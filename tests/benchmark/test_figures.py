@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 
 import matplotlib.colors as mcolors
 import pytest
@@ -17,7 +16,7 @@ from coordbias.benchmark.figures import (
 from coordbias.benchmark.spec import TASKS
 from coordbias.benchmark.table import build_table, group_results
 
-from .synthetic import cells, result
+from .synthetic import cells, redgreen_seeds
 
 
 @pytest.fixture(scope="module")
@@ -92,20 +91,14 @@ def test_an_empty_table_still_gives_a_figure(tmp_path):
 
 
 def test_each_column_of_a_task_is_labelled_by_its_own_metric_and_chance_is_orange():
-    spec = dataclasses.replace(TASKS["redgreen"], margin=0.02)
-
-    def rg(method, seed, dissimilar, similar):
-        metrics = {"dissimilar": dissimilar, "similar": similar}
-        return result("redgreen", method, seed, dissimilar, metrics=metrics)
-
     data = {
         "redgreen": {
-            "vanilla": [rg("vanilla", s, 0.03 + s / 1000, 0.97) for s in range(6)],
-            "coordbias": [rg("coordbias", s, 0.01, 0.99 + s / 1000) for s in range(6)],
-            "fourier": [rg("fourier", s, 0.5, 0.5 + s / 1000) for s in range(6)],
+            "vanilla": redgreen_seeds("vanilla", [(0.03 + s / 1000, 0.97) for s in range(6)]),
+            "coordbias": redgreen_seeds("coordbias", [(0.01, 0.99 + s / 1000) for s in range(6)]),
+            "fourier": redgreen_seeds("fourier", [(0.5, 0.5 + s / 1000) for s in range(6)]),
         }
     }
-    fig = effects_figure(build_table(data, {"redgreen": spec}))
+    fig = effects_figure(build_table(data, {"redgreen": TASKS["redgreen"]}))
     axes = {ax.get_title(): ax for ax in fig.axes if ax.get_title()}
     assert set(axes) == {"redgreen: dissimilar", "redgreen: similar"}
     assert axes["redgreen: similar"].get_xlabel().startswith("similar")

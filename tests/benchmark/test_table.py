@@ -20,7 +20,7 @@ from coordbias.benchmark.table import (
 )
 from coordbias.reporting.stats import fisher_test, holm, permutation_test
 
-from .synthetic import cells, result, seeds_of
+from .synthetic import cells, redgreen_seeds, result, seeds_of
 
 
 @pytest.fixture(scope="module")
@@ -171,15 +171,10 @@ def test_a_task_with_several_test_metrics_gets_a_column_each():
         columns: tuple[str, ...] = ("dissimilar", "similar")
 
     spec = Spec("redgreen", "redgreen", "", "dissimilar", True, "Red-Green", margin=0.01)
-
-    def rg(method, seed, dissimilar, similar):
-        metrics = {"dissimilar": dissimilar, "similar": similar}
-        return result("redgreen", method, seed, dissimilar, metrics=metrics)
-
     data = {
         "redgreen": {
-            "vanilla": [rg("vanilla", s, 0.5 + s / 100, 0.99) for s in range(5)],
-            "coordbias": [rg("coordbias", s, 0.9 + s / 100, 0.99) for s in range(5)],
+            "vanilla": redgreen_seeds("vanilla", [(0.5 + s / 100, 0.99) for s in range(5)]),
+            "coordbias": redgreen_seeds("coordbias", [(0.9 + s / 100, 0.99) for s in range(5)]),
         }
     }
     t = build_table(data, {"redgreen": spec})
@@ -198,24 +193,15 @@ def test_a_task_with_several_test_metrics_gets_a_column_each():
 def test_a_row_at_chance_gets_no_verdict_on_any_column():
     # Red-Green: a network that did not learn answers 0.5 on both test sets, which on the
     # dissimilar set (vanilla near 0) would otherwise read as "better".
-    @dataclasses.dataclass(frozen=True)
-    class Spec(TaskSpec):
-        columns: tuple[str, ...] = ("dissimilar", "similar")
-
-    spec = Spec("redgreen", "redgreen", "", "dissimilar", True, "Red-Green", margin=0.02)
-    spec = dataclasses.replace(spec, chance=0.5)
-
-    def rg(method, seed, dissimilar, similar):
-        metrics = {"dissimilar": dissimilar, "similar": similar}
-        return result("redgreen", method, seed, dissimilar, metrics=metrics)
-
+    spec = TASKS["redgreen"]
+    assert spec.chance == 0.5
     data = {
         "redgreen": {
-            "vanilla": [rg("vanilla", s, 0.03 + s / 1000, 0.97) for s in range(6)],
-            "coordbias": [rg("coordbias", s, 0.01, 0.99 + s / 1000) for s in range(6)],
+            "vanilla": redgreen_seeds("vanilla", [(0.03 + s / 1000, 0.97) for s in range(6)]),
+            "coordbias": redgreen_seeds("coordbias", [(0.01, 0.99 + s / 1000) for s in range(6)]),
             # half the seeds learn the order: 0.5 on one set alone is not chance
-            "coordconv": [rg("coordconv", s, 0.5 + s / 1000, 0.99) for s in range(6)],
-            "fourier": [rg("fourier", s, 0.5, 0.5 + s / 1000) for s in range(6)],
+            "coordconv": redgreen_seeds("coordconv", [(0.5 + s / 1000, 0.99) for s in range(6)]),
+            "fourier": redgreen_seeds("fourier", [(0.5, 0.5 + s / 1000) for s in range(6)]),
         }
     }
     t = build_table(data, {"redgreen": spec})
