@@ -199,6 +199,25 @@ def test_the_cost_of_each_method_when_timed(tmp_path):
     assert "Measured at width 64, rounds 7." in report
 
 
+def test_what_the_run_cost_sums_every_cell_once(tmp_path):
+    data = cells()
+    for r in data["circles"]["coordbias"]["encoder"]:
+        r["seconds"] = 36.0  # 10 seeds: 0.1 h
+    grid = [{"lr": lr, "seeds": 2, "seconds": 90.0} for lr in (1e-3, 1e-2)]  # 0.05 h
+    record = {"on": "nsc_reg_uniform", "grid": grid, "chosen": {"lr": 1e-3}}
+    # nsc_reg_quadrant's row is set by nsc_reg_uniform's sweep: its cells are counted once
+    sweep = {t: {"coordconv": {"first": record}} for t in ("nsc_reg_uniform", "nsc_reg_quadrant")}
+    write_report({"cells": data, "sweep": sweep}, tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    section = report.split("## What the run cost")[1].split("##")[0]
+    n = {t: sum(len(rs) for per in data[t].values() for rs in per.values()) for t in data}
+    assert f"| `circles` | {n['circles']} | 0.10 | 0 | 0.00 |" in section
+    assert f"| `nsc_reg_uniform` | {n['nsc_reg_uniform']} | 0.00 | 4 | 0.05 |" in section
+    assert "| all | " in section and "0.15 hours of cells in all" in section
+    write_report({"cells": cells()}, tmp_path)  # no cell says what it took: no section
+    assert "## What the run cost" not in (tmp_path / "report.md").read_text()
+
+
 def test_a_second_column_is_described_by_its_own_metric(tmp_path):
     # Red-Green's table has a "similar" column beside the main "dissimilar": its paragraph
     # names "similar", not the task's main metric.

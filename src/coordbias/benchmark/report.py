@@ -391,6 +391,47 @@ def _cost(timing: Mapping[str, Any] | None) -> str:
     return md_table(headers, rows) + (f"\n\nMeasured at {setting}." if setting else "")
 
 
+def _run_cost(results: Mapping[str, Any]) -> str:
+    """What the run's cells took, per task: the final cells' seconds and, once per sweep, the
+    sweep cells' (each cell's training and scoring, from its ``result.json``)."""
+    per_task: dict[str, list[float]] = {}
+    for task, per_method in group_results(results.get("cells") or {}).items():
+        for per_place in per_method.values():
+            for found in per_place.values():
+                spent = [r["seconds"] for r in found if isinstance(r.get("seconds"), (int, float))]
+                entry = per_task.setdefault(task, [0, 0.0, 0, 0.0])
+                entry[0] += len(found)
+                entry[1] += math.fsum(spent)
+    swept = set()
+    for per_method in (results.get("sweep") or {}).values():
+        for method, per_place in per_method.items():
+            for placement, record in per_place.items():
+                key = (record.get("on"), method, placement)
+                if key[0] is None or key in swept:  # no sweep, or one shared by two rows
+                    continue
+                swept.add(key)
+                entry = per_task.setdefault(key[0], [0, 0.0, 0, 0.0])
+                for pair in record.get("grid") or []:
+                    entry[2] += pair.get("seeds") or 0
+                    entry[3] += pair.get("seconds") or 0.0
+    if not any(e[1] or e[3] for e in per_task.values()):
+        return ""
+
+    def hours(seconds: float) -> str:
+        return f"{seconds / 3600:.2f}"
+
+    rows = [[f"`{t}`", e[0], hours(e[1]), e[2], hours(e[3])] for t, e in per_task.items()]
+    total = [sum(e[k] for e in per_task.values()) for k in range(4)]
+    rows.append(["all", total[0], hours(total[1]), total[2], hours(total[3])])
+    headers = ["task", "final cells", "hours", "sweep cells", "hours"]
+    both = total[1] + total[3]
+    return md_table(headers, rows) + (
+        f"\n\n{hours(both)} hours of cells in all, each cell's training and scoring from its "
+        "`result.json` (not its process's start, nor the timing): with `--jobs N` on N free "
+        "cores about that over N of wall time."
+    )
+
+
 def _unfinished(table: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     na, missing = [], []
     for task, per_column in table["cells"].items():
@@ -492,6 +533,9 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
     cost = _cost(results.get("timing"))
     if cost:
         lines += ["## Cost", "", cost, ""]
+    run_cost = _run_cost(results)
+    if run_cost:
+        lines += ["## What the run cost", "", run_cost, ""]
     settings = _settings(results.get("cells", {}))
     if settings:
         lines += ["## Settings chosen on validation", "", settings, ""]

@@ -336,7 +336,7 @@ def choose(plan: BenchmarkPlan, task: str, method: str, placement: str) -> dict[
 
     Returns:
         ``{"on": the sweep's task, "grid": [{"lr", "weight_decay", "val_loss", "val_metric",
-        "seeds"}], "chosen":
+        "seeds", "seconds"}], "chosen":
         {"lr", "weight_decay"} or None}``: ``None`` while a sweep cell is missing; an anchor's
         or a one-pair grid's pair without sweep cells; with ``"na"`` when the method cannot run.
     """
@@ -356,7 +356,7 @@ def choose(plan: BenchmarkPlan, task: str, method: str, placement: str) -> dict[
             elif isinstance(result.get("na"), str):
                 return {"grid": [], "chosen": {"lr": lr, "weight_decay": wd}, "na": result["na"]}
             else:
-                found.append((result["val_loss"], result["val_metric"]))
+                found.append((result["val_loss"], result["val_metric"], result.get("seconds")))
         n = len(found)
         rows.append(
             {
@@ -365,6 +365,7 @@ def choose(plan: BenchmarkPlan, task: str, method: str, placement: str) -> dict[
                 "val_loss": sum(f[0] for f in found) / n if n else None,
                 "val_metric": sum(f[1] for f in found) / n if n else None,
                 "seeds": n,
+                "seconds": math.fsum(f[2] for f in found if isinstance(f[2], (int, float))),
             }
         )
     if not complete:
