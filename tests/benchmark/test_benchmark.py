@@ -256,6 +256,7 @@ def test_anchor_rows_are_the_convolution_types_at_the_protocol(tmp_path):
     plan = plan_benchmark(tmp_path, scale="test", tasks="redgreen_paper", seeds=1)
     assert [r[1] for r in plan.rows] == ["valid", "same", "circular", "full"]
     assert plan.sweep == []  # an anchor trains at its protocol's lr, unswept
+    assert plan.timing is None  # its rows are convolution types, not the methods timed
     with torch_threads(1):
         results = run_benchmark(
             tmp_path, scale="test", tasks="redgreen_paper", seeds=1, jobs=1, threads=1, log=_quiet
@@ -266,6 +267,7 @@ def test_anchor_rows_are_the_convolution_types_at_the_protocol(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "## Anchors: published tables reproduced" in report
     assert results["anchor_table"] in report
+    assert results["timing"] is None and "## Cost" not in report
     full = next(line for line in report.splitlines() if "| `full` | 1 | similar |" in line)
     similar = 100 * found["metrics"]["similar"]
     assert f"| {similar:.1f} ± 0.0 | 89.7 | {similar - 89.7:+.1f} |" in full

@@ -230,7 +230,8 @@ class BenchmarkPlan:
         seeds: task -> its final seeds.
         rows: ``(task, method, placement)`` in table order.
         sweep: the sweep cells of every row.
-        timing: the timing task.
+        timing: the timing task; ``None`` when every task is an anchor (its rows are a
+            published table's, not the methods the timing compares).
         threads: torch threads of each cell (``None``: the process's own).
     """
 
@@ -241,7 +242,7 @@ class BenchmarkPlan:
     seeds: dict[str, list[int]]
     rows: list[tuple[str, str, str]]
     sweep: list[CellTask]
-    timing: CellTask
+    timing: CellTask | None
     threads: int | None = None
 
     def grid(self, task: str) -> list[tuple[float, float]]:
@@ -320,9 +321,11 @@ def plan_benchmark(
             for lr, wd in grid
             for s in scale.sweep_seeds
         ]
-    timing = CellTask(TIMING, "", "", 0, out, scale.name, threads=threads, methods=tuple(names))
+    timing = None
+    if not all(TASKS[t].anchor for t in task_names):
+        timing = CellTask(TIMING, "", "", 0, out, scale.name, threads=threads, methods=tuple(names))
     plan = BenchmarkPlan(out, scale, names, task_names, seed_lists, rows, sweep, timing, threads)
-    for cell in [*sweep, timing]:
+    for cell in [*sweep, *([timing] if timing else [])]:
         _check_scale(cell)
     for cell in final_cells(plan, pending=True):
         _check_scale(cell)
@@ -461,12 +464,14 @@ def dry_run(plan: BenchmarkPlan, *, jobs: int | None = None, log: Log = print) -
     n_sweep = len(plan.sweep)
     sweep_s = makespan([c["estimated_s"] for c in listed[:n_sweep]], parallelism.jobs)
     final_s = makespan([c["estimated_s"] for c in listed[n_sweep:]], parallelism.jobs)
-    timing_s = 0.0 if plan.timing.done else _estimate_s(plan.timing, plan.scale)
+    timing_s = 0.0
+    if plan.timing is not None and not plan.timing.done:
+        timing_s = _estimate_s(plan.timing, plan.scale)
     total = sweep_s + final_s + timing_s
     log(
         f"benchmark at scale {plan.scale.name!r} into {plan.out_dir}: {len(plan.rows)} rows "
-        f"(task x method x placement), {n_sweep} sweep cells, {len(finals)} final cells, "
-        "the timing"
+        f"(task x method x placement), {n_sweep} sweep cells, {len(finals)} final cells"
+        + (", the timing" if plan.timing else "")
     )
     log(f"launcher local: {parallelism.describe()}")
     for i, row in enumerate(listed, 1):
@@ -544,13 +549,13 @@ def run_benchmark(
     check_folder_destination(plan.out_dir, "--out")
     start = time.perf_counter()
     n_final = sum(len(plan.seeds[t]) for t, _, _ in plan.rows)
-    total = len(plan.sweep) + n_final + 1
-    done = sum(c.done for c in plan.sweep) + sum(c.done for c in final_cells(plan))
-    done += plan.timing.done
+    timing = [plan.timing] if plan.timing is not None else []
+    total = len(plan.sweep) + n_final + len(timing)
+    done = sum(c.done for c in [*plan.sweep, *final_cells(plan), *timing])
     log(
         f"benchmark at scale {plan.scale.name!r} into {plan.out_dir}: {len(plan.rows)} rows "
         f"(task x method x placement) over {len(plan.tasks)} tasks, {len(plan.sweep)} sweep "
-        f"cells, {n_final} final cells and the timing; {done} done earlier"
+        f"cells, {n_final} final cells{' and the timing' if timing else ''}; {done} done earlier"
     )
     log(f"launcher local: {parallelism.describe()}")
     progress = Progress(
@@ -574,8 +579,8 @@ def run_benchmark(
     failures = run_rounds([c for c in plan.sweep if not c.done], pool, log)
     # The rows whose sweep finished are chosen now; the others wait for the next run.
     failures += run_rounds([c for c in final_cells(plan) if not c.done], pool, log)
-    if not failures and not plan.timing.done:  # the timing compares every method, alone
-        failures += run_rounds([plan.timing], one_alone, log)
+    if not failures and timing and not timing[0].done:  # it compares every method, alone
+        failures += run_rounds(timing, one_alone, log)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(plan.out_dir / "benchmark.lock")):
         results = write_results(plan, parallelism.threads or torch.get_num_threads())
@@ -628,7 +633,7 @@ def write_results(plan: BenchmarkPlan, threads: int) -> dict[str, Any]:
         "threads": threads,
         "cells": cells,
         "sweep": sweep,
-        "timing": plan.timing.result(),
+        "timing": plan.timing.result() if plan.timing else None,
         "missing": missing,
     }
     anchor = _anchor_table(plan, cells)
