@@ -394,14 +394,13 @@ def _cost(timing: Mapping[str, Any] | None) -> str:
 def _run_cost(results: Mapping[str, Any]) -> str:
     """What the run's cells took, per task: the final cells' seconds and, once per sweep, the
     sweep cells' (each cell's training and scoring, from its ``result.json``)."""
+    # task -> [final cells, their seconds, sweep cells, their seconds]
     per_task: dict[str, list[float]] = {}
     for task, per_method in group_results(results.get("cells") or {}).items():
-        for per_place in per_method.values():
-            for found in per_place.values():
-                spent = [r["seconds"] for r in found if isinstance(r.get("seconds"), (int, float))]
-                entry = per_task.setdefault(task, [0, 0.0, 0, 0.0])
-                entry[0] += len(found)
-                entry[1] += math.fsum(spent)
+        entry = per_task.setdefault(task, [0, 0.0, 0, 0.0])
+        for found in (rs for per_place in per_method.values() for rs in per_place.values()):
+            entry[0] += len(found)
+            entry[1] += math.fsum(r.get("seconds") or 0.0 for r in found)
     swept = set()
     for per_method in (results.get("sweep") or {}).values():
         for method, per_place in per_method.items():

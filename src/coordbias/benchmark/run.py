@@ -245,6 +245,11 @@ class BenchmarkPlan:
     timing: CellTask | None
     threads: int | None = None
 
+    @property
+    def timings(self) -> list[CellTask]:
+        """The timing task as a list: empty when there is none (anchors alone)."""
+        return [] if self.timing is None else [self.timing]
+
     def grid(self, task: str) -> list[tuple[float, float]]:
         """The ``(lr, weight_decay)`` pairs a row of ``task`` may train at (an anchor: its
         protocol's one)."""
@@ -325,7 +330,7 @@ def plan_benchmark(
     if not all(TASKS[t].anchor for t in task_names):
         timing = CellTask(TIMING, "", "", 0, out, scale.name, threads=threads, methods=tuple(names))
     plan = BenchmarkPlan(out, scale, names, task_names, seed_lists, rows, sweep, timing, threads)
-    for cell in [*sweep, *([timing] if timing else [])]:
+    for cell in [*sweep, *plan.timings]:
         _check_scale(cell)
     for cell in final_cells(plan, pending=True):
         _check_scale(cell)
@@ -464,9 +469,7 @@ def dry_run(plan: BenchmarkPlan, *, jobs: int | None = None, log: Log = print) -
     n_sweep = len(plan.sweep)
     sweep_s = makespan([c["estimated_s"] for c in listed[:n_sweep]], parallelism.jobs)
     final_s = makespan([c["estimated_s"] for c in listed[n_sweep:]], parallelism.jobs)
-    timing_s = 0.0
-    if plan.timing is not None and not plan.timing.done:
-        timing_s = _estimate_s(plan.timing, plan.scale)
+    timing_s = sum(_estimate_s(t, plan.scale) for t in plan.timings if not t.done)
     total = sweep_s + final_s + timing_s
     log(
         f"benchmark at scale {plan.scale.name!r} into {plan.out_dir}: {len(plan.rows)} rows "
@@ -549,7 +552,7 @@ def run_benchmark(
     check_folder_destination(plan.out_dir, "--out")
     start = time.perf_counter()
     n_final = sum(len(plan.seeds[t]) for t, _, _ in plan.rows)
-    timing = [plan.timing] if plan.timing is not None else []
+    timing = plan.timings
     total = len(plan.sweep) + n_final + len(timing)
     done = sum(c.done for c in [*plan.sweep, *final_cells(plan), *timing])
     log(
