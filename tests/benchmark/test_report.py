@@ -290,3 +290,26 @@ def test_a_cell_stopped_once_solved_did_not_hit_the_cap(tmp_path):
     assert (
         "4 stopped once solved on validation; **6 hit the cap**, 6 of them" in line.splitlines()[0]
     )
+
+
+def test_the_report_says_how_far_from_converged_the_capped_cells_were(tmp_path):
+    # How much a row was still improving at the cap, in the metric's units and its better
+    # direction: circles mIoU (higher is better) and the regression's error in px (lower).
+    data = cells()
+
+    def curve(*values):
+        curve = [{"epoch": i + 1, "val_metric": v} for i, v in enumerate(values)]
+        return {"curve": curve, "epochs_run": len(values), "best_epoch": len(values)}
+
+    for i, r in enumerate(data["circles"]["coordbias"]["encoder"]):
+        # the 2 that stopped early do not count; of the 8 capped 5 gained 0.02 and 3 gained 0.04
+        r.update(curve(0.5, 0.9, 0.92, 0.9 + (0.04 if i > 6 else 0.02)), stopped_early=i < 2)
+    for r in data["nsc_reg_uniform"]["vanilla"]["first"]:
+        r.update(curve(22.0, 21.8, 21.5), stopped_early=False)  # error down by 0.5 px
+    write_report({"cells": data}, tmp_path)
+    report = (tmp_path / "report.md").read_text().split("## Convergence")[1]
+    circles = report.split("- `circles`")[1].splitlines()[1]
+    assert "validation score (the task's metric, in its units) improved" in circles
+    assert re.search(r"`coordbias` \+0\.02[;.]", circles)
+    regression = report.split("- `nsc_reg_uniform`")[1].splitlines()[1]
+    assert re.search(r"`vanilla` \+0\.5[;.]", regression)

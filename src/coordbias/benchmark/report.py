@@ -262,7 +262,8 @@ def _cap(scale: Mapping[str, Any], task: str) -> str:
 def _training(cells: Mapping[str, Any], scale: Mapping[str, Any] | None = None) -> list[str]:
     """Per task: epochs run, how many cells stopped early on validation and how many hit the
     epoch cap instead (a cell that did not stop early ran until the cap), of those how many
-    were still improving at their last epoch (best epoch = last: not converged)."""
+    were still improving at their last epoch (best epoch = last: not converged), and by how
+    much each row's capped cells were still improving (:func:`_late_gains`)."""
     out = []
     for task, per_method in group_results(cells).items():
         results = [r for per in per_method.values() for rs in per.values() for r in rs]
@@ -281,6 +282,36 @@ def _training(cells: Mapping[str, Any], scale: Mapping[str, Any] | None = None) 
             f"on validation; {solved_text}**{len(capped)} hit the cap**, {improving} of them "
             "still improving at their last epoch."
         )
+        gains = _late_gains(task, per_method)
+        if gains:
+            out.append(
+                "  How far their validation score (the task's metric, in its units) improved "
+                "over their last two epochs, the median per row (negative: it got worse): "
+                + "; ".join(gains)
+                + "."
+            )
+    return out
+
+
+def _late_gains(task: str, per_method: Mapping[str, Mapping[str, list[dict]]]) -> list[str]:
+    """Per row, the median over its capped cells (3 epochs or more) of how far the validation
+    metric moved in the better direction over the last two epochs: how far from converged the
+    cap left the row, in the metric's units."""
+    spec = TASKS.get(task)
+    sign = 1.0 if spec is None or spec.higher_is_better else -1.0
+    own = own_placement(spec)
+    out = []
+    for method, per_place in per_method.items():
+        for placement, results in per_place.items():
+            moved = [
+                sign * (r["curve"][-1]["val_metric"] - r["curve"][-3]["val_metric"])
+                for r in results
+                if not r.get("stopped_early")
+                and not r.get("reached_success")
+                and len(r.get("curve") or ()) >= 3
+            ]
+            if moved:
+                out.append(f"{row_label(method, placement, own)} {pystats.median(moved):+.3g}")
     return out
 
 
