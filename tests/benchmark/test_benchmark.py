@@ -302,6 +302,7 @@ def test_the_classifier_anchor_is_liu_et_al_coordconv_at_their_protocol(tmp_path
     assert (schedule.optimizer, schedule.lr, schedule.weight_decay) == ("adam", 0.005, 0.002)
     assert (schedule.batch_size, schedule.max_epochs, schedule.decay) == (16, 50, "kernels")
     assert schedule.stop_at_success == ("uniform",)  # the quadrant's validation is not its test
+    assert schedule.train_through == ("quadrant",)  # so it trains their epochs through
     tasks = "nsc_class_paper_uniform,nsc_class_paper_quadrant"
     plan = plan_benchmark(tmp_path, scale="standard", tasks=tasks)
     assert plan.rows == [
@@ -316,6 +317,8 @@ def test_the_classifier_anchor_is_liu_et_al_coordconv_at_their_protocol(tmp_path
         )
     found = results["cells"]["nsc_class_paper_quadrant"]["coordconv"]["first"]
     assert [c["lr"] for c in found] == [0.005, 0.005]
+    # trained through: no early stopping, tested at the last epoch whatever validation said
+    assert all(not c["stopped_early"] and c["best_epoch"] == c["epochs_run"] for c in found)
     accuracy = [100 * c["metrics"]["test accuracy"] for c in found]
     solved = sum(a >= 99 for a in accuracy)
     line = next(
@@ -326,7 +329,30 @@ def test_the_classifier_anchor_is_liu_et_al_coordconv_at_their_protocol(tmp_path
     assert f"({solved}/2 seeds succeed; median {statistics.median(accuracy):.1f}, " in line
     assert line.endswith(f"| 100.0 | {statistics.mean(accuracy) - 100:+.1f} |")
     report = (tmp_path / "report.md").read_text()
-    assert "- `nsc_class_paper_quadrant` (cap 2 epochs or 4 steps, patience 1):" in report
+    assert "- `nsc_class_paper_quadrant` (2 epochs or 4 steps, trained through: no early" in report
+
+
+def test_a_variant_trained_through_is_tested_at_its_last_epoch(monkeypatch):
+    # Liu et al. train the held-out quadrant their 50 epochs through: no early stopping, no epoch
+    # chosen on a validation split that cannot see the quadrant. The uniform split keeps both.
+    asked = {}
+    real = cells_module.fit
+
+    def recorded(*args, **kwargs):
+        asked[kwargs["seed"]] = (kwargs["monitor"], kwargs["patience"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cells_module, "fit", recorded)
+    patience = TEST.schedules.nsc_class_anchor.patience
+    with torch_threads(1):
+        for seed, task in enumerate(("nsc_class_paper_quadrant", "nsc_class_paper_uniform")):
+            got = cells_module.run_cell(
+                task, "coordconv", "first", seed, TEST, lr=0.005, weight_decay=0.002
+            )
+            if task == "nsc_class_paper_quadrant":
+                assert not got["stopped_early"] and got["best_epoch"] == got["epochs_run"]
+    # (fit's seed is the cell's seed + 1)
+    assert asked == {1: (None, None), 2: ("val_loss", patience)}
 
 
 def test_a_method_that_cannot_run_says_so_in_its_cell(tmp_path, monkeypatch):

@@ -317,6 +317,8 @@ def cell_settings(task: str, scale: BenchmarkScale) -> dict[str, Any]:
     spec = TASKS[task]
     schedule = dataclasses.asdict(scale.schedules.of(spec.family, spec.anchor))
     schedule.pop("est_epoch_s")
+    if not schedule["train_through"]:  # as the cells recorded before the setting existed
+        schedule.pop("train_through")
     if spec.family == "circles":
         sizes = dataclasses.asdict(scale.circles)
     elif spec.family == "redgreen":
@@ -379,6 +381,7 @@ def run_cell(
     if not sweep and spec.family == "nsc_reg":
         with torch.no_grad():
             at_init = problem.diagnose(model)["max_near_hot"]
+    through = spec.variant in schedule.train_through  # no epoch chosen on validation
     run = fit(
         model,
         make_optimizer(model, schedule, lr, weight_decay),
@@ -388,7 +391,8 @@ def run_cell(
         batch_size=schedule.batch_size,
         max_epochs=schedule.max_epochs,
         seed=seed + 1,
-        patience=schedule.patience,
+        monitor=None if through else "val_loss",
+        patience=None if through else schedule.patience,
         shuffle=schedule.shuffle,
         max_steps=schedule.max_steps,
         stop_when=_solved(spec) if spec.variant in schedule.stop_at_success else None,

@@ -255,6 +255,8 @@ def _cap(scale: Mapping[str, Any], task: str) -> str:
     text = f"{schedule['max_epochs']} epochs"
     if schedule.get("max_steps"):
         text += f" or {schedule['max_steps']} steps"
+    if spec.variant in schedule.get("train_through", ()):
+        return f" ({text}, trained through: no early stopping, tested at the last epoch)"
     patience = f", patience {schedule['patience']}" if "patience" in schedule else ""
     return f" (cap {text}{patience})"
 

@@ -363,6 +363,10 @@ class Schedule:
             success (the task's ``success``): only those whose validation split is drawn like
             their test set (Not-so-Clevr's uniform split; the quadrant's validation centres come
             from the training quadrants, so solving them says nothing of the held-out one).
+        train_through: the task variants that train all ``max_epochs`` and are tested at their
+            last epoch, with no early stopping and no epoch chosen on validation: a protocol
+            that does so (Liu et al.'s on the held-out quadrant, whose validation cannot see
+            what the test measures).
         est_epoch_s: measured CPU seconds of one epoch on one thread at this scale (an upper
             bound: measured on a busy machine), for the dry run's estimate.
     """
@@ -380,6 +384,7 @@ class Schedule:
     shuffle: bool = True
     max_steps: int = 0
     stop_at_success: tuple[str, ...] = ()
+    train_through: tuple[str, ...] = ()
     est_epoch_s: float = 1.0
 
     def grid(self) -> list[tuple[float, float]]:
@@ -541,11 +546,13 @@ _NSC_REG_16 = replace(
     _NSC_REG, batch_size=16, lr=0.005, lr_grid=(0.001, 0.005, 0.01), est_epoch_s=3.6
 )
 
-# Liu et al.'s classifier protocol (their lr 0.005, no sweep; 50 epochs at most), stopped once
-# solved where validation is drawn like the test set (the uniform split), else after 5 epochs
-# without a better validation loss (their runs train the 50 epochs through: early stopping is
-# this anchor's one deviation, for the cost of the quadrant's cells).
-_NSC_CLASS_ANCHOR = replace(_NSC_CLASS, stop_at_success=("uniform",))
+# Liu et al.'s classifier protocol (their lr 0.005, no sweep, 50 epochs), stopped once solved
+# where validation is drawn like the test set (the uniform split). The held-out quadrant trains
+# their 50 epochs through and is tested at the last: stopped after 5 epochs without a better
+# validation loss and tested at the best one, 4 of 10 seeds failed (seed 3: 37.3 % at its best
+# validation epoch, 5), while trained on, seed 3 reached 100 % from epoch 12 (runs/liu-50): the
+# validation centres, drawn from the training quadrants, cannot see the held-out one.
+_NSC_CLASS_ANCHOR = replace(_NSC_CLASS, stop_at_success=("uniform",), train_through=("quadrant",))
 
 #: The scales by name (read-only). The ``est_epoch_s`` figures are CPU seconds per epoch on one
 #: thread measured on a busy 2-core machine (upper bounds); see ``coordbias benchmark --dry-run``.
