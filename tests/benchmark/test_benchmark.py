@@ -353,6 +353,14 @@ def test_a_variant_trained_through_is_tested_at_its_last_epoch(monkeypatch):
                 assert not got["stopped_early"] and got["best_epoch"] == got["epochs_run"]
     # (fit's seed is the cell's seed + 1)
     assert asked == {1: (None, None), 2: ("val_loss", patience)}
+    # Only the quadrant's recorded settings say so: the uniform cells already run stay valid.
+    settings = {
+        t: cells_module.cell_settings(t, SCALES["standard"])["schedule"]
+        for t in ("nsc_class_paper_quadrant", "nsc_class_paper_uniform", "nsc_class_quadrant")
+    }
+    assert settings["nsc_class_paper_quadrant"]["train_through"] is True
+    assert "train_through" not in settings["nsc_class_paper_uniform"]
+    assert "train_through" not in settings["nsc_class_quadrant"]
 
 
 def test_a_method_that_cannot_run_says_so_in_its_cell(tmp_path, monkeypatch):

@@ -317,8 +317,10 @@ def cell_settings(task: str, scale: BenchmarkScale) -> dict[str, Any]:
     spec = TASKS[task]
     schedule = dataclasses.asdict(scale.schedules.of(spec.family, spec.anchor))
     schedule.pop("est_epoch_s")
-    if not schedule["train_through"]:  # as the cells recorded before the setting existed
-        schedule.pop("train_through")
+    # Recorded only for a task that trains through: the other cells' settings stay as they were
+    # recorded before the setting existed.
+    if spec.variant in schedule.pop("train_through"):
+        schedule["train_through"] = True
     if spec.family == "circles":
         sizes = dataclasses.asdict(scale.circles)
     elif spec.family == "redgreen":
