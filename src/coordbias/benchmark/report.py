@@ -261,6 +261,11 @@ def _cap(scale: Mapping[str, Any], task: str) -> str:
     return f" (cap {text}{patience})"
 
 
+def _hit_cap(result: Mapping[str, Any]) -> bool:
+    """Whether a cell trained until its cap: it stopped neither on validation nor once solved."""
+    return not result.get("stopped_early") and not result.get("reached_success")
+
+
 def _training(cells: Mapping[str, Any], scale: Mapping[str, Any] | None = None) -> list[str]:
     """Per task: epochs run, how many cells stopped early on validation and how many hit the
     epoch cap instead (a cell that did not stop early ran until the cap), of those how many
@@ -275,7 +280,7 @@ def _training(cells: Mapping[str, Any], scale: Mapping[str, Any] | None = None) 
         epochs = [r["epochs_run"] for r in trained]
         stopped = sum(bool(r.get("stopped_early")) for r in trained)
         solved = sum(bool(r.get("reached_success")) for r in trained)
-        capped = [r for r in trained if not r.get("stopped_early") and not r.get("reached_success")]
+        capped = [r for r in trained if _hit_cap(r)]
         improving = sum(r.get("best_epoch") == r["epochs_run"] for r in capped)
         solved_text = f"{solved} stopped once solved on validation; " if solved else ""
         out.append(
@@ -308,9 +313,7 @@ def _late_gains(task: str, per_method: Mapping[str, Mapping[str, list[dict]]]) -
             moved = [
                 sign * (r["curve"][-1]["val_metric"] - r["curve"][-3]["val_metric"])
                 for r in results
-                if not r.get("stopped_early")
-                and not r.get("reached_success")
-                and len(r.get("curve") or ()) >= 3
+                if _hit_cap(r) and len(r.get("curve") or ()) >= 3
             ]
             if moved:
                 out.append(f"{row_label(method, placement, own)} {pystats.median(moved):+.3g}")
@@ -383,12 +386,7 @@ def _why(spec: TaskSpec, failed: list[dict], solved: list[dict]) -> str:
     solved_on_val = sum(bool(r.get("reached_success")) for r in failed)
     if solved_on_val:
         parts.append(f"stopped once solved on validation: {solved_on_val} of them")
-    improving = sum(
-        not r.get("stopped_early")
-        and not r.get("reached_success")
-        and r.get("best_epoch") == r.get("epochs_run")
-        for r in failed
-    )
+    improving = sum(_hit_cap(r) and r.get("best_epoch") == r.get("epochs_run") for r in failed)
     parts.append(f"still improving at the cap: {improving} of them")
     return "; ".join(parts) + "."
 
