@@ -1,7 +1,7 @@
 """The Not-so-Clevr classifier's training step in both memory formats, side by side.
 
-Why the benchmark trains Liu et al.'s classifier in channels-last (``Schedule.channels_last``):
-the network is five 1x1 convolutions over the whole 64 x 64 canvas, so its step is a few large
+Why the benchmark builds Liu et al.'s classifier in channels-last (``benchmark/nets.py``): the
+network is five 1x1 convolutions over the whole 64 x 64 canvas, so its step is a few large
 matrix products whose speed depends on the layout. For each method, one training step (forward,
 softmax cross-entropy over the 4,096 pixels, backward, Adam step) at the benchmark's batch of 16,
 timed in interleaved rounds (``coordbias._util.timing``); printed: each layout's median time

@@ -23,6 +23,7 @@ from coordbias.benchmark import (
 )
 from coordbias.benchmark import cells as cells_module
 from coordbias.benchmark import spec as spec_module
+from coordbias.benchmark.nets import build_network
 from coordbias.benchmark.run import CellTask, choose, dry_run, final_cells
 from coordbias.benchmark.table import format_cell, summarize_cell
 from coordbias.cli.main import main as cli_main
@@ -488,31 +489,11 @@ def test_a_smoke_scale_scores_centres_spread_over_each_set():
     assert torch.equal(whole, full)  # the standard scale scores every centre
 
 
-def test_the_classifier_trains_in_channels_last_and_only_its_cells_record_it(monkeypatch):
-    # Liu et al.'s classifier is 1x1 convolutions over the whole canvas: cheaper in channels-last
-    # (scripts/classifier_layout.py). The layout is the classifier family's alone, and recorded
-    # only in its cells' settings, so the other families' cells already run stay valid.
-    layouts = []
-    real = cells_module.fit
-
-    def recorded(model, *args, **kwargs):
-        # a 1x1 kernel is "contiguous" in both formats: its strides tell them apart
-        weight = model.convs[1].weight
-        for layout in (torch.contiguous_format, torch.channels_last):
-            layouts.append(
-                weight.stride() == torch.empty(weight.shape, memory_format=layout).stride()
-            )
-        return real(model, *args, **kwargs)
-
-    monkeypatch.setattr(cells_module, "fit", recorded)
-    with torch_threads(1):
-        got = cells_module.run_cell(
-            "nsc_class_uniform", "coordbias", "first", 0, TEST, lr=0.005, weight_decay=0.002
-        )
-    assert layouts == [False, True]
-    assert 0.0 <= got["metric"] <= 1.0
-    settings = {t: cells_module.cell_settings(t, SCALES["standard"])["schedule"] for t in TASKS}
-    assert {t for t, s in settings.items() if s.get("channels_last")} == {
-        t for t in TASKS if TASKS[t].family == "nsc_class"
-    }
-    assert all("channels_last" not in s for t, s in settings.items() if "nsc_class" not in t)
+@pytest.mark.parametrize("family", ["nsc_class", "nsc_reg"])
+def test_liu_et_al_networks_are_built_channels_last(family):
+    # Their 1x1 convolutions over the whole canvas are cheaper in channels-last
+    # (scripts/classifier_layout.py). A 1x1 kernel is "contiguous" in both formats: its strides
+    # tell them apart.
+    weight = build_network(family, "coordbias", "first").convs[1].weight
+    assert weight.stride() == torch.empty(weight.shape, memory_format=torch.channels_last).stride()
+    assert weight.stride() != torch.empty(weight.shape).stride()

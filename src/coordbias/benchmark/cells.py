@@ -317,12 +317,10 @@ def cell_settings(task: str, scale: BenchmarkScale) -> dict[str, Any]:
     spec = TASKS[task]
     schedule = dataclasses.asdict(scale.schedules.of(spec.family, spec.anchor))
     schedule.pop("est_epoch_s")
-    # Each recorded only where it holds: the other cells' settings stay as they were recorded
-    # before the setting existed.
+    # Recorded only for a task that trains through: the other cells' settings stay as they were
+    # recorded before the setting existed.
     if spec.variant in schedule.pop("train_through"):
         schedule["train_through"] = True
-    if not schedule["channels_last"]:
-        del schedule["channels_last"]
     if spec.family == "circles":
         sizes = dataclasses.asdict(scale.circles)
     elif spec.family == "redgreen":
@@ -380,8 +378,6 @@ def run_cell(
             )
     except ValueError as err:
         return {**head, "na": " ".join(str(err).split())}
-    if schedule.channels_last:
-        model = model.to(memory_format=torch.channels_last)
     start, cpu_start = time.perf_counter(), time.process_time()
     at_init = None
     if not sweep and spec.family == "nsc_reg":

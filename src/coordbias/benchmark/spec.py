@@ -367,9 +367,6 @@ class Schedule:
             last epoch, with no early stopping and no epoch chosen on validation: a protocol
             that does so (Liu et al.'s on the held-out quadrant, whose validation cannot see
             what the test measures).
-        channels_last: train and test the network in the channels-last memory format (the
-            same arithmetic in another order: cheaper where the network is large 1x1
-            convolutions over a whole canvas, as Liu et al.'s classifier).
         est_epoch_s: measured CPU seconds of one epoch on one thread at this scale (an upper
             bound: measured on a busy machine), for the dry run's estimate.
     """
@@ -388,7 +385,6 @@ class Schedule:
     max_steps: int = 0
     stop_at_success: tuple[str, ...] = ()
     train_through: tuple[str, ...] = ()
-    channels_last: bool = False
     est_epoch_s: float = 1.0
 
     def grid(self) -> list[tuple[float, float]]:
@@ -467,11 +463,7 @@ _REDGREEN = Schedule(
 )
 # Liu et al. (coordbias.models.LIU_*_SETTINGS): Adam betas (0.9, 0.99), L2 on kernels (torch's
 # coupled weight decay 2 * l2); classifier lr 0.005, batch 16, 50 epochs, their grid of lr;
-# regressor lr 0.01, batch 256, 100 epochs. The classifier is five 1x1 convolutions over the
-# whole 64 x 64 canvas (2.9 GFLOP a step): in channels-last its training step takes 0.67 to 0.78
-# of the time for the five methods measured (vanilla 92 against 132 ms, one thread, the machine
-# quiet, 5 interleaved rounds; 0.68 to 0.89 beside the two jobs of a benchmark):
-# `OMP_NUM_THREADS=1 python scripts/classifier_layout.py --rounds 5`.
+# regressor lr 0.01, batch 256, 100 epochs.
 _NSC_CLASS = Schedule(
     "adam",
     0.005,
@@ -483,7 +475,6 @@ _NSC_CLASS = Schedule(
     wd_grid=(0.002,),
     betas=(0.9, 0.99),
     decay="kernels",
-    channels_last=True,
     est_epoch_s=27.0,
 )
 _NSC_REG = Schedule(
