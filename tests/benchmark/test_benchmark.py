@@ -497,3 +497,32 @@ def test_liu_et_al_networks_are_built_channels_last(family):
     weight = build_network(family, "coordbias", "first").convs[1].weight
     assert weight.stride() == torch.empty(weight.shape, memory_format=torch.channels_last).stride()
     assert weight.stride() != torch.empty(weight.shape).stride()
+
+
+def _flushed() -> bool:
+    # with denormals flushed, a subnormal input counts as zero
+    return bool((torch.tensor([1e-39]) * 1.0 == 0).item())
+
+
+def test_the_classifier_trains_with_denormals_flushed_and_only_its_cells_record_it(monkeypatch):
+    # Its step slows as it trains into subnormal floats (scripts/classifier_denormals.py). The
+    # flag is the classifier family's alone, recorded only in its cells' settings (the other
+    # families' cells already run stay valid), and the process is as before after the cell.
+    seen = []
+    real = cells_module.fit
+
+    def recorded(*args, **kwargs):
+        seen.append(_flushed())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cells_module, "fit", recorded)
+    assert not _flushed()
+    with torch_threads(1):
+        for task in ("nsc_class_uniform", "nsc_reg_uniform"):
+            cells_module.run_cell(task, "coordbias", "first", 0, TEST, lr=0.005, weight_decay=0.0)
+    assert seen == [True, False] and not _flushed()
+    settings = {t: cells_module.cell_settings(t, SCALES["standard"])["schedule"] for t in TASKS}
+    assert {t for t, s in settings.items() if s.get("flush_denormal")} == {
+        t for t in TASKS if TASKS[t].family == "nsc_class"
+    }
+    assert all("flush_denormal" not in s for t, s in settings.items() if "nsc_class" not in t)

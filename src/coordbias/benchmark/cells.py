@@ -20,12 +20,13 @@ width, and the original's width 64 at 128 px), with an interval from the rounds.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -321,6 +322,8 @@ def cell_settings(task: str, scale: BenchmarkScale) -> dict[str, Any]:
     # recorded before the setting existed.
     if spec.variant in schedule.pop("train_through"):
         schedule["train_through"] = True
+    if schedule.pop("flush_denormal"):
+        schedule["flush_denormal"] = True
     if spec.family == "circles":
         sizes = dataclasses.asdict(scale.circles)
     elif spec.family == "redgreen":
@@ -367,6 +370,34 @@ def run_cell(
         and at the end). ``{"task", "method", "placement", "seed", "na": reason}`` when the method's
         network cannot be built for the task.
     """
+    spec = TASKS[task]
+    with _denormals_flushed(scale.schedules.of(spec.family, spec.anchor).flush_denormal):
+        return _run_cell(task, method, placement, seed, scale, lr, weight_decay, sweep)
+
+
+@contextlib.contextmanager
+def _denormals_flushed(on: bool) -> Iterator[None]:
+    """Subnormal floats flushed to zero inside the block (``on``), and kept again after it."""
+    if not on:
+        yield
+        return
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def _run_cell(
+    task: str,
+    method: str,
+    placement: str,
+    seed: int,
+    scale: BenchmarkScale,
+    lr: float,
+    weight_decay: float,
+    sweep: bool,
+) -> dict[str, Any]:
     spec = TASKS[task]
     head = {"task": task, "method": method, "placement": placement, "seed": seed}
     problem = _problem(task, scale)
