@@ -371,8 +371,71 @@ def run_cell(
         network cannot be built for the task.
     """
     spec = TASKS[task]
-    with _denormals_flushed(scale.schedules.of(spec.family, spec.anchor).flush_denormal):
-        return _run_cell(task, method, placement, seed, scale, lr, weight_decay, sweep)
+    schedule = scale.schedules.of(spec.family, spec.anchor)
+    with _denormals_flushed(schedule.flush_denormal):
+        head = {"task": task, "method": method, "placement": placement, "seed": seed}
+        problem = _problem(task, scale)
+        try:
+            with seeded(seed):
+                model = build_network(
+                    spec.family, method, placement, anchor=spec.anchor, **problem.net_args
+                )
+        except ValueError as err:
+            return {**head, "na": " ".join(str(err).split())}
+        start, cpu_start = time.perf_counter(), time.process_time()
+        at_init = None
+        if not sweep and spec.family == "nsc_reg":
+            with torch.no_grad():
+                at_init = problem.diagnose(model)["max_near_hot"]
+        through = spec.variant in schedule.train_through  # no epoch chosen on validation
+        run = fit(
+            model,
+            make_optimizer(model, schedule, lr, weight_decay),
+            problem.loss_of,
+            problem.n_train,
+            problem.validate,
+            batch_size=schedule.batch_size,
+            max_epochs=schedule.max_epochs,
+            seed=seed + 1,
+            monitor=None if through else "val_loss",
+            patience=None if through else schedule.patience,
+            shuffle=schedule.shuffle,
+            max_steps=schedule.max_steps,
+            stop_when=_solved(spec) if spec.variant in schedule.stop_at_success else None,
+        )
+        best = run.best_row()
+        out: dict[str, Any] = {
+            **head,
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "val_loss": best["val_loss"],
+            "val_metric": best["val_metric"],
+            "curve": run.curve,
+            "best_epoch": run.best_epoch,
+            "epochs_run": run.epochs_run,
+            "stopped_early": run.stopped_early,
+            "reached_success": run.reached,
+            "params": count_parameters(model),
+            "steps": run.steps,
+            "step_s": run.step_s,
+        }
+        if not sweep:
+            with torch.no_grad():
+                tested = problem.test(model)
+            out["metric"] = tested["metrics"][spec.metric]
+            out.update(tested)
+            if problem.diagnose is not None:
+                with torch.no_grad():
+                    diagnosis = {
+                        **problem.diagnose(model),
+                        "final_train_loss": run.final_train_loss,
+                    }
+                if at_init is not None:
+                    diagnosis["max_near_hot_at_init"] = at_init
+                out["diagnosis"] = diagnosis
+        out["seconds"] = time.perf_counter() - start
+        out["cpu_seconds"] = time.process_time() - cpu_start
+        return out
 
 
 @contextlib.contextmanager
@@ -386,80 +449,6 @@ def _denormals_flushed(on: bool) -> Iterator[None]:
         yield
     finally:
         torch.set_flush_denormal(False)
-
-
-def _run_cell(
-    task: str,
-    method: str,
-    placement: str,
-    seed: int,
-    scale: BenchmarkScale,
-    lr: float,
-    weight_decay: float,
-    sweep: bool,
-) -> dict[str, Any]:
-    spec = TASKS[task]
-    head = {"task": task, "method": method, "placement": placement, "seed": seed}
-    problem = _problem(task, scale)
-    schedule = scale.schedules.of(spec.family, spec.anchor)
-    try:
-        with seeded(seed):
-            model = build_network(
-                spec.family, method, placement, anchor=spec.anchor, **problem.net_args
-            )
-    except ValueError as err:
-        return {**head, "na": " ".join(str(err).split())}
-    start, cpu_start = time.perf_counter(), time.process_time()
-    at_init = None
-    if not sweep and spec.family == "nsc_reg":
-        with torch.no_grad():
-            at_init = problem.diagnose(model)["max_near_hot"]
-    through = spec.variant in schedule.train_through  # no epoch chosen on validation
-    run = fit(
-        model,
-        make_optimizer(model, schedule, lr, weight_decay),
-        problem.loss_of,
-        problem.n_train,
-        problem.validate,
-        batch_size=schedule.batch_size,
-        max_epochs=schedule.max_epochs,
-        seed=seed + 1,
-        monitor=None if through else "val_loss",
-        patience=None if through else schedule.patience,
-        shuffle=schedule.shuffle,
-        max_steps=schedule.max_steps,
-        stop_when=_solved(spec) if spec.variant in schedule.stop_at_success else None,
-    )
-    best = run.best_row()
-    out: dict[str, Any] = {
-        **head,
-        "lr": lr,
-        "weight_decay": weight_decay,
-        "val_loss": best["val_loss"],
-        "val_metric": best["val_metric"],
-        "curve": run.curve,
-        "best_epoch": run.best_epoch,
-        "epochs_run": run.epochs_run,
-        "stopped_early": run.stopped_early,
-        "reached_success": run.reached,
-        "params": count_parameters(model),
-        "steps": run.steps,
-        "step_s": run.step_s,
-    }
-    if not sweep:
-        with torch.no_grad():
-            tested = problem.test(model)
-        out["metric"] = tested["metrics"][spec.metric]
-        out.update(tested)
-        if problem.diagnose is not None:
-            with torch.no_grad():
-                diagnosis = {**problem.diagnose(model), "final_train_loss": run.final_train_loss}
-            if at_init is not None:
-                diagnosis["max_near_hot_at_init"] = at_init
-            out["diagnosis"] = diagnosis
-    out["seconds"] = time.perf_counter() - start
-    out["cpu_seconds"] = time.process_time() - cpu_start
-    return out
 
 
 def run_timing(methods: list[str], scale: BenchmarkScale) -> dict[str, Any]:
