@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from coordbias._util.files import write_text
+from coordbias._util.files import write_json
 from coordbias.benchmark import cells
 from coordbias.benchmark.spec import SCALES
 
@@ -46,7 +46,7 @@ def main() -> None:
                 got = cells.run_cell(
                     "circles", method, "encoder", seed, scale, lr=float(lr), weight_decay=0.0
                 )
-                write_text(path, json.dumps(got))
+                write_json(path, got)
             results.append(json.loads(path.read_text()))
             print(method, seed, f"{results[-1]['metric']:.3f}", flush=True)
         mean = statistics.mean(r["metric"] for r in results)

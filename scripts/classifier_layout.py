@@ -13,6 +13,7 @@ and the ratio channels-last / contiguous within a round, median over rounds. Usa
 from __future__ import annotations
 
 import argparse
+import statistics
 
 import torch
 
@@ -54,7 +55,7 @@ def main() -> None:
     for m in METHODS:
         pair = {k: times[f"{m} {k}"] for k in ("nchw", "cl")}
         ratio = median_ratios(pair, "nchw")["cl"]
-        ms = {k: 1000 * sorted(v)[len(v) // 2] for k, v in pair.items()}
+        ms = {k: 1000 * statistics.median(v) for k, v in pair.items()}
         print(f"{m:12s} {ms['nchw']:13.1f} {ms['cl']:17.1f}  {ratio:.2f}")
 
 

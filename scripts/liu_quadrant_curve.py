@@ -15,14 +15,13 @@ One JSON file per seed (``seed{N}.json``: a row per epoch) in ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
 
 from coordbias._util.experiment import seeded
-from coordbias._util.files import write_text
+from coordbias._util.files import write_json
 from coordbias.benchmark import cells
 from coordbias.benchmark.nets import build_network
 from coordbias.benchmark.spec import SCALES, TASKS
@@ -73,7 +72,7 @@ def main() -> None:
     torch.set_num_threads(1)
     for seed in args.seeds:
         result = curve(seed, args.epochs)
-        write_text(args.out / f"seed{seed}.json", json.dumps(result, indent=1))
+        write_json(args.out / f"seed{seed}.json", result)
 
 
 if __name__ == "__main__":

@@ -318,8 +318,8 @@ def cell_settings(task: str, scale: BenchmarkScale) -> dict[str, Any]:
     spec = TASKS[task]
     schedule = dataclasses.asdict(scale.schedules.of(spec.family, spec.anchor))
     schedule.pop("est_epoch_s")
-    # Recorded only for a task that trains through: the other cells' settings stay as they were
-    # recorded before the setting existed.
+    # Each recorded only where it holds (a task that trains through, a family that flushes
+    # denormals): the other cells' settings stay as they were recorded before these existed.
     if spec.variant in schedule.pop("train_through"):
         schedule["train_through"] = True
     if schedule.pop("flush_denormal"):
