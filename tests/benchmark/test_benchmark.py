@@ -269,6 +269,10 @@ def test_anchor_rows_are_the_convolution_types_at_the_protocol(tmp_path):
     assert "## Anchors: published tables reproduced" in report
     assert results["anchor_table"] in report
     assert results["timing"] is None and "## Cost" not in report
+    # Rows of convolution types are compared with nothing: no marks, tests or effect figure.
+    for part in ("Marks:", "## What each task tells apart", "## How the statistics", "effects"):
+        assert part not in report
+    assert not (tmp_path / "figures" / "effects.png").exists()
     full = next(line for line in report.splitlines() if "| `full` | 1 | similar |" in line)
     similar = 100 * found["metrics"]["similar"]
     assert f"| {similar:.1f} ± 0.0 | 89.7 | {similar - 89.7:+.1f} |" in full

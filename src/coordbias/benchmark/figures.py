@@ -200,10 +200,13 @@ def write_figures(
         fig_dir: the folder of the figures.
 
     Returns:
-        ``{"effects": path, "curves/<task>": path, ...}`` of the figures written.
+        ``{"effects": path, "curves/<task>": path, ...}`` of the figures written; no
+        ``effects`` when the table compares nothing (an anchor alone).
     """
     fig_dir = Path(fig_dir)
-    out = {"effects": save_figure(effects_figure(table), fig_dir / "effects.png", tight=True)}
+    out = {}
+    if table["family"]:
+        out["effects"] = save_figure(effects_figure(table), fig_dir / "effects.png", tight=True)
     for task, per_method in group_results(cells).items():
         if any(r.get("curve") for per in per_method.values() for rs in per.values() for r in rs):
             path = fig_dir / f"curves_{task}.png"

@@ -502,14 +502,16 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
             "the tasks where its cells are filled.",
             "",
         ]
-    lines += [
-        f"Marks: {MARKS[BASELINE]['better']} / {MARKS[BASELINE]['worse']} better / worse than "
-        f"`{BASELINE}`, {MARKS[BASELINE]['tie']} a tie with it; {MARKS[COORDBIAS]['better']} / "
-        f"{MARKS[COORDBIAS]['worse']} / {MARKS[COORDBIAS]['tie']} the same against "
-        f"`{COORDBIAS}`; {MARKS[BASELINE][AT_CHANCE]} at chance (the row did not learn the task); "
-        "no mark: not told apart (see How the statistics were done).",
-        "",
-    ]
+    compared = table["family"] > 0  # an anchor alone compares nothing: no marks to explain
+    if compared:
+        lines += [
+            f"Marks: {MARKS[BASELINE]['better']} / {MARKS[BASELINE]['worse']} better / worse than "
+            f"`{BASELINE}`, {MARKS[BASELINE]['tie']} a tie with it; {MARKS[COORDBIAS]['better']} / "
+            f"{MARKS[COORDBIAS]['worse']} / {MARKS[COORDBIAS]['tie']} the same against "
+            f"`{COORDBIAS}`; {MARKS[BASELINE][AT_CHANCE]} at chance (the row did not learn the "
+            "task); no mark: not told apart (see How the statistics were done).",
+            "",
+        ]
     if "effects" in figures:
         lines += [f"![Effect against {BASELINE}]({figures['effects']})", ""]
     training = _training(results.get("cells", {}), scale)
@@ -549,12 +551,13 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
             *failures,
             "",
         ]
-    lines += ["## What each task tells apart", ""]
-    for task in table["tasks"]:
-        description = TASKS[task].description if task in TASKS else ""
-        lines += [f"### `{task}`" + (f": {description}" if description else ""), ""]
-        lines += [findings(table, task), ""]
-    lines += ["## How the statistics were done", "", statistics_text(table), ""]
+    if compared:
+        lines += ["## What each task tells apart", ""]
+        for task in table["tasks"]:
+            description = TASKS[task].description if task in TASKS else ""
+            lines += [f"### `{task}`" + (f": {description}" if description else ""), ""]
+            lines += [findings(table, task), ""]
+        lines += ["## How the statistics were done", "", statistics_text(table), ""]
     curves = {k.split("/", 1)[1]: v for k, v in figures.items() if k.startswith("curves/")}
     if curves:
         lines += ["## Learning curves", ""]
