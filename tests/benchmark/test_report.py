@@ -313,3 +313,19 @@ def test_the_report_says_how_far_from_converged_the_capped_cells_were(tmp_path):
     assert re.search(r"`coordbias` \+0\.02[;.]", circles)
     regression = report.split("- `nsc_reg_uniform`")[1].splitlines()[1]
     assert re.search(r"`vanilla` \+0\.5[;.]", regression)
+
+
+def test_a_cell_trained_through_is_still_improving_only_if_its_curve_says_so(tmp_path):
+    # A cell trained through records its last epoch as its best, whatever its validation loss
+    # did: the curve decides. Seed 0's loss was lowest 2 epochs before the end, seed 1's last.
+    def through(seed, losses):
+        curve = [{"epoch": e + 1, "val_loss": v, "val_metric": 1 - v} for e, v in enumerate(losses)]
+        cell = {"task": "nsc_class_quadrant", "method": "coordconv", "placement": "first"}
+        cell.update(seed=seed, metric=0.5, diagnosis={"train_accuracy": 1.0}, curve=curve)
+        return {**cell, "epochs_run": 4, "best_epoch": 4, "stopped_early": False}
+
+    rows = [through(0, [0.9, 0.2, 0.3, 0.4]), through(1, [0.9, 0.5, 0.3, 0.2])]
+    write_report({"cells": {"nsc_class_quadrant": {"coordconv": {"first": rows}}}}, tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    assert "**2 hit the cap**, 1 of them still improving" in report
+    assert "still improving at the cap: 1 of them" in report.split("## Why seeds fail")[1]

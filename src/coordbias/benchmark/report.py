@@ -266,6 +266,16 @@ def _hit_cap(result: Mapping[str, Any]) -> bool:
     return not result.get("stopped_early") and not result.get("reached_success")
 
 
+def _still_improving(result: Mapping[str, Any]) -> bool:
+    """Whether a cell's validation loss was lowest at its last epoch. From the learning curve
+    where there is one: a cell trained through (tested at its last epoch) records that epoch as
+    its best whatever its validation loss did."""
+    losses = [p["val_loss"] for p in result.get("curve") or () if p.get("val_loss") is not None]
+    if losses:
+        return min(range(len(losses)), key=losses.__getitem__) == len(losses) - 1
+    return result.get("best_epoch") == result.get("epochs_run")
+
+
 def _training(cells: Mapping[str, Any], scale: Mapping[str, Any] | None = None) -> list[str]:
     """Per task: epochs run, how many cells stopped early on validation and how many hit the
     epoch cap instead (a cell that did not stop early ran until the cap), of those how many
@@ -281,7 +291,7 @@ def _training(cells: Mapping[str, Any], scale: Mapping[str, Any] | None = None) 
         stopped = sum(bool(r.get("stopped_early")) for r in trained)
         solved = sum(bool(r.get("reached_success")) for r in trained)
         capped = [r for r in trained if _hit_cap(r)]
-        improving = sum(r.get("best_epoch") == r["epochs_run"] for r in capped)
+        improving = sum(_still_improving(r) for r in capped)
         solved_text = f"{solved} stopped once solved on validation; " if solved else ""
         out.append(
             f"- `{task}`{_cap(scale or {}, task)}: {len(epochs)} cell(s) ran {min(epochs)} to "
@@ -386,7 +396,7 @@ def _why(spec: TaskSpec, failed: list[dict], solved: list[dict]) -> str:
     solved_on_val = sum(bool(r.get("reached_success")) for r in failed)
     if solved_on_val:
         parts.append(f"stopped once solved on validation: {solved_on_val} of them")
-    improving = sum(_hit_cap(r) and r.get("best_epoch") == r.get("epochs_run") for r in failed)
+    improving = sum(_hit_cap(r) and _still_improving(r) for r in failed)
     parts.append(f"still improving at the cap: {improving} of them")
     return "; ".join(parts) + "."
 
