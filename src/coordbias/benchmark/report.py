@@ -272,7 +272,7 @@ def _still_improving(result: Mapping[str, Any]) -> bool:
     its best whatever its validation loss did."""
     losses = [p["val_loss"] for p in result.get("curve") or () if p.get("val_loss") is not None]
     if losses:
-        return min(range(len(losses)), key=losses.__getitem__) == len(losses) - 1
+        return losses[-1] < min(losses[:-1], default=math.inf)
     return result.get("best_epoch") == result.get("epochs_run")
 
 
