@@ -153,7 +153,9 @@ def test_tiny_benchmark_fills_every_cell_with_the_contracts_fields(tiny):
     assert table["cells"]["circles"]["mIoU"]["coordbias"]["first"]["n"] == 2
     report = (out / "report.md").read_text()
     assert "coordbias benchmark --scale test" in report
-    assert "## Learning curves" in report and "## Settings chosen on validation" in report
+    assert (
+        "## Learning curves" in report and "## Learning rate and weight decay of each row" in report
+    )
 
 
 def test_the_sweep_chooses_on_validation_and_never_tests(tiny, monkeypatch):

@@ -222,7 +222,8 @@ def statistics_text(table: Mapping[str, Any]) -> str:
 
 
 def _settings(cells: Mapping[str, Any]) -> str:
-    """The learning rate and weight decay each task x method used (chosen on validation)."""
+    """The learning rate and weight decay each task x method used (chosen on validation, or an
+    anchor's paper's)."""
     rows = []
     for task, per_method in group_results(cells).items():
         own = own_placement(TASKS.get(task))
@@ -581,7 +582,15 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
         lines += ["## What the run cost", "", run_cost, ""]
     settings = _settings(results.get("cells", {}))
     if settings:
-        lines += ["## Settings chosen on validation", "", settings, ""]
+        lines += [
+            "## Learning rate and weight decay of each row",
+            "",
+            "Chosen on validation by the sweep where the scale sweeps; an anchor's rows train at "
+            "their paper's settings, unswept.",
+            "",
+            settings,
+            "",
+        ]
     na, missing = _unfinished(table)
     if na:
         lines += ["## Not applicable", "", *na, ""]
