@@ -280,7 +280,7 @@ def _still_improving(result: Mapping[str, Any]) -> bool:
 def _training(cells: Mapping[str, Any], scale: Mapping[str, Any] | None = None) -> list[str]:
     """Per task: epochs run, how many cells stopped early on validation and how many hit the
     epoch cap instead (a cell that did not stop early ran until the cap), of those how many
-    were still improving at their last epoch (best epoch = last: not converged), and by how
+    were still improving at their last epoch (:func:`_still_improving`), and by how
     much each row's capped cells were still improving (:func:`_late_gains`)."""
     out = []
     for task, per_method in group_results(cells).items():
@@ -532,7 +532,8 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
             "",
             "Each cell trains until its validation loss has not improved for the patience, or "
             "until the scale's cap. A cell that hit the cap is not shown to have converged; "
-            "one whose best epoch is its last was still improving when it stopped.",
+            "one whose validation loss was lowest at its last epoch was still improving when it "
+            "stopped.",
             "",
             *training,
             "",
