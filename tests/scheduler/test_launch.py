@@ -1,7 +1,9 @@
 """The scheduler on this machine: jobs and threads, executing a task under its lock, the
 progress line. Its tasks here are small stand-ins: the scheduler knows tasks by their protocol."""
 
+import platform
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from coordbias.scheduler.launch import (
     makespan,
     resolve_parallelism,
     run_in_process,
+    run_local,
 )
 from coordbias.scheduler.progress import Failure, Progress
 
@@ -210,3 +213,30 @@ def test_makespan_places_each_task_on_the_first_free_job():
     assert makespan([3, 3, 3, 3], 2) == 6
     assert makespan([5, 1, 1, 1], 2) == 5
     assert makespan([1, 1], 8) == 1
+
+
+@dataclass(frozen=True)
+class FaultsJob(Job):
+    """A Job that writes the page faults of a warmed-up allocation pattern in its process."""
+
+    def execute(self, log, **options):
+        from tests._util.allocations import faults_of_reused_blocks
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "done").write_text(str(faults_of_reused_blocks()))
+        return "ran"
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or platform.libc_ver()[0] != "glibc",
+    reason="the allocator settings are glibc's",
+)
+def test_a_child_process_keeps_the_memory_it_frees_for_reuse(tmp_path):
+    # A task's child reuses freed blocks instead of mapping (and faulting) them again: a
+    # training step's activations are allocated and freed every step. Mapped afresh, the
+    # pattern faults 5 x 12,288 pages (tests/_util/test_memory.py compares the two).
+    task = FaultsJob("a", tmp_path, threads=1)
+    progress = Progress(1, 0, 0, 0, jobs=1, log=lambda line: None)
+    failures, _ = run_local([task], Parallelism(1, 1, (), 2, "test"), progress)
+    assert failures == []
+    assert int((task.folder / "done").read_text()) < 12_288

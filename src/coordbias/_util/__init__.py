@@ -5,6 +5,8 @@
 - :mod:`coordbias._util.errors`: user errors (told apart from bugs) and the early checks of
   sources and destinations that every command runs.
 - :mod:`coordbias._util.numbers`: the one check of a numeric setting (finite, sign, range).
+- :mod:`coordbias._util.memory`: the C allocator of a training process (freed memory kept for
+  reuse).
 - :mod:`coordbias._util.devices`: the one reading of a ``--device`` name, refused when the device
   is unknown or not available here.
 

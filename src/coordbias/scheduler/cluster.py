@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from coordbias._util.errors import UserValueError, check_count
+from coordbias._util.memory import keep_freed_memory
 from coordbias.scheduler.execute import Task, TaskOutcome, execute_task
 from coordbias.scheduler.launch import Parallelism
 from coordbias.scheduler.progress import Failure, Log, Progress, last_line
@@ -154,9 +155,11 @@ else:  # this module stays importable (its options, the docs) without the cluste
 
 class _TaskJob(_Requeueable):
     """What each job runs. ``Checkpointable``: at its time limit submitit requeues the job with
-    the same task, which then resumes from the run's last checkpoint."""
+    the same task, which then resumes from the run's last checkpoint. A job is a process of its
+    own, so it keeps the memory it frees for reuse, as ``run_local``'s children do."""
 
     def __call__(self, task: Task) -> TaskOutcome:
+        keep_freed_memory()
         return execute_task(task)
 
 

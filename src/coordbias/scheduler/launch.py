@@ -11,8 +11,9 @@
   and the caller's task modules (``preload``) once, so a task starts without the imports a fresh
   interpreter would pay for (which would be a large share of a quick-preset run). A child sets,
   on GPUs, ``CUDA_VISIBLE_DEVICES`` to its one device before anything touches CUDA (its thread
-  count is the task's, set by ``execute_task`` as in every launcher); its whole output goes to
-  its task's ``task.log``.
+  count is the task's, set by ``execute_task`` as in every launcher), keeps the memory it frees
+  for reuse (``coordbias._util.memory``; in this process, ``--jobs 1``, the allocator is left
+  as it is); its whole output goes to its task's ``task.log``.
 - :func:`wait_for_others`: wait for tasks whose lock another process (a second study on the same
   folder) holds, and say which of them it left unfinished; :func:`run_rounds`: launch, wait for
   the others, do what they left.
@@ -40,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from coordbias._util.errors import UserValueError, check_count
+from coordbias._util.memory import keep_freed_memory
 from coordbias.scheduler.execute import Task, execute_task
 from coordbias.scheduler.progress import Failure, Log, Progress, fmt_duration, last_line
 
@@ -257,8 +259,11 @@ def run_in_process(
 
 
 def _child_main(task: Task, env: dict[str, str], conn: Any) -> None:
-    """A child process of :func:`run_local`: pin, send its output to the task's log, run."""
+    """A child process of :func:`run_local`: pin, keep freed memory for reuse
+    (:func:`~coordbias._util.memory.keep_freed_memory`: a training step's large activations are
+    not mapped and zeroed again every step), send its output to the task's log, run."""
     os.environ.update(env)
+    keep_freed_memory()
     if "CUDA_VISIBLE_DEVICES" in env:
         import torch
 
