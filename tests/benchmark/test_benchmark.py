@@ -271,9 +271,12 @@ def test_anchor_rows_are_the_convolution_types_at_the_protocol(tmp_path):
     assert "## Anchors: published tables reproduced" in report
     assert results["anchor_table"] in report
     assert results["timing"] is None and "## Cost" not in report
-    # Rows of convolution types are compared with nothing: no marks, tests or effect figure.
+    # Rows of convolution types are compared with nothing: no marks, tests or effect figure;
+    # and trained at the paper's protocol, not the scale's sweep.
     for part in ("Marks:", "## What each task tells apart", "## How the statistics", "effects"):
         assert part not in report
+    assert "(anchors alone, each trained at its paper's protocol: no sweep)" in report
+    assert SCALES["test"].description not in report
     assert not (tmp_path / "figures" / "effects.png").exists()
     full = next(line for line in report.splitlines() if "| `full` | 1 | similar |" in line)
     similar = 100 * found["metrics"]["similar"]
@@ -328,12 +331,20 @@ def test_the_classifier_anchor_is_liu_et_al_coordconv_at_their_protocol(tmp_path
     assert all(not c["stopped_early"] and c["best_epoch"] == c["epochs_run"] for c in found)
     accuracy = [100 * c["metrics"]["test accuracy"] for c in found]
     solved = sum(a >= 99 for a in accuracy)
+    # the held-out split scored after every epoch, as their train.py does; the last is the test
+    for c in found:
+        assert [row["epoch"] for row in c["curve"]] == list(range(1, c["epochs_run"] + 1))
+        assert c["curve"][-1]["test_metric"] == c["metrics"]["test accuracy"]
+    ever = sum(any(row["test_metric"] >= 0.99 for row in c["curve"]) for c in found)
+    uniform = results["cells"]["nsc_class_paper_uniform"]["coordconv"]["first"]
+    assert all("test_metric" not in row for c in uniform for row in c["curve"])
     line = next(
         row
         for row in results["anchor_table"].splitlines()
         if row.startswith("| `nsc_class_paper_quadrant` | `coordconv` | 2 | test accuracy |")
     )
     assert f"({solved}/2 seeds succeed; median {statistics.median(accuracy):.1f}, " in line
+    assert f"); {ever}/2 succeed at some epoch |" in line
     assert line.endswith(f"| 100.0 | {statistics.mean(accuracy) - 100:+.1f} |")
     report = (tmp_path / "report.md").read_text()
     assert "- `nsc_class_paper_quadrant` (2 epochs or 4 steps, trained through: no early" in report

@@ -494,9 +494,15 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
     scale = results.get("scale") or {}
     title = "# Benchmark: ways to give a CNN position, methods x tasks"
     lines = [title, ""]
+    compared = table["family"] > 0  # an anchor alone compares nothing: no marks to explain
     if scale:
+        # The scale's description is its methods' (the sweep, early stopping); an anchor's rows
+        # train at its paper's protocol instead.
+        how = scale.get("description", "")
+        if not compared:
+            how = "anchors alone, each trained at its paper's protocol: no sweep"
         lines += [
-            f"Scale `{scale.get('name', '?')}` ({scale.get('description', '')}). Reproduce with "
+            f"Scale `{scale.get('name', '?')}` ({how}). Reproduce with "
             f"`{command_line(results)}` (resumable).",
             "",
         ]
@@ -513,7 +519,6 @@ def render(results: Mapping[str, Any], table: Mapping[str, Any], figures: Mappin
             "the tasks where its cells are filled.",
             "",
         ]
-    compared = table["family"] > 0  # an anchor alone compares nothing: no marks to explain
     if compared:
         lines += [
             f"Marks: {MARKS[BASELINE]['better']} / {MARKS[BASELINE]['worse']} better / worse than "

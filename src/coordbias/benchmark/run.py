@@ -651,7 +651,8 @@ def _anchor_table(plan: BenchmarkPlan, cells: dict[str, Any]) -> str:
     """The anchors' rows as their papers report them, in %, beside the published mean
     (:data:`ANCHOR_PUBLISHED`) and the difference of the mean from it: one line per row and
     metric, the mean ± sample std over the seeds, and for a success task how many seeds
-    succeeded, the median and the lowest."""
+    succeeded, the median and the lowest; for a task trained through (its cells score the test
+    set every epoch, as its paper's code), also how many seeds succeeded at some epoch."""
     from coordbias.reporting.markdown import md_table
     from coordbias.reporting.stats import mean_std
 
@@ -673,6 +674,12 @@ def _anchor_table(plan: BenchmarkPlan, cells: dict[str, Any]) -> str:
                     middle = statistics.median(values)
                     text += f" ({ok}/{len(found)} seeds succeed; median {middle:.1f}, "
                     text += f"lowest {min(values):.1f})"
+                    if all("test_metric" in row for r in found for row in r["curve"]):
+                        ever = sum(
+                            any(spec.succeeded(row["test_metric"]) for row in r["curve"])
+                            for r in found
+                        )
+                        text += f"; {ever}/{len(found)} succeed at some epoch"
                 rows.append(
                     [
                         f"`{task}`",

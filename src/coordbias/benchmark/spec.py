@@ -366,7 +366,9 @@ class Schedule:
         train_through: the task variants that train all ``max_epochs`` and are tested at their
             last epoch, with no early stopping and no epoch chosen on validation: a protocol
             that does so (Liu et al.'s on the held-out quadrant, whose validation cannot see
-            what the test measures).
+            what the test measures). Their ``train.py`` scores the held-out split after every
+            epoch, so a final cell of such a variant records it too (``test_metric`` in its
+            curve): what their runs showed, never used to stop or to choose.
         flush_denormal: train and test with subnormal floats flushed to zero
             (``torch.set_flush_denormal``): a network whose activations or gradients drift
             into them steps up to twice as slowly on a CPU, for a difference below 1.2e-38.
