@@ -4,7 +4,7 @@ glibc's ``malloc`` serves a large request (from 128 KiB up, a threshold that gro
 32 MiB) with a fresh ``mmap`` and gives it back to the system when it is freed, and it returns
 the free top of its heap too. A training step allocates and frees the same large activations
 every step, so each step pays again for the kernel to map and zero those pages. The classifier
-of Not-so-Clevr (activations of 16 x 64 x 64 x 64 floats, 16 MiB each) spent about a third of
+of Not-so-Clevr (activations of 16 x 64 x 64 x 64 floats, 16 MiB each) spent two fifths of
 its time so: a benchmark cell of it (``nsc_class_uniform``, vanilla, seed 0, one epoch) took
 20.07 s an epoch with glibc's defaults and 12.32 s with freed memory kept (0.61 of it, medians
 of 3 alternating rounds), its learning curve equal bit for bit (one thread, the machine quiet:
