@@ -5,7 +5,13 @@ too, says whether the two are equal in every field but the times (``seconds``,
 ``cpu_seconds``, ``step_s``; and the curves' ``test_metric``, which a rerun of a trained-through
 cell may add), and sums each side's seconds per stage (sweep or final) and task. Usage::
 
-    python scripts/same_cells.py results/standard-rerun results/standard
+    python scripts/same_cells.py RERUN KEPT
+
+The kept ``results/standard`` of the first standard run (before each cell kept the memory it
+frees) is that folder at commit 52d22f9; to compare the present one with it::
+
+    git worktree add /tmp/standard-first 52d22f9
+    python scripts/same_cells.py results/standard /tmp/standard-first/results/standard
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ def main() -> None:
     for path in sorted(args.rerun.rglob("result.json")):
         relative = path.relative_to(args.rerun)
         kept = args.kept / relative
-        if relative.parts[0] == "timing" or not kept.is_file():
+        if "timing" in relative.parts[:2] or not kept.is_file():  # cells/timing: no cell
             continue
         new, old = json.loads(path.read_text()), json.loads(kept.read_text())
         same = _numbers(new) == _numbers(old)
