@@ -167,6 +167,34 @@ def test_the_profile_counts_what_each_variant_adds_to_a_step(tmp_path):
     assert row.endswith(f"| 0 | {calls['floor']:g} |")
 
 
+def test_the_profile_names_what_coordbias_adds_over_vanilla(tmp_path):
+    data = _smallest_fcn_run(tmp_path, "fp32", profile=True, alternatives=["traced", "native"])
+    result = data["networks"]["fcn"]["paths"]["fp32"]
+    profile = result["profile"]
+    assert set(profile) == {*networks.VARIANTS, "coordbias_traced", "coordbias_native"}
+    # Both alternatives add the term by torch's own operations: no autograd node of ours.
+    assert "_AddCoordTerm" in profile["coordbias"]["ops"]
+    for variant in ("coordbias_traced", "coordbias_native"):
+        assert "_AddCoordTerm" not in profile[variant]["ops"]
+        assert variant in result["ratio"]
+    added = networks.added_work(profile, "coordbias")
+    assert "_AddCoordTerm" in [name for name, _, _ in added]
+    assert all(us > 0 for _, _, us in added)
+    assert [us for _, _, us in added] == sorted((us for _, _, us in added), reverse=True)
+    table = (tmp_path / "networks.md").read_text()
+    assert "| coordbias_traced | coordbias_native | note |" in table
+    assert "| fcn | fp32 | host | _AddCoordTerm |" in table
+
+
+def test_added_work_keeps_only_what_grew():
+    profiles = {
+        "vanilla": {"ops": {"conv": [1.0, 10.0], "add_": [2.0, 3.0], "gone": [1.0, 5.0]}},
+        "coordbias": {"ops": {"conv": [1.0, 9.0], "add_": [3.0, 4.5], "mm": [2.0, 6.0]}},
+    }
+    assert networks.added_work(profiles, "coordbias") == [["mm", 2.0, 6.0], ["add_", 1.0, 1.5]]
+    assert networks.added_work(profiles, "coordbias", top=1) == [["mm", 2.0, 6.0]]
+
+
 def test_the_compile_path_runs(tmp_path):
     data = _smallest_fcn_run(tmp_path, "compile", compile_backend="eager")
     assert data["failed"] == []
@@ -182,6 +210,7 @@ def test_the_compile_path_runs(tmp_path):
         (["--image-size", "12"], "multiple of 8"),
         (["--rounds", "0"], "--rounds"),
         (["--width", "3"], "--width"),
+        (["--alternatives", "fused"], "--alternatives"),
     ],
 )
 def test_bad_options_are_one_line(tmp_path, capsys, argv, message):

@@ -15,7 +15,9 @@ its log in ``OUT/logs/`` and a time limit:
    ``autocast_bf16``, ``autocast_fp16``, ``compile``, and ``cudagraphs``:
    ``torch.compile(mode="reduce-overhead")``, its outputs across replays with changing inputs
    checked against eager calls; CUDA only, and the table says it was skipped on a CPU), with
-   ``--profile``: where each variant's step time goes (host and device time, kernel launches);
+   ``--profile``: where each variant's step time goes (host and device time, kernel launches,
+   what ``coordbias`` adds by operator and kernel), and ``--alternatives traced,reduce,native``:
+   ``coordbias`` with each other eager implementation (:mod:`coordbias.speed.alternatives`);
 4. ``study``: ``coordbias study --preset test`` on the device;
 5. ``benchmark``: ``coordbias benchmark --scale test`` on :data:`BENCHMARK_SUBSET` (every task
    family, the baseline and the library's method, one seed: the whole test scale is a few
@@ -177,6 +179,8 @@ def plan_parts(
                 "--paths",
                 "fp32,channels_last,autocast_bf16,autocast_fp16,compile,cudagraphs",
                 "--profile",
+                "--alternatives",
+                "traced,reduce,native",
                 "--out",
                 str(out / "network-speed"),
                 *network_size,

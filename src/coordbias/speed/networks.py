@@ -23,6 +23,9 @@ interleaved rounds (:mod:`coordbias._util.timing`); a ratio is the median over r
 per-round ratio to ``vanilla`` on the same path, with a distribution-free interval from the
 rounds, and ``coordbias - floor`` is formed per round the same way.
 
+``--alternatives traced,reduce,native`` adds ``coordbias`` once more per name, with its eager
+implementation swapped for another (:mod:`coordbias.speed.alternatives`), on the eager paths.
+
 ``--profile`` adds where a step's time goes, per variant (:func:`step_profile`): the host's
 time to issue a step without waiting for the device, the device's kernel time, the kernels
 launched and the aten calls made per step. On a GPU a step whose host time is close to its step
@@ -52,6 +55,7 @@ from coordbias.speed._preset import (
     add_timing_arguments,
     parse_names,
 )
+from coordbias.speed.alternatives import ALTERNATIVES
 
 #: The networks, by ``create_model`` name.
 NETWORKS = ("fcn", "unet")
@@ -59,6 +63,10 @@ NETWORKS = ("fcn", "unet")
 VARIANTS = ("vanilla", "coordbias", "coordconv", "floor")
 #: The variants whose ratios to ``vanilla`` are reported.
 COMPARED = ("coordbias", "coordconv", "floor")
+#: The prefix of the variant that times ``coordbias`` with an alternative eager implementation
+#: (``coordbias_traced``, ...: :data:`coordbias.speed.alternatives.ALTERNATIVES`); on the eager
+#: paths only (compiled code takes the traced implementation anyway).
+ALTERNATIVE = "coordbias_"
 #: Every path, in the order it is run and reported.
 PATHS = ("fp32", "channels_last", "autocast_bf16", "autocast_fp16", "compile", "cudagraphs")
 #: The paths ``coordbias speed networks`` runs by default.
@@ -139,12 +147,13 @@ def build_network(
     from coordbias.models import create_model
     from coordbias.speed.floor import add_floor
 
-    if variant not in VARIANTS:
+    if variant not in VARIANTS and _alternative(variant) is None:
         raise ValueError(f"unknown variant {variant!r}; the variants are {', '.join(VARIANTS)}")
     torch.manual_seed(0)
     model = create_model(setting.network, width=setting.width, num_classes=num_classes)
-    if variant in ("coordbias", "coordconv"):
-        model = coordbias.convert(model, variant, coord_init="uniform")
+    if variant in ("coordbias", "coordconv") or _alternative(variant):
+        method = "coordconv" if variant == "coordconv" else "coordbias"
+        model = coordbias.convert(model, method, coord_init="uniform")
     model = model.to(device)
     if variant == "floor":
         size = (1, 3, setting.image_size, setting.image_size)
@@ -153,6 +162,14 @@ def build_network(
     if path.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model.train()
+
+
+def _alternative(variant: str) -> str | None:
+    """The alternative eager implementation a variant names, or ``None``."""
+    from coordbias.speed.alternatives import ALTERNATIVES
+
+    name = variant.removeprefix(ALTERNATIVE)
+    return name if variant.startswith(ALTERNATIVE) and name in ALTERNATIVES else None
 
 
 def _batch(setting: NetworkSetting, path: NetworkPath, device: Any, seed: int = 0) -> tuple:
@@ -267,8 +284,12 @@ def step_profile(step: Callable[[], Any], device: Any, steps: int = 3) -> dict[s
         the step itself); ``device_ms``: the device's kernel time per step (``None`` off CUDA);
         ``kernels``: kernel launches per step (0 off CUDA); ``aten_calls``: aten operator calls
         per step (nested ones included); ``top``: the six operators of most self host time,
-        ``[name, calls per step, self host microseconds per step]``. Means over ``steps`` steps
-        after one warm-up; ``host_ms`` is timed without the profiler, the rest under it.
+        ``[name, calls per step, self host microseconds per step]``; ``ops``: every operator,
+        ``{name: [calls per step, self host microseconds per step]}``; ``device_kernels``: every
+        device kernel, ``{name: [launches per step, device microseconds per step]}`` (empty off
+        CUDA). Means over ``steps`` steps after one warm-up; ``host_ms`` is timed without the
+        profiler, the rest under it. :func:`added_work` compares two variants' ``ops`` or
+        ``device_kernels``.
     """
     import torch
     from torch.profiler import ProfilerActivity, profile
@@ -294,10 +315,18 @@ def step_profile(step: Callable[[], Any], device: Any, steps: int = 3) -> dict[s
     averages = prof.key_averages()
     device_us = 0.0
     kernels = aten = 0
+    ops: dict[str, list[float]] = {}
+    device_kernels: dict[str, list[float]] = {}
     for event in averages:
         if event.device_type == torch.autograd.DeviceType.CUDA:
             device_us += event.self_device_time_total
-        elif event.key.startswith("cudaLaunchKernel"):
+            device_kernels[event.key] = [
+                event.count / steps,
+                event.self_device_time_total / steps,
+            ]
+            continue
+        ops[event.key] = [event.count / steps, event.self_cpu_time_total / steps]
+        if event.key.startswith("cudaLaunchKernel"):
             kernels += event.count
         elif event.key.startswith("aten::"):
             aten += event.count
@@ -312,7 +341,35 @@ def step_profile(step: Callable[[], Any], device: Any, steps: int = 3) -> dict[s
         "kernels": kernels / steps,
         "aten_calls": aten / steps,
         "top": [[e.key, e.count / steps, e.self_cpu_time_total / steps] for e in ranked[:6]],
+        "ops": ops,
+        "device_kernels": device_kernels,
     }
+
+
+def added_work(
+    profiles: dict[str, Any], variant: str, base: str = "vanilla", what: str = "ops", top: int = 6
+) -> list[list[Any]]:
+    """What ``variant``'s step does beyond ``base``'s, by operator or kernel name.
+
+    Args:
+        profiles: :func:`step_profile` results by variant (a path's ``profile``).
+        variant, base: the variants compared.
+        what: ``"ops"`` (self host time of each operator) or ``"device_kernels"`` (device time
+            of each kernel).
+        top: how many names to return.
+
+    Returns:
+        ``[name, calls added per step, microseconds added per step]`` for the ``top`` names whose
+        time grew most, largest first (none whose time did not grow).
+    """
+    mine, theirs = profiles[variant][what], profiles[base][what]
+    added = []
+    for name, (calls, us) in mine.items():
+        base_calls, base_us = theirs.get(name, (0.0, 0.0))
+        if us > base_us:
+            added.append([name, calls - base_calls, us - base_us])
+    added.sort(key=lambda row: row[2], reverse=True)
+    return added[:top]
 
 
 def measure_path(
@@ -325,19 +382,25 @@ def measure_path(
     threads: int,
     compile_backend: str = "inductor",
     profile: bool = False,
+    alternatives: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Time the four variants of one network on one path; their ratios to ``vanilla`` (and with
-    ``profile`` each variant's :func:`step_profile`)."""
+    """Time the four variants of one network on one path (on an eager path, ``coordbias`` with
+    each of ``alternatives`` too); their ratios to ``vanilla`` (and with ``profile`` each
+    variant's :func:`step_profile`)."""
     import torch
 
     from coordbias._util.timing import interleaved, round_ratios
+    from coordbias.speed.alternatives import wrap
 
     steps = {}
     result: dict[str, Any] = {"setup": path.describe()}
     batch = _batch(setting, path, device)
     if path.compile_mode:
         torch._dynamo.reset()  # room for this path's graphs: dynamo keeps a few per code object
-    for variant in VARIANTS:
+    variants = VARIANTS
+    if not path.compile_mode:
+        variants += tuple(ALTERNATIVE + name for name in alternatives)
+    for variant in variants:
         model = build_network(setting, variant, path, device)
         forward = _compiled(model, path, compile_backend)
         if path.compile_mode == "reduce-overhead":
@@ -345,6 +408,8 @@ def measure_path(
             check = replay_check(model, forward, inputs, cudagraphs=True)
             result.setdefault("replay_check", {})[variant] = check
         steps[variant] = training_step(model, forward, path, device, batch)
+        if _alternative(variant):
+            steps[variant] = wrap(steps[variant], _alternative(variant))
         loss = float(steps[variant]().detach())
         if loss != loss or loss in (float("inf"), float("-inf")):
             raise FloatingPointError(f"{variant}: the loss of a training step is {loss}")
@@ -352,7 +417,7 @@ def measure_path(
     ratios = round_ratios(times, "vanilla")
     result["ms"] = {v: 1e3 * statistics.median(t) for v, t in times.items()}
     result["ms_rounds"] = {v: [1e3 * t for t in ts] for v, ts in times.items()}
-    result["ratio"] = {v: _ratio_summary(ratios[v]) for v in COMPARED}
+    result["ratio"] = {v: _ratio_summary(ratios[v]) for v in variants if v != "vanilla"}
     above = [c - f for c, f in zip(ratios["coordbias"], ratios["floor"], strict=True)]
     result["coordbias_above_floor"] = _ratio_summary(above)
     if profile:
@@ -368,6 +433,7 @@ def markdown_table(data: dict[str, Any]) -> str:
     """The table of a :func:`measure_networks` result: a row per network and path."""
     from coordbias.reporting.markdown import md_table
 
+    extra = [ALTERNATIVE + name for name in data.get("alternatives", [])]
     rows = []
     for network, entry in data["networks"].items():
         setting = entry["setting"]
@@ -378,7 +444,7 @@ def markdown_table(data: dict[str, Any]) -> str:
         for name, result in entry["paths"].items():
             if "skipped" in result or "error" in result:
                 why = result.get("skipped") or f"failed: {result['error']}"
-                rows.append([label, name, "", "", "", "", "", why])
+                rows.append([label, name, "", "", "", "", "", *([""] * len(extra)), why])
                 continue
             check = result.get("replay_check")
             note = ""
@@ -393,6 +459,7 @@ def markdown_table(data: dict[str, Any]) -> str:
                     f"{result['ms']['vanilla']:.4g}",
                     *(_cell(result["ratio"][v]) for v in COMPARED),
                     _cell(result["coordbias_above_floor"]),
+                    *(_alternative_cell(result, v) for v in extra),
                     note,
                 ]
             )
@@ -404,6 +471,7 @@ def markdown_table(data: dict[str, Any]) -> str:
         "coordconv",
         "floor",
         "coordbias − floor",
+        *extra,
         "note",
     ]
     coverage = next(
@@ -422,6 +490,12 @@ def markdown_table(data: dict[str, Any]) -> str:
         + f"; device {data['device']}, {data['threads']} thread(s), torch {data['torch']}."
     )
     return what + "\n\n" + md_table(headers, rows) + "\n" + _profile_table(data)
+
+
+def _alternative_cell(result: dict[str, Any], variant: str) -> str:
+    if variant in result["ratio"]:
+        return _cell(result["ratio"][variant])
+    return "(compiled: traced)"
 
 
 def _profile_table(data: dict[str, Any]) -> str:
@@ -453,7 +527,33 @@ def _profile_table(data: dict[str, Any]) -> str:
         "\nWhere a step's time goes (`--profile`): the host's time to issue a step without "
         "waiting for the device, the device's kernel time, kernel launches and aten calls per "
         "step (means of 3 steps). A host time close to the step time: the step is bound by the "
-        "host.\n\n" + md_table(headers, rows) + "\n"
+        "host.\n\n" + md_table(headers, rows) + "\n" + _added_table(data)
+    )
+
+
+def _added_table(data: dict[str, Any]) -> str:
+    """What ``coordbias`` adds to a step over ``vanilla``, by operator (host) and by kernel
+    (device, CUDA only): :func:`added_work` of each profiled path."""
+    from coordbias.reporting.markdown import md_table
+
+    rows = []
+    for network, entry in data["networks"].items():
+        for name, result in entry["paths"].items():
+            profiles = result.get("profile")
+            if not profiles:
+                continue
+            for what, label in (("ops", "host"), ("device_kernels", "device")):
+                for op, calls, us in added_work(profiles, "coordbias", what=what):
+                    short = op if len(op) <= 70 else op[:67] + "..."
+                    rows.append([network, name, label, short.replace("|", "/"), f"{calls:+g}"])
+                    rows[-1].append(f"{us:+.1f}")
+    if not rows:
+        return ""
+    headers = ["network", "path", "where", "operator or kernel", "calls", "us"]
+    return (
+        "\nWhat `coordbias` adds to a step over `vanilla` (`--profile`): the six operators whose "
+        "self host time grew most and, on a GPU, the six kernels whose device time grew most; "
+        "calls and microseconds added per step.\n\n" + md_table(headers, rows) + "\n"
     )
 
 
@@ -471,6 +571,7 @@ def measure_networks(
     threads: int = 1,
     compile_backend: str = "inductor",
     profile: bool = False,
+    alternatives: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Time the training step of every network's variants on every path; write
     ``out/networks.json`` and ``out/networks.md``.
@@ -491,6 +592,8 @@ def measure_networks(
         threads: torch intra-op threads.
         compile_backend: the backend of the ``compile`` path (``"aot_eager"`` in the tests).
         profile: also profile each variant's step (:func:`step_profile`).
+        alternatives: names from :data:`coordbias.speed.alternatives.ALTERNATIVES`: on the eager
+            paths, also time ``coordbias`` with each of these eager implementations.
 
     Returns:
         The JSON-ready result; ``failed`` lists the ``network/path`` that failed.
@@ -510,6 +613,11 @@ def measure_networks(
         if name not in NETWORKS:
             raise UserValueError(
                 f"unknown network {name!r}; the networks are {', '.join(NETWORKS)}"
+            )
+    for name in alternatives:
+        if name not in ALTERNATIVES:
+            raise UserValueError(
+                f"unknown alternative {name!r}; the alternatives are {', '.join(ALTERNATIVES)}"
             )
     path_setups = [network_path(p) for p in paths]
     for option, value in (("rounds", rounds), ("threads", threads)):
@@ -544,6 +652,7 @@ def measure_networks(
         "rounds": rounds,
         "min_run_time": min_run_time,
         "compile_backend": compile_backend,
+        "alternatives": list(alternatives),
         "networks": {},
         "failed": [],
     }
@@ -574,6 +683,7 @@ def measure_networks(
                     threads=threads,
                     compile_backend=compile_backend,
                     profile=profile,
+                    alternatives=alternatives,
                 )
             except Exception as error:  # recorded, reported, and the command fails at the end
                 traceback.print_exc()
@@ -629,7 +739,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--profile",
         action="store_true",
         help="also say where each variant's step time goes: host and device time, kernel "
-        "launches and aten calls per step",
+        "launches and aten calls per step, and what coordbias adds over vanilla by operator "
+        "and kernel",
+    )
+    add_names_argument(
+        parser,
+        "--alternatives",
+        tuple(ALTERNATIVES),
+        what="alternative eager implementations of coordbias to time beside it on the eager "
+        "paths (coordbias.speed.alternatives)",
+        default=(),
     )
 
 
@@ -638,6 +757,7 @@ def run(
     out: str | Path = "runs/speed",
     networks: str | Sequence[str] = NETWORKS,
     paths: str | Sequence[str] = DEFAULT_PATHS,
+    alternatives: str | Sequence[str] = (),
     threads: int | None = None,
     **settings: Any,
 ) -> int:
@@ -650,6 +770,7 @@ def run(
         **settings: the other keyword arguments of :func:`measure_networks` (``device``,
             ``image_size``, ``batch_size``, ``width``, ``rounds``, ``min_run_time``,
             ``compile_backend``, ``profile``), passed on with its defaults.
+        alternatives: :func:`measure_networks`'s, also comma separated.
     """
     import torch
 
@@ -660,6 +781,9 @@ def run(
         out,
         networks=parse_names(networks, NETWORKS, "--networks"),
         paths=parse_names(paths, PATHS, "--paths"),
+        alternatives=(
+            parse_names(alternatives, tuple(ALTERNATIVES), "--alternatives") if alternatives else []
+        ),
         threads=torch.get_num_threads() if threads is None else threads,
         **settings,
     )
