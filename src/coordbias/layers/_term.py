@@ -311,19 +311,24 @@ def _grad_weight(grad: Tensor, feats: _Features, channel_dim: int, dtype: torch.
     (in the gradient's dtype, accumulating in float32). Differentiable (double backward works).
     """
     grid = feats.grad_grid
-    channels, size = grad.shape[channel_dim], feats.size
     if grad.numel() == 0:
-        return grad.new_zeros((channels, grid.shape[0]), dtype=dtype)
-    batch = grad.numel() // (channels * size)
-    if _layout(grad, channel_dim) == _LAST and not grad.is_contiguous():
-        flat = grad.movedim(channel_dim, -1).reshape(batch, size, channels)
-        summed = flat.sum(0)  # (N, C)
-    else:
-        summed = grad.reshape(batch, channels, size).sum(0).t()  # (N, C), a transposed view
+        return grad.new_zeros((grad.shape[channel_dim], grid.shape[0]), dtype=dtype)
+    summed = batch_sum(grad, feats.size, channel_dim)
     if summed.dtype != grid.dtype:
         grid = feats.grid if summed.dtype == feats.grid.dtype else grid.to(summed.dtype)
     grad_weight = torch.mm(grid, summed).t()
     return grad_weight if grad_weight.dtype == dtype else grad_weight.to(dtype)
+
+
+def batch_sum(grad: Tensor, size: int, channel_dim: int) -> Tensor:
+    """``grad`` (``(B, C, *spatial)`` or unbatched, ``size`` locations) summed over the batch,
+    ``(N, C)``: read in ``grad``'s own layout (a contiguous sum for channels last, a transposed
+    view of one for channels first)."""
+    channels = grad.shape[channel_dim]
+    batch = grad.numel() // (channels * size)
+    if _layout(grad, channel_dim) == _LAST and not grad.is_contiguous():
+        return grad.movedim(channel_dim, -1).reshape(batch, size, channels).sum(0)
+    return grad.reshape(batch, channels, size).sum(0).t()
 
 
 class _AddCoordTerm(torch.autograd.Function):

@@ -43,14 +43,9 @@ def _reduce_grad_weight(grad: Any, feats: Any, channel_dim: int, dtype: Any) -> 
     from coordbias.layers import _term
 
     grid = feats.grad_grid
-    channels, size = grad.shape[channel_dim], feats.size
     if grad.numel() == 0:
-        return grad.new_zeros((channels, grid.shape[0]), dtype=dtype)
-    batch = grad.numel() // (channels * size)
-    if _term._layout(grad, channel_dim) == _term._LAST and not grad.is_contiguous():
-        summed = grad.movedim(channel_dim, -1).reshape(batch, size, channels).sum(0).t()
-    else:
-        summed = grad.reshape(batch, channels, size).sum(0)  # (C, N)
+        return grad.new_zeros((grad.shape[channel_dim], grid.shape[0]), dtype=dtype)
+    summed = _term.batch_sum(grad, feats.size, channel_dim).t()  # (C, N)
     if summed.dtype != grid.dtype:
         grid = grid.to(summed.dtype)
     grad_weight = (summed.unsqueeze(1) * grid).sum(-1, dtype=torch.float32)  # (C, F)
