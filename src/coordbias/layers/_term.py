@@ -39,13 +39,14 @@ by 0.09 / 0.04 (fp32 training / inference medians) and 0.05 / 0.13 (channels las
 
 With autograd the addition is one node (:class:`_AddCoordTerm`): its backward passes the output
 gradient through untouched and reduces it once for ``coord_weight``: a sum over the batch in the
-gradient's dtype, then one small matmul with ``G`` in that dtype (accumulating in float32), cast
-to the weights' dtype. Nothing output-sized is saved. The node was measured against the same term
-by torch's own differentiable operations (commit 5d30df8, ``--variants native``, 1 thread, 5
-rounds): fp32 training median 1.065 against 1.080, inference 1.070 / 1.054; channels-last training
-1.308 / 1.913 over 6 shapes (B16 3->64 128 px: 1.062 / 1.975), where torch reduces a
-channels-last gradient to the term's shape slowly. Not yet measured on a GPU, where a Python node's
-fixed cost weighs more.
+gradient's dtype (none for one sample: :func:`batch_sum`), then one small matmul with ``G`` in
+that dtype (accumulating in float32), cast to the weights' dtype. Nothing output-sized is saved.
+The node was measured against the same term by torch's own differentiable operations (commit
+5d30df8, ``--variants native``, 1 thread, 5 rounds): fp32 training median 1.065 against 1.080,
+inference 1.070 / 1.054; channels-last training 1.308 / 1.913 over 6 shapes (B16 3->64 128 px:
+1.062 / 1.975), where torch reduces a channels-last gradient to the term's shape slowly. Not yet
+measured on a GPU, where a Python node's fixed cost weighs more: ``coordbias speed networks
+--alternatives traced,reduce,native`` (:mod:`coordbias.speed.alternatives`) times it there.
 
 **Traced** (TorchScript, ``torch.compile``, ``torch.export`` and ONNX, ``torch.jit.trace``,
 functorch transforms, tensor subclasses, meta tensors, odd strides, and every call inside
@@ -323,12 +324,19 @@ def _grad_weight(grad: Tensor, feats: _Features, channel_dim: int, dtype: torch.
 def batch_sum(grad: Tensor, size: int, channel_dim: int) -> Tensor:
     """``grad`` (``(B, C, *spatial)`` or unbatched, ``size`` locations) summed over the batch,
     ``(N, C)``: read in ``grad``'s own layout (a contiguous sum for channels last, a transposed
-    view of one for channels first)."""
+    view of one for channels first); for one sample, a view of ``grad``. Summing over a batch of
+    one copies the gradient: measured side by side, training of B1 3->64 at 32 / 64 / 128 px
+    costs 1.90 / 1.43 / 1.35 of ``nn.Conv2d`` with the view and 2.37 / 1.86 / 1.81 with the sum
+    (channels last 1.59 / 1.28 / 1.34 against 1.86 / 1.60 / 1.76; B1 64->64 at 128 px 1.06
+    against 1.19; B16 unchanged), ``OMP_NUM_THREADS=1 taskset -c 1 python
+    scripts/batch_sum_view.py``."""
     channels = grad.shape[channel_dim]
     batch = grad.numel() // (channels * size)
     if _layout(grad, channel_dim) == _LAST and not grad.is_contiguous():
-        return grad.movedim(channel_dim, -1).reshape(batch, size, channels).sum(0)
-    return grad.reshape(batch, channels, size).sum(0).t()
+        flat = grad.movedim(channel_dim, -1).reshape(batch, size, channels)
+        return flat[0] if batch == 1 else flat.sum(0)
+    flat = grad.reshape(batch, channels, size)
+    return (flat[0] if batch == 1 else flat.sum(0)).t()
 
 
 class _AddCoordTerm(torch.autograd.Function):
