@@ -52,6 +52,16 @@ def test_a_bad_speed_option_is_one_clear_line(capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("name", list(speed_cli.SPEED_TESTS))
+def test_every_speed_measurement_keeps_freed_memory(monkeypatch, name):
+    import coordbias._util.memory as memory
+
+    calls = []
+    monkeypatch.setattr(memory, "keep_freed_memory", lambda: calls.append(name) or True)
+    assert main(["speed", name, "--threads", "0"]) == 2  # refused by the measurement itself
+    assert calls == [name]
+
+
 def test_bench_is_a_deprecated_alias_of_speed(capsys):
     assert main(["bench", "layers", "--threads", "0", "--quick"]) == 2
     note, error = capsys.readouterr().err.splitlines()

@@ -5,7 +5,11 @@ Each module exposes ``add_arguments(parser)`` and ``run(**options) -> int`` (typ
 arguments of the options' names); each is added with
 :func:`~coordbias.cli._commands.add_command`, its one-line help taken from :data:`SPEED_TESTS`,
 and ``--threads`` from :func:`~coordbias.cli._commands.add_threads_argument`. A bad option is a
-``UserError`` raised by ``run``: :func:`coordbias.cli.main.main` reports it.
+``UserError`` raised by ``run``: :func:`coordbias.cli.main.main` reports it. Every measurement
+runs with the memory the process frees kept for reuse (:mod:`coordbias._util.memory`), as the
+study's and the benchmark's trainings run: with glibc's defaults the page faults of fresh large
+allocations decide the order of small shapes (a B1 3->64 layer at 128 px trained faster than
+``nn.Conv2d`` alone when it allocated one tensor more, ``scripts/batch_sum_view.py``).
 ``coordbias bench`` is the same command under its former name, deprecated: it says so on stderr
 and runs the same thing.
 """
@@ -54,6 +58,9 @@ def _handler(name: str) -> Callable[[argparse.Namespace], int]:
                 f"use coordbias speed {name}",
                 file=sys.stderr,
             )
+        from coordbias._util.memory import keep_freed_memory
+
+        keep_freed_memory()
         run = importlib.import_module(_module_name(name)).run
         return run(**{key: getattr(args, key) for key in _options(args)})
 
