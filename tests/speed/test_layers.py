@@ -8,7 +8,7 @@ import torch
 
 from coordbias._util.errors import UserValueError
 from coordbias.cli.main import build_parser, main
-from coordbias.layers import _term
+from coordbias.speed import alternatives
 from coordbias.speed import layers as bench
 
 # The eager paths; compile has a test of its own (it compiles every layer: slow).
@@ -140,11 +140,11 @@ def test_the_small_grid_is_a_first_and_a_middle_layer_of_the_whole_grid():
 
 def test_variants_are_timed_beside_the_layers_in_the_same_rounds(tmp_path, capsys):
     argv = ["speed", "layers", "--quick", "--paths", "fp32,half", "--out", str(tmp_path)]
-    assert main([*argv, "--variants", "traced", "--threads", "1"]) == 0
+    assert main([*argv, "--variants", "native,traced,reduce", "--threads", "1"]) == 0
     printed = capsys.readouterr().out
     data = json.loads((tmp_path / "bench_layers.json").read_text())
-    names = ["traced"]
-    assert data["variants"] == {"traced": {"eager": False}}
+    names = ["traced", "reduce", "native"]  # in the alternatives' order
+    assert data["variants"] == {name: alternatives.ALTERNATIVES[name] for name in names}
     extra = [f"coordbias[{v}]" for v in names]
     for name, entry in data["paths"].items():
         for result in entry["results"]:
@@ -161,9 +161,9 @@ def test_variants_are_timed_beside_the_layers_in_the_same_rounds(tmp_path, capsy
                 assert entry["summary"][mode][layer]["median"] == statistics.median(ratios)
         table = printed[printed.index(f"path {name} (") :]
         head = table.splitlines()[1]
-        assert "train CB[traced]" in head and "infer CB[traced]" in head
-        # Each row has a cell per column: the three layers and the variant, per mode.
-        assert len(table.splitlines()[3].split()) == 3 + 2 * 4  # label of three words, 8 cells
+        assert "train CB[traced]" in head and "infer CB[native]" in head
+        # Each row has a cell per column: the three layers and the variants, per mode.
+        assert len(table.splitlines()[3].split()) == 3 + 2 * 6  # label of three words, 12 cells
 
 
 def test_without_variants_the_output_is_unchanged(tmp_path, capsys):
@@ -181,12 +181,6 @@ def test_without_variants_the_output_is_unchanged(tmp_path, capsys):
     cells = [f"{mode} {short}" for mode in ("train", "infer") for short in ("CB", "CC", "floor")]
     head = f"{'shape':<24}" + "".join(f"{cell:>12}" for cell in cells)
     assert head in printed.splitlines()
-
-
-def test_every_variant_is_a_valid_choice_of_forced():
-    for choices in bench.VARIANTS.values():
-        with _term.forced(**choices):
-            pass
 
 
 @pytest.mark.parametrize(

@@ -72,11 +72,15 @@ def _native_add(out: Any, coord_weight: Any, geometry: Any) -> Any:
 
 
 @contextlib.contextmanager
-def using(name: str) -> Iterator[None]:
+def using(name: str | None) -> Iterator[None]:
     """Inside the block, the eager coordinate term is the alternative ``name`` (one of
-    :data:`ALTERNATIVES`); restored on exit. For one thread: it changes module state."""
+    :data:`ALTERNATIVES`; ``None``: the library's own, the block entered all the same); restored
+    on exit. For one thread: it changes module state."""
     from coordbias.layers import _term
 
+    if name is None:
+        yield
+        return
     if name not in ALTERNATIVES:
         known = ", ".join(ALTERNATIVES)
         raise ValueError(f"unknown alternative {name!r}; the alternatives are {known}")

@@ -35,15 +35,15 @@ targets of issue 9 (:data:`TARGETS`).
 The tensors autograd saves for backward are counted as well (``saved_extra``: the bytes saved
 beyond nn.Conv2d's, in units of one output tensor).
 
-``--variants`` adds CoordBiasConv2d run under choices of the eager implementation
-(:func:`coordbias.layers._term.forced`, :data:`VARIANTS`: ``traced`` runs the traced
-implementation; a choice added to ``forced`` to try another form of the eager one gets its
-variant here) as more layers of the same rounds, ``coordbias[<variant>]`` (``CB[<variant>]`` in
-the tables), each a copy of the ``coordbias`` layer: their ratios stand side by side with the
-others' in one run. The choices hold while a variant's step runs (forward and backward); the
-``coordbias`` layer's step then runs inside an empty ``forced()`` too, so that every CB column
-carries the same cost of entering it. Variants measure the eager implementation: a compiled
-layer always takes the traced one, so ``--variants`` refuses the ``compile`` path.
+``--variants`` adds CoordBiasConv2d with another eager implementation (:data:`VARIANTS`, the
+alternatives of :mod:`coordbias.speed.alternatives`, which ``coordbias speed networks
+--alternatives`` times in whole networks) as more layers of the same rounds,
+``coordbias[<variant>]`` (``CB[<variant>]`` in the tables), each a copy of the ``coordbias``
+layer: their ratios stand side by side with the others' in one run. The alternative holds while
+a variant's step runs (forward and backward); the ``coordbias`` layer's step then runs inside an
+empty :func:`~coordbias.speed.alternatives.using` too, so that every CB column carries the same
+cost of entering it. Variants measure the eager implementation: a compiled layer always takes the
+traced one, so ``--variants`` refuses the ``compile`` path.
 
 The result goes to ``OUT/bench_layers.json`` (written atomically), with the torch version, the
 thread count and the device. Bad options, an unavailable device and an unwritable ``--out`` are
@@ -70,6 +70,7 @@ from coordbias.speed._preset import (
     add_timing_arguments,
     parse_names,
 )
+from coordbias.speed.alternatives import ALTERNATIVES
 
 #: Grid of (batch, in_channels, out_channels, size): first layers (3 -> 64 channels at batch 1
 #: and 16, 32 to 128 pixels), then middle layers.
@@ -90,10 +91,8 @@ LAYERS = ("vanilla", "coordbias", "coordconv", "floor")
 #: The layers whose ratios are summarised (``floor`` is the reference described above).
 COMPARED = ("coordbias", "coordconv", "floor")
 
-#: The variants ``--variants`` names: choices of :func:`coordbias.layers._term.forced`.
-VARIANTS: dict[str, dict[str, bool]] = {
-    "traced": {"eager": False},
-}
+#: The variants ``--variants`` names: the alternative eager implementations, with what each does.
+VARIANTS = ALTERNATIVES
 
 #: Targets of issue 9 for CoordBiasConv2d on every path and mode (ratios to nn.Conv2d).
 TARGETS = {
@@ -272,15 +271,15 @@ def _measure(
     import torch
 
     from coordbias._util.timing import interleaved, median_ratios
-    from coordbias.layers import _term
+    from coordbias.speed.alternatives import using
 
     torch.manual_seed(0)
     layers = _layers(shape, path, device)
-    # name -> the forced() choices its step runs under (none: no forced() at all)
-    choices: dict[str, dict[str, bool]] = {"coordbias": {}} if variants else {}
+    # name -> the alternative its step runs with (None: the library's own, entered the same way)
+    choices: dict[str, str | None] = {"coordbias": None} if variants else {}
     for variant in variants:
         layers[_variant_layer(variant)] = copy.deepcopy(layers["coordbias"])
-        choices[_variant_layer(variant)] = VARIANTS[variant]
+        choices[_variant_layer(variant)] = variant
     compared = (*COMPARED, *(_variant_layer(v) for v in variants))
     size = (shape.batch, shape.in_channels, shape.size, shape.size)
     x = torch.randn(size, device=device, dtype=path.dtype)
@@ -320,7 +319,7 @@ def _measure(
             return functools.partial(step, layers[name])
 
         def forced_step() -> None:
-            with _term.forced(**choices[name]):
+            with using(choices[name]):
                 step(layers[name])
 
         return forced_step
@@ -565,5 +564,5 @@ def _run(
         "paths": paths,
     }
     if variants:
-        data["variants"] = {v: VARIANTS[v] for v in variants}
+        data["variants"] = {v: VARIANTS[v] for v in variants}  # name -> what it does
     return data

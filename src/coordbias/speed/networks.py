@@ -166,8 +166,6 @@ def build_network(
 
 def _alternative(variant: str) -> str | None:
     """The alternative eager implementation a variant names, or ``None``."""
-    from coordbias.speed.alternatives import ALTERNATIVES
-
     name = variant.removeprefix(ALTERNATIVE)
     return name if variant.startswith(ALTERNATIVE) and name in ALTERNATIVES else None
 
