@@ -328,17 +328,13 @@ def step_profile(step: Callable[[], Any], device: Any, steps: int = 3) -> dict[s
             kernels += event.count
         elif event.key.startswith("aten::"):
             aten += event.count
-    ranked = sorted(
-        (e for e in averages if e.device_type == torch.autograd.DeviceType.CPU),
-        key=lambda e: e.self_cpu_time_total,
-        reverse=True,
-    )
+    ranked = sorted(ops.items(), key=lambda item: item[1][1], reverse=True)
     return {
         "host_ms": 1e3 * host,
         "device_ms": device_us / 1e3 / steps if cuda else None,
         "kernels": kernels / steps,
         "aten_calls": aten / steps,
-        "top": [[e.key, e.count / steps, e.self_cpu_time_total / steps] for e in ranked[:6]],
+        "top": [[name, calls, us] for name, (calls, us) in ranked[:6]],
         "ops": ops,
         "device_kernels": device_kernels,
     }
