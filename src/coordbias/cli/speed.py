@@ -8,8 +8,9 @@ and ``--threads`` from :func:`~coordbias.cli._commands.add_threads_argument`. A 
 ``UserError`` raised by ``run``: :func:`coordbias.cli.main.main` reports it. Every measurement
 runs with the memory the process frees kept for reuse (:mod:`coordbias._util.memory`), as the
 study's and the benchmark's trainings run: with glibc's defaults the page faults of fresh large
-allocations decide the order of small shapes (a B1 3->64 layer at 128 px trained faster than
-``nn.Conv2d`` alone when it allocated one tensor more, ``scripts/batch_sum_view.py``).
+allocations can decide the order of small shapes (in a plain timing loop a B1 3->64 layer at
+128 px trained faster than ``nn.Conv2d`` alone when it allocated one tensor more,
+``scripts/batch_sum_view.py``; ``speed layers``' medians moved by less than 0.01).
 ``coordbias bench`` is the same command under its former name, deprecated: it says so on stderr
 and runs the same thing.
 """
