@@ -11,6 +11,7 @@ shapes' order). Run it alone on a quiet machine::
 """
 
 import statistics
+from unittest import mock
 
 import torch
 from torch.utils.benchmark import Timer
@@ -38,15 +39,11 @@ def ratios(layout, batch: int, c_in: int, c_out: int, side: int) -> dict[str, fl
     layer = coordbias.CoordBiasConv2d(c_in, c_out, 3, padding=1).to(memory_format=layout)
     x = torch.randn(batch, c_in, side, side).contiguous(memory_format=layout)
     grad = torch.randn(batch, c_out, side, side).contiguous(memory_format=layout)
-    view = _term.batch_sum
 
-    def step(module, form=view):
-        _term.batch_sum = form
-        try:
+    def step(module, form=_term.batch_sum):
+        with mock.patch.object(_term, "batch_sum", form):
             module.zero_grad(set_to_none=True)
             module(x).backward(grad)
-        finally:
-            _term.batch_sum = view
 
     steps = {
         "conv": lambda: step(conv),

@@ -88,18 +88,16 @@ def using(name: str | None) -> Iterator[None]:
         with _term.forced(eager=False):
             yield
         return
+    from unittest import mock
+
     attribute, replacement = (
         ("_grad_weight", _reduce_grad_weight) if name == "reduce" else ("_eager_add", _native_add)
     )
-    saved = getattr(_term, attribute)
-    setattr(_term, attribute, replacement)
-    try:
+    with mock.patch.object(_term, attribute, replacement):
         yield
-    finally:
-        setattr(_term, attribute, saved)
 
 
-def wrap(step: Callable[[], Any], name: str) -> Callable[[], Any]:
+def wrap(step: Callable[[], Any], name: str | None) -> Callable[[], Any]:
     """``step`` (a function of no arguments) run with the alternative ``name`` (:func:`using`)."""
 
     def step_with_alternative() -> Any:

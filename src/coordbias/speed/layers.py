@@ -271,7 +271,7 @@ def _measure(
     import torch
 
     from coordbias._util.timing import interleaved, median_ratios
-    from coordbias.speed.alternatives import using
+    from coordbias.speed.alternatives import wrap
 
     torch.manual_seed(0)
     layers = _layers(shape, path, device)
@@ -317,12 +317,7 @@ def _measure(
     def timed(step: Any, name: str) -> Any:
         if name not in choices:
             return functools.partial(step, layers[name])
-
-        def forced_step() -> None:
-            with using(choices[name]):
-                step(layers[name])
-
-        return forced_step
+        return wrap(functools.partial(step, layers[name]), choices[name])
 
     result: dict[str, Any] = {
         **asdict(shape),
