@@ -13,29 +13,40 @@ a module's state, so never pickled; shared by all threads, under a lock; never f
 CUDA-graph capture, whose calls take the traced implementation). The term ``coord_weight @ G`` is
 formed in the features' dtype (float32, or float64 for a float64 output) and added into the
 output in place, in the output's layout (``out.add_(term)``, broadcast over a batch; the add
-rounds a float32 term once into a float16 / bfloat16 output). Two pieces go beyond that form:
+rounds a float32 term once into a float16 / bfloat16 output). Three pieces go beyond that form:
 
 * **the factored product** (channels-first outputs): ``G[f, (r, s)] = rows[f, r] * cols[f, s]``
   over the output's rows (all spatial axes but the last) and columns (the last), so the product
   is ``(coord_weight * rows) (C*R, F) @ cols (F, S)``: BLAS is slow on the ``(C, F) @ (F, N)``
   orientation with ``F = 2``;
 * **the fused product for one sample** (an output in the features' dtype holding one sample):
-  ``addmm_`` straight into the output viewed ``(C*R, S)`` or, channels last, ``(N, C)``.
+  ``addmm_`` straight into the output viewed ``(C*R, S)`` or, channels last, ``(N, C)``;
+* **the split product for half precision on the CPU** (:func:`_split_product`): the float32
+  factors split into half-precision ``hi + lo`` parts, the product fused into each sample
+  (``addmm_`` / ``baddbmm_``, accumulating in float32, rounding once). Against the plain form
+  (the float32 term added into the output, torch's slow mixed-dtype add on the CPU), the same
+  command on both codes 20 minutes apart (``OMP_NUM_THREADS=1 taskset -c 1 coordbias speed
+  layers --paths autocast,half --rounds 5``): training / inference medians under bfloat16
+  autocast 1.268 / 1.513 -> 1.225 / 1.199, bfloat16 layers 1.334 / 1.650 -> 1.231 / 1.169 (B16
+  3->64 at 64 px, inference: 2.17 -> 1.20); whole networks under bfloat16 autocast (``coordbias
+  speed networks --paths autocast_bf16 --rounds 11``) FCN 1.159 -> 1.061, U-Net 1.161 -> 1.096.
 
-Each was kept because it moves a shape by more than 0.10, measured side by side with the plain
-form and with the same code timed twice, 1 thread, 7 interleaved rounds, ratios to ``nn.Conv2d``
-on the batch-1 shapes of ``coordbias speed layers`` (the commit before the simplification, with
-a ``--variants`` option naming each piece off: ``OMP_NUM_THREADS=1 taskset -c 1 coordbias speed
-layers --grid b1 --paths fp32,channels_last --rounds 7 --variants same,plain,no_keep,no_fused,
-no_strided,no_factored``). Without the factored product, fp32 inference of B1 3->64 at 32 / 64
-px went from 1.92 / 1.45 to 2.60 / 1.94; without the fused product, channels-last training of
-B1 3->64 at 32 / 64 / 128 px went from 1.43 / 1.21 / 1.20 to 1.56 / 1.46 / 1.73. Terms kept per
-weight for inference and single-call strided views moved no shape by more than the two timings
-of the same code differed (up to 0.12) and were dropped, as was a hi/lo split product for half
-precision (its medians moved by +0.007 / +0.021 in training / inference under bfloat16
-autocast, inside the 0.03 the same code moved, over the 13 shapes of
-``--paths fp32,channels_last,autocast,half``). The traced implementation is slower than this one
-by 0.09 / 0.04 (fp32 training / inference medians) and 0.05 / 0.13 (channels last).
+The first two were kept because each moves a shape by more than 0.10, measured side by side with
+the plain form and with the same code timed twice, 1 thread, 7 interleaved rounds, ratios to
+``nn.Conv2d`` on the batch-1 shapes of ``coordbias speed layers`` (the commit before the
+simplification, with a ``--variants`` option naming each piece off: ``OMP_NUM_THREADS=1 taskset -c
+1 coordbias speed layers --grid b1 --paths fp32,channels_last --rounds 7 --variants
+same,plain,no_keep,no_fused,no_strided,no_factored``). Without the factored product, fp32 inference
+of B1 3->64 at 32 / 64 px went from 1.92 / 1.45 to 2.60 / 1.94; without the fused product,
+channels-last training of B1 3->64 at 32 / 64 / 128 px went from 1.43 / 1.21 / 1.20 to 1.56 / 1.46
+/ 1.73. Terms kept per weight for inference and single-call strided views moved no shape by more
+than the two timings of the same code differed (up to 0.12) and were dropped, as was, then, a hi/lo
+split product for half precision that formed the term apart from the output (its medians moved by
++0.007 / +0.021 in training / inference under bfloat16 autocast, inside the 0.03 the same code
+moved, over the 13 shapes of ``--paths fp32,channels_last,autocast,half``, on a day when this CPU's
+bfloat16 convolutions were slow; they now run on its AMX units, and the add decides). The traced
+implementation is slower than this one by 0.09 / 0.04 (fp32 training / inference medians) and 0.05
+/ 0.13 (channels last).
 
 With autograd the addition is one node (:class:`_AddCoordTerm`): its backward passes the output
 gradient through untouched and reduces it once for ``coord_weight``: a sum over the batch in the
@@ -281,8 +292,10 @@ def _add_(out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_di
     ``(N, C)``; channels first factored, ``(coord_weight * rows) (C*R, F) @ cols (F, S)``, where
     ``G`` factors (else ``coord_weight @ G``). One sample of an output in the feature dtype takes
     it fused into the output (``addmm_``); otherwise the term is viewed ``(C, *spatial)`` and
-    added (broadcast over a batch; the add rounds a float32 term once into a half-precision
-    output). In-place and ``out=`` products, which autocast leaves alone.
+    added (broadcast over a batch; on CUDA the add rounds a float32 term once into a
+    half-precision output). A half-precision output on the CPU takes the split product
+    (:func:`_split_product`) fused into each sample (``addmm_`` / ``baddbmm_``). In-place and
+    ``out=`` products, which autocast leaves alone.
     """
     if out.numel() == 0:
         return
@@ -295,14 +308,40 @@ def _add_(out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_di
         a, b = (w.unsqueeze(1) * feats.rows).reshape(-1, grid.shape[0]), feats.cols
     else:
         a, b = w, grid
-    if out.dtype == grid.dtype and out.numel() == channels * feats.size:  # one sample: fused
-        target = out.movedim(channel_dim, -1) if layout == _LAST else out
-        target.view(a.shape[0], b.shape[1]).addmm_(a, b)
+    samples = out.numel() // (channels * feats.size)
+    if out.dtype != grid.dtype and out.device.type == "cpu":  # half precision on the CPU: split
+        a, b = _split_product(a, b, out.dtype)
+    elif out.dtype != grid.dtype or samples != 1:
+        term = torch.mm(
+            a, b, out=torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype, device=a.device)
+        )
+        if layout == _LAST:
+            term = term.t()
+        out.add_(term.view(channels, *out.shape[channel_dim + 1 :]))
         return
-    term = torch.mm(a, b, out=torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype, device=a.device))
-    if layout == _LAST:
-        term = term.t()
-    out.add_(term.view(channels, *out.shape[channel_dim + 1 :]))
+    target = out.movedim(channel_dim, -1) if layout == _LAST else out
+    if samples == 1:  # fused into the output
+        target.view(a.shape[0], b.shape[1]).addmm_(a, b)
+    else:
+        view = target.view(samples, a.shape[0], b.shape[1])
+        view.baddbmm_(a.expand(samples, -1, -1), b.expand(samples, -1, -1))
+
+
+def _split_product(a: Tensor, b: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """Factors of ``dtype`` whose product is the float32 ``a @ b`` to about float32 precision.
+
+    Each factor is split as ``hi + lo`` (``hi`` rounded to ``dtype``, ``lo`` the rest rounded),
+    and ``a @ b ~ a_hi @ b_hi + a_hi @ b_lo + a_lo @ b_hi``, one product of inner size ``3 F``. A
+    half-precision matrix product into the output accumulates in float32 and rounds once, so the
+    output gets the float32 term rounded once, in one pass. On the CPU a float32 term added into a
+    bfloat16 output takes torch's slow mixed-dtype path, and a term rounded first rounds twice
+    (26 % of the values 1 ulp off the correctly rounded sum, against 0.1 % here).
+    """
+    a_hi = a.to(dtype)
+    a_lo = (a - a_hi).to(dtype)
+    b_hi = b.to(dtype)
+    b_lo = (b - b_hi).to(dtype)
+    return torch.cat([a_hi, a_hi, a_lo], 1), torch.cat([b_hi, b_lo, b_hi], 0)
 
 
 def _grad_weight(grad: Tensor, feats: _Features, channel_dim: int, dtype: torch.dtype) -> Tensor:
