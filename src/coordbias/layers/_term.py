@@ -13,23 +13,29 @@ a module's state, so never pickled; shared by all threads, under a lock; never f
 CUDA-graph capture, whose calls take the traced implementation). The term ``coord_weight @ G`` is
 formed in the features' dtype (float32, or float64 for a float64 output) and added into the
 output in place, in the output's layout (``out.add_(term)``, broadcast over a batch; the add
-rounds a float32 term once into a float16 / bfloat16 output). Three pieces go beyond that form:
+rounds a float32 term once into a float16 / bfloat16 output; that is what a half-precision
+output on CUDA gets). Three pieces go beyond that form:
 
 * **the factored product** (channels-first outputs): ``G[f, (r, s)] = rows[f, r] * cols[f, s]``
   over the output's rows (all spatial axes but the last) and columns (the last), so the product
   is ``(coord_weight * rows) (C*R, F) @ cols (F, S)``: BLAS is slow on the ``(C, F) @ (F, N)``
   orientation with ``F = 2``;
-* **the fused product for one sample** (an output in the features' dtype holding one sample):
-  ``addmm_`` straight into the output viewed ``(C*R, S)`` or, channels last, ``(N, C)``;
-* **the split product for half precision on the CPU** (:func:`_split_product`): the float32
-  factors split into half-precision ``hi + lo`` parts, the product fused into each sample
-  (``addmm_`` / ``baddbmm_``, accumulating in float32, rounding once). Against the plain form
-  (the float32 term added into the output, torch's slow mixed-dtype add on the CPU), the same
-  command on both codes 20 minutes apart (``OMP_NUM_THREADS=1 taskset -c 1 coordbias speed
-  layers --paths autocast,half --rounds 5``): training / inference medians under bfloat16
-  autocast 1.268 / 1.513 -> 1.225 / 1.199, bfloat16 layers 1.334 / 1.650 -> 1.231 / 1.169 (B16
-  3->64 at 64 px, inference: 2.17 -> 1.20); whole networks under bfloat16 autocast (``coordbias
-  speed networks --paths autocast_bf16 --rounds 11``) FCN 1.159 -> 1.061, U-Net 1.161 -> 1.096.
+* **the fused product**: the product accumulated straight into each sample of the output, viewed
+  ``(C*R, S)`` or, channels last, ``(N, C)`` (``addmm_`` for one sample, ``baddbmm_`` over a
+  batch), one pass over the output and no term tensor. For batches it was measured against the
+  term added (the same command on both codes, one after the other, ``OMP_NUM_THREADS=1 taskset
+  -c 1 coordbias speed layers --paths fp32,channels_last --rounds 5``): fp32 training /
+  inference medians 1.062 / 1.085 -> 1.055 / 1.058, channels last 1.058 / 1.081 -> 1.059 /
+  1.067; the add alone, ``(8, 64, 128, 128)`` float32, 2.6 ms -> 1.4 ms;
+* **the split product for half precision on the CPU** (:func:`_split_product`): the float32 factors
+  split into half-precision ``hi + lo`` parts, the product fused into each sample (``addmm_`` /
+  ``baddbmm_``, accumulating in float32, rounding once). Against the plain form (the float32 term
+  added into the output, torch's slow mixed-dtype add on the CPU), the same command on both codes
+  20 minutes apart (``OMP_NUM_THREADS=1 taskset -c 1 coordbias speed layers --paths autocast,half
+  --rounds 5``): training / inference medians under bfloat16 autocast 1.268 / 1.513 -> 1.225 /
+  1.199, bfloat16 layers 1.334 / 1.650 -> 1.231 / 1.169 (autocast, B16 3->64 at 64 px, inference:
+  2.17 -> 1.20); whole networks under bfloat16 autocast (``coordbias speed networks --paths
+  autocast_bf16 --rounds 11``) FCN 1.159 -> 1.061, U-Net 1.161 -> 1.096.
 
 The first two were kept because each moves a shape by more than 0.10, measured side by side with
 the plain form and with the same code timed twice, 1 thread, 7 interleaved rounds, ratios to
@@ -290,12 +296,11 @@ def _add_(out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_di
 
     The product is formed in the feature dtype: channels last as ``G^T @ coord_weight^T``
     ``(N, C)``; channels first factored, ``(coord_weight * rows) (C*R, F) @ cols (F, S)``, where
-    ``G`` factors (else ``coord_weight @ G``). One sample of an output in the feature dtype takes
-    it fused into the output (``addmm_``); otherwise the term is viewed ``(C, *spatial)`` and
-    added (broadcast over a batch; on CUDA the add rounds a float32 term once into a
-    half-precision output). A half-precision output on the CPU takes the split product
-    (:func:`_split_product`) fused into each sample (``addmm_`` / ``baddbmm_``). In-place and
-    ``out=`` products, which autocast leaves alone.
+    ``G`` factors (else ``coord_weight @ G``), accumulated into each sample of the output
+    (``addmm_`` / ``baddbmm_``); for a half-precision output on the CPU, of the split factors
+    (:func:`_split_product`). A half-precision output on CUDA gets the term formed
+    (``(C, *spatial)``) and added, broadcast over the batch (the add rounds it once). In-place
+    and ``out=`` products, which autocast leaves alone.
     """
     if out.numel() == 0:
         return
@@ -311,7 +316,7 @@ def _add_(out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_di
     samples = out.numel() // (channels * feats.size)
     if out.dtype != grid.dtype and out.device.type == "cpu":  # half precision on the CPU: split
         a, b = _split_product(a, b, out.dtype)
-    elif out.dtype != grid.dtype or samples != 1:
+    elif out.dtype != grid.dtype:  # half precision on CUDA: its add rounds the term once
         term = torch.mm(
             a, b, out=torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype, device=a.device)
         )
@@ -320,7 +325,7 @@ def _add_(out: Tensor, weight: Tensor, feats: _Features, layout: int, channel_di
         out.add_(term.view(channels, *out.shape[channel_dim + 1 :]))
         return
     target = out.movedim(channel_dim, -1) if layout == _LAST else out
-    if samples == 1:  # fused into the output
+    if samples == 1:
         target.view(a.shape[0], b.shape[1]).addmm_(a, b)
     else:
         view = target.view(samples, a.shape[0], b.shape[1])
