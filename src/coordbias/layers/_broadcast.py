@@ -33,7 +33,8 @@ def add_broadcast_term(
     An outer sum of per-axis terms broadcast elementwise (a K = D matmul is slower on the CPU),
     with a batch dimension of size 1 so that for one sample the backward needs no reduction. For
     a channels-last output the map is built as ``(1, *spatial, C)``, so that the add streams both
-    tensors. The term is computed in the coordinates' dtype and rounded once to ``out``'s.
+    tensors. The term is computed in the coordinates' dtype and added in it: the sum is rounded
+    once to ``out``'s dtype (a term rounded before the add would round twice).
     """
     dims = len(shaped)
     lead = shaped[0].dim() - dims - 1
@@ -49,11 +50,10 @@ def add_broadcast_term(
         term = term + columns[i].reshape(wshape) * shaped[i]
     if channels_last:
         term = term.movedim(-1, lead)
-    if term.dtype != out.dtype:
-        term = term.to(out.dtype)
     if inplace:
         return out.add_(term)
-    return out + term
+    total = out + term
+    return total if total.dtype == out.dtype else total.to(out.dtype)
 
 
 def add_axes_term(out: Tensor, coord_weight: Tensor, axes: list[Tensor], inplace: bool) -> Tensor:
