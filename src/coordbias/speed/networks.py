@@ -539,8 +539,8 @@ def _added_table(data: dict[str, Any]) -> str:
             for what, label in (("ops", "host"), ("device_kernels", "device")):
                 for op, calls, us in added_work(profiles, "coordbias", what=what):
                     short = op if len(op) <= 70 else op[:67] + "..."
-                    rows.append([network, name, label, short.replace("|", "/"), f"{calls:+g}"])
-                    rows[-1].append(f"{us:+.1f}")
+                    cells = [network, name, label, short.replace("|", "/"), f"{calls:+g}"]
+                    rows.append([*cells, f"{us:+.1f}"])
     if not rows:
         return ""
     headers = ["network", "path", "where", "operator or kernel", "calls", "us"]
